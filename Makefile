@@ -1,0 +1,33 @@
+# The two commands a new user needs are `make demo` and `make test`; both build .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint firmware bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/heavylegs demo
+
+test: $(STAMP) lint firmware
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check host firmware tests bench
+	$(BIN)/ruff format --check host firmware tests bench
+
+# Cross-compile every firmware module for each MCU architecture we ship to.
+firmware: $(STAMP)
+	$(BIN)/python -m heavylegs.deploy.build --all-archs --out build/mpy
+
+bench: $(STAMP)
+	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) build out .pytest_cache .ruff_cache

@@ -1,0 +1,205 @@
+"""Stand-in for MicroPython's `machine` on the unix port: a simulated pod board.
+
+Only on MICROPYPATH when simulating. The I2C bus carries an emulated LSM6DS chip
+that serves a trace file; the chip's INT1 is wired to a Pin whose IRQ fires on the
+rising edge of the FIFO watermark, as on the real board. Configuration comes from
+the environment the simulator sets:
+
+  HEAVYLEGS_SIM_TRACE   trace file the sensor experiences (required for a sensor)
+  HEAVYLEGS_SIM_PART    LSM6DSOX (default) or LSM6DSO32
+  HEAVYLEGS_SIM_ADDR    I2C address of the sensor (default 0x6A)
+  HEAVYLEGS_SIM_INT1    pin number INT1 is wired to (default 4)
+  HEAVYLEGS_SIM_PACE    "fast": sensor time runs as fast as the firmware consumes
+                        samples (CI); "realtime": at the sensor's own rate (demos)
+
+When the trace is used up and the firmware has drained the FIFO, the board
+sends a board event (0x80, u32 ticks produced) over the simulator link so the
+host knows every sample has been through the firmware.
+"""
+
+import asyncio
+import os
+import struct
+import sys
+import time
+
+from lsm6ds_emu import LSM6DSEmulator, TraceFileSource
+
+_BOARD_EVENT_TRACE_END = 0x80
+_ENODEV = 19
+
+
+def _env_int(name, default):
+    value = os.getenv(name)
+    return int(value, 0) if value else default
+
+
+class _Board:
+    def __init__(self):
+        self.devices = {}
+        self.chip = None
+        path = os.getenv("HEAVYLEGS_SIM_TRACE")
+        if path:
+            part = os.getenv("HEAVYLEGS_SIM_PART") or "LSM6DSOX"
+            self.chip = LSM6DSEmulator(TraceFileSource(path), part)
+            self.devices[_env_int("HEAVYLEGS_SIM_ADDR", 0x6A)] = self.chip
+        self.int1_pin = _env_int("HEAVYLEGS_SIM_INT1", 4)
+        self.pace = os.getenv("HEAVYLEGS_SIM_PACE") or "fast"
+        self.pins = {}
+        self.pump_started = False
+        self.trace_end_sent = False
+
+
+_board = None
+
+
+def _get_board():
+    global _board
+    if _board is None:
+        _board = _Board()
+    return _board
+
+
+class I2C:
+    def __init__(self, id=0, *, scl=None, sda=None, freq=400000, timeout=50000):
+        self._board = _get_board()
+        self._pointer = 0
+
+    def _device(self, addr):
+        dev = self._board.devices.get(addr)
+        if dev is None:
+            raise OSError(_ENODEV)
+        return dev
+
+    def scan(self):
+        return sorted(self._board.devices)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        self._device(addr).read(memaddr, buf)
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        buf = bytearray(nbytes)
+        self._device(addr).read(memaddr, buf)
+        return bytes(buf)
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        self._device(addr).write(memaddr, buf)
+
+    # Raw transfers: the first written byte is the register pointer, as on the chip.
+    def writeto(self, addr, buf, stop=True):
+        dev = self._device(addr)
+        if len(buf):
+            self._pointer = buf[0]
+            if len(buf) > 1:
+                dev.write(self._pointer, memoryview(buf)[1:])
+        return len(buf)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        self._device(addr).read(self._pointer, buf)
+
+    def readfrom(self, addr, nbytes, stop=True):
+        buf = bytearray(nbytes)
+        self.readfrom_into(addr, buf, stop)
+        return bytes(buf)
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_RISING = 1
+    IRQ_FALLING = 2
+
+    def __init__(self, id, mode=-1, pull=-1, value=None):
+        self.id = id
+        self._value = value or 0
+        self._handler = None
+        self._board = _get_board()
+        self._board.pins[id] = self
+
+    def init(self, mode=-1, pull=-1, value=None):
+        if value is not None:
+            self._value = value
+
+    def value(self, v=None):
+        if v is not None:
+            self._value = 1 if v else 0
+            return None
+        if self.id == self._board.int1_pin and self._board.chip is not None:
+            return 1 if self._board.chip.int1() else 0
+        return self._value
+
+    def on(self):
+        self._value = 1
+
+    def off(self):
+        self._value = 0
+
+    def irq(self, handler=None, trigger=IRQ_RISING, hard=False):
+        self._handler = handler
+        board = self._board
+        if handler is not None and self.id == board.int1_pin and not board.pump_started:
+            board.pump_started = True
+            asyncio.create_task(_sensor_pump(board, self))
+
+
+async def _sensor_pump(board, pin):
+    """Moves sensor time on and raises INT1 edges; runs as a task beside the firmware."""
+    chip = board.chip
+    if chip is None:
+        return
+    level = False
+    start_us = time.ticks_us()
+    base_tick = chip.tick
+    while True:
+        if board.pace == "realtime":
+            await asyncio.sleep_ms(5)
+            elapsed = time.ticks_diff(time.ticks_us(), start_us)
+            target = base_tick + elapsed * (chip.odr_mhz // 1000) // 1000000
+            chip.advance(target - chip.tick)
+        else:
+            # Yield so the firmware can drain what is there before time moves on.
+            await asyncio.sleep_ms(0)
+            needed = chip.ticks_to_watermark()
+            if needed > 0:
+                chip.advance(needed)
+        now = chip.int1()
+        if now and not level and pin._handler is not None:
+            pin._handler(pin)
+        level = now
+        if chip.exhausted and chip.fifo_level() < max(chip.watermark(), 1):
+            if not board.trace_end_sent:
+                board.trace_end_sent = True
+                _send_board_event(_BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
+            await asyncio.sleep_ms(50)
+
+
+def _send_board_event(kind, payload):
+    if not os.getenv("HEAVYLEGS_SIM_SOCKET"):
+        sys.stdout.write("SIM trace-end %d\n" % struct.unpack("<I", payload)[0])
+        return
+    import _simlink
+
+    _simlink.send(kind, payload)
+
+
+def freq():
+    return 64000000
+
+
+def unique_id():
+    return (os.getenv("HEAVYLEGS_SIM_POD") or "simpod").encode()
+
+
+def idle():
+    pass
+
+
+def reset():
+    sys.exit(0)
+
+
+def soft_reset():
+    sys.exit(0)

@@ -1,0 +1,90 @@
+# The pod's sensor path on the simulated board: emulated LSM6DSOX -> driver -> engine.
+import sys
+
+import machine
+import micropython
+from fwtest_util import check, close, data_path, read_truth
+
+from heavylegs_pod.gait import detector as d
+from heavylegs_pod.hal.lsm6ds import LSM6DS
+
+
+def _run_engine(watermark=64):
+    i2c = machine.I2C(0)
+    imu = LSM6DS(i2c, 0x6A, watermark=watermark)
+    chip = machine._get_board().chip  # the test plays the role of time
+    engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
+    strides = []
+    while not chip.exhausted:
+        chip.advance(chip.ticks_to_watermark())
+        count = imu.read_fifo()
+        first = imu.sample_count - count
+        s = imu.samples
+        for i in range(count):
+            k = 6 * i
+            if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
+                strides.append(list(engine.stride))
+    return imu, strides
+
+
+def test_runs_inside_micropython():
+    check(sys.implementation.name == "micropython", "not running in MicroPython")
+
+
+def test_driver_checks_who_am_i():
+    i2c = machine.I2C(0)
+    try:
+        LSM6DS(i2c, 0x6B)
+    except OSError:
+        return
+    raise AssertionError("a missing sensor must raise OSError")
+
+
+def test_every_stride_found_with_contact_time_within_a_sample():
+    header, truth = read_truth(data_path("steady_left.hltrace"))
+    imu, strides = _run_engine()
+    odr = imu.odr_hz
+    check(imu.overruns == 0, "FIFO overran %d times" % imu.overruns)
+    check(len(strides) == len(truth), "%d strides found, %d true" % (len(strides), len(truth)))
+    for got, true in zip(strides, truth):
+        ic_s = d.ic_ms(got[d.F_IC_N], got[d.F_IC_FRAC], odr) / 1000
+        close(ic_s, true["ic_s"], 1.5 / odr + 0.001, "initial contact (s)")
+        close(
+            got[d.F_GCT_01MS] / 10, (true["to_s"] - true["ic_s"]) * 1000, 2.4, "contact time (ms)"
+        )
+        close(got[d.F_STRIKE_01DEG] / 10, true["strike_deg"], 1.0, "strike angle (deg)")
+        if true["next_ic_s"] is not None:
+            cadence = 120 / (true["next_ic_s"] - true["ic_s"])
+            close(got[d.F_CADENCE_CENTI] / 100, cadence, 1.0, "cadence (steps/min)")
+
+
+def test_slow_reader_overruns_and_says_so():
+    i2c = machine.I2C(0)
+    imu = LSM6DS(i2c, 0x6A)
+    chip = machine._get_board().chip
+    chip.advance(3000)  # far more than the FIFO holds, nobody reading
+    imu.fifo_level()
+    check(imu.overruns == 1, "overrun not reported")
+    check(chip.overruns > 0, "emulator lost no data")
+
+
+def test_engine_feed_allocates_nothing():
+    i2c = machine.I2C(0)
+    imu = LSM6DS(i2c, 0x6A)
+    chip = machine._get_board().chip
+    engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
+    found = 0
+    while not chip.exhausted:
+        chip.advance(chip.ticks_to_watermark())
+        count = imu.read_fifo()
+        first = imu.sample_count - count
+        s = imu.samples
+        feed = engine.feed
+        micropython.heap_lock()
+        try:
+            for i in range(count):
+                k = 6 * i
+                found += feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5])
+        finally:
+            micropython.heap_unlock()
+    check(found > 20, "only %d strides: the locked loop did not exercise stride emission" % found)
