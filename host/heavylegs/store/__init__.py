@@ -1,0 +1,17 @@
+"""SQLite store for runs, pod recordings and strides."""
+
+from heavylegs.errors import StoreError
+from heavylegs.store.db import Store
+from heavylegs.store.migrations import SCHEMA_VERSION
+from heavylegs.store.models import FEET, STRIKE_CLASSES, RecordingInfo, RunInfo, Stride
+
+__all__ = [
+    "FEET",
+    "SCHEMA_VERSION",
+    "STRIKE_CLASSES",
+    "RecordingInfo",
+    "RunInfo",
+    "Store",
+    "StoreError",
+    "Stride",
+]

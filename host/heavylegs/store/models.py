@@ -1,0 +1,113 @@
+"""Plain values that go into and come out of the store."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+FEET = ("left", "right")
+# Same order as heavylegs_pod.wire.STRIKE_NAMES; the schema's CHECK constraint repeats it.
+STRIKE_CLASSES = ("unknown", "rearfoot", "midfoot", "forefoot")
+
+
+@dataclass(frozen=True, slots=True)
+class Stride:
+    """One stride as the pod measured it.
+
+    `seq` is the pod's per-session sequence number. The wire carries it as u16, so a
+    session longer than 65,536 strides (about 12 h at 90 strides/min) wraps: whoever
+    feeds the store should unwrap it first, since the store deduplicates on it.
+    """
+
+    seq: int
+    foot: str
+    running: bool
+    clipped: bool
+    strike_class: str
+    ic_ms: int
+    gct_ms: float
+    stride_ms: float
+    cadence_spm: float
+    strike_deg: float
+    impact_g: float
+    stride_len_m: float | None
+    host_time: float | None = None
+
+    @classmethod
+    def from_wire(cls, d: Mapping[str, Any], host_time: float | None = None) -> Stride:
+        """Build from the dict `heavylegs_pod.wire.decode_stride` returns."""
+        stride_len = d["stride_len_m"]
+        return cls(
+            seq=int(d["seq"]),
+            foot=str(d["foot"]),
+            running=bool(d["running"]),
+            clipped=bool(d["clipped"]),
+            strike_class=str(d["strike_class"]),
+            ic_ms=int(d["ic_ms"]),
+            gct_ms=float(d["gct_ms"]),
+            stride_ms=float(d["stride_ms"]),
+            cadence_spm=float(d["cadence_spm"]),
+            strike_deg=float(d["strike_deg"]),
+            impact_g=float(d["impact_g"]),
+            stride_len_m=None if stride_len is None else float(stride_len),
+            host_time=host_time,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingInfo:
+    """One pod session within a run, with what the store holds of it."""
+
+    id: int
+    run_id: int
+    pod_address: str
+    pod_name: str
+    foot: str
+    pod_session: int
+    firmware: str
+    stride_count: int
+    first_ic_ms: int | None
+    last_ic_ms: int | None
+
+    @property
+    def duration_s(self) -> float:
+        """First to last initial contact, on the pod's own clock."""
+        if self.first_ic_ms is None or self.last_ic_ms is None:
+            return 0.0
+        return (self.last_ic_ms - self.first_ic_ms) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """One recording session on the host: one or two pods, or more after reconnects."""
+
+    id: int
+    name: str
+    source: str
+    started_at: float
+    ended_at: float | None
+    recordings: tuple[RecordingInfo, ...]
+
+    @property
+    def stride_count(self) -> int:
+        return sum(rec.stride_count for rec in self.recordings)
+
+    @property
+    def duration_s(self) -> float | None:
+        """How long the runner ran: the longest pod span on the pods' own clocks.
+
+        The host's wall clock is only a fallback: a simulated run replays faster
+        than real time, and a synced run was recorded long before it arrived.
+        """
+        spans = [rec.duration_s for rec in self.recordings if rec.stride_count]
+        if spans:
+            return max(spans)
+        if self.ended_at is not None:
+            return self.ended_at - self.started_at
+        return None
+
+    def feet(self) -> tuple[str, ...]:
+        """Feet with at least one recording, left first."""
+        present = {rec.foot for rec in self.recordings}
+        return tuple(foot for foot in FEET if foot in present)
