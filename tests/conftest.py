@@ -46,6 +46,7 @@ class MicroPythonItem(pytest.Item):
             [str(FIRMWARE_TESTS), str(paths.FIRMWARE_DIR), str(paths.SIM_BOARD_DIR), ".frozen"]
         )
         env["HEAVYLEGS_TEST_DATA"] = str(data_dir)
+        env["HEAVYLEGS_TEST_VECTORS"] = str(REPO / "tests" / "vectors")
         env["HEAVYLEGS_SIM_TRACE"] = str(data_dir / "steady_left.hltrace")
         env.pop("HEAVYLEGS_SIM_SOCKET", None)
         proc = subprocess.run(

@@ -6,6 +6,8 @@ bursts and runs the engine sample by sample. Time is the sensor's sample count.
 
 import asyncio
 import json
+import os
+import struct
 
 from micropython import const
 
@@ -41,7 +43,9 @@ class Pod:
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )
         self.right_foot = config["foot"] == "right"
-        self.services = PodServices(ble, config["name"], self.right_foot)
+        # Until the journal numbers sessions, a random id tells recordings apart.
+        session = struct.unpack("<I", os.urandom(4))[0] & 0x3FFFFFFF
+        self.services = PodServices(ble, config["name"], self.right_foot, session)
         self.strides = 0
         self._fifo_ready = asyncio.ThreadSafeFlag()
         board.int1.irq(self._on_watermark, trigger=board.int1.IRQ_RISING)

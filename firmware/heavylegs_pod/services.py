@@ -47,8 +47,9 @@ def firmware_revision():
 
 
 class PodServices:
-    def __init__(self, ble, name, right_foot):
+    def __init__(self, ble, name, right_foot, session):
         self.ble = ble
+        self.session = session
         self.name = name
         self.right_foot = right_foot
         self.connections = []
@@ -118,7 +119,9 @@ class PodServices:
             self.mtu = data[1]
 
     def update_status(self, state, overruns, samples, strides):
-        wire.encode_status(self._status_buf, state, self.right_foot, overruns, samples, strides)
+        wire.encode_status(
+            self._status_buf, state, self.right_foot, overruns, samples, strides, self.session
+        )
         self.ble.gatts_write(self._h_status, self._status_buf)
 
     def send_stride(self, stride, ic_ms):

@@ -238,14 +238,15 @@ def scan_response_payload(name):
 #  3 u16 FIFO overrun events since boot (samples were lost)
 #  5 u32 samples processed since boot (sensor clock)
 #  9 u16 strides in the current session
+# 11 u32 session id: tells one recording of this pod from the next
 STATUS_VERSION = const(1)
-STATUS_FORMAT = "<BBBHIH"
-STATUS_SIZE = const(11)
+STATUS_FORMAT = "<BBBHIHI"
+STATUS_SIZE = const(15)
 STATE_IDLE = const(0)
 STATE_RECORDING = const(1)
 
 
-def encode_status(buf, state, right_foot, overruns, samples, strides):
+def encode_status(buf, state, right_foot, overruns, samples, strides, session):
     struct.pack_into(
         STATUS_FORMAT,
         buf,
@@ -256,6 +257,7 @@ def encode_status(buf, state, right_foot, overruns, samples, strides):
         _clamp(overruns, 0, 0xFFFF),
         samples & 0xFFFFFFFF,
         strides & 0xFFFF,
+        session & 0xFFFFFFFF,
     )
     return STATUS_SIZE
 
@@ -263,7 +265,9 @@ def encode_status(buf, state, right_foot, overruns, samples, strides):
 def decode_status(data):
     if len(data) < STATUS_SIZE:
         raise ValueError("status too short: %d bytes" % len(data))
-    version, state, foot, overruns, samples, strides = struct.unpack_from(STATUS_FORMAT, data, 0)
+    version, state, foot, overruns, samples, strides, session = struct.unpack_from(
+        STATUS_FORMAT, data, 0
+    )
     if version != STATUS_VERSION:
         raise ValueError("unsupported status version %d" % version)
     return {
@@ -272,4 +276,5 @@ def decode_status(data):
         "overruns": overruns,
         "samples": samples,
         "strides": strides,
+        "session": session,
     }

@@ -11,6 +11,9 @@ the environment the simulator sets:
   HEAVYLEGS_SIM_INT1    pin number INT1 is wired to (default 4)
   HEAVYLEGS_SIM_PACE    "fast": sensor time runs as fast as the firmware consumes
                         samples (CI); "realtime": at the sensor's own rate (demos)
+  HEAVYLEGS_SIM_GO      if set, sensor time stands still until this file exists:
+                        the run starts when the simulator says so (after the host
+                        has connected), like a runner who starts once the watch is ready
 
 When the trace is used up and the firmware has drained the FIFO, the board
 sends a board event (0x80, u32 ticks produced) over the simulator link so the
@@ -26,6 +29,7 @@ import time
 from lsm6ds_emu import LSM6DSEmulator, TraceFileSource
 
 _BOARD_EVENT_TRACE_END = 0x80
+_IDLE_STEP_TICKS = 32
 _ENODEV = 19
 
 
@@ -150,30 +154,46 @@ async def _sensor_pump(board, pin):
     chip = board.chip
     if chip is None:
         return
-    level = False
+    go = os.getenv("HEAVYLEGS_SIM_GO")
+    while go and not _exists(go):
+        await asyncio.sleep_ms(10)
     start_us = time.ticks_us()
     base_tick = chip.tick
     while True:
         if board.pace == "realtime":
             await asyncio.sleep_ms(5)
+            # The level before time moves on: the firmware may have drained the
+            # FIFO since we last looked, which is a falling edge we must not miss.
+            before = chip.int1()
             elapsed = time.ticks_diff(time.ticks_us(), start_us)
             target = base_tick + elapsed * (chip.odr_mhz // 1000) // 1000000
             chip.advance(target - chip.tick)
         else:
             # Yield so the firmware can drain what is there before time moves on.
             await asyncio.sleep_ms(0)
+            before = chip.int1()
             needed = chip.ticks_to_watermark()
+            if needed < 0:
+                # No watermark can rise (bypass, no batching, FIFO mode full):
+                # time still passes for the output registers and the timestamp.
+                needed = _IDLE_STEP_TICKS
             if needed > 0:
                 chip.advance(needed)
-        now = chip.int1()
-        if now and not level and pin._handler is not None:
+        if chip.int1() and not before and pin._handler is not None:
             pin._handler(pin)
-        level = now
         if chip.exhausted and chip.fifo_level() < max(chip.watermark(), 1):
             if not board.trace_end_sent:
                 board.trace_end_sent = True
                 _send_board_event(_BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
             await asyncio.sleep_ms(50)
+
+
+def _exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
 
 
 def _send_board_event(kind, payload):
