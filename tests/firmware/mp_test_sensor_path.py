@@ -80,6 +80,12 @@ def test_engine_feed_allocates_nothing():
         first = imu.sample_count - count
         s = imu.samples
         feed = engine.feed
+        if not engine.cal.ready:
+            # solving the mounting frame (once a session) may allocate; the rest may not
+            for i in range(count):
+                k = 6 * i
+                feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5])
+            continue
         micropython.heap_lock()
         try:
             for i in range(count):
@@ -88,3 +94,4 @@ def test_engine_feed_allocates_nothing():
         finally:
             micropython.heap_unlock()
     check(found > 20, "only %d strides: the locked loop did not exercise stride emission" % found)
+    check(engine.stride[d.F_STRIDE_LEN_CM] > 150, "stride length not measured in the locked loop")

@@ -78,10 +78,12 @@ class SimPod:
             HEAVYLEGS_SIM_GO=str(self._go),
             HEAVYLEGS_SIM_POD=self.address,
         )
+        # The pod's own heap budget is checked by a firmware test; the emulated
+        # chip shares this process, so the simulated board gets more room.
         self.process = await asyncio.create_subprocess_exec(
             paths.micropython_binary(),
             "-X",
-            "heapsize=192K",
+            "heapsize=512K",
             str(paths.MAIN_PY),
             cwd=self.workdir,
             env=env,

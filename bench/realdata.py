@@ -1,0 +1,100 @@
+"""Loads the real foot-IMU recordings in ../shared/data for the benches.
+
+Recordings are resampled to the pod's 416 Hz by linear interpolation and turned
+into raw counts at the pod's default ranges (±16 g, ±2000 dps), so the engine
+sees them exactly as it would see a pod's FIFO.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ODR_HZ = 416
+G = 9.80665
+
+
+@dataclass
+class Recording:
+    name: str
+    foot: str
+    acc_g: np.ndarray  # (n, 3) at ODR_HZ, sensor frame
+    gyr_dps: np.ndarray
+    t0_s: float  # time of sample 0 in the recording's own clock
+    kind: str  # run or walk
+    # truth, in the recording's clock (seconds)
+    boundaries_s: list[float] = field(default_factory=list)  # pyshoe: foot-flat before heel-off
+    ic_s: list[float] = field(default_factory=list)  # gaitmap: mocap initial contacts
+    to_s: list[float] = field(default_factory=list)  # gaitmap: mocap toe-offs
+
+
+def _resample(t: np.ndarray, values: np.ndarray) -> tuple[float, np.ndarray]:
+    grid = np.arange(t[0], t[-1], 1.0 / ODR_HZ)
+    out = np.stack([np.interp(grid, t, values[:, i]) for i in range(values.shape[1])], axis=1)
+    return float(grid[0]), out
+
+
+def counts(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+    acc = np.clip(np.round(rec.acc_g * 2048), -32768, 32767).astype(np.int64)
+    gyr = np.clip(np.round(rec.gyr_dps * 1000 / 70), -32768, 32767).astype(np.int64)
+    return acc, gyr
+
+
+def pyshoe() -> list[Recording]:
+    base = DATA / "pyshoe_running"
+    if not base.exists():
+        return []
+    kinds = {}
+    with open(base / "manifest.csv") as f:
+        for row in csv.DictReader(f):
+            kinds[row["trial"]] = row["label_heuristic"]
+    out = []
+    for path in sorted((base / "csv").glob("*.csv")):
+        data = np.genfromtxt(path, delimiter=",", names=True)
+        t = data["t_s"]
+        acc = np.stack([data["acc_x_mps2"], data["acc_y_mps2"], data["acc_z_mps2"]], 1) / G
+        gyr = np.degrees(
+            np.stack([data["gyr_x_radps"], data["gyr_y_radps"], data["gyr_z_radps"]], 1)
+        )
+        t0, acc_r = _resample(t, acc)
+        _, gyr_r = _resample(t, gyr)
+        rec = Recording(path.stem, "right", acc_r, gyr_r, t0, kinds.get(path.stem, "run"))
+        strides = base / "strides" / path.name
+        if strides.exists():
+            marks = np.genfromtxt(strides, delimiter=",", names=True)
+            rec.boundaries_s = [float(x) for x in marks["timestamp"][:-1]]  # last row: trial end
+        out.append(rec)
+    return out
+
+
+def gaitmap_walking() -> list[Recording]:
+    base = DATA / "gaitmap_walking"
+    if not base.exists():
+        return []
+    with open(base / "imu_sample.csv") as f:
+        sensors = next(csv.reader(f))
+        axes = next(csv.reader(f))
+    data = np.genfromtxt(base / "imu_sample.csv", delimiter=",", skip_header=2)
+    rate = 204.8
+    t = np.arange(len(data)) / rate
+    events = np.genfromtxt(
+        base / "stride_events_sample.csv", delimiter=",", names=True, dtype=None, encoding=None
+    )
+    out = []
+    for foot in ("left", "right"):
+        cols = {axes[i]: i for i in range(1, len(axes)) if sensors[i] == f"{foot}_sensor"}
+        acc = np.stack([data[:, cols[f"acc_{a}"]] for a in "xyz"], 1) / G
+        gyr = np.stack([data[:, cols[f"gyr_{a}"]] for a in "xyz"], 1)
+        t0, acc_r = _resample(t, acc)
+        _, gyr_r = _resample(t, gyr)
+        rec = Recording(f"gaitmap-{foot}", foot, acc_r, gyr_r, t0, "walk")
+        mine = events[events["foot"] == foot]
+        # gaitmap strides run min_vel to min_vel; ic and tc inside are the mocap events
+        rec.ic_s = sorted({float(x) / rate for x in mine["ic"]})
+        rec.to_s = sorted({float(x) / rate for x in mine["tc"]})
+        out.append(rec)
+    return out

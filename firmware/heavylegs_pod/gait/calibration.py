@@ -1,0 +1,183 @@
+"""Mounting calibration: where the foot frame lies in the pod's sensor axes.
+
+The pod may be clipped on in any orientation. Three facts fix the foot frame
+(x forward, y left, z up):
+
+- up: the accelerometer during still moments (standing, or the foot-flat of
+  every stance) reads gravity, which points up the foot's z axis;
+- the medio-lateral axis: feet rotate mostly about it, so it is the principal
+  axis of the gyroscope's motion (projected off the vertical);
+- its sign: after every still foot-flat the first large rotation is the heel
+  rising, toe going down, which is a negative pitch rate (rotation about +y).
+
+Per-sample work is integer-only (accumulators stay below 2**30); the few float
+operations happen once, when the frame is solved.
+"""
+
+from array import array
+
+from micropython import const
+
+Q = const(13)  # rotation rows are unit vectors scaled by 2**13
+_ONE = const(8192)
+_MOTION_SHIFT = const(6)  # gyro counts >> 6 before squaring keeps sums < 2**30
+
+
+def _unit(v):
+    n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) ** 0.5
+    if n == 0:
+        raise ValueError("zero vector")
+    return [v[0] / n, v[1] / n, v[2] / n]
+
+
+def _cross(a, b):
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def solve_frame(gravity, covariance, push_cue):
+    """Rows (x, y, z) of the sensor-to-foot rotation as floats, or None if degenerate.
+
+    gravity: summed accelerometer vector over still samples (any scale).
+    covariance: (xx, yy, zz, xy, xz, yz) sums of gyro products during motion.
+    push_cue: summed gyro vector at the onset of motion after still moments.
+    """
+    try:
+        up = _unit(gravity)
+    except ValueError:
+        return None
+    xx, yy, zz, xy, xz, yz = covariance
+    m = ((xx, xy, xz), (xy, yy, yz), (xz, yz, zz))
+    # power iteration, started from the column of the strongest axis (never orthogonal
+    # to the principal axis unless the matrix is zero)
+    k = 0
+    if m[1][1] > m[k][k]:
+        k = 1
+    if m[2][2] > m[k][k]:
+        k = 2
+    v = [float(m[0][k]), float(m[1][k]), float(m[2][k])]
+    for _ in range(40):
+        w = [_dot(m[0], v), _dot(m[1], v), _dot(m[2], v)]
+        try:
+            v = _unit(w)
+        except ValueError:
+            return None
+    along = _dot(v, up)
+    lateral = [v[0] - along * up[0], v[1] - along * up[1], v[2] - along * up[2]]
+    try:
+        left = _unit(lateral)
+    except ValueError:
+        return None
+    # heel rise is a rotation about +y (left): toe down
+    if _dot(push_cue, left) < 0:
+        left = [-left[0], -left[1], -left[2]]
+    forward = _unit(_cross(left, up))
+    left = _cross(up, forward)
+    return forward, left, up
+
+
+class MountingCalibration:
+    def __init__(self, acc_lsb_per_g, gyro_mdps_per_lsb, odr_hz):
+        self.odr_hz = odr_hz
+        self._g2 = acc_lsb_per_g * acc_lsb_per_g
+        self._acc_shift = 0
+        while (acc_lsb_per_g >> self._acc_shift) > 1024:
+            self._acc_shift += 1
+        g = acc_lsb_per_g >> self._acc_shift
+        # "still": |a| within 0.2 g of 1 g and gyro L1 below 50 dps: loose enough for
+        # the short foot-flat of a runner's stance, tight enough to exclude swing
+        self._still_lo = (g * 80 // 100) ** 2
+        self._still_hi = (g * 120 // 100) ** 2
+        self._still_gyro = 50000 // gyro_mdps_per_lsb
+        self._motion_gyro = 100000 // gyro_mdps_per_lsb
+        self._still_needed = odr_hz * 30 // 1000  # a running foot-flat is long enough
+        self._cue_len = odr_hz * 30 // 1000
+        self._min_motion = odr_hz * 3 // 2  # 1.5 s of moving before solving
+        self.rows = array("i", [_ONE, 0, 0, 0, _ONE, 0, 0, 0, _ONE])
+        self.ready = False
+        self.solved = 0  # how many times a frame was (re)solved
+        self.reset()
+
+    def reset(self):
+        self.ready = False
+        self._gravity = [0, 0, 0]
+        self._gravity_n = 0
+        self._cov = [0, 0, 0, 0, 0, 0]
+        self._motion_n = 0
+        self._cue = [0, 0, 0]
+        self._cues = 0
+        self._still_run = 0
+        self._cue_left = 0
+        self._cue_armed = 0
+
+    def observe(self, gx, gy, gz, ax, ay, az):
+        """Accumulate one raw sample; returns 1 when a new frame was just solved."""
+        sh = self._acc_shift
+        sx = ax >> sh
+        sy = ay >> sh
+        sz = az >> sh
+        a2 = sx * sx + sy * sy + sz * sz
+        gyro_l1 = abs(gx) + abs(gy) + abs(gz)
+        if gyro_l1 < self._still_gyro and self._still_lo < a2 < self._still_hi:
+            self._still_run += 1
+            if self._still_run >= self._still_needed:
+                self._cue_armed = 1
+                # (a >> sh) summed over at most a few thousand samples stays small
+                if self._gravity_n < 100000:
+                    self._gravity[0] += sx
+                    self._gravity[1] += sy
+                    self._gravity[2] += sz
+                    self._gravity_n += 1
+            return 0
+        self._still_run = 0
+        if self._cue_armed and gyro_l1 > 2 * self._still_gyro:
+            # the first clear rotation after a still moment: the heel rising
+            self._cue_armed = 0
+            self._cue_left = self._cue_len
+        if self._cue_left:
+            self._cue_left -= 1
+            self._cue[0] += gx >> _MOTION_SHIFT
+            self._cue[1] += gy >> _MOTION_SHIFT
+            self._cue[2] += gz >> _MOTION_SHIFT
+            if not self._cue_left:
+                self._cues += 1
+        if gyro_l1 > self._motion_gyro and self._motion_n < 4 * self.odr_hz:
+            x = gx >> _MOTION_SHIFT
+            y = gy >> _MOTION_SHIFT
+            z = gz >> _MOTION_SHIFT
+            c = self._cov
+            c[0] += x * x
+            c[1] += y * y
+            c[2] += z * z
+            c[3] += x * y
+            c[4] += x * z
+            c[5] += y * z
+            self._motion_n += 1
+            enough_cues = self._cues >= 2 or (self._cues and self._motion_n >= 2 * self._min_motion)
+            if self._motion_n >= self._min_motion and enough_cues and self._gravity_n:
+                return self._solve()
+        return 0
+
+    def _solve(self):
+        frame = solve_frame(self._gravity, self._cov, self._cue)
+        if frame is None:
+            self.reset()
+            return 0
+        rows = self.rows
+        i = 0
+        for row in frame:
+            for value in row:
+                rows[i] = int(value * _ONE + (0.5 if value >= 0 else -0.5))
+                i += 1
+        self.ready = True
+        self.solved += 1
+        return 1
+
+    def set_rows(self, rows):
+        """Use a known frame (e.g. from the previous session); rows are Q13 ints."""
+        for i in range(9):
+            self.rows[i] = rows[i]
+        self.ready = True
