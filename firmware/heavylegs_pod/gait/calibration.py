@@ -16,6 +16,7 @@ operations happen once, when the frame is solved.
 
 from array import array
 
+import micropython
 from micropython import const
 
 Q = const(13)  # rotation rows are unit vectors scaled by 2**13
@@ -113,6 +114,7 @@ class MountingCalibration:
         self._cue_left = 0
         self._cue_armed = 0
 
+    @micropython.native
     def observe(self, gx, gy, gz, ax, ay, az):
         """Accumulate one raw sample; returns 1 when a new frame was just solved."""
         sh = self._acc_shift
