@@ -95,3 +95,17 @@ def test_engine_feed_allocates_nothing():
             micropython.heap_unlock()
     check(found > 20, "only %d strides: the locked loop did not exercise stride emission" % found)
     check(engine.stride[d.F_STRIDE_LEN_CM] > 150, "stride length not measured in the locked loop")
+
+
+def test_engine_and_driver_fit_a_small_heap():
+    import gc
+
+    gc.collect()
+    before = gc.mem_alloc()
+    imu = LSM6DS(machine.I2C(0), 0x6A)
+    engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
+    gc.collect()
+    used = gc.mem_alloc() - before
+    # the pod has ~190 KB of heap on an RP2040; the sensor path may take a quarter
+    check(used < 48 * 1024, "driver + engine take %d bytes" % used)
+    check(engine.cal.ready is False, "a new engine starts uncalibrated")
