@@ -327,3 +327,45 @@ def test_run_without_strides_falls_back_to_wall_clock(tmp_path: Path) -> None:
         store.add_recording(run_id, "AA:BB", "pod-L", "left", 1, "0.1.0")
         store.finish_run(run_id, 1_700_000_042.0)
         assert store.run(run_id).duration_s == 42.0
+
+
+def test_version_1_store_upgrades_in_place_keeping_its_strides(tmp_path: Path) -> None:
+    from heavylegs.store.migrations import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO runs (id, name, source, started_at) VALUES (1, 'r', 'live', 1.0)")
+    conn.execute("INSERT INTO recordings VALUES (1, 1, 'AA', 'pod', 'left', 3, '0.1')")
+    conn.execute(
+        "INSERT INTO strides VALUES (1, 0, 'left', 1, 0, 'midfoot', 1000, 250.0, 700.0,"
+        " 171.0, 2.0, 9.0, NULL, NULL)"
+    )
+    conn.close()
+    with Store(path) as store:
+        rec = store.recording(1)
+        assert (rec.stride_count, rec.started_at, rec.clock_rate) == (1, None, None)
+        assert store.sync_state(1) is None
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_sync_state_contiguous_prefix_and_clock(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        rec_id = new_recording(store)
+        assert store.contiguous_count(rec_id) == 0
+        store.add_strides(rec_id, [make_stride(i) for i in (1, 2)])
+        assert store.contiguous_count(rec_id) == 0, "no seq 0 yet"
+        store.add_strides(rec_id, [make_stride(i) for i in (0, 3, 5)])
+        assert store.contiguous_count(rec_id) == 4
+        store.set_sync_state(rec_id, 4, 6, 10.0)
+        store.set_sync_state(rec_id, 2, 6, 11.0)  # an older acknowledgement never wins
+        assert store.sync_state(rec_id) == (4, 6)
+        store.set_recording_times(rec_id, started_at=50.0, clock_offset_s=100.0, clock_rate=2.0)
+        rec = store.recording(rec_id)
+        assert (rec.started_at, rec.clock_offset_s, rec.clock_rate) == (50.0, 100.0, 2.0)
+        first = store.strides(rec_id)[0]
+        assert first.host_time == pytest.approx(100.0 + 2.0 * first.ic_ms / 1000)
+        assert store.find_recording(rec.pod_address, rec.pod_session) == rec_id
+        assert store.find_recording(rec.pod_address, 999) is None

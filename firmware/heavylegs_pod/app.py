@@ -1,7 +1,12 @@
-"""The pod's asyncio tasks: sensor FIFO -> gait engine -> BLE.
+"""The pod's asyncio tasks: sensor FIFO -> gait engine -> journal and BLE.
 
 The watermark IRQ only sets a ThreadSafeFlag; the sensor task drains the FIFO in
 bursts and runs the engine sample by sample. Time is the sensor's sample count.
+
+Sessions: the owner starts and stops them over BLE; a stride while idle starts
+one by itself (a run with no phone nearby is journaled all the same), and
+AUTO_STOP_S of sensor time without a stride ends it. A stride's sequence number
+is its index in the session, from 0, which is also its place in the journal.
 """
 
 import asyncio
@@ -12,18 +17,22 @@ import struct
 from micropython import const
 
 from heavylegs_pod import wire
+from heavylegs_pod.auth import load_key
 from heavylegs_pod.gait.detector import F_IC_FRAC, F_IC_N, StrideDetector, ic_ms
 from heavylegs_pod.hal.board import Board
 from heavylegs_pod.hal.lsm6ds import LSM6DS
 from heavylegs_pod.hal.radio import open_radio
-from heavylegs_pod.services import PodServices
+from heavylegs_pod.journal import Journal
+from heavylegs_pod.services import PodServices, firmware_version
 
 _STATUS_EVERY_SAMPLES = const(2048)
+AUTO_STOP_S = const(300)
+_CONFIG_FILE = "pod.json"
 
 
-def load_config(path="pod.json"):
+def load_config(path=_CONFIG_FILE):
     """Pod settings written at flash time; defaults keep a blank pod usable."""
-    config = {"foot": "left", "name": "heavylegs"}
+    config = {"foot": "left", "name": "heavylegs", "journal_kb": 512, "bond": False}
     try:
         with open(path) as f:
             config.update(json.load(f))
@@ -34,29 +43,160 @@ def load_config(path="pod.json"):
     return config
 
 
+def save_config(config, path=_CONFIG_FILE):
+    """New file, then rename: a power cut leaves the old settings or the new, never half."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(config, f)
+    os.rename(tmp, path)
+
+
 class Pod:
-    def __init__(self, board, config, ble):
+    def __init__(self, board, config, ble, journal=None, key=None, config_path=_CONFIG_FILE):
         self.board = board
         self.config = config
+        self.config_path = config_path
         self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part)
         self.engine = StrideDetector(
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )
+        self.odr = self.imu.odr_hz
         self.right_foot = config["foot"] == "right"
-        # Until the journal numbers sessions, a random id tells recordings apart.
-        session = struct.unpack("<I", os.urandom(4))[0] & 0x3FFFFFFF
-        self.services = PodServices(ble, config["name"], self.right_foot, session)
-        self.strides = 0
+        if journal is None:
+            journal = Journal(config.get("journal_dir", "journal"), config["journal_kb"] * 1024)
+        self.journal = journal
+        self.now_n = 0  # samples processed: the sensor clock
+        self.session = 0
+        self.session_start_n = 0
+        self.seq = 0
+        self._last_stride_n = 0
+        self._unix_at_zero = -1  # unix seconds at sample 0, once the owner set the time
+        self._auto_stop = AUTO_STOP_S * self.odr
+        self._calibration = bytearray(wire.J_CALIBRATION_SIZE)
+        self.services = PodServices(
+            ble,
+            self,
+            config["name"],
+            right_foot=self.right_foot,
+            journal=journal,
+            key=key,
+            bond=config.get("bond", False),
+            odr_hz=self.odr,
+        )
         self._fifo_ready = asyncio.ThreadSafeFlag()
         board.int1.irq(self._on_watermark, trigger=board.int1.IRQ_RISING)
+        self.update_status()
 
     def _on_watermark(self, pin):
         self._fifo_ready.set()
 
+    # --- sessions (also called by services.py for the owner's control point) ------
+
+    def _calibrated(self):
+        cal = getattr(self.engine, "cal", None)
+        return bool(cal is not None and cal.ready)
+
+    def start_session(self, start_n=-1):
+        if start_n < 0:
+            start_n = self.now_n
+        flags = wire.SESSION_RIGHT if self.right_foot else 0
+        start_s = 0
+        if self._unix_at_zero >= 0:
+            flags |= wire.SESSION_TIME_KNOWN
+            start_s = self._unix_at_zero + start_n // self.odr
+        calibration = None
+        if self._calibrated():
+            flags |= wire.SESSION_CALIBRATED
+            # The foot's y and z axes in sensor coordinates (Q13); x is their cross product.
+            struct.pack_into("<6h", self._calibration, 0, *self.engine.cal.rows[3:9])
+            calibration = self._calibration
+        self.session = self.journal.open_session(
+            start_s, flags, firmware_version(), self.odr, calibration
+        )
+        self.session_start_n = start_n
+        self._last_stride_n = start_n
+        self.seq = 0
+        self.update_status()
+        return self.session
+
+    def stop_session(self):
+        sid = self.session
+        if sid:
+            self.journal.close_session()
+            self.session = 0
+            self.update_status()
+        return sid
+
+    def session_erased(self, sid):
+        if sid == self.session:
+            self.session = 0
+            self.update_status()
+
+    def set_time(self, unix_s):
+        self._unix_at_zero = unix_s - self.now_n // self.odr
+        self.update_status()
+
+    def set_foot(self, right):
+        config = dict(self.config)
+        config["foot"] = "right" if right else "left"
+        try:
+            save_config(config, self.config_path)
+        except OSError:
+            return False
+        self.config = config
+        self.right_foot = right
+        self.services.right_foot = right
+        self.update_status()
+        return True
+
+    # --- the sensor path ------------------------------------------------------------
+
+    def on_stride(self, stride):
+        """One stride from the engine: journal it and queue it for the centrals."""
+        ic_n = stride[F_IC_N]
+        if not self.session:
+            # A run started without a phone: the session begins at this contact.
+            self.start_session(ic_n)
+        elif ic_n < self.session_start_n:
+            return  # its contact came before the owner started the session
+        ic = ic_ms(ic_n - self.session_start_n, stride[F_IC_FRAC], self.odr)
+        record = self.services.stride_record(stride, self.seq, ic)
+        self.seq += 1
+        self._last_stride_n = self.now_n
+        self.journal.append(record)
+        self.services.send_stride(stride)
+
+    def update_status(self):
+        flags = wire.STATUS_RIGHT if self.right_foot else 0
+        if self._calibrated():
+            flags |= wire.STATUS_CALIBRATED
+        if self._unix_at_zero >= 0:
+            flags |= wire.STATUS_TIME_SET
+        if self.journal.full:
+            flags |= wire.STATUS_JOURNAL_FULL
+        if self.session:
+            state = wire.STATE_RECORDING
+            clock = ic_ms(self.now_n - self.session_start_n, 0, self.odr)
+        else:
+            state = wire.STATE_IDLE
+            clock = ic_ms(self.now_n, 0, self.odr)
+        battery = self.board.battery_percent() if hasattr(self.board, "battery_percent") else 100
+        self.services.update_status(
+            state,
+            flags,
+            battery,
+            self.journal.usage_pct(),
+            self.imu.overruns,
+            self.session,
+            self.seq,
+            clock,
+            self.journal.unsynced(),
+        )
+
     async def sensor_task(self):
         imu = self.imu
         engine = self.engine
-        odr = imu.odr_hz
+        services = self.services
         next_status = _STATUS_EVERY_SAMPLES
         while True:
             await self._fifo_ready.wait()
@@ -71,22 +211,22 @@ class Pod:
                     if engine.feed(
                         first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]
                     ):
-                        stride = engine.stride
-                        self.strides += 1
-                        self.services.send_stride(
-                            stride, ic_ms(stride[F_IC_N], stride[F_IC_FRAC], odr)
-                        )
-            if imu.sample_count >= next_status:
-                next_status = imu.sample_count + _STATUS_EVERY_SAMPLES
-                self.services.update_status(
-                    wire.STATE_RECORDING, imu.overruns, imu.sample_count, self.strides
-                )
+                        self.now_n = first + i + 1
+                        self.on_stride(engine.stride)
+                self.now_n = imu.sample_count
+                services.pump(self.now_n)
+            if self.session and self.now_n - self._last_stride_n > self._auto_stop:
+                self.stop_session()
+            if self.now_n >= next_status:
+                next_status = self.now_n + _STATUS_EVERY_SAMPLES
+                self.update_status()
 
     async def run(self):
+        asyncio.create_task(self.services.serve())
         await self.sensor_task()
 
 
 def main():
     board = Board.from_file("board.json")
-    pod = Pod(board, load_config("pod.json"), open_radio())
+    pod = Pod(board, load_config(_CONFIG_FILE), open_radio(), key=load_key())
     asyncio.run(pod.run())

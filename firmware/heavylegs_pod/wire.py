@@ -10,6 +10,7 @@ pod never allocates per stride.
 """
 
 import struct
+from array import array
 
 from micropython import const
 
@@ -18,6 +19,10 @@ from micropython import const
 RD_SERVICE_UUID = "6c0a0001-5f3e-4e8f-9a51-68656176796c"
 RD_STRIDE_UUID = "6c0a0002-5f3e-4e8f-9a51-68656176796c"
 RD_STATUS_UUID = "6c0a0003-5f3e-4e8f-9a51-68656176796c"
+RD_CONTROL_UUID = "6c0a0004-5f3e-4e8f-9a51-68656176796c"
+RD_SYNC_UUID = "6c0a0005-5f3e-4e8f-9a51-68656176796c"
+# Software Revision (0x2A28) carries this, so a host can refuse a pod it cannot speak to.
+PROTOCOL_VERSION = const(2)
 
 # --- Standard services (Bluetooth SIG assigned numbers) --------------------------
 DIS_SERVICE_UUID16 = const(0x180A)
@@ -28,7 +33,10 @@ DIS_MANUFACTURER_UUID16 = const(0x2A29)
 RSC_SERVICE_UUID16 = const(0x1814)
 RSC_MEASUREMENT_UUID16 = const(0x2A53)
 RSC_FEATURE_UUID16 = const(0x2A54)
+SC_CONTROL_POINT_UUID16 = const(0x2A55)
 SENSOR_LOCATION_UUID16 = const(0x2A5D)
+BATTERY_SERVICE_UUID16 = const(0x180F)
+BATTERY_LEVEL_UUID16 = const(0x2A19)
 
 # --- Stride record, version 1 ----------------------------------------------------
 # 20 bytes, so one record fits the default ATT MTU of 23.
@@ -62,7 +70,12 @@ STRIKE_NAMES = ("unknown", "rearfoot", "midfoot", "forefoot")
 RSC_FLAG_STRIDE_LENGTH = const(0x01)
 RSC_FLAG_TOTAL_DISTANCE = const(0x02)
 RSC_FLAG_RUNNING = const(0x04)
-# RSC feature bits: stride length, total distance, walking/running status
+# RSC feature bits (RSCS 1.0, 3.2): stride length, total distance, walking/running
+# status. The pod claims the first two only when its gait engine measures stride
+# length; calibration and multiple sensor locations are not claimed.
+RSC_FEATURE_STRIDE_LENGTH = const(0x0001)
+RSC_FEATURE_TOTAL_DISTANCE = const(0x0002)
+RSC_FEATURE_RUNNING_STATUS = const(0x0004)
 RSC_FEATURES = const(0x0007)
 SENSOR_LOCATION_TOP_OF_SHOE = const(1)
 
@@ -86,8 +99,9 @@ def encode_stride(
     strike_01deg,
     impact_half_g,
     stride_len_cm,
+    offset=0,
 ):
-    """Pack one stride record into buf (at least STRIDE_SIZE bytes).
+    """Pack one stride record into buf at offset (STRIDE_SIZE bytes).
 
     Values are integers in wire units; out-of-range values saturate rather than
     wrap, because a saturated field is obviously extreme while a wrapped one lies.
@@ -95,7 +109,7 @@ def encode_stride(
     struct.pack_into(
         STRIDE_FORMAT,
         buf,
-        0,
+        offset,
         STRIDE_VERSION,
         flags,
         seq & 0xFFFF,
@@ -111,10 +125,10 @@ def encode_stride(
     return STRIDE_SIZE
 
 
-def decode_stride(data):
+def decode_stride(data, offset=0):
     """Decode a stride record into a dict of SI-ish values; raises ValueError."""
-    if len(data) < STRIDE_SIZE:
-        raise ValueError("stride record too short: %d bytes" % len(data))
+    if len(data) - offset < STRIDE_SIZE:
+        raise ValueError("stride record too short: %d bytes" % (len(data) - offset))
     (
         version,
         flags,
@@ -127,7 +141,7 @@ def decode_stride(data):
         impact,
         stride_len,
         _reserved,
-    ) = struct.unpack_from(STRIDE_FORMAT, data, 0)
+    ) = struct.unpack_from(STRIDE_FORMAT, data, offset)
     if version != STRIDE_VERSION:
         raise ValueError("unsupported stride record version %d" % version)
     return {
@@ -231,33 +245,48 @@ def scan_response_payload(name):
     return _ad_field(_AD_COMPLETE_NAME, name.encode())
 
 
-# --- Pod status (running-dynamics service, read/notify) ---------------------------
+# --- Pod status (running-dynamics service, read/notify), version 2 --------------
 #  0 u8  version (STATUS_VERSION)
 #  1 u8  state: 0 idle, 1 recording
-#  2 u8  foot: 0 left, 1 right
-#  3 u16 FIFO overrun events since boot (samples were lost)
-#  5 u32 samples processed since boot (sensor clock)
-#  9 u16 strides in the current session
-# 11 u32 session id: tells one recording of this pod from the next
-STATUS_VERSION = const(1)
-STATUS_FORMAT = "<BBBHIHI"
-STATUS_SIZE = const(15)
+#  2 u8  flags: bit0 right foot, bit1 mounting calibrated, bit2 time set,
+#              bit3 journal full (strides are streamed but no longer journaled),
+#              bit4 provisioned (the pod has an owner key)
+#  3 u8  battery, %
+#  4 u8  journal usage, % of its capacity
+#  5 u16 FIFO overrun events since boot (samples were lost)
+#  7 u32 session id (0 = none yet)
+# 11 u32 strides in the current session
+# 15 u32 session clock: sensor ms since the session started (since boot when idle)
+# 19 u8  sessions in the journal not yet fully synced
+STATUS_VERSION = const(2)
+STATUS_FORMAT = "<BBBBBHIIIB"
+STATUS_SIZE = const(20)
 STATE_IDLE = const(0)
 STATE_RECORDING = const(1)
+STATUS_RIGHT = const(0x01)
+STATUS_CALIBRATED = const(0x02)
+STATUS_TIME_SET = const(0x04)
+STATUS_JOURNAL_FULL = const(0x08)
+STATUS_PROVISIONED = const(0x10)
 
 
-def encode_status(buf, state, right_foot, overruns, samples, strides, session):
+def encode_status(
+    buf, state, flags, battery, journal_pct, overruns, session, strides, clock_ms, unsynced
+):
     struct.pack_into(
         STATUS_FORMAT,
         buf,
         0,
         STATUS_VERSION,
         state,
-        1 if right_foot else 0,
+        flags,
+        _clamp(battery, 0, 100),
+        _clamp(journal_pct, 0, 100),
         _clamp(overruns, 0, 0xFFFF),
-        samples & 0xFFFFFFFF,
-        strides & 0xFFFF,
         session & 0xFFFFFFFF,
+        strides & 0xFFFFFFFF,
+        clock_ms & 0xFFFFFFFF,
+        _clamp(unsynced, 0, 0xFF),
     )
     return STATUS_SIZE
 
@@ -265,16 +294,264 @@ def encode_status(buf, state, right_foot, overruns, samples, strides, session):
 def decode_status(data):
     if len(data) < STATUS_SIZE:
         raise ValueError("status too short: %d bytes" % len(data))
-    version, state, foot, overruns, samples, strides, session = struct.unpack_from(
-        STATUS_FORMAT, data, 0
-    )
+    (
+        version,
+        state,
+        flags,
+        battery,
+        journal_pct,
+        overruns,
+        session,
+        strides,
+        clock_ms,
+        unsynced,
+    ) = struct.unpack_from(STATUS_FORMAT, data, 0)
     if version != STATUS_VERSION:
         raise ValueError("unsupported status version %d" % version)
     return {
         "state": "recording" if state == STATE_RECORDING else "idle",
-        "foot": "right" if foot else "left",
+        "foot": "right" if flags & STATUS_RIGHT else "left",
+        "calibrated": bool(flags & STATUS_CALIBRATED),
+        "time_set": bool(flags & STATUS_TIME_SET),
+        "journal_full": bool(flags & STATUS_JOURNAL_FULL),
+        "provisioned": bool(flags & STATUS_PROVISIONED),
+        "battery_pct": battery,
+        "journal_pct": journal_pct,
         "overruns": overruns,
-        "samples": samples,
-        "strides": strides,
         "session": session,
+        "strides": strides,
+        "clock_ms": clock_ms,
+        "unsynced_sessions": unsynced,
     }
+
+
+# --- RSC SC Control Point (0x2A55), write + indicate ------------------------------
+# Request: op u8, parameters. Response (indication): 0x10, request op, result,
+# then for "request supported sensor locations" the location list.
+SC_SET_CUMULATIVE = const(0x01)  # u32 total distance, 1/10 m
+SC_START_CALIBRATION = const(0x02)
+SC_UPDATE_LOCATION = const(0x03)
+SC_REQUEST_LOCATIONS = const(0x04)
+SC_RESPONSE = const(0x10)
+SC_SUCCESS = const(0x01)
+SC_NOT_SUPPORTED = const(0x02)
+SC_INVALID_PARAMETER = const(0x03)
+SC_FAILED = const(0x04)
+
+
+def decode_sc_response(data):
+    if len(data) < 3 or data[0] != SC_RESPONSE:
+        raise ValueError("not an SC control point response: %s" % bytes(data).hex())
+    return {"op": data[1], "result": data[2], "params": bytes(data[3:])}
+
+
+# --- Running-dynamics control point (write with response + indicate) ------------
+# Request: op u8, then parameters (little-endian). Every op except CHALLENGE and
+# AUTH needs a connection that has passed the challenge-response (docs/protocol.md).
+OP_CHALLENGE = const(0x01)  # -> nonce (16 bytes)
+OP_AUTH = const(0x02)  # mac[16] = HMAC-SHA256(key, AUTH_LABEL + nonce)[:16]
+OP_START_SESSION = const(0x03)  # -> u32 session id
+OP_STOP_SESSION = const(0x04)  # -> u32 session id (0 if none was open)
+OP_SET_TIME = const(0x05)  # u32 unix seconds
+OP_SET_FOOT = const(0x06)  # u8 0 left, 1 right
+OP_ERASE_SYNCED = const(0x07)  # -> u16 sessions erased
+OP_LIST_SESSIONS = const(0x08)  # session records on the sync stream; -> u16 count
+OP_START_SYNC = const(0x09)  # u32 session, u32 from index; -> (when done) u32 session, u32 end
+OP_ACK = const(0x0A)  # u32 session, u32 count: the host has committed records below count
+OP_STOP_SYNC = const(0x0B)
+OP_ERASE_SESSION = const(0x0C)  # u32 session: explicit erase, synced or not
+
+CP_RESPONSE = const(0x80)
+CP_SUCCESS = const(0x01)
+CP_NOT_SUPPORTED = const(0x02)
+CP_INVALID_PARAMETER = const(0x03)
+CP_FAILED = const(0x04)
+CP_NOT_AUTHORISED = const(0x05)
+CP_BUSY = const(0x06)
+CP_NOT_FOUND = const(0x07)
+CP_STATUS_NAMES = {
+    CP_SUCCESS: "success",
+    CP_NOT_SUPPORTED: "op not supported",
+    CP_INVALID_PARAMETER: "invalid parameter",
+    CP_FAILED: "operation failed",
+    CP_NOT_AUTHORISED: "not authorised",
+    CP_BUSY: "busy",
+    CP_NOT_FOUND: "not found",
+}
+# Request length per op, including the op byte; anything else is malformed.
+CP_REQUEST_SIZES = (
+    (OP_CHALLENGE, 1),
+    (OP_AUTH, 17),
+    (OP_START_SESSION, 1),
+    (OP_STOP_SESSION, 1),
+    (OP_SET_TIME, 5),
+    (OP_SET_FOOT, 2),
+    (OP_ERASE_SYNCED, 1),
+    (OP_LIST_SESSIONS, 1),
+    (OP_START_SYNC, 9),
+    (OP_ACK, 9),
+    (OP_STOP_SYNC, 1),
+    (OP_ERASE_SESSION, 5),
+)
+CP_MAX_REQUEST = const(17)
+CP_MAX_RESPONSE = const(19)
+NONCE_SIZE = const(16)
+MAC_SIZE = const(16)
+AUTH_LABEL = b"heavylegs-auth-v1"
+
+
+def cp_request_size(op):
+    for known, size in CP_REQUEST_SIZES:
+        if known == op:
+            return size
+    return -1
+
+
+def encode_cp_response(buf, op, status):
+    """Response head into buf; op-specific parameters follow from offset 3."""
+    buf[0] = CP_RESPONSE
+    buf[1] = op
+    buf[2] = status
+    return 3
+
+
+def decode_cp_response(data):
+    if len(data) < 3 or data[0] != CP_RESPONSE:
+        raise ValueError("not a control point response: %s" % bytes(data).hex())
+    return {"op": data[1], "status": data[2], "params": bytes(data[3:])}
+
+
+# --- Session record (sync stream, in answer to OP_LIST_SESSIONS), 20 bytes ------
+# Sync-stream packets are whole 20-byte records back to back; byte 0 tells a
+# stride record (STRIDE_VERSION) from a session record (SESSION_TAG).
+#  0 u8  tag 0x81
+#  1 u8  flags: bit0 right foot, bit1 open (recording now), bit2 start time known,
+#              bit3 calibrated, bit4 session header damaged (metadata unknown)
+#  2 u32 session id
+#  6 u32 start, unix seconds (0 = unknown)
+# 10 u32 stride records in the journal
+# 14 u32 records the host acknowledged
+# 18 u16 firmware version: major << 12 | minor << 6 | patch
+SESSION_TAG = const(0x81)
+SESSION_FORMAT = "<BBIIIIH"
+SESSION_SIZE = const(20)
+RECORD_SIZE = const(20)
+SESSION_RIGHT = const(0x01)
+SESSION_OPEN = const(0x02)
+SESSION_TIME_KNOWN = const(0x04)
+SESSION_CALIBRATED = const(0x08)
+SESSION_DAMAGED = const(0x10)
+
+
+def pack_version(major, minor, patch):
+    return ((major & 0x0F) << 12) | ((minor & 0x3F) << 6) | (patch & 0x3F)
+
+
+def encode_session(buf, offset, flags, session, start_s, count, acked, firmware):
+    struct.pack_into(
+        SESSION_FORMAT,
+        buf,
+        offset,
+        SESSION_TAG,
+        flags,
+        session & 0xFFFFFFFF,
+        start_s & 0xFFFFFFFF,
+        count & 0xFFFFFFFF,
+        acked & 0xFFFFFFFF,
+        firmware & 0xFFFF,
+    )
+    return SESSION_SIZE
+
+
+def decode_session(data, offset=0):
+    if len(data) - offset < SESSION_SIZE:
+        raise ValueError("session record too short")
+    tag, flags, session, start_s, count, acked, fw = struct.unpack_from(
+        SESSION_FORMAT, data, offset
+    )
+    if tag != SESSION_TAG:
+        raise ValueError("not a session record (tag 0x%02x)" % tag)
+    return {
+        "session": session,
+        "foot": "right" if flags & SESSION_RIGHT else "left",
+        "open": bool(flags & SESSION_OPEN),
+        "start_s": start_s if flags & SESSION_TIME_KNOWN else None,
+        "calibrated": bool(flags & SESSION_CALIBRATED),
+        "damaged": bool(flags & SESSION_DAMAGED),
+        "count": count,
+        "acked": acked,
+        "firmware": "%d.%d.%d" % (fw >> 12, (fw >> 6) & 0x3F, fw & 0x3F),
+    }
+
+
+def split_records(data):
+    """A sync-stream packet -> list of (tag, offset); raises ValueError if ragged."""
+    if not data or len(data) % RECORD_SIZE:
+        raise ValueError("sync packet of %d bytes is not whole records" % len(data))
+    return [(data[o], o) for o in range(0, len(data), RECORD_SIZE)]
+
+
+# --- Journal (flash), docs/protocol.md "Journal" ---------------------------------
+# Frame: u8 magic, u8 type, u8 payload length, payload, u16 CRC-16/CCITT-FALSE over
+# type, length and payload. The CRC is written last: it is the record's commit
+# mark, so a record cut short by power loss fails it and is not read back.
+JOURNAL_MAGIC = const(0xA7)
+J_HEADER = const(1)
+J_STRIDE = const(2)
+J_ACK = const(3)
+J_COUNTER = const(4)
+J_OVERHEAD = const(5)
+# Session header payload: u32 session, u32 start unix s, u8 flags (SESSION_* bits
+# right/time known/calibrated), u8 u8 u8 firmware major minor patch, u16 ODR Hz,
+# 12 bytes calibration (the gait engine's mounting frame, opaque here).
+J_HEADER_FORMAT = "<IIBBBBH"
+J_HEADER_PAYLOAD = const(26)
+J_CALIBRATION_SIZE = const(12)
+J_HEADER_SIZE = const(31)  # J_HEADER_PAYLOAD + J_OVERHEAD
+J_STRIDE_SIZE = const(25)  # STRIDE_SIZE + J_OVERHEAD
+J_U32_SIZE = const(9)  # ack and counter frames: one u32
+
+
+def _crc16_table():
+    table = array("H", bytes(512))
+    for i in range(256):
+        crc = i << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
+        table[i] = crc & 0xFFFF
+    return table
+
+
+# A 16-bit CRC keeps every intermediate a small int on a 32-bit MCU, where a
+# CRC-32 result would be a heap-allocated long on every stride.
+_CRC16 = _crc16_table()
+
+
+def crc16(data, start, end):
+    table = _CRC16
+    crc = 0xFFFF
+    for i in range(start, end):
+        crc = ((crc << 8) & 0xFF00) ^ table[((crc >> 8) ^ data[i]) & 0xFF]
+    return crc
+
+
+def frame_seal(buf, kind, length):
+    """Frame the payload already at buf[3:3+length]; returns the frame size."""
+    buf[0] = JOURNAL_MAGIC
+    buf[1] = kind
+    buf[2] = length
+    crc = crc16(buf, 1, 3 + length)
+    buf[3 + length] = crc & 0xFF
+    buf[4 + length] = crc >> 8
+    return length + J_OVERHEAD
+
+
+def frame_check(buf, offset, kind, length):
+    """True when buf holds an intact frame of this kind and payload length at offset."""
+    if len(buf) - offset < length + J_OVERHEAD:
+        return False
+    if buf[offset] != JOURNAL_MAGIC or buf[offset + 1] != kind or buf[offset + 2] != length:
+        return False
+    end = offset + 3 + length
+    crc = crc16(buf, offset + 1, end)
+    return buf[end] == (crc & 0xFF) and buf[end + 1] == (crc >> 8)

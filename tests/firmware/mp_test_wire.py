@@ -52,3 +52,62 @@ def test_encoding_allocates_nothing():
         wire.encode_stride(buf, 1, 2, 3000, 2500, 7000, 17000, 100, 20, 0)
     finally:
         micropython.heap_unlock()
+
+
+def test_status_session_and_journal_frames_match_vectors():
+    v = _vectors()
+    for vector in v["status"]:
+        a = vector["args"]
+        buf = bytearray(wire.STATUS_SIZE)
+        wire.encode_status(
+            buf,
+            a["state"],
+            a["flags"],
+            a["battery"],
+            a["journal_pct"],
+            a["overruns"],
+            a["session"],
+            a["strides"],
+            a["clock_ms"],
+            a["unsynced"],
+        )
+        check(buf.hex() == vector["hex"], "status %s" % buf.hex())
+    for vector in v["session"]:
+        a = vector["args"]
+        buf = bytearray(wire.SESSION_SIZE)
+        wire.encode_session(
+            buf, 0, a["flags"], a["session"], a["start_s"], a["count"], a["acked"], a["firmware"]
+        )
+        check(buf.hex() == vector["hex"], "session %s" % buf.hex())
+    for vector in v["journal_frame"]:
+        payload = bytes.fromhex(vector["payload"])
+        frame = bytearray(len(payload) + wire.J_OVERHEAD)
+        frame[3 : 3 + len(payload)] = payload
+        wire.frame_seal(frame, vector["kind"], len(payload))
+        check(frame.hex() == vector["hex"], "frame %s" % frame.hex())
+        check(wire.frame_check(frame, 0, vector["kind"], len(payload)), "frame_check")
+    for vector in v["crc16"]:
+        data = bytes.fromhex(vector["data"])
+        check(wire.crc16(data, 0, len(data)) == vector["crc"], "crc16")
+
+
+def test_auth_response_matches_the_host():
+    from heavylegs_pod import auth
+
+    for vector in _vectors()["auth"]:
+        got = auth.response_for(bytes.fromhex(vector["key"]), bytes.fromhex(vector["nonce"]))
+        check(got.hex() == vector["response"], "auth %s" % got.hex())
+
+
+def test_journal_frame_and_status_allocate_nothing():
+    import micropython
+
+    frame = bytearray(wire.J_STRIDE_SIZE)
+    status = bytearray(wire.STATUS_SIZE)
+    micropython.heap_lock()
+    try:
+        wire.frame_seal(frame, wire.J_STRIDE, wire.STRIDE_SIZE)
+        wire.frame_check(frame, 0, wire.J_STRIDE, wire.STRIDE_SIZE)
+        wire.encode_status(status, 1, 3, 90, 10, 0, 7, 100, 123456, 1)
+    finally:
+        micropython.heap_unlock()

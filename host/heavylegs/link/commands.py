@@ -1,29 +1,55 @@
-"""Commands that talk to pods: record (live), and later scan and sync."""
+"""Commands that talk to pods: scan, record (live), sync (journal)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from heavylegs.errors import HeavylegsError
+from heavylegs.link.client import Backends
+from heavylegs.link.keys import KeyStore
+from heavylegs.link.pods import Recorder, find_pods
+from heavylegs.link.pods import scan as scan_pods
+from heavylegs.link.sync import Syncer, SyncProgress
 from heavylegs.paths import DbOption, db_path
 from heavylegs.store import Store
 
 console = Console()
 
+PodDirOption = typer.Option(
+    None,
+    "--pod-dir",
+    help="with --sim: keep the simulated pods' flash (journal, key) in this folder, "
+    "so record --sim and sync --sim meet the same pods",
+)
 
-def record_sim_run(db: Path, scenario: str, minutes: float, seed: int, pace: str) -> int:
+
+def record_sim_run(
+    db: Path,
+    scenario: str,
+    minutes: float,
+    seed: int,
+    pace: str,
+    pod_dir: Path | None = None,
+    mtu: int = 247,
+) -> int:
     """Record a simulated run into `db` with a progress bar; returns the run id."""
     from heavylegs.sim.scenarios import write_scenario
     from heavylegs.sim.session import Progress as SimProgress
     from heavylegs.sim.session import record_simulated
 
-    traces = write_scenario(scenario, db.parent / "traces", minutes=minutes, seed=seed)
+    traces_dir = (pod_dir / "traces") if pod_dir is not None else db.parent / "traces"
+    traces = write_scenario(scenario, traces_dir, minutes=minutes, seed=seed)
     with (
         Store(db) as store,
         Progress(
@@ -50,6 +76,8 @@ def record_sim_run(db: Path, scenario: str, minutes: float, seed: int, pace: str
                 run_name=f"simulated {scenario} run",
                 pace=pace,
                 on_progress=show,
+                pod_dir=pod_dir,
+                central_mtu=mtu,
             )
         )
         bar.update(task, completed=minutes * 60.0)
@@ -57,24 +85,181 @@ def record_sim_run(db: Path, scenario: str, minutes: float, seed: int, pace: str
     return run_id
 
 
+@contextlib.asynccontextmanager
+async def _sim_environment(
+    pod_dir: Path | None, mtu: int = 247
+) -> AsyncIterator[tuple[Backends, KeyStore]]:
+    """Simulated pods booted from pod_dir's flash (or two fresh ones) on a simulated radio."""
+    from heavylegs.sim.radio import SimRadio, use_radio
+    from heavylegs.sim.scenarios import write_scenario
+    from heavylegs.sim.session import SIM_BACKENDS, sim_pods
+
+    traces: dict[str, Path] = {}
+    if pod_dir is not None and (pod_dir / "traces").exists():
+        for path in sorted((pod_dir / "traces").glob("*.hltrace")):
+            foot = "left" if "left" in path.stem else "right"
+            traces[foot] = path
+    if not traces:
+        base = pod_dir if pod_dir is not None else Path(tempfile.mkdtemp(prefix="hlsim-"))
+        traces = write_scenario("easy", base / "traces", minutes=0.2, seed=1)
+    async with SimRadio(central_mtu=mtu) as radio:
+        with use_radio(radio):
+            pods, keys = sim_pods(radio, traces, pod_dir=pod_dir)
+            try:
+                for pod in pods:
+                    await pod.start()
+                yield SIM_BACKENDS, keys
+            finally:
+                for pod in pods:
+                    await pod.stop()
+
+
+def scan(
+    sim: bool = typer.Option(False, "--sim", help="scan simulated pods instead of the radio"),
+    timeout: float = typer.Option(5.0, help="seconds to listen"),
+    pod_dir: Path | None = PodDirOption,
+) -> None:
+    """List the heavylegs pods in range."""
+
+    async def go() -> None:
+        if sim:
+            async with _sim_environment(pod_dir) as (backends, _keys):
+                found = await scan_pods(timeout, backends, want=2)
+        else:
+            found = await scan_pods(timeout, Backends())
+        table = Table("name", "address", "RSSI")
+        for result in found:
+            table.add_row(result.name, result.device.address, str(result.rssi))
+        console.print(table)
+        console.print(f"{len(found)} pod(s)")
+
+    _run(go)
+
+
 def record(
     sim: bool = typer.Option(False, "--sim", help="record simulated pods instead of real ones"),
+    pods: int = typer.Option(2, help="how many pods to record (1 or 2)"),
     scenario: str = typer.Option("easy", help="with --sim: scenario to run"),
     minutes: float = typer.Option(3.0, help="with --sim: run length"),
     seed: int = typer.Option(1),
     pace: str = typer.Option("fast", help="with --sim: fast (as fast as possible) or realtime"),
+    pod_dir: Path | None = PodDirOption,
+    timeout: float = typer.Option(20.0, help="seconds to look for the pods"),
     db: Path | None = DbOption,
 ) -> None:
-    """Record a run live from one or two pods."""
-    if not sim:
-        console.print("[red]live recording from real pods is not wired up yet; use --sim")
-        raise typer.Exit(2)
+    """Record a run live from one or two pods (Ctrl-C ends a real recording)."""
+    if sim:
+        try:
+            record_sim_run(db_path(db), scenario, minutes, seed, pace, pod_dir)
+        except HeavylegsError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from exc
+        return
+
+    async def go() -> None:
+        backends = Backends()
+        devices = await find_pods(pods, timeout, backends)
+        with Store(db_path(db)) as store:
+            recorder = Recorder(
+                store, backends, run_name="live run", source="live", keys=KeyStore()
+            )
+            try:
+                await recorder.connect(devices)
+                stop = asyncio.Event()
+                flusher = asyncio.create_task(recorder.run_until(stop))
+                with Live(_live_table(recorder), console=console, refresh_per_second=2) as live:
+                    try:
+                        while True:
+                            await asyncio.sleep(0.5)
+                            live.update(_live_table(recorder))
+                    except asyncio.CancelledError:
+                        pass
+                stop.set()
+                await flusher
+            finally:
+                await recorder.close()
+            console.print(f"recorded run {recorder.run_id}")
+
+    _run(go)
+
+
+def _live_table(recorder: Recorder) -> Table:
+    summary = recorder.live_summary()
+    table = Table("foot", "cadence (steps/min)", "contact (ms)", "strides", "link")
+    for foot in ("left", "right"):
+        if foot in summary:
+            s = summary[foot]
+            table.add_row(
+                foot,
+                f"{s['cadence_spm']:.0f}",
+                f"{s['gct_ms']:.0f}",
+                str(s["strides"]),
+                "up" if s["connected"] else "reconnecting",
+            )
+    if summary.get("balance_pct") is not None:
+        table.caption = f"contact-time balance L {summary['balance_pct']:.1f} %"
+    return table
+
+
+def sync(
+    sim: bool = typer.Option(False, "--sim", help="sync simulated pods instead of real ones"),
+    pods: int = typer.Option(0, help="how many pods to wait for (0: every pod heard)"),
+    pod_dir: Path | None = PodDirOption,
+    erase: bool = typer.Option(False, help="erase the sessions on the pods once synced"),
+    timeout: float = typer.Option(5.0, help="seconds to look for pods"),
+    db: Path | None = DbOption,
+) -> None:
+    """Pull every unsynced session from the pods' journals into the store."""
+
+    async def go() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if sim:
+                backends, keys = await stack.enter_async_context(_sim_environment(pod_dir))
+            else:
+                backends, keys = Backends(), KeyStore()
+            found = await scan_pods(timeout, backends, want=pods or None)
+            if pods and len(found) < pods:
+                raise HeavylegsError(f"found {len(found)} pod(s), wanted {pods}")
+            with (
+                Store(db_path(db)) as store,
+                Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    TextColumn("{task.completed}/{task.total} strides"),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as bar,
+            ):
+                tasks: dict[tuple[str, int], int] = {}
+
+                def show(p: SyncProgress) -> None:
+                    key = (p.pod, p.session)
+                    if key not in tasks:
+                        tasks[key] = bar.add_task(f"{p.pod} session {p.session}", total=p.total)
+                    bar.update(tasks[key], completed=p.done, total=max(p.total, p.done))
+
+                syncer = Syncer(store, backends, keys, on_progress=show, erase_synced=erase)
+                for result in found:
+                    report = await syncer.sync(result.device)
+                    console.print(
+                        f"{report.pod}: {len(report.sessions)} session(s), "
+                        f"{report.new_strides} new strides, {report.reconnects} reconnect(s)"
+                    )
+
+    _run(go)
+
+
+def _run(go) -> None:  # type: ignore[no-untyped-def]
     try:
-        record_sim_run(db_path(db), scenario, minutes, seed, pace)
+        asyncio.run(go())
     except HeavylegsError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from exc
+    except KeyboardInterrupt:
+        pass
 
 
 def register(app: typer.Typer) -> None:
+    app.command()(scan)
     app.command()(record)
+    app.command()(sync)

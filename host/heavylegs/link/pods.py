@@ -3,53 +3,75 @@
 Host code here never knows whether the radio is real: the bleak backend classes
 are passed in (None means bleak's platform default), exactly as `BleakScanner`
 and `BleakClient` take them.
+
+A live recording follows the pod's sessions through its status notifications
+(a new session id starts a new recording), unwraps the 16-bit stride sequence
+numbers, fits each pod's sensor clock to host time, commits to the store about
+once a second, and reconnects by itself when a link drops. With the owner key,
+it starts a fresh session on each pod, and at the end pulls from the pods'
+journals whatever the live stream missed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 
-from heavylegs.errors import HeavylegsError
+from heavylegs.link.client import (
+    RSC_MEASUREMENT,
+    Backends,
+    LinkError,
+    PodClient,
+    PodRefused,
+)
+from heavylegs.link.clock import ClockFit, gct_balance_pct, pair_steps
+from heavylegs.link.keys import KeyStore
+from heavylegs.link.sync import Syncer, SyncReport, unwrap_seq
 from heavylegs.store import Store, Stride
 from heavylegs_pod import wire
 
+__all__ = [
+    "Backends",
+    "LinkError",
+    "LivePod",
+    "Recorder",
+    "ScanResult",
+    "find_pods",
+    "scan",
+]
+
 log = logging.getLogger(__name__)
 
-RSC_MEASUREMENT = "00002a53-0000-1000-8000-00805f9b34fb"
-FIRMWARE_REVISION = "00002a26-0000-1000-8000-00805f9b34fb"
 FLUSH_EVERY_S = 1.0  # a killed host loses at most this much, well inside the 2 s promise
-
-
-class LinkError(HeavylegsError):
-    """A pod could not be found, connected or understood."""
+RECONNECT_PAUSE_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
-class Backends:
-    """bleak backend classes; both None selects the platform's real radio."""
-
-    scanner: type | None = None
-    client: type | None = None
-    client_kwargs: dict[str, Any] = field(default_factory=dict)
+class ScanResult:
+    device: BLEDevice
+    name: str
+    rssi: int | None
 
 
-async def find_pods(count: int, timeout_s: float, backends: Backends) -> list[BLEDevice]:
-    """Scan until `count` pods advertise our service, or fail after `timeout_s`."""
-    found: dict[str, BLEDevice] = {}
+async def scan(timeout_s: float, backends: Backends, want: int | None = None) -> list[ScanResult]:
+    """Every heavylegs pod heard within timeout_s (or until `want` were heard)."""
+    found: dict[str, ScanResult] = {}
     done = asyncio.Event()
 
     def seen(device: BLEDevice, adv: Any) -> None:
-        if wire.RD_SERVICE_UUID in adv.service_uuids and device.address not in found:
-            found[device.address] = device
-            if len(found) >= count:
+        if wire.RD_SERVICE_UUID in adv.service_uuids:
+            found[device.address] = ScanResult(
+                device, adv.local_name or device.name or device.address, adv.rssi
+            )
+            if want is not None and len(found) >= want:
                 done.set()
 
     scanner_kwargs: dict[str, Any] = {"detection_callback": seen}
@@ -60,30 +82,45 @@ async def find_pods(count: int, timeout_s: float, backends: Backends) -> list[BL
             await asyncio.wait_for(done.wait(), timeout_s)
         except TimeoutError:
             pass
+    return sorted(found.values(), key=lambda r: r.device.address)
+
+
+async def find_pods(count: int, timeout_s: float, backends: Backends) -> list[BLEDevice]:
+    """Scan until `count` pods advertise our service, or fail after `timeout_s`."""
+    found = await scan(timeout_s, backends, want=count)
     if len(found) < count:
         raise LinkError(f"found {len(found)} heavylegs pod(s) in {timeout_s:.0f} s, wanted {count}")
-    return sorted(found.values(), key=lambda d: d.address)
+    return [r.device for r in found[:count]]
 
 
 @dataclass(slots=True)
-class PodLink:
-    """One connected pod during a live recording."""
+class LivePod:
+    """One pod during a live recording."""
 
     device: BLEDevice
-    client: BleakClient
-    foot: str
-    firmware: str
-    session: int
-    recording_id: int
-    pending: list[Stride] = field(default_factory=list)
+    client: PodClient
+    foot: str = "left"
+    session: int = 0
+    recording_id: int | None = None
+    next_index: int = 0
+    clock: ClockFit = field(default_factory=ClockFit)
+    clocks: dict[int, ClockFit] = field(default_factory=dict)  # recording id -> fit
+    pending: list[tuple[int, Stride]] = field(default_factory=list)
     received: int = 0
     bad_records: int = 0
+    reconnects: int = 0
     last: Stride | None = None
     last_rsc: dict[str, Any] | None = None
+    recent: list[Stride] = field(default_factory=list)
+    started_session: int = 0
 
     @property
     def name(self) -> str:
         return self.device.name or self.device.address
+
+    @property
+    def firmware(self) -> str:
+        return self.client.firmware
 
 
 class Recorder:
@@ -96,60 +133,119 @@ class Recorder:
         *,
         run_name: str,
         source: str,
-        on_stride: Callable[[PodLink, Stride], None] | None = None,
+        keys: KeyStore | None = None,
+        start_sessions: bool = True,
+        on_stride: Callable[[LivePod, Stride], None] | None = None,
     ) -> None:
         self.store = store
         self.backends = backends
         self.run_name = run_name
         self.source = source
+        self.keys = keys
+        self.start_sessions = start_sessions
         self.on_stride = on_stride
-        self.pods: list[PodLink] = []
+        self.pods: list[LivePod] = []
         self.run_id: int | None = None
+        self._closing = False
+        self._reconnecting: dict[str, asyncio.Task[None]] = {}
+        self.gap_reports: list[SyncReport] = []
 
     async def connect(self, devices: list[BLEDevice]) -> None:
         self.run_id = self.store.start_run(self.run_name, self.source, time.time())
         for device in devices:
-            kwargs = dict(self.backends.client_kwargs)
-            if self.backends.client is not None:
-                kwargs["backend"] = self.backends.client
-            client = BleakClient(device, **kwargs)
-            await client.connect()
-            firmware = (await client.read_gatt_char(FIRMWARE_REVISION)).decode(errors="replace")
-            try:
-                status = wire.decode_status(await client.read_gatt_char(wire.RD_STATUS_UUID))
-            except ValueError as exc:
-                await client.disconnect()
-                raise LinkError(f"{device.address}: unreadable status: {exc}") from exc
-            recording_id = self.store.add_recording(
-                self.run_id,
-                pod_address=device.address,
-                pod_name=device.name or device.address,
-                foot=status["foot"],
-                pod_session=status["session"],
-                firmware=firmware,
-            )
-            pod = PodLink(device, client, status["foot"], firmware, status["session"], recording_id)
+            pod = LivePod(device, PodClient(device, self.backends, on_lost=self._lost))
             self.pods.append(pod)
-            await client.start_notify(wire.RD_STRIDE_UUID, self._stride_handler(pod))
-            await client.start_notify(RSC_MEASUREMENT, self._rsc_handler(pod))
+            await self._attach(pod, first=True)
 
-    def _stride_handler(self, pod: PodLink) -> Callable[[Any, bytearray], None]:
+    async def _attach(self, pod: LivePod, *, first: bool) -> None:
+        client = pod.client
+        await client.connect()
+        key = self.keys.get(pod.device.address) if self.keys is not None else None
+        if key is not None:
+            await client.authenticate(key)
+            await client.request(wire.OP_SET_TIME, struct.pack("<I", int(time.time())))
+            if first and self.start_sessions:
+                params = await client.request(wire.OP_START_SESSION)
+                pod.started_session = struct.unpack_from("<I", params, 0)[0]
+        assert client.client is not None
+        sent = time.time()
+        status = await client.status()
+        self._on_status(pod, status, (sent + time.time()) / 2)
+        await client.client.start_notify(wire.RD_STATUS_UUID, self._status_handler(pod))
+        await client.client.start_notify(wire.RD_STRIDE_UUID, self._stride_handler(pod))
+        await client.client.start_notify(RSC_MEASUREMENT, self._rsc_handler(pod))
+
+    # --- notifications -------------------------------------------------------------
+
+    def _on_status(self, pod: LivePod, status: dict[str, Any], at: float) -> None:
+        pod.foot = status["foot"]
+        if status["state"] != "recording" or not status["session"]:
+            return
+        if status["session"] != pod.session:
+            self._switch_session(pod, status["session"])
+        pod.clock.add(status["clock_ms"], at)
+
+    def _switch_session(self, pod: LivePod, session: int) -> None:
+        assert self.run_id is not None
+        pod.session = session
+        pod.recording_id = self.store.add_recording(
+            self.run_id,
+            pod_address=pod.device.address,
+            pod_name=pod.name,
+            foot=pod.foot,
+            pod_session=session,
+            firmware=pod.firmware,
+        )
+        pod.clock = pod.clocks.setdefault(pod.recording_id, ClockFit())
+        have = self.store.contiguous_count(pod.recording_id)
+        pod.next_index = have
+
+    def _status_handler(self, pod: LivePod) -> Callable[[Any, bytearray], None]:
         def handle(_char: Any, data: bytearray) -> None:
             try:
-                stride = Stride.from_wire(wire.decode_stride(data), host_time=time.time())
+                status = wire.decode_status(data)
+            except ValueError as exc:
+                log.warning("%s: malformed status: %s", pod.name, exc)
+                return
+            self._on_status(pod, status, time.time())
+
+        return handle
+
+    def _stride_handler(self, pod: LivePod) -> Callable[[Any, bytearray], None]:
+        def handle(_char: Any, data: bytearray) -> None:
+            now = time.time()
+            try:
+                records = wire.split_records(data)
+                decoded = [wire.decode_stride(data, offset) for _, offset in records]
             except ValueError as exc:
                 pod.bad_records += 1
                 log.warning("%s: dropped a malformed stride record: %s", pod.name, exc)
                 return
-            pod.pending.append(stride)
-            pod.received += 1
-            pod.last = stride
-            if self.on_stride is not None:
-                self.on_stride(pod, stride)
+            if pod.recording_id is None:
+                pod.bad_records += len(decoded)
+                log.warning("%s: stride before any session was announced", pod.name)
+                return
+            for d in decoded:
+                index = unwrap_seq(d["seq"], pod.next_index)
+                if index - pod.next_index > 0x8000:
+                    # Far ahead means behind: a repeat from before a reconnect.
+                    index -= 0x10000
+                d["seq"] = index
+                pod.next_index = max(pod.next_index, index + 1)
+                aligned = pod.clock.host_time(d["ic_ms"])
+                stride = Stride.from_wire(d, host_time=aligned if aligned is not None else now)
+                pod.pending.append((pod.recording_id, stride))
+                pod.received += 1
+                pod.last = stride
+                pod.recent.append(stride)
+                if len(pod.recent) > 40:
+                    del pod.recent[:20]
+                if self.on_stride is not None:
+                    self.on_stride(pod, stride)
 
         return handle
 
-    def _rsc_handler(self, pod: PodLink) -> Callable[[Any, bytearray], None]:
+    def _rsc_handler(self, pod: LivePod) -> Callable[[Any, bytearray], None]:
         def handle(_char: Any, data: bytearray) -> None:
             try:
                 pod.last_rsc = wire.decode_rsc(data)
@@ -158,15 +254,47 @@ class Recorder:
 
         return handle
 
+    # --- reconnection --------------------------------------------------------------
+
+    def _lost(self, client: PodClient) -> None:
+        if self._closing:
+            return
+        for pod in self.pods:
+            if pod.client is client and pod.device.address not in self._reconnecting:
+                task = asyncio.get_running_loop().create_task(self._reconnect(pod))
+                self._reconnecting[pod.device.address] = task
+
+    async def _reconnect(self, pod: LivePod) -> None:
+        try:
+            while not self._closing:
+                try:
+                    await pod.client.disconnect()
+                    await self._attach(pod, first=False)
+                    pod.reconnects += 1
+                    log.info("%s: reconnected", pod.name)
+                    return
+                except (LinkError, TimeoutError) as exc:
+                    log.info("%s: reconnect failed (%s); trying again", pod.name, exc)
+                    await asyncio.sleep(RECONNECT_PAUSE_S)
+        finally:
+            self._reconnecting.pop(pod.device.address, None)
+
+    # --- storing -------------------------------------------------------------------
+
     def flush(self) -> int:
         """Commit what arrived so far; returns the number of new strides stored."""
         stored = 0
         for pod in self.pods:
-            if pod.pending:
-                batch = pod.pending[:]
-                stored += self.store.add_strides(pod.recording_id, batch)
-                # only what is committed leaves memory; a failed write is retried
-                del pod.pending[: len(batch)]
+            if not pod.pending:
+                continue
+            batch = pod.pending[:]
+            by_recording: dict[int, list[Stride]] = {}
+            for recording_id, stride in batch:
+                by_recording.setdefault(recording_id, []).append(stride)
+            for recording_id, strides in by_recording.items():
+                stored += self.store.add_strides(recording_id, strides)
+            # only what is committed leaves memory; a failed write is retried
+            del pod.pending[: len(batch)]
         return stored
 
     async def run_until(self, stop: asyncio.Event) -> None:
@@ -177,16 +305,76 @@ class Recorder:
                 pass
             self.flush()
 
-    async def barrier(self) -> None:
-        """A GATT read per pod: every notification sent before it has then arrived."""
-        for pod in self.pods:
-            if pod.client.is_connected:
-                await pod.client.read_gatt_char(wire.RD_STATUS_UUID)
+    async def barrier(self, timeout_s: float = 10.0) -> None:
+        """Until every stride a pod counted in its session has arrived (or timeout_s).
 
-    async def close(self) -> None:
+        The pod paces its notifications, so a stride can still be queued on it when
+        the caller decides to stop.
+        """
+        deadline = time.monotonic() + timeout_s
+        for pod in self.pods:
+            while pod.client.is_connected and time.monotonic() < deadline:
+                try:
+                    status = await pod.client.status()
+                except LinkError:
+                    break
+                if status["session"] != pod.session or pod.next_index >= status["strides"]:
+                    break
+                await asyncio.sleep(0.02)
+
+    def live_summary(self) -> dict[str, Any]:
+        """Per foot: cadence and contact time of the last strides, and GCT balance."""
+        out: dict[str, Any] = {}
+        for pod in self.pods:
+            recent = pod.recent[-8:]
+            if recent:
+                out[pod.foot] = {
+                    "cadence_spm": sum(s.cadence_spm for s in recent) / len(recent),
+                    "gct_ms": sum(s.gct_ms for s in recent) / len(recent),
+                    "strides": pod.received,
+                    "connected": pod.client.is_connected,
+                }
+        feet = {pod.foot: pod for pod in self.pods}
+        if "left" in feet and "right" in feet:
+            left, right = feet["left"].recent[-12:], feet["right"].recent[-12:]
+            pairs = pair_steps(
+                [s.host_time or 0.0 for s in left], [s.host_time or 0.0 for s in right], 1.0
+            )
+            if pairs:
+                out["balance_pct"] = gct_balance_pct(
+                    [left[i].gct_ms for i, _ in pairs], [right[j].gct_ms for _, j in pairs]
+                )
+        return out
+
+    async def close(self, *, fill_gaps: bool = True) -> None:
+        """Stop the sessions this recording started, store everything, fill gaps from journals."""
+        self._closing = True
+        for task in list(self._reconnecting.values()):
+            task.cancel()
         self.flush()
         for pod in self.pods:
-            if pod.client.is_connected:
-                await pod.client.disconnect()
+            client = pod.client
+            if not client.is_connected:
+                continue
+            try:
+                if pod.started_session and client.authenticated:
+                    await client.request(wire.OP_STOP_SESSION)
+                if fill_gaps and client.authenticated:
+                    syncer = Syncer(self.store, self.backends, self.keys or KeyStore(keys={}))
+                    report = SyncReport(pod=pod.name)
+                    for session in await syncer.list_sessions(client):
+                        recording_id = self.store.find_recording(client.address, session.session)
+                        if recording_id is not None and recording_id in pod.clocks:
+                            await syncer._sync_session(client, session, recording_id, report)
+                    self.gap_reports.append(report)
+            except (LinkError, PodRefused) as exc:
+                log.warning("%s: could not finish on the pod: %s", pod.name, exc)
+        for pod in self.pods:
+            for recording_id, clock in pod.clocks.items():
+                if clock.known:
+                    self.store.set_recording_times(
+                        recording_id, clock_offset_s=clock.offset_s, clock_rate=clock.rate
+                    )
+            await pod.client.disconnect()
         if self.run_id is not None:
             self.store.finish_run(self.run_id, time.time())

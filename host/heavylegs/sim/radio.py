@@ -67,6 +67,8 @@ class SimLink(LocalLink):
     is dropped and the first ATT request (the MTU exchange) times out.
     """
 
+    acl_bytes = 0  # L2CAP bytes carried on LE links (headers included), for benches
+
     def send_acl_data(
         self,
         sender_controller: Controller,
@@ -74,6 +76,7 @@ class SimLink(LocalLink):
         transport: core.PhysicalTransport,
         data: bytes,
     ) -> None:
+        self.acl_bytes += len(data)
         if transport != core.PhysicalTransport.LE:
             super().send_acl_data(sender_controller, destination_address, transport, data)
             return
@@ -340,6 +343,18 @@ class SimRadio:
         controller = self._controllers.get(self.central)
         if controller is not None and controller.pending_le_connection is not None:
             await self.central.send_sync_command(hci.HCI_LE_Create_Connection_Cancel_Command())
+
+    async def drop(self, address: str) -> bool:
+        """Lose the link to a pod as a radio would (supervision timeout); False if none."""
+        device = self._peripherals.get(address.upper())
+        if device is None:
+            return False
+        dropped = False
+        for connection in list(device.connections.values()):
+            with contextlib.suppress(Exception):
+                await connection.disconnect(reason=hci.HCI_CONNECTION_TIMEOUT_ERROR)
+                dropped = True
+        return dropped
 
     def identity_address(self, device: Device) -> hci.Address:
         """The address a peripheral advertises with."""

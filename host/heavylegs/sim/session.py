@@ -11,7 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from heavylegs.link.pods import Backends, Recorder, find_pods
+from heavylegs.link.client import Backends
+from heavylegs.link.keys import KeyStore, new_key
+from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
@@ -19,6 +21,46 @@ from heavylegs.store import Store
 
 # Public addresses in a block nobody ships, one per foot.
 POD_ADDRESSES = {"left": "F0:00:00:00:00:01", "right": "F0:00:00:00:00:02"}
+SIM_BACKENDS = Backends(scanner=SimBleakScanner, client=SimBleakClient)
+
+
+def sim_pods(
+    radio: SimRadio,
+    traces: dict[str, Path],
+    *,
+    pace: str = "fast",
+    pod_dir: Path | None = None,
+    journal_kb: int = 512,
+) -> tuple[list[SimPod], KeyStore]:
+    """One simulated pod per trace, each provisioned with an owner key the host knows.
+
+    With `pod_dir`, each pod's flash is the folder `pod_dir/<foot>` and its key
+    stays there (`key.bin`), so a later run (or `heavylegs sync --sim`) meets the
+    same pods with their journals.
+    """
+    keys = KeyStore(keys={})
+    pods = []
+    for foot, path in sorted(traces.items()):
+        workdir = pod_dir / foot if pod_dir is not None else None
+        key = None
+        if workdir is not None and (workdir / "key.bin").exists():
+            key = (workdir / "key.bin").read_bytes()
+        key = key or new_key()
+        keys.put(POD_ADDRESSES[foot], key)
+        pods.append(
+            SimPod(
+                radio,
+                path,
+                foot=foot,
+                name=f"heavylegs-{foot}",
+                address=POD_ADDRESSES[foot],
+                pace=pace,
+                key=key,
+                workdir=workdir,
+                journal_kb=journal_kb,
+            )
+        )
+    return pods, keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +82,20 @@ async def record_simulated(
     central_mtu: int = 247,
     on_progress: Callable[[Progress], None] | None = None,
     scan_timeout_s: float = 20.0,
+    pod_dir: Path | None = None,
 ) -> int:
     """Run every pod's trace through its firmware and record it; returns the run id."""
     async with SimRadio(central_mtu=central_mtu) as radio:
         with use_radio(radio):
-            pods = [
-                SimPod(
-                    radio,
-                    path,
-                    foot=foot,
-                    name=f"heavylegs-{foot}",
-                    address=POD_ADDRESSES[foot],
-                    pace=pace,
-                )
-                for foot, path in sorted(traces.items())
-            ]
+            pods, keys = sim_pods(radio, traces, pace=pace, pod_dir=pod_dir)
             recorder: Recorder | None = None
             try:
                 for pod in pods:
                     await pod.start()
-                backends = Backends(scanner=SimBleakScanner, client=SimBleakClient)
-                devices = await find_pods(len(pods), scan_timeout_s, backends)
-                recorder = Recorder(store, backends, run_name=run_name, source=f"live-sim-{pace}")
+                devices = await find_pods(len(pods), scan_timeout_s, SIM_BACKENDS)
+                recorder = Recorder(
+                    store, SIM_BACKENDS, run_name=run_name, source=f"live-sim-{pace}", keys=keys
+                )
                 await recorder.connect(devices)
                 for pod in pods:
                     pod.release_sensor()

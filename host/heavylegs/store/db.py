@@ -56,7 +56,8 @@ _SELECT_RECORDINGS = """
     SELECT r.id, r.run_id, r.pod_address, r.pod_name, r.foot, r.pod_session, r.firmware,
         (SELECT COUNT(*) FROM strides s WHERE s.recording_id = r.id),
         (SELECT MIN(ic_ms) FROM strides s WHERE s.recording_id = r.id),
-        (SELECT MAX(ic_ms) FROM strides s WHERE s.recording_id = r.id)
+        (SELECT MAX(ic_ms) FROM strides s WHERE s.recording_id = r.id),
+        r.started_at, r.clock_offset_s, r.clock_rate
     FROM recordings r
 """
 
@@ -227,6 +228,88 @@ class Store:
             before = conn.total_changes
             conn.executemany(_INSERT_STRIDE, rows)
             return conn.total_changes - before
+
+    def find_recording(self, pod_address: str, pod_session: int) -> int | None:
+        with self._reading("cannot look up a recording") as conn:
+            row = conn.execute(
+                "SELECT id FROM recordings WHERE pod_address = ? AND pod_session = ?",
+                (pod_address, int(pod_session)),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def find_run_near(
+        self, started_at: float, window_s: float, source: str, foot: str
+    ) -> int | None:
+        """A run of `source` that started within window_s and has no recording of `foot` yet.
+
+        Pods synced after a run have no host run: the second pod of a pair joins the
+        first pod's run this way.
+        """
+        with self._reading("cannot look up runs") as conn:
+            row = conn.execute(
+                "SELECT id FROM runs WHERE source = ? AND ABS(started_at - ?) <= ? "
+                "AND NOT EXISTS (SELECT 1 FROM recordings r WHERE r.run_id = runs.id "
+                "AND r.foot = ?) ORDER BY ABS(started_at - ?) LIMIT 1",
+                (source, float(started_at), float(window_s), foot, float(started_at)),
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_recording_times(
+        self,
+        recording_id: int,
+        *,
+        started_at: float | None = None,
+        clock_offset_s: float | None = None,
+        clock_rate: float | None = None,
+    ) -> None:
+        """Record a session's start and clock fit; strides get host_time from the fit."""
+        with self._writing(f"cannot update recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            if started_at is not None:
+                conn.execute(
+                    "UPDATE recordings SET started_at = ? WHERE id = ?",
+                    (float(started_at), recording_id),
+                )
+            if clock_offset_s is not None and clock_rate is not None:
+                conn.execute(
+                    "UPDATE recordings SET clock_offset_s = ?, clock_rate = ? WHERE id = ?",
+                    (float(clock_offset_s), float(clock_rate), recording_id),
+                )
+                conn.execute(
+                    "UPDATE strides SET host_time = ? + ? * ic_ms / 1000.0 WHERE recording_id = ?",
+                    (float(clock_offset_s), float(clock_rate), recording_id),
+                )
+
+    def contiguous_count(self, recording_id: int) -> int:
+        """How many strides from seq 0 the recording holds without a gap."""
+        with self._reading(f"cannot read strides of recording {recording_id}") as conn:
+            row = conn.execute(
+                "SELECT CASE WHEN EXISTS (SELECT 1 FROM strides WHERE recording_id = ?1 "
+                "AND seq = 0) THEN (SELECT MIN(s.seq) + 1 FROM strides s "
+                "WHERE s.recording_id = ?1 AND NOT EXISTS (SELECT 1 FROM strides t "
+                "WHERE t.recording_id = ?1 AND t.seq = s.seq + 1)) ELSE 0 END",
+                (recording_id,),
+            ).fetchone()
+        return int(row[0])
+
+    def sync_state(self, recording_id: int) -> tuple[int, int] | None:
+        """(records this store acknowledged to the pod, records the pod had), if synced before."""
+        with self._reading(f"cannot read the sync state of recording {recording_id}") as conn:
+            row = conn.execute(
+                "SELECT acked, pod_count FROM pod_sync WHERE recording_id = ?", (recording_id,)
+            ).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    def set_sync_state(self, recording_id: int, acked: int, pod_count: int, at: float) -> None:
+        with self._writing(f"cannot record the sync state of recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            conn.execute(
+                "INSERT INTO pod_sync (recording_id, acked, pod_count, synced_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (recording_id) DO UPDATE SET "
+                "acked = MAX(acked, excluded.acked), pod_count = excluded.pod_count, "
+                "synced_at = excluded.synced_at",
+                (recording_id, int(acked), int(pod_count), float(at)),
+            )
 
     # --- reading -------------------------------------------------------------------
 

@@ -58,7 +58,24 @@ _V1 = (
     "CREATE INDEX strides_by_time ON strides(recording_id, ic_ms)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+# Version 2 (journal sync): when the pod's session started by its own clock (set by
+# the host), the fit of its sensor clock to host time, and what each pod
+# session's sync has reached.
+_V2 = (
+    "ALTER TABLE recordings ADD COLUMN started_at REAL",
+    "ALTER TABLE recordings ADD COLUMN clock_offset_s REAL",
+    "ALTER TABLE recordings ADD COLUMN clock_rate REAL",
+    """
+    CREATE TABLE pod_sync (
+        recording_id INTEGER PRIMARY KEY REFERENCES recordings(id) ON DELETE CASCADE,
+        acked INTEGER NOT NULL CHECK (acked >= 0),
+        pod_count INTEGER NOT NULL CHECK (pod_count >= 0),
+        synced_at REAL NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

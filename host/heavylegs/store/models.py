@@ -69,6 +69,11 @@ class RecordingInfo:
     stride_count: int
     first_ic_ms: int | None
     last_ic_ms: int | None
+    # unix seconds at the pod session's start by the pod's clock (None: never set)
+    started_at: float | None = None
+    # host_time = clock_offset_s + clock_rate * ic_ms / 1000 (None: never fitted)
+    clock_offset_s: float | None = None
+    clock_rate: float | None = None
 
     @property
     def duration_s(self) -> float:

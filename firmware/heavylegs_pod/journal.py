@@ -1,0 +1,433 @@
+"""Power-loss-safe session journal on the pod's flash (LittleFS on a board).
+
+Every stride goes here as well as onto the air, so a run with no phone nearby
+loses nothing. Persistent data is only ever appended (with a CRC written last,
+its commit mark), or written to a new file and renamed; nothing is rewritten in
+place. The byte layouts are in wire.py and docs/protocol.md ("Journal").
+
+API, for the app, BLE sync (services.py) and USB pull (deploy/):
+
+    j = Journal("journal", capacity_bytes=512 * 1024)
+    sid = j.open_session(start_s, flags, firmware, odr_hz, calibration=None)
+    ok = j.append(record)           # a 20-byte wire stride record; False if not journaled
+    j.close_session()
+    j.sessions()                    # session ids, oldest first
+    j.info(sid)                     # (flags, start_s, count, acked, firmware) or None
+    j.read(sid, index, buf, offset) # 1 read into buf, 0 record damaged, -1 past the end
+    j.mark_synced(sid, count)       # the host committed every record below count
+    j.erase_synced()                # removes fully synced closed sessions; returns how many
+    j.erase(sid)                    # explicit erase, synced or not
+
+`flags` are wire.SESSION_* bits; `firmware` is wire.pack_version(...). A record's
+index in its session is its sequence number (the wire carries it modulo 65536).
+
+Files under the root: `<id:08x>.hls` holds the session header frame and then one
+stride frame per record at a fixed offset (index k at J_HEADER_SIZE + k *
+J_STRIDE_SIZE), so a damaged record costs only itself and sync can seek; the
+`<id:08x>.hla` file collects ack frames, the last intact one counts; `next` holds
+the next session id, replaced through `next.tmp` and a rename. A session is never
+appended to after a reboot: a torn tail stays where it is, unread.
+
+When the journal is full it drops the oldest fully synced closed session; it
+never drops data the host has not acknowledged: with nothing left to drop it
+stops journaling (`full`) until the owner syncs or erases.
+"""
+
+import os
+import struct
+
+from micropython import const
+
+from heavylegs_pod import wire
+
+_ENOENT = const(2)
+_SESSION_SUFFIX = ".hls"
+_ACK_SUFFIX = ".hla"
+
+
+class Journal:
+    def __init__(self, root="journal", capacity_bytes=512 * 1024):
+        self.root = root
+        self.capacity_bytes = capacity_bytes
+        self.full = False
+        self.dropped = 0  # strides not journaled because it was full
+        self._frame = bytearray(wire.J_HEADER_SIZE)
+        self._fmv = memoryview(self._frame)
+        self._stride_frame = memoryview(self._frame)[: wire.J_STRIDE_SIZE]
+        self._u32_frame = memoryview(self._frame)[: wire.J_U32_SIZE]
+        self._file = None
+        self._open_sid = 0
+        self._count = 0
+        self._reader = None
+        self._reader_sid = 0
+        self._reader_count = 0
+        try:
+            os.mkdir(root)
+        except OSError:
+            pass
+        self._counts = {}
+        self._acked = {}
+        self.usage_bytes = 0
+        self._next = 1
+        self._scan()
+
+    # --- recovery ----------------------------------------------------------------
+
+    def _path(self, sid, suffix):
+        return "%s/%08x%s" % (self.root, sid, suffix)
+
+    def _scan(self):
+        """Rebuild the index from the files: this is the whole of power-loss recovery."""
+        names = os.listdir(self.root)
+        for name in names:
+            if name.endswith(_SESSION_SUFFIX) and len(name) == 12:
+                try:
+                    sid = int(name[:8], 16)
+                except ValueError:
+                    continue
+                size = self._size(self._path(sid, _SESSION_SUFFIX))
+                self.usage_bytes += size
+                self._counts[sid] = _records_in(size)
+                if sid >= self._next:
+                    self._next = sid + 1
+        for name in names:
+            if name.endswith(_ACK_SUFFIX) and len(name) == 12:
+                try:
+                    sid = int(name[:8], 16)
+                except ValueError:
+                    continue
+                path = self._path(sid, _ACK_SUFFIX)
+                if sid not in self._counts:
+                    # Left behind by an erase cut short; it guards no data.
+                    _remove(path)
+                    continue
+                self.usage_bytes += self._size(path)
+                self._acked[sid] = min(self._read_acked(path), self._counts[sid])
+        stored = self._read_u32_file(self.root + "/next", wire.J_COUNTER)
+        if stored > self._next:
+            self._next = stored
+        _remove(self.root + "/next.tmp")
+
+    @staticmethod
+    def _size(path):
+        try:
+            return os.stat(path)[6]
+        except OSError:
+            return 0
+
+    def _read_u32_file(self, path, kind):
+        try:
+            with open(path, "rb") as f:
+                n = f.readinto(self._u32_frame)
+        except OSError:
+            return 0
+        if n == wire.J_U32_SIZE and wire.frame_check(self._u32_frame, 0, kind, 4):
+            return struct.unpack_from("<I", self._frame, 3)[0]
+        return 0
+
+    def _read_acked(self, path):
+        acked = 0
+        try:
+            with open(path, "rb") as f:
+                while f.readinto(self._u32_frame) == wire.J_U32_SIZE:
+                    if wire.frame_check(self._u32_frame, 0, wire.J_ACK, 4):
+                        value = struct.unpack_from("<I", self._frame, 3)[0]
+                        if value > acked:
+                            acked = value
+        except OSError:
+            pass
+        return acked
+
+    # --- writing -----------------------------------------------------------------
+
+    def open_session(self, start_s, flags, firmware, odr_hz, calibration=None):
+        """Close any open session and start a new one; returns its id."""
+        self.close_session()
+        sid = self._next
+        self._next = sid + 1
+        # The counter goes first: a session id is never handed out twice, even
+        # if every session is erased or power fails right after this.
+        self._write_counter(self._next)
+        frame = self._frame
+        struct.pack_into(
+            wire.J_HEADER_FORMAT,
+            frame,
+            3,
+            sid,
+            start_s & 0xFFFFFFFF,
+            flags & (wire.SESSION_RIGHT | wire.SESSION_TIME_KNOWN | wire.SESSION_CALIBRATED),
+            (firmware >> 12) & 0x0F,
+            (firmware >> 6) & 0x3F,
+            firmware & 0x3F,
+            odr_hz,
+        )
+        calib_at = 3 + wire.J_HEADER_PAYLOAD - wire.J_CALIBRATION_SIZE
+        for i in range(wire.J_CALIBRATION_SIZE):
+            frame[calib_at + i] = calibration[i] if calibration else 0
+        wire.frame_seal(frame, wire.J_HEADER, wire.J_HEADER_PAYLOAD)
+        self._open_sid = sid
+        self._count = 0
+        self._counts[sid] = 0
+        self._acked[sid] = 0
+        if not self._room_for(wire.J_HEADER_SIZE):
+            self.full = True
+            return sid
+        try:
+            self._file = open(self._path(sid, _SESSION_SUFFIX), "wb")
+            self._file.write(frame)
+            self._file.flush()
+            self.usage_bytes += wire.J_HEADER_SIZE
+            self.full = False
+        except OSError:
+            self._give_up()
+        return sid
+
+    def _write_counter(self, value):
+        tmp = self.root + "/next.tmp"
+        struct.pack_into("<I", self._frame, 3, value)
+        wire.frame_seal(self._frame, wire.J_COUNTER, 4)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(self._u32_frame)
+            os.rename(tmp, self.root + "/next")
+        except OSError:
+            # A full flash: the in-memory counter still moves on, and _scan()
+            # also counts past every session file it finds.
+            _remove(tmp)
+
+    def append(self, record):
+        """Journal one 20-byte stride record; allocates nothing. False if not journaled."""
+        f = self._file
+        if f is None or self.full:
+            self.dropped += 1
+            return False
+        if self.usage_bytes + wire.J_STRIDE_SIZE > self.capacity_bytes:
+            if not self._room_for(wire.J_STRIDE_SIZE):
+                self.full = True
+                self.dropped += 1
+                return False
+        frame = self._frame
+        for i in range(wire.STRIDE_SIZE):
+            frame[3 + i] = record[i]
+        wire.frame_seal(frame, wire.J_STRIDE, wire.STRIDE_SIZE)
+        try:
+            f.write(self._stride_frame)
+            f.flush()
+        except OSError:
+            # The flash refused part of a frame: later frames would sit at the
+            # wrong offsets, so this session takes no more.
+            self._give_up()
+            self.dropped += 1
+            return False
+        self._count += 1
+        self.usage_bytes += wire.J_STRIDE_SIZE
+        return True
+
+    def _give_up(self):
+        self.full = True
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
+
+    def close_session(self):
+        if self._open_sid:
+            self._counts[self._open_sid] = self._count
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
+        self._open_sid = 0
+        self._count = 0
+
+    def _room_for(self, nbytes):
+        while self.usage_bytes + nbytes > self.capacity_bytes:
+            victim = 0
+            for sid in self.sessions():
+                if self._synced(sid):
+                    victim = sid
+                    break
+            if not victim:
+                return False
+            self.erase(victim)
+        return True
+
+    # --- reading -----------------------------------------------------------------
+
+    @property
+    def open_session_id(self):
+        return self._open_sid
+
+    def sessions(self):
+        ids = list(self._counts)
+        ids.sort()
+        return ids
+
+    def count(self, sid):
+        if sid == self._open_sid:
+            return self._count
+        return self._counts.get(sid, 0)
+
+    def acked(self, sid):
+        return self._acked.get(sid, 0)
+
+    def _synced(self, sid):
+        return sid != self._open_sid and self._acked.get(sid, 0) >= self._counts.get(sid, 0)
+
+    def unsynced(self):
+        n = 0
+        for sid in self._counts:
+            if self._acked.get(sid, 0) < self.count(sid):
+                n += 1
+        return n
+
+    def info(self, sid):
+        """(flags, start_s, count, acked, firmware) of a session, or None if unknown."""
+        if sid not in self._counts:
+            return None
+        flags = 0
+        start_s = 0
+        firmware = 0
+        try:
+            with open(self._path(sid, _SESSION_SUFFIX), "rb") as f:
+                n = f.readinto(self._frame)
+        except OSError:
+            n = 0
+        if n == wire.J_HEADER_SIZE and wire.frame_check(
+            self._frame, 0, wire.J_HEADER, wire.J_HEADER_PAYLOAD
+        ):
+            _, start_s, flags, major, minor, patch, _ = struct.unpack_from(
+                wire.J_HEADER_FORMAT, self._frame, 3
+            )
+            firmware = wire.pack_version(major, minor, patch)
+        else:
+            flags = wire.SESSION_DAMAGED
+        if sid == self._open_sid:
+            flags |= wire.SESSION_OPEN
+        return flags, start_s, self.count(sid), self._acked.get(sid, 0), firmware
+
+    def calibration(self, sid):
+        """The 12 calibration bytes of a session header, or None if damaged."""
+        info = self.info(sid)
+        if info is None or info[0] & wire.SESSION_DAMAGED:
+            return None
+        at = 3 + wire.J_HEADER_PAYLOAD - wire.J_CALIBRATION_SIZE
+        return bytes(self._frame[at : at + wire.J_CALIBRATION_SIZE])
+
+    def read(self, sid, index, buf, offset=0):
+        """Copy stride record `index` of session `sid` into buf[offset:offset + 20].
+
+        Returns 1 when read, 0 when the record is damaged (skip it), -1 past the end.
+        """
+        if index < 0 or index >= self.count(sid):
+            return -1
+        f = self._reader
+        if f is None or self._reader_sid != sid or index >= self._reader_count:
+            # LittleFS shows a reader only what was flushed before it opened.
+            self.close_reader()
+            try:
+                f = open(self._path(sid, _SESSION_SUFFIX), "rb")
+            except OSError:
+                return -1
+            self._reader = f
+            self._reader_sid = sid
+            self._reader_count = self.count(sid)
+        f.seek(wire.J_HEADER_SIZE + index * wire.J_STRIDE_SIZE)
+        frame = self._stride_frame
+        if f.readinto(frame) != wire.J_STRIDE_SIZE:
+            return 0
+        if not wire.frame_check(frame, 0, wire.J_STRIDE, wire.STRIDE_SIZE):
+            return 0
+        for i in range(wire.STRIDE_SIZE):
+            buf[offset + i] = frame[3 + i]
+        return 1
+
+    def close_reader(self):
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+            self._reader_sid = 0
+
+    # --- sync bookkeeping --------------------------------------------------------
+
+    def mark_synced(self, sid, count):
+        """Record that the host committed records [0, count); returns the acked count."""
+        if sid not in self._counts:
+            return -1
+        total = self.count(sid)
+        if count > total:
+            count = total
+        if count <= self._acked.get(sid, 0):
+            return self._acked.get(sid, 0)
+        struct.pack_into("<I", self._frame, 3, count)
+        wire.frame_seal(self._frame, wire.J_ACK, 4)
+        try:
+            with open(self._path(sid, _ACK_SUFFIX), "ab") as f:
+                f.write(self._u32_frame)
+        except OSError:
+            return self._acked.get(sid, 0)
+        self.usage_bytes += wire.J_U32_SIZE
+        self._acked[sid] = count
+        return count
+
+    def erase_synced(self):
+        removed = 0
+        for sid in self.sessions():
+            if self._synced(sid):
+                self.erase(sid)
+                removed += 1
+        return removed
+
+    def erase(self, sid):
+        """Remove a session, synced or not. The open session is closed first."""
+        if sid not in self._counts:
+            return False
+        if sid == self._open_sid:
+            self.close_session()
+        if self._reader_sid == sid:
+            self.close_reader()
+        for suffix in (_SESSION_SUFFIX, _ACK_SUFFIX):
+            path = self._path(sid, suffix)
+            self.usage_bytes -= self._size(path)
+            _remove(path)
+        del self._counts[sid]
+        self._acked.pop(sid, None)
+        if self.usage_bytes < 0:
+            self.usage_bytes = 0
+        self.full = False
+        return True
+
+    def usage_pct(self):
+        if self.capacity_bytes <= 0:
+            return 100
+        return self.usage_bytes * 100 // self.capacity_bytes
+
+    def records(self, sid, start=0):
+        """(index, record bytes) of every intact record from start; allocates, for USB pull."""
+        buf = bytearray(wire.STRIDE_SIZE)
+        index = start
+        while True:
+            got = self.read(sid, index, buf)
+            if got < 0:
+                self.close_reader()
+                return
+            if got:
+                yield index, bytes(buf)
+            index += 1
+
+
+def _records_in(size):
+    if size <= wire.J_HEADER_SIZE:
+        return 0
+    return (size - wire.J_HEADER_SIZE) // wire.J_STRIDE_SIZE
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
