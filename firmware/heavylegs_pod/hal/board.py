@@ -1,33 +1,142 @@
 """Builds the pod's hardware objects from its board file (hardware/boards/*.json).
 
-With hal/lsm6ds.py and hal/radio.py, the only code that touches `machine`.
+`heavylegs flash` copies the board file to the pod as board.json. With
+hal/lsm6ds.py and hal/radio.py, the only code that touches `machine`. Keys are
+described in host/heavylegs/deploy/boards.py; the ones read here:
+
+    i2c      {id, scl?, sda?, freq?}
+    imu      {address, part, int1, int2?}
+    led      {pin, kind "pin"|"neopixel", active_low?} or absent
+    button   {pin, active_low?, pull "up"|"down"?} or absent
+    battery  {adc, divider?} or absent
+
+LED, button and battery are built on first use, so a board (or the simulated
+board, whose `machine` has no ADC) without them costs nothing.
 """
 
 import json
 
 from machine import I2C, Pin
 
+# Resting LiPo voltage (mV) at 100, 90, ... 0 % charge: a typical 1S discharge
+# curve at light load. Good to about 10 %, which is all a status byte needs.
+_LIPO_MV = (4200, 4060, 3980, 3920, 3870, 3820, 3790, 3770, 3740, 3680, 3300)
+
+
+def _int(value):
+    # Addresses may be written as "0x6A" in a board file, for people.
+    if isinstance(value, str):
+        return int(value, 0)
+    return value
+
+
+def _section(config, key, required):
+    value = config.get(key)
+    if value is None:
+        if required:
+            raise ValueError("board.json: '%s' is missing" % key)
+        return None
+    return value
+
 
 class Board:
     def __init__(self, config):
         self.config = config
-        bus = config["i2c"]
+        self.name = config.get("name", "board")
+        bus = _section(config, "i2c", True)
+        freq = bus.get("freq", 400000)
         if "scl" in bus:
-            self.i2c = I2C(
-                bus.get("id", 0),
-                scl=Pin(bus["scl"]),
-                sda=Pin(bus["sda"]),
-                freq=bus.get("freq", 400000),
-            )
+            self.i2c = I2C(bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]), freq=freq)
         else:
-            self.i2c = I2C(bus.get("id", 0), freq=bus.get("freq", 400000))
-        imu = config["imu"]
-        self.imu_address = imu.get("address", 0x6A)
+            self.i2c = I2C(bus.get("id", 0), freq=freq)
+        imu = _section(config, "imu", True)
+        if "int1" not in imu:
+            raise ValueError("board.json: imu.int1 is missing")
+        self.imu_address = _int(imu.get("address", 0x6A))
         self.imu_part = imu.get("part", "LSM6DSOX")
         self.int1 = Pin(imu["int1"], Pin.IN)
-        self.name = config.get("name", "board")
+        self.int2 = Pin(imu["int2"], Pin.IN) if "int2" in imu else None
+        self._led_config = _section(config, "led", False)
+        self._button_config = _section(config, "button", False)
+        self._battery_config = _section(config, "battery", False)
+        self._led = None
+        self._button = None
+        self._adc = None
 
     @classmethod
     def from_file(cls, path="board.json"):
         with open(path) as f:
             return cls(json.load(f))
+
+    # --- status LED ---------------------------------------------------------------
+    def set_led(self, on):
+        """Status LED on or off; False when the board has none."""
+        led = self._led_config
+        if led is None:
+            return False
+        if self._led is None:
+            if led.get("kind", "pin") == "neopixel":
+                import neopixel
+
+                self._led = neopixel.NeoPixel(Pin(led["pin"], Pin.OUT), 1)
+            else:
+                self._led = Pin(led["pin"], Pin.OUT)
+        if led.get("kind", "pin") == "neopixel":
+            # Dim blue: bright enough indoors, kind to the battery.
+            self._led[0] = (0, 0, 24) if on else (0, 0, 0)
+            self._led.write()
+        else:
+            self._led.value(1 if bool(on) != bool(led.get("active_low", False)) else 0)
+        return True
+
+    # --- button -------------------------------------------------------------------
+    def button_pressed(self):
+        """True while the user button is held; False when the board has none."""
+        button = self._button_config
+        if button is None:
+            return False
+        if self._button is None:
+            pull = button.get("pull")
+            if pull == "up":
+                self._button = Pin(button["pin"], Pin.IN, Pin.PULL_UP)
+            elif pull == "down":
+                self._button = Pin(button["pin"], Pin.IN, Pin.PULL_DOWN)
+            else:
+                self._button = Pin(button["pin"], Pin.IN)
+        level = self._button.value()
+        return bool(level) != bool(button.get("active_low", True))
+
+    # --- battery ------------------------------------------------------------------
+    def battery_mv(self):
+        """Cell voltage in mV, or None when the board has no battery sense."""
+        battery = self._battery_config
+        if battery is None:
+            return None
+        if self._adc is None:
+            from machine import ADC
+
+            adc = ADC(Pin(battery["adc"]))
+            # ESP32: without 11 dB attenuation the ADC saturates near 1 V.
+            if hasattr(ADC, "ATTN_11DB"):
+                adc.atten(ADC.ATTN_11DB)
+            self._adc = adc
+        adc = self._adc
+        if hasattr(adc, "read_uv"):
+            pin_mv = adc.read_uv() // 1000
+        else:
+            pin_mv = adc.read_u16() * 3300 // 65535
+        return int(pin_mv * battery.get("divider", 1.0))
+
+    def battery_percent(self):
+        """0..100 from the cell voltage; 100 when not measured (USB or bench supply)."""
+        mv = self.battery_mv()
+        if mv is None:
+            return 100
+        for i in range(len(_LIPO_MV)):
+            if mv >= _LIPO_MV[i]:
+                if i == 0:
+                    return 100
+                upper = _LIPO_MV[i - 1]
+                lower = _LIPO_MV[i]
+                return 100 - 10 * i + 10 * (mv - lower) // (upper - lower)
+        return 0

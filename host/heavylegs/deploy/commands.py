@@ -1,9 +1,130 @@
-"""Commands for boards on USB: flash, pull, doctor (issue 7)."""
+"""Commands for pods on USB: flash, pull, doctor (issue 7).
+
+The port is always given: `--port /dev/ttyACM0` (Linux), `/dev/cu.usbmodem…`
+(macOS), `COM5` (Windows). Each command soft-resets the pod, does its work in
+the raw REPL and starts the firmware again.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from heavylegs.deploy.boards import board_names
+from heavylegs.errors import HeavylegsError
+from heavylegs.paths import DbOption, db_path
+
+# No wrapping: a path or an error message stays on one line, whole, for people and scripts.
+console = Console(soft_wrap=True)
+
+PortOption = typer.Option(..., "--port", help="the pod's serial port, e.g. /dev/ttyACM0 or COM5")
+TimeoutOption = typer.Option(10.0, "--timeout", help="seconds to wait for the pod to answer")
+
+
+def _fail(exc: HeavylegsError) -> typer.Exit:
+    console.print(f"[red]error:[/] {exc}")
+    return typer.Exit(1)
+
+
+def flash(
+    board: str = typer.Option(
+        ...,
+        "--board",
+        help="board file name in hardware/boards/ ("
+        + ", ".join(board_names())
+        + ") or a path to one",
+    ),
+    port: str = PortOption,
+    foot: str | None = typer.Option(
+        None, "--foot", help="left or right (default: as before, else left)"
+    ),
+    name: str | None = typer.Option(None, "--name", help="BLE name (default: heavylegs-L/-R)"),
+    new_key: bool = typer.Option(
+        False, "--new-key", help="give the pod a new owner key; the old one stops working"
+    ),
+    watch: float = typer.Option(2.0, "--watch", help="seconds to watch the firmware start"),
+    timeout: float = TimeoutOption,
+) -> None:
+    """Compile and install the firmware, board file, settings and owner key; check it starts."""
+    from heavylegs.deploy.flash import flash as run_flash
+
+    try:
+        result = run_flash(
+            port,
+            board,
+            foot,
+            name,
+            rotate_key=new_key,
+            timeout_s=timeout,
+            watch_s=watch,
+            progress=lambda message: console.print(f"[dim]{message}[/]"),
+        )
+    except HeavylegsError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"flashed heavylegs {result.version} for {result.board} onto pod {result.pod_id} "
+        f"(MicroPython {result.micropython}): {len(result.written)} files written, "
+        f"{result.unchanged} unchanged, {len(result.removed)} removed"
+    )
+    console.print(f"{result.name}, {result.foot} foot, BLE address {result.address}")
+    console.print(f"owner key: {result.key_action} ({result.key_path})")
+    console.print(f"sensor WHO_AM_I 0x{result.who_am_i:02X}; the firmware is running")
+
+
+def pull(
+    port: str = PortOption,
+    db: Path | None = DbOption,
+    erase_synced: bool = typer.Option(
+        False, "--erase-synced", help="then erase sessions the store holds in full from the pod"
+    ),
+    timeout: float = TimeoutOption,
+) -> None:
+    """Copy the pod's journal sessions into the store over USB (as `sync` does over BLE)."""
+    from heavylegs.deploy.pull import pull as run_pull
+
+    try:
+        report = run_pull(
+            port,
+            db_path(db),
+            erase_synced=erase_synced,
+            timeout_s=timeout,
+            on_progress=lambda p: console.print(
+                f"[dim]session {p.session}: {p.done}/{p.total} records[/]"
+            ),
+        )
+    except HeavylegsError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"{report.pod} ({report.address}): {len(report.sessions)} sessions on the pod, "
+        f"{report.received} records read, {report.new_strides} new strides stored"
+        + (f", {report.erased} synced sessions erased" if erase_synced else "")
+    )
+
+
+def doctor(
+    port: str = PortOption,
+    board: str | None = typer.Option(
+        None, "--board", help="check against this board file instead of the pod's board.json"
+    ),
+    timeout: float = TimeoutOption,
+) -> None:
+    """Report MicroPython version, free flash and RAM, sensor, FIFO overruns and battery."""
+    from heavylegs.deploy.doctor import doctor as run_doctor
+
+    try:
+        report = run_doctor(port, board, timeout_s=timeout)
+    except HeavylegsError as exc:
+        raise _fail(exc) from exc
+    marks = {True: "[green]ok[/]  ", False: "[red]FAIL[/]", None: "[yellow]--[/]  "}
+    for check in report.checks:
+        console.print(f"{marks[check.ok]} {check.name:<11} {check.detail}")
+    if not report.healthy:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    """No USB commands yet."""
+    app.command()(flash)
+    app.command()(pull)
+    app.command()(doctor)
