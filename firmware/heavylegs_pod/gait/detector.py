@@ -108,6 +108,7 @@ class GaitEngine:
         max_contact_ms=1500,
         max_swing_ms=1500,
         replay_s=3,
+        to_lag_us=8500,
     ):
         if foot not in ("left", "right", "auto"):
             raise ValueError("foot must be left, right or auto, not %r" % (foot,))
@@ -131,6 +132,12 @@ class GaitEngine:
         self._max_slap = odr_hz * 400 // 1000
         self._min_stride = odr_hz * 35 // 100  # 0.35 s: faster is not a stride
         self._clip = 32767 - 8
+        # The toe leaves the ground a few ms after the push-off pitch-rate minimum
+        # (the foot still pivots on the toe; the peak is also asymmetric, which biases
+        # the parabola early). 8.5 ms is the lag on the simulator's toe-off model, which
+        # is anchored on 5 ms measured against mocap walking and 6-14 ms published for
+        # running; docs/algorithms.md and bench/accuracy.py give the real-data check.
+        self._to_lag = to_lag_us * odr_hz * _FRAC // 1000000
         # Pitch increment per sample in Q13 radians: counts * mdps * pi / (180000 * odr).
         # As a multiply and a shift, so the per-sample path stays in integers.
         self._dtheta_shift = 20
@@ -139,7 +146,8 @@ class GaitEngine:
         )
         # stride length: x sum (counts * samples^2 / 16) -> cm
         self._x_per_cm = int(acc_lsb_per_g * odr_hz * odr_hz / (980.665 * 16) + 0.5)
-        self._g_flat_min = acc_lsb_per_g * 94 // 100  # foot-flat reads at least cos(20 deg) g
+        self._g_flat_min = acc_lsb_per_g * 94 // 100  # a still foot reads at least cos(20 deg) g
+        self._still_gyro = 30000 // gyro_mdps_per_lsb
         self.cal = MountingCalibration(acc_lsb_per_g, gyro_mdps_per_lsb, odr_hz)
         self._rows = self.cal.rows
         self.stride = array("i", [0] * N_FIELDS)
@@ -178,8 +186,7 @@ class GaitEngine:
         self._roll_min = 0
         self._roll_max = 0
         self._roll_at_flat = 0
-        self._flat_az = 0
-        self._flat_az_n = 0
+        self._still_run = 0
         self._tilted_flats = 0
         # foot-flat to foot-flat integration (ZUPT)
         self._integrating = 0
@@ -288,6 +295,7 @@ class GaitEngine:
         roll = (gx * r[0] + gy * r[1] + gz * r[2]) >> _Q
         afx = (ax * r[0] + ay * r[1] + az * r[2]) >> _Q
         afz = (ax * r[6] + ay * r[7] + az * r[8]) >> _Q
+        self._watch_tilt(gx, gy, gz, ax, ay, az, afz)
         jerk = abs(ax - self._pax) + abs(ay - self._pay) + abs(az - self._paz)
         self._pax = ax
         self._pay = ay
@@ -377,7 +385,6 @@ class GaitEngine:
                     self._min_n = n
                     self._y_before = prev_gp
                     self._y_after = gp
-                    self._close_flat()
                 elif resting:
                     # still on the ground: integration starts afresh from rest
                     self._c = _ONE
@@ -385,8 +392,6 @@ class GaitEngine:
                     self._v = 0
                     self._x = 0
                     self._t = 0
-                    self._flat_az += afz
-                    self._flat_az_n += 1
             else:  # _PUSH: the last negative excursion before the swing is the push-off
                 if gp < self._min_gp:
                     self._min_gp = gp
@@ -404,6 +409,28 @@ class GaitEngine:
                         self._state = _FLAT
                 else:
                     self._flat_count = 0
+
+    @micropython.native
+    def _watch_tilt(self, gx, gy, gz, ax, ay, az, afz):
+        """Every still moment must read gravity along the foot's z axis; if several in a
+        row do not, the pod has moved on the shoe (this works even when the wrong frame
+        stops the detector from finding foot-flats)."""
+        if abs(gx) + abs(gy) + abs(gz) < self._still_gyro:
+            sx = ax >> 3
+            sy = ay >> 3
+            sz = az >> 3
+            a2 = sx * sx + sy * sy + sz * sz
+            if self._rest_lo < a2 < self._rest_hi:
+                self._still_run += 1
+                if self._still_run == self._flat_needed:
+                    if afz < self._g_flat_min:
+                        self._tilted_flats += 1
+                        if self._tilted_flats >= _SLIP_FLATS:
+                            self._recalibrate()
+                    else:
+                        self._tilted_flats = 0
+                return
+        self._still_run = 0
 
     def _initial_contact(self, n, gp):
         ic_n = n - 1
@@ -428,8 +455,6 @@ class GaitEngine:
     def _foot_flat(self):
         self._state = _FLAT
         self._roll_at_flat = self._roll
-        self._flat_az = 0
-        self._flat_az_n = 0
         if self._integrating and self._pending and self._p_next_ic:
             # drift: velocity must be zero now; remove it as a linear ramp
             x = self._x - ((self._v * self._t) >> 5)
@@ -442,16 +467,6 @@ class GaitEngine:
         self._t = 0
         if self._pending and self._p_next_ic:
             self._finish_pending(self._p_next_ic)
-
-    def _close_flat(self):
-        """Leaving foot-flat: check the flat still reads gravity on the foot's z axis."""
-        if self._flat_az_n >= self._flat_needed:
-            if self._flat_az // self._flat_az_n < self._g_flat_min:
-                self._tilted_flats += 1
-                if self._tilted_flats >= _SLIP_FLATS:
-                    self._recalibrate()
-            else:
-                self._tilted_flats = 0
 
     def _toe_off(self):
         y0 = self._y_before
@@ -466,7 +481,7 @@ class GaitEngine:
                 frac = _FRAC // 2
             elif frac < -(_FRAC // 2):
                 frac = -(_FRAC // 2)
-        to_ticks = self._min_n * _FRAC + frac
+        to_ticks = self._min_n * _FRAC + frac + self._to_lag
         if self._pending:
             self._finish_pending(self._p_next_ic)
         self._pending = 1

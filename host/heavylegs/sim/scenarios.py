@@ -1,28 +1,384 @@
-"""Named, seeded, reproducible runs for tests, bench/ and the demo."""
+"""Named, seeded, reproducible runs for tests, bench/ and the demo.
+
+Each scenario is a course and a runner (`RunParams`), how the pods sit and
+tick, and metadata saying what was planted: whether fatigue drifts in, from
+which minute, in which indicators and on which foot, and which confounders
+(hills, intervals, stops...) are there without fatigue. Fatigue analysis is
+checked against `Scenario.metadata()`; the same dict is written into every
+trace header (`meta`).
+
+    >>> from heavylegs.sim.scenarios import SCENARIOS, scenario_metadata
+    >>> scenario_metadata("fatigue")["fatigue"]["onset_min"]
+    25.0
+
+"easy" stays a steady run with ideal pods (sensor axes on the foot axes, no
+clock drift, no start offset) so the demo and end-to-end tests can compare
+firmware output with truth directly. Every other scenario mounts each pod on
+the laces turned a random way, with its own clock error (within +-50 ppm) and
+start offset.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from heavylegs.sim.gait_model import RunParams, simulate_run
+import numpy as np
 
-SCENARIOS: dict[str, RunParams] = {
-    # An easy recreational run: heel striker, 170 steps/min, 260 ms contact.
-    "easy": RunParams(),
-    # Faster, shorter contact, midfoot landing.
-    "tempo": RunParams(speed_mps=4.2, cadence_spm=182, gct_s=0.215, strike_deg=3.0),
-    # Forefoot landing: the impact is softer and the heel drops after contact.
-    "forefoot": RunParams(speed_mps=3.6, cadence_spm=178, gct_s=0.22, strike_deg=-6.0),
+from heavylegs.sim.gait_model import (
+    FEET,
+    Fatigue,
+    PodParams,
+    RunParams,
+    Segment,
+    Stop,
+    Turn,
+    lace_mounting,
+    simulate_run,
+)
+from heavylegs.sim.trace import Trace
+
+# Indicator names used in the metadata.
+GCT_RISING = "gct_rising"
+STRIKE_TOWARDS_HEEL = "strike_towards_heel"
+CADENCE_FALLING = "cadence_falling"
+VARIABILITY_RISING = "variability_rising"
+GCT_BALANCE_SHIFT = "gct_balance_shift"
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    minutes: float  # default length
+    params: RunParams  # duration_s is set from the minutes asked for
+    mounting: str = "laces"  # "identity", "laces" or "laces-upside-down"
+    ideal_clock: bool = False
+    part: str = "LSM6DSOX"
+    confounders: tuple[str, ...] = ()  # what changes without being fatigue
+
+    def run_params(self, minutes: float | None = None) -> RunParams:
+        minutes = self.minutes if minutes is None else minutes
+        if minutes <= 0:
+            raise ValueError("minutes must be positive")
+        return replace(self.params, duration_s=minutes * 60.0)
+
+    def pods(self, seed: int) -> dict[str, PodParams]:
+        if self.mounting == "identity" and self.ideal_clock:
+            return {foot: PodParams(part=self.part, acc_fs_g=_fs(self.part)) for foot in FEET}
+        rng = np.random.default_rng(
+            np.random.SeedSequence([seed, 3, zlib.crc32(self.name.encode())])
+        )
+        pods = {}
+        for foot in FEET:
+            mounting = None
+            if self.mounting != "identity":
+                mounting = lace_mounting(rng, upside_down=self.mounting == "laces-upside-down")
+            pods[foot] = PodParams(
+                mounting=mounting,
+                clock_ppm=0.0 if self.ideal_clock else float(rng.uniform(-50.0, 50.0)),
+                start_offset_s=0.0 if self.ideal_clock else float(rng.uniform(0.0, 1.5)),
+                part=self.part,
+                acc_fs_g=_fs(self.part),
+            )
+        return pods
+
+    def metadata(self, minutes: float | None = None) -> dict:
+        """What was planted, as plain JSON-able data."""
+        minutes = self.minutes if minutes is None else minutes
+        p = self.params
+        fatigue: dict = {"planted": False}
+        for fat in p.fatigue:
+            onset = fat.onset_s / 60.0
+            if onset >= minutes:
+                continue
+            both = set(fat.feet) >= set(FEET)
+            indicators = []
+            if fat.gct_pct > 0:
+                indicators.append(GCT_RISING)
+            if fat.strike_deg > 0:
+                indicators.append(STRIKE_TOWARDS_HEEL)
+            if both and fat.cadence_pct < 0:
+                indicators.append(CADENCE_FALLING)
+            if fat.variability_x > 1:
+                indicators.append(VARIABILITY_RISING)
+            if not both and fat.gct_pct > 0:
+                indicators.append(GCT_BALANCE_SHIFT)
+            fatigue = {
+                "planted": True,
+                "onset_min": onset,
+                "full_min": min(minutes, (fat.onset_s + fat.ramp_s) / 60.0),
+                "feet": list(fat.feet),
+                "indicators": indicators,
+                # Sizes at full drift (the run may end before it is reached).
+                "sizes": {
+                    "gct_pct": fat.gct_pct,
+                    "strike_deg": fat.strike_deg,
+                    "cadence_pct": fat.cadence_pct if both else 0.0,
+                    "variability_x": fat.variability_x,
+                    "step_pct": fat.step_pct,
+                },
+            }
+        return {
+            "scenario": self.name,
+            "description": self.description,
+            "minutes": minutes,
+            "fatigue": fatigue,
+            "expect_fatigue_flag": fatigue["planted"],
+            "confounders": list(self.confounders),
+            "mounting": self.mounting,
+            "ideal_clock": self.ideal_clock,
+            "part": self.part,
+            "treadmill": p.treadmill,
+            "gct_asym_pct": p.gct_asym_pct,
+            "segments": [
+                {
+                    "start_min": s.start_s / 60,
+                    "gait": s.gait,
+                    "speed_mps": s.speed_mps,
+                    "grade_pct": s.grade_pct,
+                }
+                for s in p.segments
+                if s.start_s / 60 < minutes
+            ],
+            "stops": [
+                {"at_min": s.at_s / 60, "duration_s": s.duration_s}
+                for s in p.stops
+                if s.at_s / 60 < minutes
+            ],
+            "turns": len([t for t in p.turns if t.at_s / 60 < minutes]),
+        }
+
+    def simulate(self, *, minutes: float | None = None, seed: int = 1) -> dict[str, Trace]:
+        return simulate_run(
+            self.run_params(minutes),
+            seed=seed,
+            scenario=self.name,
+            pods=self.pods(seed),
+            meta=self.metadata(minutes),
+        )
+
+
+def _fs(part: str) -> int:
+    return 32 if part == "LSM6DSO32" else 16
+
+
+def _m(minutes: float) -> float:
+    return minutes * 60.0
+
+
+def _corners(every_s: float, until_s: float, start_s: float = 60.0) -> tuple[Turn, ...]:
+    """Street corners: alternating right and left quarter turns."""
+    n = int((until_s - start_s) // every_s)
+    return tuple(
+        Turn(at_s=start_s + k * every_s, angle_deg=90.0 if k % 2 else -90.0, duration_s=2.5)
+        for k in range(n)
+    )
+
+
+def _intervals() -> tuple[Segment, ...]:
+    segs = [Segment(0.0, speed_mps=3.0)]
+    t = _m(10)
+    for _ in range(6):
+        segs.append(Segment(t, speed_mps=4.6))
+        segs.append(Segment(t + _m(3), speed_mps=2.6))
+        t += _m(5)
+    segs.append(Segment(t, speed_mps=3.0))
+    return tuple(segs)
+
+
+def _hills() -> tuple[Segment, ...]:
+    segs = []
+    t = 0.0
+    for k in range(10):
+        segs.append(Segment(t, speed_mps=3.0))
+        segs.append(Segment(t + _m(1), speed_mps=2.6, grade_pct=6.0 if k % 2 == 0 else 4.0))
+        segs.append(Segment(t + _m(2.5), speed_mps=3.3, grade_pct=-6.0 if k % 2 == 0 else -4.0))
+        t += _m(4)
+    return tuple(segs)
+
+
+def _walk_run() -> tuple[Segment, ...]:
+    segs = []
+    for k in range(12):
+        segs.append(Segment(_m(5 * k)))
+        segs.append(Segment(_m(5 * k + 4), gait="walk"))
+    return tuple(segs)
+
+
+def _warm_up() -> tuple[Segment, ...]:
+    speeds = (2.3, 2.5, 2.7, 2.9)
+    return tuple(Segment(_m(4 * k), speed_mps=v) for k, v in enumerate(speeds)) + (
+        Segment(_m(16), speed_mps=3.1),
+    )
+
+
+_EASY = RunParams()
+_NATURAL = replace(_EASY, gct_asym_pct=1.8, strike_asym_deg=0.8, step_asym_pct=0.4)
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "easy",
+            "steady easy run: heel strike, 3.0 m/s, 170 steps/min, 260 ms contact; ideal pods",
+            20.0,
+            _EASY,
+            mounting="identity",
+            ideal_clock=True,
+        ),
+        Scenario(
+            "tempo",
+            "8 min easy, 18 min tempo at 4.3 m/s (midfoot), 4 min easy",
+            30.0,
+            replace(
+                _NATURAL,
+                segments=(Segment(0.0), Segment(_m(8), speed_mps=4.3), Segment(_m(26))),
+                turns=_corners(300.0, _m(30)),
+            ),
+            confounders=("pace_change",),
+        ),
+        Scenario(
+            "intervals",
+            "10 min warm-up, 6 x (3 min at 4.6 m/s, 2 min jog at 2.6 m/s), cool-down",
+            45.0,
+            replace(_NATURAL, segments=_intervals(), turns=_corners(240.0, _m(45))),
+            confounders=("pace_change", "intervals"),
+        ),
+        Scenario(
+            "hilly",
+            "rolling route: 1.5 min climbs of 4-6 % at 2.6 m/s, descents at 3.3 m/s",
+            40.0,
+            replace(_NATURAL, segments=_hills(), turns=_corners(200.0, _m(40))),
+            confounders=("hills", "pace_change"),
+        ),
+        Scenario(
+            "treadmill",
+            "treadmill at a constant 3.2 m/s: no turns, no hills, no pace changes",
+            30.0,
+            replace(_NATURAL, speed_mps=3.2, cadence_spm=172.0, gct_s=0.25, treadmill=True),
+            confounders=("treadmill",),
+        ),
+        Scenario(
+            "heel-striker",
+            "pronounced heel striker (18 deg) at 2.9 m/s on an LSM6DSO32 (+-32 g)",
+            20.0,
+            replace(_NATURAL, speed_mps=2.9, cadence_spm=162.0, gct_s=0.29, strike_deg=18.0),
+            part="LSM6DSO32",
+        ),
+        Scenario(
+            "forefoot-striker",
+            "forefoot striker (-6 deg) at 3.6 m/s, 178 steps/min, 215 ms contact",
+            20.0,
+            replace(_NATURAL, speed_mps=3.6, cadence_spm=178.0, gct_s=0.215, strike_deg=-6.0),
+        ),
+        Scenario(
+            "walk-run",
+            "4 min running, 1 min walking, repeated",
+            30.0,
+            replace(_NATURAL, segments=_walk_run()),
+            confounders=("walking_breaks",),
+        ),
+        Scenario(
+            "stop-and-go",
+            "city run: five traffic-light stops of 15-60 s and street corners",
+            30.0,
+            replace(
+                _NATURAL,
+                stops=(
+                    Stop(_m(4), 35.0),
+                    Stop(_m(9), 15.0),
+                    Stop(_m(13.5), 60.0),
+                    Stop(_m(19), 25.0),
+                    Stop(_m(24), 45.0),
+                ),
+                turns=_corners(150.0, _m(30), start_s=100.0),
+            ),
+            confounders=("stops", "turns"),
+        ),
+        Scenario(
+            "fatigue",
+            "steady 3.1 m/s; from minute 25 contact time rises 9 %, strike moves 5 deg "
+            "towards the heel, cadence falls 3 %, variability x1.8 by minute 45",
+            50.0,
+            replace(
+                _NATURAL,
+                speed_mps=3.1,
+                fatigue=(
+                    Fatigue(
+                        onset_s=_m(25),
+                        ramp_s=_m(20),
+                        gct_pct=9.0,
+                        strike_deg=5.0,
+                        cadence_pct=-3.0,
+                        variability_x=1.8,
+                    ),
+                ),
+                turns=_corners(300.0, _m(50)),
+            ),
+        ),
+        Scenario(
+            "right-leg-weakening",
+            "steady run; from minute 20 the right foot's contact time rises 7 % "
+            "(balance moves towards the right), its strike 2 deg heelward, its variability x1.5",
+            45.0,
+            replace(
+                _NATURAL,
+                fatigue=(
+                    Fatigue(
+                        onset_s=_m(20),
+                        ramp_s=_m(20),
+                        gct_pct=7.0,
+                        strike_deg=2.0,
+                        cadence_pct=0.0,
+                        variability_x=1.5,
+                        step_pct=1.5,
+                        feet=("right",),
+                    ),
+                ),
+                turns=_corners(300.0, _m(45)),
+            ),
+        ),
+        Scenario(
+            "upside-down",
+            "easy run with both pods clipped face down on the laces",
+            20.0,
+            _NATURAL,
+            mounting="laces-upside-down",
+        ),
+        Scenario(
+            "long-warm-up",
+            "16 min warm-up from 2.3 to 2.9 m/s (contact time falls, cadence rises), "
+            "then steady 3.1 m/s",
+            50.0,
+            replace(_NATURAL, segments=_warm_up(), turns=_corners(300.0, _m(50))),
+            confounders=("warm_up", "pace_change"),
+        ),
+    )
 }
 
 
-def write_scenario(name: str, out_dir: Path, *, minutes: float, seed: int = 1) -> dict[str, Path]:
-    """Write left and right traces for a scenario; returns foot -> trace path."""
+def names() -> list[str]:
+    return list(SCENARIOS)
+
+
+def scenario(name: str) -> Scenario:
     if name not in SCENARIOS:
-        raise KeyError(f"unknown scenario {name!r}; choose from {', '.join(sorted(SCENARIOS))}")
-    params = replace(SCENARIOS[name], duration_s=minutes * 60.0)
-    traces = simulate_run(params, seed=seed, scenario=name)
+        raise KeyError(f"unknown scenario {name!r}; choose from {', '.join(SCENARIOS)}")
+    return SCENARIOS[name]
+
+
+def scenario_metadata(name: str, minutes: float | None = None) -> dict:
+    """The planted truth of a scenario (fatigue onset, indicators, confounders...)."""
+    return scenario(name).metadata(minutes)
+
+
+def write_scenario(
+    name: str, out_dir: Path, *, minutes: float | None = None, seed: int = 1
+) -> dict[str, Path]:
+    """Write left and right traces for a scenario; returns foot -> trace path."""
+    traces = scenario(name).simulate(minutes=minutes, seed=seed)
     return {
         foot: trace.write(Path(out_dir) / f"{name}-{foot}.hltrace")
         for foot, trace in traces.items()

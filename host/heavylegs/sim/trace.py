@@ -3,29 +3,42 @@
 Layout (docs/simulation.md has the full description):
 
     b"HLTRACE1\\n"
-    one line of JSON: the header (rate, units, axes, pod, clock, sample count)
+    one line of JSON: the header (rate, units, axes, pod, clock, sample count, ...)
     n_samples x 6 little-endian int32: acc x, y, z in micro-g, gyro x, y, z in 1/8 mdps
-    JSON ground truth (list of strides), to the end of the file
+    JSON ground truth (a list), to the end of the file
 
 Samples are physical values in the *sensor* frame at the sensor's own clock; the
 chip emulator quantises and clips them to whatever full scale the firmware sets,
 so one trace serves every part and range. Integer units keep the MicroPython
 reader allocation-free and exact (1/8 mdps divides every LSM6DS gyro sensitivity).
+
+Time. Ground truth is in true time (seconds of the run, common to both pods).
+Sample n of a pod is taken at true time `start_offset_s + n / (rate_hz * (1 +
+clock_ppm * 1e-6))`, while the pod itself believes it is at `n / rate_hz`: its
+sensor time. `Trace.sensor_time` and `Trace.true_time` convert, so detector
+output (sensor time) can be compared with truth like with like.
+
+The truth list holds strides (dicts with `ic_s`) and, for recordings whose
+annotations are not strides, marks (dicts with `mark`, e.g. pyshoe's stride
+boundaries). Readers that only know strides, such as the firmware tests, read
+simulated traces, which hold strides only.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 MAGIC = b"HLTRACE1\n"
+VERSION = 1
 CHANNELS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 UG_PER_G = 1_000_000
 GYRO_UNITS_PER_DPS = 8000
 STANDARD_GRAVITY = 9.80665
+_INT32_MAX = 2**31 - 1
 
 
 class TraceError(ValueError):
@@ -34,17 +47,28 @@ class TraceError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TruthStride:
-    """One stride as it really happened (true time, seconds from trace start)."""
+    """One foot contact and the swing after it, as it really happened (true time, s).
+
+    Fields a recording does not annotate are None (strike, stride length and
+    speed of an imported walk, for instance); simulated traces fill all of them.
+    """
 
     foot: str
     ic_s: float
     to_s: float
     next_ic_s: float | None
-    strike_deg: float
-    strike_class: str
-    stride_len_m: float
-    speed_mps: float
+    strike_deg: float | None
+    strike_class: str | None
+    stride_len_m: float | None
+    speed_mps: float | None
     running: bool
+    gait: str = "run"  # "run" or "walk"
+    cadence_spm: float | None = None  # the model's target cadence at this stride
+    grade_pct: float = 0.0
+    push_min_s: float | None = None  # push-off pitch-rate minimum (the model's; TO follows it)
+    flat_s: float | None = None  # quiet foot-flat: end of the slap to heel-off
+    impact_g: float | None = None  # peak |specific force| in the 40 ms after IC, no range limit
+    fatigue: float = 0.0  # planted fatigue level, 0 (none) to 1 (fully drifted)
 
     @property
     def gct_s(self) -> float:
@@ -55,26 +79,44 @@ class TruthStride:
         return None if self.next_ic_s is None else self.next_ic_s - self.ic_s
 
 
+@dataclass(frozen=True, slots=True)
+class TruthMark:
+    """A labelled instant in a recording that has no per-stride IC/TO annotation."""
+
+    foot: str
+    t_s: float
+    mark: str  # e.g. "flat_before_heel_off" (pyshoe stride boundary), "end"
+
+
 @dataclass(slots=True)
 class TraceHeader:
     rate_hz: float
     n_samples: int
     pod: str
     foot: str
-    part: str = "LSM6DSOX"
-    clock_ppm: float = 0.0
-    start_offset_s: float = 0.0
+    part: str = "LSM6DSOX"  # the part this trace is meant to be played through
+    clock_ppm: float = 0.0  # the pod's sensor clock against true time
+    start_offset_s: float = 0.0  # true time of sample 0
     scenario: str = ""
     seed: int = 0
     frame: str = "sensor axes; the foot frame is x forward, y left, z up"
+    # sensor_from_foot: rows are the sensor axes in foot coordinates; None if unknown
+    mounting: list[list[float]] | None = None
+    acc_fs_g: int = 16  # the full scale the scenario intends (the firmware sets the real one)
+    gyr_fs_dps: int = 2000
+    source: str = "gait_model"  # or the recording a trace was imported from
+    treadmill: bool = False
+    stands_s: list[list[float]] = field(default_factory=list)  # [start, end] still, true time
+    meta: dict = field(default_factory=dict)  # scenario metadata (planted fatigue, ...)
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         doc = asdict(self)
-        doc["version"] = 1
+        doc["version"] = VERSION
         doc["channels"] = list(CHANNELS)
         doc["acc_unit"] = "ug"
         doc["gyr_unit"] = "mdps/8"
+        doc["time_unit"] = "s"
         return doc
 
 
@@ -84,27 +126,71 @@ class Trace:
     acc_g: np.ndarray  # (n, 3) float, sensor frame
     gyr_dps: np.ndarray  # (n, 3) float, sensor frame
     truth: list[TruthStride]
+    marks: list[TruthMark] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
         return self.header.n_samples / self.header.rate_hz
 
+    @property
+    def _clock_gain(self) -> float:
+        return 1.0 + self.header.clock_ppm * 1e-6
+
+    def sensor_time(self, true_s):
+        """True time (s) -> what the pod's sample count says (n / rate_hz)."""
+        return (np.asarray(true_s) - self.header.start_offset_s) * self._clock_gain
+
+    def true_time(self, sensor_s):
+        """The pod's time (n / rate_hz) -> true time (s), the inverse of sensor_time."""
+        return self.header.start_offset_s + np.asarray(sensor_s) / self._clock_gain
+
+    def sample_times(self) -> np.ndarray:
+        """True time of every sample."""
+        return self.true_time(np.arange(self.header.n_samples) / self.header.rate_hz)
+
+    def truth_in_sensor_time(self) -> list[TruthStride]:
+        """The truth with every time moved onto the pod's clock (durations scale too)."""
+
+        def conv(x):
+            return None if x is None else float(self.sensor_time(x))
+
+        return [
+            replace(
+                s,
+                ic_s=conv(s.ic_s),
+                to_s=conv(s.to_s),
+                next_ic_s=conv(s.next_ic_s),
+                push_min_s=conv(s.push_min_s),
+            )
+            for s in self.truth
+        ]
+
     def write(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        raw = np.empty((self.header.n_samples, 6), dtype="<i4")
+        header = self.header
+        header.n_samples = len(self.acc_g)
+        raw = np.empty((header.n_samples, 6), dtype=np.float64)
         raw[:, :3] = np.round(self.acc_g * UG_PER_G)
         raw[:, 3:] = np.round(self.gyr_dps * GYRO_UNITS_PER_DPS)
-        header = json.dumps(self.header.to_json(), separators=(",", ":")).encode()
-        truth = json.dumps([asdict(s) for s in self.truth], separators=(",", ":")).encode()
+        # int32 holds +-2147 g and +-268,000 dps: saturate instead of wrapping.
+        raw = np.clip(raw, -_INT32_MAX, _INT32_MAX).astype("<i4")
+        head = json.dumps(header.to_json(), separators=(",", ":")).encode()
+        truth = [asdict(s) for s in self.truth] + [asdict(m) for m in self.marks]
+        body = json.dumps(truth, separators=(",", ":")).encode()
+        # A new file renamed into place: a reader never sees half a trace.
         tmp = path.with_suffix(path.suffix + ".tmp")
         with open(tmp, "wb") as out:
             out.write(MAGIC)
-            out.write(header + b"\n")
+            out.write(head + b"\n")
             out.write(raw.tobytes())
-            out.write(truth)
+            out.write(body)
         tmp.replace(path)
         return path
+
+
+_STRIDE_FIELDS = {f.name for f in fields(TruthStride)}
+_HEADER_FIELDS = {f.name for f in fields(TraceHeader)}
 
 
 def read_trace(path: Path) -> Trace:
@@ -118,8 +204,13 @@ def read_trace(path: Path) -> Trace:
         doc = json.loads(data[len(MAGIC) : end])
     except json.JSONDecodeError as exc:
         raise TraceError(f"{path}: header is not JSON: {exc}") from exc
-    if doc.get("version") != 1:
+    if not isinstance(doc, dict):
+        raise TraceError(f"{path}: header is not a JSON object")
+    if doc.get("version") != VERSION:
         raise TraceError(f"{path}: unsupported trace version {doc.get('version')}")
+    for key in ("n_samples", "rate_hz", "pod", "foot"):
+        if key not in doc:
+            raise TraceError(f"{path}: header has no {key!r}")
     n = int(doc["n_samples"])
     start = end + 1
     stop = start + n * 24
@@ -132,11 +223,25 @@ def read_trace(path: Path) -> Trace:
         truth_doc = json.loads(data[stop:] or b"[]")
     except json.JSONDecodeError as exc:
         raise TraceError(f"{path}: ground truth is not JSON: {exc}") from exc
-    known = set(TraceHeader.__dataclass_fields__)
-    header = TraceHeader(**{k: v for k, v in doc.items() if k in known})
+    if not isinstance(truth_doc, list):
+        raise TraceError(f"{path}: ground truth is not a JSON list")
+    # Unknown keys are skipped, so a newer writer's extra fields do not break this reader.
+    header = TraceHeader(**{k: v for k, v in doc.items() if k in _HEADER_FIELDS})
+    strides, marks = [], []
+    try:
+        for item in truth_doc:
+            if "mark" in item:
+                marks.append(TruthMark(foot=item["foot"], t_s=item["t_s"], mark=item["mark"]))
+            else:
+                strides.append(
+                    TruthStride(**{k: v for k, v in item.items() if k in _STRIDE_FIELDS})
+                )
+    except (TypeError, KeyError) as exc:
+        raise TraceError(f"{path}: ground truth entry is not a stride or a mark: {exc}") from exc
     return Trace(
         header=header,
         acc_g=raw[:, :3] / UG_PER_G,
         gyr_dps=raw[:, 3:] / GYRO_UNITS_PER_DPS,
-        truth=[TruthStride(**s) for s in truth_doc],
+        truth=strides,
+        marks=marks,
     )

@@ -1,0 +1,203 @@
+"""The scenario library: every run is reproducible, its metadata says what was planted,
+and what was planted is in its truth."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from heavylegs.cli import app
+from heavylegs.sim.board.lsm6ds_emu import TraceFileSource
+from heavylegs.sim.gait_model import FEET, plan_run
+from heavylegs.sim.scenarios import (
+    SCENARIOS,
+    names,
+    scenario,
+    scenario_metadata,
+    write_scenario,
+)
+from heavylegs.sim.trace import read_trace
+
+FATIGUE_FREE_CONFOUNDED = ("hilly", "intervals", "long-warm-up", "stop-and-go", "treadmill")
+
+
+def test_the_library_has_every_scenario_the_suite_needs():
+    assert names() == list(SCENARIOS)
+    assert set(names()) >= {
+        "easy",
+        "tempo",
+        "intervals",
+        "hilly",
+        "treadmill",
+        "heel-striker",
+        "forefoot-striker",
+        "walk-run",
+        "stop-and-go",
+        "fatigue",
+        "right-leg-weakening",
+        "upside-down",
+        "long-warm-up",
+    }
+    with pytest.raises(KeyError, match="unknown scenario 'nope'; choose from easy, tempo"):
+        scenario("nope")
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_is_reproducible_and_carries_its_metadata(name, tmp_path):
+    a = SCENARIOS[name].simulate(minutes=1.0, seed=4)
+    b = SCENARIOS[name].simulate(minutes=1.0, seed=4)
+    meta = scenario_metadata(name, minutes=1.0)
+    json.dumps(meta)  # plain data
+    for foot in FEET:
+        assert np.array_equal(a[foot].acc_g, b[foot].acc_g) and a[foot].truth == b[foot].truth
+        header = a[foot].header
+        assert header.scenario == name and header.foot == foot and header.meta == meta
+        assert len(a[foot].truth) > 30
+        for s in a[foot].truth:
+            assert s.ic_s < s.to_s and (s.next_ic_s is None or s.to_s < s.next_ic_s)
+            assert s.ic_s >= header.start_offset_s, "truth only where the pod was recording"
+
+
+def test_fatigue_metadata_names_onset_indicators_and_feet():
+    both = scenario_metadata("fatigue")
+    assert both["expect_fatigue_flag"] and both["fatigue"]["planted"]
+    assert both["fatigue"]["onset_min"] == 25.0 and both["fatigue"]["full_min"] == 45.0
+    assert both["fatigue"]["feet"] == ["left", "right"]
+    assert both["fatigue"]["indicators"] == [
+        "gct_rising",
+        "strike_towards_heel",
+        "cadence_falling",
+        "variability_rising",
+    ]
+    one = scenario_metadata("right-leg-weakening")
+    assert one["fatigue"]["onset_min"] == 20.0 and one["fatigue"]["feet"] == ["right"]
+    assert "gct_balance_shift" in one["fatigue"]["indicators"]
+    assert "cadence_falling" not in one["fatigue"]["indicators"]
+    # a run that stops before the onset has nothing planted in it
+    assert not scenario_metadata("fatigue", minutes=20.0)["fatigue"]["planted"]
+    for name in names():
+        meta = scenario_metadata(name)
+        if name not in ("fatigue", "right-leg-weakening"):
+            assert meta["fatigue"] == {"planted": False} and not meta["expect_fatigue_flag"]
+    for name in FATIGUE_FREE_CONFOUNDED:
+        assert scenario_metadata(name)["confounders"], name
+
+
+def test_planted_fatigue_is_in_the_truth_and_only_after_its_onset():
+    plan = plan_run(scenario("fatigue").run_params(), seed=1)
+    for foot in FEET:
+        truth = plan.truth(foot)
+        fresh = [s for s in truth if 10 * 60 < s.ic_s < 24 * 60]
+        tired = [s for s in truth if 45 * 60 < s.ic_s < 49 * 60]
+        gct = np.mean([s.gct_s for s in tired]) / np.mean([s.gct_s for s in fresh])
+        cadence = np.mean([120 / s.stride_s for s in tired]) / np.mean(
+            [120 / s.stride_s for s in fresh]
+        )
+        strike = np.mean([s.strike_deg for s in tired]) - np.mean([s.strike_deg for s in fresh])
+        assert gct == pytest.approx(1.09, abs=0.012)
+        assert cadence == pytest.approx(0.97, abs=0.006)
+        assert strike == pytest.approx(5.0, abs=0.5)
+        assert all(s.fatigue == 0 for s in fresh)
+    weak = plan_run(scenario("right-leg-weakening").run_params(), seed=1)
+
+    def balance(a, b):
+        gct = {
+            f: np.mean([s.gct_s for s in weak.truth(f) if a * 60 < s.ic_s < b * 60]) for f in FEET
+        }
+        return 100 * gct["left"] / (gct["left"] + gct["right"])
+
+    # right/left contact time: 1.018 from the runner's natural asymmetry, x1.07 when weak
+    natural = 1.009 / 0.991
+    early, late = balance(5, 19), balance(41, 44)
+    assert early == pytest.approx(100 / (1 + natural), abs=0.3)
+    assert late == pytest.approx(100 / (1 + natural * 1.07), abs=0.3)
+
+
+def test_the_confounders_are_there():
+    hilly = plan_run(scenario("hilly").run_params(), seed=1).truth("left")
+    assert {s.grade_pct for s in hilly} >= {6.0, -6.0, 4.0, -4.0, 0.0}
+    walk_run = plan_run(scenario("walk-run").run_params(), seed=1).truth("left")
+    assert {s.gait for s in walk_run} == {"run", "walk"}
+    intervals = plan_run(scenario("intervals").run_params(), seed=1).truth("left")
+    assert max(s.speed_mps for s in intervals) > 4.4 and min(s.speed_mps for s in intervals) < 2.8
+    stops = plan_run(scenario("stop-and-go").run_params(), seed=1)
+    ics = np.array([s.ic_s for s in stops.truth("left")])
+    assert np.diff(ics).max() > 15.0, "a traffic light"
+    assert len(stops.stands) == 7, "start, five lights, finish"
+    treadmill = scenario("treadmill")
+    assert treadmill.run_params().treadmill and not treadmill.params.turns
+    assert {s.speed_mps for s in plan_run(treadmill.run_params(), seed=1).truth("left")[5:-5]} == {
+        3.2
+    }
+
+
+def test_pods_are_ideal_only_in_the_easy_run():
+    easy = SCENARIOS["easy"].simulate(minutes=0.5, seed=2)
+    for trace in easy.values():
+        h = trace.header
+        assert np.allclose(h.mounting, np.eye(3)) and h.clock_ppm == 0 and h.start_offset_s == 0
+    mountings = []
+    for name in ("tempo", "upside-down", "heel-striker"):
+        traces = SCENARIOS[name].simulate(minutes=0.5, seed=2)
+        for foot, trace in traces.items():
+            h = trace.header
+            m = np.asarray(h.mounting)
+            assert np.allclose(m @ m.T, np.eye(3)) and np.linalg.det(m) == pytest.approx(1.0)
+            assert abs(h.clock_ppm) <= 50.0 and 0.0 <= h.start_offset_s <= 1.5
+            mountings.append(m)
+            rest = trace.acc_g[: int(1.0 * 416)].mean(axis=0)
+            assert rest == pytest.approx(m @ [0, 0, 1], abs=0.06)
+            if name == "upside-down":
+                assert rest[2] < -0.6, f"{foot}: face down, gravity reads along -z"
+        if name == "heel-striker":
+            assert {t.header.part for t in traces.values()} == {"LSM6DSO32"}
+            assert {t.header.acc_fs_g for t in traces.values()} == {32}
+    assert not np.allclose(mountings[0], mountings[1]), "each pod is clipped on its own way"
+
+
+def test_written_traces_read_back_in_both_runtimes_readers(tmp_path):
+    written = write_scenario("forefoot-striker", tmp_path, minutes=0.5, seed=3)
+    assert set(written) == set(FEET)
+    for foot, path in written.items():
+        assert path.name == f"forefoot-striker-{foot}.hltrace"
+        trace = read_trace(path)
+        source = TraceFileSource(str(path))
+        try:
+            out = [0] * 6
+            source.sample(1000, source.rate_mhz, out)
+        finally:
+            source.close()
+        assert out == pytest.approx(
+            np.concatenate([trace.acc_g[1000] * 1e6, trace.gyr_dps[1000] * 8000]).tolist()
+        )
+        assert {s.strike_class for s in trace.truth} <= {"forefoot", "midfoot"}
+
+
+def test_the_sim_command_writes_plots_lists_and_imports(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["sim", "walk-run", "--minutes", "0.4", "--seed", "2", "--out", str(tmp_path), "--plot"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "walk-run-left.hltrace").exists()
+    assert (tmp_path / "walk-run.png").read_bytes().startswith(b"\x89PNG")
+    listed = runner.invoke(app, ["sim", "--list"])
+    assert listed.exit_code == 0 and "right-leg-weak" in listed.output
+    bad = runner.invoke(app, ["sim", "marathon", "--out", str(tmp_path)])
+    assert bad.exit_code != 0 and "unknown scenario" in bad.output
+    csv = tmp_path / "trial.csv"
+    rows = ["t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_radps,gyr_y_radps,gyr_z_radps"]
+    rows += [f"{i / 200:.4f},0,0,-9.8,0,0.1,0" for i in range(400)]
+    csv.write_text("\n".join(rows) + "\n")
+    imported = runner.invoke(app, ["sim-import", str(csv), "--out", str(tmp_path)])
+    assert imported.exit_code == 0, imported.output
+    trace = read_trace(tmp_path / "trial-right.hltrace")
+    assert trace.gyr_dps[:, 1] == pytest.approx(np.degrees(0.1), abs=1 / 8000)
+    refused = runner.invoke(
+        app, ["sim-import", str(tmp_path / "walk-run.png"), "--out", str(tmp_path)]
+    )
+    assert refused.exit_code != 0 and "neither a pyshoe trial nor a gaitmap" in refused.output
