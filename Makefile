@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint firmware bench clean
+.PHONY: demo test lint firmware bench clean browser-deps
 
 # requirements.lock pins every transitive dependency; pyproject.toml pins the direct ones.
 $(STAMP): pyproject.toml requirements.lock
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/heavylegs demo
 
-test: $(STAMP) lint firmware
+test: $(STAMP) browser-deps lint firmware
 	$(BIN)/python -m pytest -q
+
+# The report test renders pages in Debian's chromium; install it where we may (CI runs as root).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check host firmware tests bench

@@ -6,13 +6,18 @@ import base64
 import dataclasses
 import io
 import re
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 from rich.console import Console
+from typer.testing import CliRunner
 
+from heavylegs.analysis import CheckIn, Diary
+from heavylegs.analysis.synthetic import scenario, store_run
+from heavylegs.cli import app
 from heavylegs.report import print_summary, write_report
 from heavylegs.report.plots import rolling_median
 from heavylegs.report.summary import load_feet
@@ -109,7 +114,9 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
     assert "Sunday long run" in page and "live-sim" in page and "0:11:02" in page
 
     plotted = images(page)
-    assert set(plotted) == {"gct-left", "gct-right", "cadence", "strike"}
+    # 7 minutes: too short to judge fatigue, so no drift or balance plots
+    assert set(plotted) == {"gct-left", "gct-right", "cadence", "strike", "trends"}
+    assert "Not enough steady running to judge fatigue" in page
     for plot, (alt, png) in plotted.items():
         assert alt.strip(), plot
         assert png.startswith(PNG_SIGNATURE), plot
@@ -136,7 +143,7 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
 def test_one_pod_report_shows_only_that_foot(store: Store, tmp_path: Path) -> None:
     run_id = make_run(store, {"right": (300.0,)})
     page = write_report(store, run_id, tmp_path / "run.html").read_text(encoding="utf-8")
-    assert set(images(page)) == {"gct-right", "cadence", "strike"}
+    assert set(images(page)) == {"gct-right", "cadence", "strike", "trends"}
     assert 'data-foot="left"' not in page
     assert cell(page, "right", "gct-median") == "300 ms"
 
@@ -215,3 +222,172 @@ def test_rolling_median_handles_short_series() -> None:
     assert mid_x.tolist() == [1.0, 2.0, 3.0]
     assert med.tolist() == [2.0, 3.0, 3.0]
     assert rolling_median(x[:2], x[:2])[1].tolist() == [0.0, 1.0]
+
+
+# --- analysis in the report ------------------------------------------------------------
+
+T0 = 1_700_000_000.0
+
+
+def _look(png: bytes, plot: str) -> None:
+    assert png.startswith(PNG_SIGNATURE), plot
+    pixels = imread(io.BytesIO(png))
+    colours = np.unique(pixels.reshape(-1, pixels.shape[-1]), axis=0)
+    assert len(colours) > 20, f"{plot} looks blank"
+
+
+def test_report_shows_flags_onset_causes_and_trends(store: Store, tmp_path: Path) -> None:
+    for day in range(0, 21, 3):
+        store_run(store, scenario("steady", seed=day, minutes=45), started_at=T0 + day * 86_400)
+    tired = store_run(
+        store, scenario("right_leg_weakening"), started_at=T0 + 22 * 86_400, name="Hill reps"
+    )
+    with Diary(store.path) as diary:
+        diary.record_checkin(tired, CheckIn(legs=4, fuelling=1))
+    page = write_report(store, tired, tmp_path / "run.html").read_text(encoding="utf-8")
+    plotted = images(page)
+    assert set(plotted) == {
+        "gct-left",
+        "gct-right",
+        "balance",
+        "cadence",
+        "strike",
+        "drift",
+        "trends",
+    }
+    for plot, (_, png) in plotted.items():
+        _look(png, plot)
+    # the flag, with its onset and evidence, in the verdict and the flags section
+    verdict = page[page.index('id="heavy-legs"') : page.index('id="summary"')]
+    assert 'data-flag="asymmetry"' in verdict
+    flag = re.search(
+        r'<details class="flag" data-flag="asymmetry" open><summary>(.*?)</summary>', page
+    )
+    assert flag and "onset 2" in flag.group(1)  # planted at minute 22
+    assert "Garmin" in page and "baseline" in page
+    causes = re.findall(r'data-cause="([a-z_]+)"', page)
+    assert causes[0] in ("weaker_leg", "fuelling")
+    assert set(causes) == {"weaker_leg", "fuelling"}
+    assert "legs 4" in page  # the check-in is shown
+    assert "http://" not in page and "<script" not in page
+
+
+def test_report_command_prints_flags_and_causes(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        store_run(store, scenario("heel_drift"), started_at=T0)
+    result = CliRunner().invoke(app, ["report", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert Path(lines[-1]) == (tmp_path / "reports" / "run-1.html").resolve()
+    assert "Strike shifting towards the heel" in result.output
+    assert "Why are my legs heavy?" in result.output
+    assert "not checked: no self-report" in result.output
+
+
+def test_report_command_without_a_store_is_a_clear_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 1
+    assert "no store" in result.output
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_checkin_command_records_and_merges_answers(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        run_id = store_run(store, scenario("steady", minutes=12), started_at=T0)
+    runner = CliRunner()
+    first = runner.invoke(app, ["checkin", "--db", str(db), "--sleep", "6.5", "--legs", "4"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["checkin", str(run_id), "--db", str(db), "--no-strength"])
+    assert second.exit_code == 0, second.output
+    with Diary(db) as diary:
+        assert diary.checkin(run_id) == CheckIn(sleep_h=6.5, legs=4, strength_before=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--legs", "9"], "legs must be a whole number 1 to 5"),
+        (["--sleep", "30"], "sleep must be 0 to 24 hours"),
+        (["--effort", "0"], "effort must be a whole number 1 to 10"),
+        ([], "give at least one answer"),
+        (["7", "--legs", "3"], "unknown run 7"),
+    ],
+)
+def test_checkin_command_refuses_bad_answers(tmp_path: Path, args: list[str], message: str) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        run_id = store_run(store, scenario("steady", minutes=12), started_at=T0)
+    result = CliRunner().invoke(app, ["checkin", "--db", str(db), *args])
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    with Diary(db) as diary:
+        assert diary.checkin(run_id) is None
+
+
+def test_shoe_command_names_a_pod_and_lists_its_history(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        for day in range(3):
+            store_run(
+                store,
+                scenario("steady", seed=day, minutes=12, speed_known=True),
+                started_at=T0 + day * 86_400,
+                pods={"left": "AA:01", "right": "AA:02"},
+            )
+    runner = CliRunner()
+    named = runner.invoke(
+        app, ["shoe", "AA:01", "--name", "Trail pair", "--km", "420", "--db", str(db)]
+    )
+    assert named.exit_code == 0, named.output
+    assert "Trail pair" in named.output
+    # 3 runs of 12 minutes at 3 m/s: about 6.5 km on top of the 420 km before
+    row = next(line for line in named.output.splitlines() if "Trail pair" in line)
+    assert "3" in row and "426 km" in row
+    bad = runner.invoke(app, ["shoe", "AA:01", "--name", "x", "--km", "-5", "--db", str(db)])
+    assert bad.exit_code == 1 and "0 km or more" in bad.output
+
+
+def test_diary_refuses_a_newer_analysis_schema(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    Store(db).close()
+    with Diary(db):
+        pass
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE analysis_schema SET version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="upgrade heavylegs"):
+        Diary(db)
+
+
+def test_diary_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not a heavylegs store"):
+        Diary(other)
+    with pytest.raises(StoreError, match="does not exist"):
+        Diary(tmp_path / "missing.db")
+
+
+def test_checkin_asks_when_no_answer_is_given(tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        run_id = store_run(store, scenario("steady", minutes=12), started_at=T0)
+    from heavylegs.report import commands
+
+    monkeypatch.setattr(commands, "_interactive", lambda: True)
+    # sleep, effort, legs (9 is out of range: asked again), strength, fuelling
+    # (skipped), hydration, note
+    answers = "6.5\n7\n9\n4\ny\n\n2\nwindy\n"
+    result = CliRunner().invoke(app, ["checkin", "--db", str(db)], input=answers)
+    assert result.exit_code == 0, result.output
+    assert "answer 1 to 5" in result.output
+    with Diary(db) as diary:
+        assert diary.checkin(run_id) == CheckIn(
+            sleep_h=6.5, effort=7, legs=4, strength_before=True, hydration=2, note="windy"
+        )

@@ -1,29 +1,45 @@
-"""Commands that turn stored runs into something to look at."""
+"""Commands that turn stored runs into something to look at, and the after-run check-in."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from heavylegs.analysis import Diary, analyse_run
+from heavylegs.analysis.diary import SCALES, CheckIn, checkin_dict
+from heavylegs.analysis.history import shoe_histories
 from heavylegs.errors import HeavylegsError
+from heavylegs.export import commands as export_commands
 from heavylegs.paths import DbOption, db_path
-from heavylegs.report import print_summary, write_report
-from heavylegs.store import Store
+from heavylegs.report.html import write_report
+from heavylegs.report.summary import print_analysis, print_summary
+from heavylegs.store import RunInfo, Store
 
 console = Console()
 
 
+def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
+    info = store.run(run) if run is not None else store.latest_run()
+    if info is None:
+        raise HeavylegsError(f"no runs in {db}: record one first")
+    return info
+
+
 def write_run_report(db: Path, run: int | None, out: Path | None) -> Path:
     """Write the report of `run` (default: latest) and print its summary; returns the path."""
+    if not db.exists():
+        raise HeavylegsError(f"no store at {db}: record or sync a run first")
     with Store(db) as store:
-        info = store.run(run) if run is not None else store.latest_run()
-        if info is None:
-            raise HeavylegsError(f"no runs in {db}: record one first")
+        info = pick_run(store, run, db)
         target = out if out is not None else db.parent / "reports" / f"run-{info.id}.html"
-        write_report(store, info.id, target)
-        print_summary(store, info.id, console)
+        analysis = analyse_run(store, info)
+        write_report(store, info.id, target, analysis=analysis)
+        print_summary(store, info.id, console, analysis.session.feet)
+        print_analysis(analysis, console)
     return target.resolve()
 
 
@@ -32,7 +48,7 @@ def report(
     db: Path | None = DbOption,
     out: Path | None = typer.Option(None, help="HTML file to write"),
 ) -> None:
-    """Write the HTML report of a run and print its summary."""
+    """Write the HTML report of a run and print its summary, flags and likely causes."""
     try:
         path = write_run_report(db_path(db), run, out)
     except HeavylegsError as exc:
@@ -41,5 +57,134 @@ def report(
     print(path)
 
 
+def checkin(
+    run: int | None = typer.Argument(None, help="run id (default: the latest)"),
+    sleep: float | None = typer.Option(None, help="hours slept last night"),
+    effort: int | None = typer.Option(None, help=SCALES["effort"][2]),
+    legs: int | None = typer.Option(None, help=SCALES["legs"][2]),
+    strength: bool | None = typer.Option(
+        None, "--strength/--no-strength", help="strength work for the legs the day before"
+    ),
+    fuelling: int | None = typer.Option(None, help=SCALES["fuelling"][2]),
+    hydration: int | None = typer.Option(None, help=SCALES["hydration"][2]),
+    note: str | None = typer.Option(None, help="anything else worth remembering"),
+    db: Path | None = DbOption,
+) -> None:
+    """Quick self-report after a run; without options it asks (Enter skips a question)."""
+    path = db_path(db)
+    given = CheckIn()
+    try:
+        given = CheckIn(sleep, effort, legs, strength, fuelling, hydration, note)
+        if given.is_empty():
+            if not _interactive():
+                raise HeavylegsError(
+                    "give at least one answer, e.g. --legs 4 --sleep 6.5 (see --help)"
+                )
+            given = _ask()
+        if not path.exists():
+            raise HeavylegsError(f"no store at {path}: record or sync a run first")
+        with Store(path) as store:
+            info = pick_run(store, run, path)
+        with Diary(path) as diary:
+            saved = diary.record_checkin(info.id, given)
+    except (HeavylegsError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    answers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in checkin_dict(saved).items())
+    console.print(f"check-in for run {info.id}: {answers}", highlight=False)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _ask() -> CheckIn:
+    """The questions in the order a runner thinks of them; a bad answer asks again."""
+
+    def number(question: str, cast: type, low: float, high: float) -> float | None:
+        while True:
+            answer = typer.prompt(question, default="", show_default=False).strip()
+            if not answer:
+                return None
+            try:
+                value = cast(answer)
+            except ValueError:
+                value = None
+            if value is not None and low <= value <= high:
+                return value
+            console.print(f"  answer {low:g} to {high:g}, or press Enter to skip")
+
+    def scale(name: str) -> int | None:
+        low, high, meaning = SCALES[name]
+        value = number(meaning[0].upper() + meaning[1:], int, low, high)
+        return None if value is None else int(value)
+
+    sleep_h = number("Hours slept last night", float, 0, 24)
+    effort = scale("effort")
+    legs = scale("legs")
+    strength = typer.prompt(
+        "Leg strength work the day before? (y/n)", default="", show_default=False
+    ).strip()
+    fuelling = scale("fuelling")
+    hydration = scale("hydration")
+    note = typer.prompt("Note", default="", show_default=False).strip() or None
+    return CheckIn(
+        sleep_h=sleep_h,
+        effort=effort,
+        legs=legs,
+        strength_before=None if not strength else strength.lower().startswith("y"),
+        fuelling=fuelling,
+        hydration=hydration,
+        note=note,
+    )
+
+
+def shoe(
+    pod: str | None = typer.Argument(None, help="address of the pod that lives on the shoe"),
+    name: str | None = typer.Option(None, help="what to call the shoe"),
+    km: float = typer.Option(0.0, help="distance already on the shoe before the pod"),
+    db: Path | None = DbOption,
+) -> None:
+    """Name the shoe a pod lives on, or list shoes with their distance and impact trend."""
+    path = db_path(db)
+    try:
+        if not path.exists():
+            raise HeavylegsError(f"no store at {path}: record or sync a run first")
+        with Store(path) as store, Diary(path) as diary:
+            if pod is not None:
+                if name is None:
+                    raise HeavylegsError("give the shoe a --name")
+                diary.name_shoe(pod, name, km)
+            latest = store.latest_run()
+            history = [] if latest is None else _history(store, latest)
+            shoes = shoe_histories(history, diary.shoes())
+    except (HeavylegsError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    table = Table(title="Shoes", title_justify="left")
+    for column in ("Shoe", "Pod", "Runs", "Time", "Distance", "Impact trend"):
+        table.add_column(column)
+    for s in shoes:
+        table.add_row(
+            s.name,
+            s.pod_address,
+            str(s.runs),
+            f"{s.minutes / 60:.1f} h",
+            "—" if s.total_km is None else f"{s.total_km:.0f} km",
+            "—" if s.impact_trend_pct is None else f"{s.impact_trend_pct:+.0f}%",
+        )
+    console.print(table)
+
+
+def _history(store: Store, latest: RunInfo) -> list:
+    from heavylegs.analysis.history import history_until
+
+    with Diary(store.path) as diary:
+        return history_until(store, diary, latest)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(report)
+    app.command()(checkin)
+    app.command()(shoe)
+    export_commands.register(app)

@@ -8,12 +8,13 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from heavylegs.analysis.diary import checkin_dict
+from heavylegs.analysis.run import RunAnalysis, analyse_run
 from heavylegs.report import plots
 from heavylegs.report.summary import (
     FootSummary,
     format_duration,
     format_started,
-    load_feet,
     summarise,
     table_rows,
 )
@@ -31,17 +32,24 @@ table.summary th[scope=row] { text-align: left; font-weight: normal; color: #444
 .note { color: #666; font-size: 0.9rem; }
 img { display: block; max-width: 100%; height: auto; margin: 0.5rem 0 1rem; }
 footer { color: #888; font-size: 0.8rem; margin-top: 2rem; }
+ol.causes li.cause { margin-bottom: 0.8rem; }
+.label { background: #eee; border-radius: 0.3rem; padding: 0 0.4rem; font-size: 0.8rem; }
+.advice { margin: 0.2rem 0; color: #0b5394; }
+details.flag { margin: 0.4rem 0; }
+table.shoes td, table.shoes th { text-align: left; }
 """
 
 
-def write_report(store: Store, run_id: int, out_path: Path) -> Path:
+def write_report(
+    store: Store, run_id: int, out_path: Path, analysis: RunAnalysis | None = None
+) -> Path:
     """Write the report for one run to out_path and return it.
 
     Written to a temporary file and renamed, so a reader never sees half a report
     and an older report survives a failure.
     """
     run = store.run(run_id)
-    page = render_report(store, run)
+    page = render_analysis(analysis if analysis is not None else analyse_run(store, run))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
@@ -54,26 +62,53 @@ def write_report(store: Store, run_id: int, out_path: Path) -> Path:
 
 
 def render_report(store: Store, run: RunInfo) -> str:
-    feet = load_feet(store, run)
+    return render_analysis(analyse_run(store, run))
+
+
+def render_analysis(analysis: RunAnalysis) -> str:
+    run = analysis.run
+    feet = analysis.session.feet
+    det = analysis.detector
     summaries = {foot: summarise(data) for foot, data in feet.items()}
-    sections = [_summary_section(summaries)]
+    base = det.baseline_
+    window = None if base is None else (base.start_min, base.end_min)
+
+    def marks(*kinds: str) -> plots.Marks:
+        return plots.Marks(window, tuple(f for f in det.flags_ if f.kind in kinds))
+
+    sections = [_verdict_section(analysis), _summary_section(summaries)]
     if feet:
+        sections.append(_flags_section(analysis))
         gct_images = [
             _img(
-                plots.gct_png(data),
+                plots.gct_png(data, marks("contact_time", "asymmetry")),
                 f"gct-{foot}",
                 f"{foot.capitalize()} foot contact time per stride over the run, "
-                "with a rolling median",
+                "with a rolling median, the baseline window and flag onsets",
             )
             for foot, data in feet.items()
         ]
         sections.append(_section("contact-time", "Contact time over time", *gct_images))
+        if det.balance_pct_ is not None:
+            sections.append(
+                _section(
+                    "balance",
+                    "Left/right balance",
+                    _img(
+                        plots.balance_png(det.t_min, det.balance_pct_, marks("asymmetry")),
+                        "balance",
+                        "Left foot's share of contact time per 30 s, with Garmin's bands",
+                    ),
+                    '<p class="note">Grey: within 50.7% either way (normal); dotted: 52.2% '
+                    "(poor). Normal runners differ by about 2.6% between legs.</p>",
+                )
+            )
         sections.append(
             _section(
                 "cadence",
                 "Cadence over time",
                 _img(
-                    plots.cadence_png(feet),
+                    plots.cadence_png(feet, marks("cadence")),
                     "cadence",
                     "Cadence in steps per minute over the run, per foot",
                 ),
@@ -90,6 +125,24 @@ def render_report(store: Store, run: RunInfo) -> str:
                 ),
             )
         )
+        if det.indicators_:
+            sections.append(
+                _section(
+                    "drift",
+                    "Drift of each indicator from its baseline",
+                    _img(
+                        plots.drift_png(det.t_min, det.indicators_, det.flags_),
+                        "drift",
+                        "Each indicator's smoothed drift from its baseline, in multiples "
+                        "of its threshold",
+                    ),
+                    '<p class="note">Up is worse for every line (a cadence drop, a strike '
+                    "moving to the heel). A flag needs the smoothed drift above its "
+                    "threshold (dashed) and then above half of it (dotted) for most of the "
+                    "rest of the run; dashed verticals mark onsets.</p>",
+                )
+            )
+    sections.append(_trends_section(analysis))
     title = escape(run.name)
     meta = " · ".join(
         escape(part)
@@ -108,6 +161,128 @@ def render_report(store: Store, run: RunInfo) -> str:
         + "\n".join(sections)
         + f"\n<footer>heavylegs {escape(_version())} · run {run.id}</footer>\n</body>\n</html>\n"
     )
+
+
+def _verdict_section(analysis: RunAnalysis) -> str:
+    flags = analysis.detector.flags_
+    if flags:
+        items = "".join(
+            f'<li data-flag="{f.kind}">{escape(f.title)} from minute {f.onset_min:.1f} '
+            f"({escape(f.size_text)}, {f.confidence_label} confidence)</li>"
+            for f in flags
+        )
+        verdict = f"<p>This run shows signs of fatigue:</p>\n<ul>{items}</ul>"
+    elif analysis.detector.baseline_ is None:
+        verdict = "<p>Not enough steady running to judge fatigue in this run.</p>"
+    else:
+        verdict = "<p>No lasting fatigue signs in this run.</p>"
+    causes = []
+    for cause in analysis.causes:
+        evidence = "".join(f"<li>{escape(e)}</li>" for e in cause.evidence)
+        causes.append(
+            f'<li class="cause" data-cause="{cause.key}"><strong>{escape(cause.title)}</strong> '
+            f'<span class="label">{cause.label}</span>'
+            f'<ul class="evidence">{evidence}</ul>'
+            f'<p class="advice">{escape(cause.advice)}</p></li>'
+        )
+    if causes:
+        body = '<ol class="causes">' + "\n".join(causes) + "</ol>"
+    else:
+        body = "<p>No contributor has enough evidence behind it.</p>"
+    unknowns = "".join(f"<li>{escape(u)}</li>" for u in analysis.unknowns)
+    notes = "".join(f"<li>{escape(n)}</li>" for n in analysis.detector.notes_)
+    extra = (
+        f'<p class="note">Not checked:</p><ul class="note unknowns">{unknowns}</ul>'
+        if unknowns
+        else ""
+    ) + (f'<ul class="note">{notes}</ul>' if notes else "")
+    return _section(
+        "heavy-legs",
+        "Why are my legs heavy?",
+        verdict,
+        body,
+        extra,
+        '<p class="note">Ranked by the weight of evidence. The pods measure how you run, '
+        "not why: these are leads to check, not diagnoses.</p>",
+    )
+
+
+def _flags_section(analysis: RunAnalysis) -> str:
+    det = analysis.detector
+    base = det.baseline_
+    if base is None:
+        return _section("flags", "Fatigue flags", "<p>No baseline: nothing to compare.</p>")
+    moved = (
+        f" (moved {base.settling_min:.1f} min later: you were still settling in)"
+        if base.settling_min > 0
+        else ""
+    )
+    lines = [
+        f"<p>Baseline: minutes {base.start_min:.1f} to {base.end_min:.1f}{escape(moved)}. "
+        + (
+            f"Speed known ({base.speed_mps:.2f} m/s in the baseline)."
+            if base.speed_mps
+            else "Speed unknown: contact time normalised for cadence only."
+        )
+        + "</p>"
+    ]
+    if not det.flags_:
+        lines.append("<p>No flags.</p>")
+    for f in det.flags_:
+        evidence = "".join(f"<li>{escape(e)}</li>" for e in f.evidence)
+        lines.append(
+            f'<details class="flag" data-flag="{f.kind}" open><summary>'
+            f"<strong>{escape(f.title)}</strong>: onset {f.onset_min:.1f} min, "
+            f"{escape(f.size_text)}, confidence {f.confidence:.2f} ({f.confidence_label})"
+            f"</summary><ul>{evidence}</ul></details>"
+        )
+    return _section("flags", "Fatigue flags", *lines)
+
+
+def _trends_section(analysis: RunAnalysis) -> str:
+    load = analysis.load
+    parts = []
+    ratio = "—" if load.acwr is None else f"{load.acwr:.2f}"
+    parts.append(
+        '<table class="summary"><tbody>'
+        + "".join(
+            f'<tr><th scope="row">{escape(k)}</th><td data-metric="{m}">{escape(v)}</td></tr>'
+            for k, m, v in (
+                ("Running, last 7 days", "acute", f"{load.acute_min:.0f} min"),
+                ("Weekly average, 4 weeks", "chronic", f"{load.chronic_weekly_min:.0f} min"),
+                ("Acute:chronic ratio", "acwr", ratio),
+                ("Days in a row with a run", "streak", f"{load.consecutive_days}"),
+            )
+        )
+        + "</tbody></table>"
+    )
+    if analysis.weeks:
+        parts.append(
+            _img(
+                plots.trends_png(analysis.weeks),
+                "trends",
+                "Running time per week and contact time at a comparable pace over the weeks",
+            )
+        )
+    if analysis.shoes:
+        rows = "".join(
+            f'<tr><th scope="row">{escape(s.name)}</th><td>{s.runs}</td>'
+            f"<td>{s.minutes / 60:.1f} h</td>"
+            f"<td>{'—' if s.total_km is None else f'{s.total_km:.0f} km'}</td>"
+            f"<td>{'—' if s.impact_trend_pct is None else f'{s.impact_trend_pct:+.0f}%'}</td></tr>"
+            for s in analysis.shoes
+        )
+        parts.append(
+            '<table class="summary shoes"><thead><tr><th>Shoe (pod)</th><th>Runs</th>'
+            "<th>Time</th><th>Distance</th><th>Impact trend</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    if analysis.checkin is not None:
+        answers = ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in checkin_dict(analysis.checkin).items()
+        )
+        parts.append(f"<p>Your check-in: {escape(answers)}.</p>")
+    return _section("trends", "Across sessions", *parts)
 
 
 def _summary_section(summaries: dict[str, FootSummary]) -> str:

@@ -8,22 +8,45 @@ user in the same process, and a figure is freed as soon as it goes out of scope.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.lib.stride_tricks import sliding_window_view
 
+from heavylegs.analysis.fatigue import (
+    BALANCE_NORMAL_PCT,
+    BALANCE_POOR_PCT,
+    Flag,
+    Indicator,
+)
+from heavylegs.analysis.history import Week
 from heavylegs.report.summary import STRIKE_ORDER, FootData, FootSummary
 
 FOOT_COLOURS = {"left": "#1f77b4", "right": "#e66100"}
+FLAG_COLOURS = {
+    "contact_time": "#d62728",
+    "asymmetry": "#5e3c99",
+    "cadence": "#2c7fb8",
+    "strike": "#8c510a",
+    "variability": "#7f7f7f",
+    "impact": "#e7298a",
+}
 # At least about 20 s of running, and 1% of the run for long runs: enough to smooth
 # stride-to-stride scatter, short enough that a drift over a few minutes shows.
 ROLLING_STRIDES = 31
 # A line with more points than the plot has pixels only costs time.
 _MAX_LINE_POINTS = 1000
 _DPI = 100
+# Past this many dots a scatter is a solid band and only costs drawing time (a
+# 3-hour run has 16,000 strides per foot); the rolling median still uses every one.
+_MAX_DOTS = 4000
+
+
+def _thin(count: int) -> int:
+    return max(1, -(-count // _MAX_DOTS))
 
 
 def rolling_median(
@@ -48,31 +71,36 @@ def rolling_median(
     return minutes[half : count - half : step], medians
 
 
-def gct_png(data: FootData) -> bytes:
+def gct_png(data: FootData, marks: Marks | None = None) -> bytes:
     fig, ax = _figure(9, 3.2)
     colour = FOOT_COLOURS[data.foot]
     use = _running_or_all(data)
     minutes, gct = data.minutes[use], data.gct_ms[use]
-    ax.plot(minutes, gct, ".", ms=2.5, color=colour, alpha=0.35, label="per stride")
+    step = _thin(len(gct))
+    label = "per stride" if step == 1 else f"every {step}th stride"
+    ax.plot(minutes[::step], gct[::step], ".", ms=2.5, color=colour, alpha=0.35, label=label)
     ax.plot(*rolling_median(minutes, gct), color=_darker(colour), lw=1.8, label="rolling median")
     _robust_ylim(ax, gct, min_margin=10.0)
+    _mark(ax, marks)
     ax.set_title(f"{data.foot.capitalize()} foot", loc="left")
     _label(ax, "contact time (ms)")
     _legend(ax, markerscale=3)
     return _png(fig)
 
 
-def cadence_png(feet: Mapping[str, FootData]) -> bytes:
+def cadence_png(feet: Mapping[str, FootData], marks: Marks | None = None) -> bytes:
     fig, ax = _figure(9, 3.2)
     shown = []
     for foot, data in feet.items():
         colour = FOOT_COLOURS[foot]
         use = _running_or_all(data)
         minutes, cadence = data.minutes[use], data.cadence_spm[use]
-        ax.plot(minutes, cadence, ".", ms=2, color=colour, alpha=0.2)
+        step = _thin(len(cadence))
+        ax.plot(minutes[::step], cadence[::step], ".", ms=2, color=colour, alpha=0.2)
         ax.plot(*rolling_median(minutes, cadence), color=_darker(colour), lw=1.8, label=foot)
         shown.append(cadence)
     _robust_ylim(ax, np.concatenate(shown), min_margin=3.0)
+    _mark(ax, marks)
     _label(ax, "cadence (steps/min)")
     _legend(ax)
     return _png(fig)
@@ -91,6 +119,122 @@ def strike_png(summaries: Mapping[str, FootSummary]) -> bytes:
     ax.grid(axis="y", alpha=0.3)
     _legend(ax)
     return _png(fig)
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What a time plot marks: the baseline window and the flags' onsets."""
+
+    baseline: tuple[float, float] | None
+    flags: tuple[Flag, ...]
+
+
+def _mark(ax: Axes, marks: Marks | None) -> None:
+    if marks is None:
+        return
+    if marks.baseline is not None:
+        ax.axvspan(*marks.baseline, color="#2ca02c", alpha=0.12, lw=0, label="baseline")
+    for flag in marks.flags:
+        colour = FLAG_COLOURS.get(flag.kind, "#444444")
+        ax.axvline(flag.onset_min, color=colour, ls="--", lw=1.4, label=f"onset: {flag.kind}")
+
+
+def balance_png(t_min: np.ndarray, balance_pct: np.ndarray, marks: Marks | None = None) -> bytes:
+    """Left share of contact time per bin, with Garmin's bands either side of 50%."""
+    fig, ax = _figure(9, 3.0)
+    ok = np.isfinite(balance_pct)
+    ax.axhspan(100 - BALANCE_NORMAL_PCT, BALANCE_NORMAL_PCT, color="#888888", alpha=0.12, lw=0)
+    for level in (BALANCE_POOR_PCT, 100 - BALANCE_POOR_PCT):
+        ax.axhline(level, color="#b2182b", lw=0.8, ls=":")
+    ax.plot(t_min[ok], balance_pct[ok], color="#5e3c99", lw=1.6, label="left share")
+    _mark(ax, marks)
+    values = balance_pct[ok] if ok.any() else np.array([50.0])
+    low = min(float(np.min(values)), 100 - BALANCE_POOR_PCT) - 0.5
+    high = max(float(np.max(values)), BALANCE_POOR_PCT) + 0.5
+    ax.set_ylim(low, high)
+    _label(ax, "left share of contact time (%)")
+    _legend(ax)
+    return _png(fig)
+
+
+def drift_png(
+    t_min: np.ndarray, indicators: Mapping[str, Indicator], flags: Sequence[Flag]
+) -> bytes:
+    """Every indicator's smoothed drift in multiples of its own threshold, on one axes.
+
+    One scale for all: 1 is where a flag becomes possible, whatever the unit.
+    """
+    fig, ax = _figure(9, 3.4)
+    fig.subplots_adjust(top=1 - 0.6 / 3.4)
+    onsets = {f.kind: f.onset_min for f in flags}
+    top = 1.6
+    for kind, ind in indicators.items():
+        colour = FLAG_COLOURS.get(kind, "#444444")
+        scaled = ind.smoothed / ind.threshold
+        flagged = kind in onsets
+        ax.plot(
+            t_min,
+            scaled,
+            color=colour,
+            lw=2.0 if flagged else 1.0,
+            alpha=1.0 if flagged else 0.6,
+            label=_SHORT_NAMES[kind],
+        )
+        if flagged:
+            ax.axvline(onsets[kind], color=colour, ls="--", lw=1.2)
+        if np.isfinite(scaled).any():
+            top = max(top, float(np.nanmax(scaled)) * 1.1)
+    ax.axhline(1.0, color="#b2182b", lw=1.0, ls="--")
+    ax.axhline(0.5, color="#b2182b", lw=0.6, ls=":")
+    ax.axhline(0.0, color="#555555", lw=0.6)
+    ax.set_ylim(-1.2, top)
+    _label(ax, "drift / threshold")
+    ax.legend(
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize="small", frameon=False
+    )
+    return _png(fig)
+
+
+def trends_png(weeks: Sequence[Week]) -> bytes:
+    """Running time per week, and contact time at a comparable pace over the weeks."""
+    fig, ax = _figure(9, 3.2)
+    fig.subplots_adjust(right=1 - 0.8 / 9)  # room for the second axis
+    x = np.arange(len(weeks))
+    ax.bar(x, [w.minutes for w in weeks], color="#9ecae1", label="running (min)")
+    ax.set_ylabel("running per week (min)")
+    ax.set_xticks(x, [w.start.strftime("%d %b") for w in weeks], fontsize="small")
+    ax.set_xlabel("week starting")
+    ax.grid(axis="y", alpha=0.3)
+    gct = np.array([np.nan if w.gct_at_ref_ms is None else w.gct_at_ref_ms for w in weeks])
+    twin = ax.twinx()
+    twin.plot(x, gct, "o-", color="#d6604d", label="contact time at 170 steps/min")
+    twin.set_ylabel("contact time (ms)")
+    if np.isfinite(gct).any():
+        mid = float(np.nanmedian(gct))
+        spread = max(15.0, float(np.nanmax(np.abs(gct - mid))) * 1.3)
+        twin.set_ylim(mid - spread, mid + spread)
+    handles = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(
+        handles[0] + more[0],
+        handles[1] + more[1],
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=2,
+        fontsize="small",
+        frameon=False,
+    )
+    return _png(fig)
+
+
+_SHORT_NAMES = {
+    "contact_time": "contact time",
+    "asymmetry": "asymmetry",
+    "cadence": "cadence drop",
+    "strike": "strike to heel",
+    "variability": "variability",
+    "impact": "impact",
+}
 
 
 def _figure(width_in: float, height_in: float) -> tuple[Figure, Axes]:

@@ -10,27 +10,13 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from heavylegs.store import FEET, STRIKE_CLASSES, RecordingInfo, RunInfo, Store
+from heavylegs.analysis.run import RunAnalysis
+from heavylegs.analysis.session import FootData, load_session
+from heavylegs.store import STRIKE_CLASSES, RunInfo, Store
 
 # Rear to front, as the strike-angle cut-offs run; unknown last.
 STRIKE_ORDER = ("rearfoot", "midfoot", "forefoot", "unknown")
 assert set(STRIKE_ORDER) == set(STRIKE_CLASSES)
-_COLUMNS = ("running", "gct_ms", "stride_ms", "cadence_spm", "strike_class", "clipped")
-
-
-@dataclass(frozen=True, slots=True)
-class FootData:
-    """All strides of one foot in a run, on one time axis, in time order."""
-
-    foot: str
-    minutes: np.ndarray
-    running: np.ndarray
-    gct_ms: np.ndarray
-    stride_ms: np.ndarray
-    cadence_spm: np.ndarray
-    strike_class: np.ndarray
-    clipped: np.ndarray
-    duration_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,58 +43,7 @@ class FootSummary:
 
 def load_feet(store: Store, run: RunInfo) -> dict[str, FootData]:
     """Strides per foot, feet without strides left out, left first."""
-    tables = [
-        (rec, store.stride_table(rec.id, _COLUMNS + ("ic_ms", "host_time")))
-        for rec in run.recordings
-        if rec.stride_count
-    ]
-    offsets = _recording_offsets_min(tables)
-    feet: dict[str, FootData] = {}
-    for foot in FEET:
-        mine = [(rec, table) for rec, table in tables if rec.foot == foot]
-        if not mine:
-            continue
-        minutes = np.concatenate(
-            [(table["ic_ms"] - table["ic_ms"][0]) / 60_000 + offsets[rec.id] for rec, table in mine]
-        )
-        order = np.argsort(minutes, kind="stable")
-        joined = {
-            name: np.concatenate([table[name] for _, table in mine])[order] for name in _COLUMNS
-        }
-        feet[foot] = FootData(
-            foot=foot,
-            minutes=minutes[order],
-            running=joined["running"],
-            gct_ms=joined["gct_ms"],
-            stride_ms=joined["stride_ms"],
-            cadence_spm=joined["cadence_spm"],
-            strike_class=joined["strike_class"],
-            clipped=joined["clipped"],
-            duration_s=sum(rec.duration_s for rec, _ in mine),
-        )
-    return feet
-
-
-def _recording_offsets_min(
-    tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]],
-) -> dict[int, float]:
-    """Minutes from the run's first stride to each recording's first stride.
-
-    Each pod counts time from its own session start, so pods are placed on one axis
-    through the host receive times. Without them (a journal sync) every recording
-    starts at zero.
-    """
-    starts: dict[int, float] = {}
-    for rec, table in tables:
-        known = ~np.isnan(table["host_time"])
-        if not known.any():
-            return {rec.id: 0.0 for rec, _ in tables}
-        # A stride reaches the host only after the pod has finished it, so every
-        # receive time is late; the least late one dates the pod's clock best.
-        pod_zero = np.min(table["host_time"][known] - table["ic_ms"][known] / 1000)
-        starts[rec.id] = float(pod_zero + table["ic_ms"][0] / 1000)
-    first = min(starts.values(), default=0.0)
-    return {rec_id: (start - first) / 60 for rec_id, start in starts.items()}
+    return load_session(store, run).feet
 
 
 def summarise(data: FootData) -> FootSummary:
@@ -197,10 +132,17 @@ def _strike_share(name: str) -> Callable[[FootSummary], str]:
     return lambda s: f"{s.strike_fraction[name]:.0%}"
 
 
-def print_summary(store: Store, run_id: int, console: Console) -> None:
-    """One table, a column per foot, so left and right read side by side."""
+def print_summary(
+    store: Store, run_id: int, console: Console, feet: dict[str, FootData] | None = None
+) -> None:
+    """One table, a column per foot, so left and right read side by side.
+
+    `feet` saves reading the strides again when the caller has them loaded.
+    """
     run = store.run(run_id)
-    summaries = summarise_run(store, run)
+    if feet is None:
+        feet = load_feet(store, run)
+    summaries = {foot: summarise(data) for foot, data in feet.items()}
     heading = (
         f"{run.name} · {format_started(run)} · {format_duration(run.duration_s)} · {run.source}"
     )
@@ -214,3 +156,29 @@ def print_summary(store: Store, run_id: int, console: Console) -> None:
     for row in table_rows(summaries):
         table.add_row(row.label, *row.values.values())
     console.print(table)
+
+
+def print_analysis(analysis: RunAnalysis, console: Console) -> None:
+    """Flags and the ranked causes, after the per-foot table."""
+    flags = analysis.detector.flags_
+    if flags:
+        table = Table(title="Fatigue flags", title_justify="left")
+        for column in ("Flag", "Onset", "Size", "Confidence"):
+            table.add_column(column, justify="left" if column == "Flag" else "right")
+        for f in flags:
+            table.add_row(f.title, f"{f.onset_min:.1f} min", f.size_text, f"{f.confidence_label}")
+        console.print(table)
+    elif analysis.detector.baseline_ is not None:
+        console.print("No lasting fatigue signs in this run.")
+    for note in analysis.detector.notes_:
+        console.print(f"[dim]{note}[/]")
+    console.print("[bold]Why are my legs heavy?[/]")
+    if not analysis.causes:
+        console.print("  No contributor has enough evidence behind it.")
+    for rank, cause in enumerate(analysis.causes, 1):
+        console.print(f"  {rank}. [bold]{cause.title}[/] ({cause.label})")
+        for line in cause.evidence:
+            console.print(f"     · {line}", highlight=False)
+        console.print(f"     [cyan]→ {cause.advice}[/]", highlight=False)
+    for unknown in analysis.unknowns:
+        console.print(f"  [dim]not checked: {unknown}[/]", highlight=False)

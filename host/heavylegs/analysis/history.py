@@ -1,0 +1,316 @@
+"""Across sessions: one summary per run, training load, weekly trends and per-shoe history."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from heavylegs.analysis.diary import Diary, Shoe
+from heavylegs.analysis.fatigue import FatigueDetector
+from heavylegs.analysis.indicators import usable_strides
+from heavylegs.analysis.session import Session, load_session
+from heavylegs.store import RunInfo, Store
+
+# Bump when a summary field or its meaning changes: cached summaries are rebuilt.
+ANALYSIS_VERSION = 1
+# Contact time across runs is shown at one reference pace: 170 steps/min, and
+# 3.0 m/s when speed is known. Pace moves contact time more than weeks of training.
+REF_CADENCE_SPM = 170.0
+REF_SPEED_MPS = 3.0
+_DAY_S = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class FlagNote:
+    kind: str
+    foot: str | None
+    onset_min: float
+    size: float
+    unit: str
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What later runs need to know about one run."""
+
+    run_id: int
+    name: str
+    started_at: float
+    duration_min: float
+    running_min: float
+    strides: int
+    distance_km: float | None
+    pods: dict[str, str]  # foot -> pod address (the shoe)
+    pod_minutes: dict[str, float]
+    pod_km: dict[str, float | None]
+    gct_median_ms: float | None
+    cadence_median_spm: float | None
+    gct_at_ref_ms: float | None
+    impact_at_ref_g: dict[str, float]  # per foot, baseline impact at comparable pace
+    strike_deg_median: float | None
+    rearfoot_share: float | None
+    balance_pct: float | None
+    settling_min: float | None
+    flags: tuple[FlagNote, ...] = field(default=())
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, body: dict) -> RunSummary:
+        body = dict(body)
+        body["flags"] = tuple(FlagNote(**f) for f in body.get("flags", ()))
+        return cls(**body)
+
+
+def summarise_session(session: Session, detector: FatigueDetector) -> RunSummary:
+    feet = session.feet
+    pods, pod_minutes, pod_km = {}, {}, {}
+    strides = 0
+    all_gct, all_cad, all_strike, all_rear = [], [], [], []
+    for foot, data in feet.items():
+        use = usable_strides(data)
+        pods[foot] = data.pod_address
+        gaps = np.diff(data.minutes[use])
+        pod_minutes[foot] = float(gaps[gaps < 0.05].sum()) if len(gaps) else 0.0
+        lengths = data.stride_len_m[use]
+        known = np.isfinite(lengths)
+        pod_km[foot] = (
+            float(lengths[known].sum() / 1000) if known.any() and known.mean() >= 0.8 else None
+        )
+        strides = max(strides, int(use.sum()))
+        all_gct.append(data.gct_ms[use])
+        all_cad.append(data.cadence_spm[use])
+        all_strike.append(data.strike_deg[use])
+        all_rear.append(data.strike_class[use] == "rearfoot")
+    gct = np.concatenate(all_gct) if all_gct else np.empty(0)
+    known_km = [km for km in pod_km.values() if km is not None]
+    base = detector.baseline_
+    gct_ref = None
+    impact_ref: dict[str, float] = {}
+    if base is not None:
+        b_s = detector.couplings_.get("gct_per_stride_time", 1.0)
+        b_v = detector.couplings_.get("gct_per_speed", 0.0)
+        i_v = detector.couplings_.get("impact_per_speed", 0.0)
+        gct_base = float(np.mean(list(base.gct_ms.values())))
+        gct_ref = gct_base * (REF_CADENCE_SPM / base.cadence_spm) ** (-b_s)
+        speed_scale = 1.0
+        if base.speed_mps:
+            gct_ref *= (REF_SPEED_MPS / base.speed_mps) ** b_v
+            speed_scale = (REF_SPEED_MPS / base.speed_mps) ** i_v
+        bins = detector.bins_
+        assert bins is not None
+        window = (bins.t_min >= base.start_min) & (bins.t_min < base.end_min)
+        for foot, fb in bins.feet.items():
+            values = fb.impact_g[window]
+            if np.isfinite(values).any():
+                impact_ref[foot] = float(np.nanmedian(values) * speed_scale)
+    return RunSummary(
+        run_id=-1 if session.run_id is None else session.run_id,
+        name=session.name,
+        started_at=session.started_at,
+        duration_min=session.duration_min,
+        running_min=max(pod_minutes.values(), default=0.0),
+        strides=strides,
+        distance_km=float(np.mean(known_km)) if known_km else None,
+        pods=pods,
+        pod_minutes=pod_minutes,
+        pod_km=pod_km,
+        gct_median_ms=float(np.median(gct)) if len(gct) else None,
+        cadence_median_spm=float(np.median(np.concatenate(all_cad))) if len(gct) else None,
+        gct_at_ref_ms=gct_ref,
+        impact_at_ref_g=impact_ref,
+        strike_deg_median=float(np.median(np.concatenate(all_strike))) if len(gct) else None,
+        rearfoot_share=float(np.mean(np.concatenate(all_rear))) if len(gct) else None,
+        balance_pct=None if base is None else base.balance_pct,
+        settling_min=None if base is None else base.settling_min,
+        flags=tuple(
+            FlagNote(f.kind, f.foot, f.onset_min, f.size, f.unit, f.confidence)
+            for f in detector.flags_
+        ),
+    )
+
+
+def run_summary(store: Store, diary: Diary, run: RunInfo) -> RunSummary:
+    """A run's summary, from the cache while the run's strides are unchanged."""
+    cached = diary.cached_summary(run.id, ANALYSIS_VERSION, run.stride_count)
+    if cached is not None:
+        return RunSummary.from_json(cached)
+    session = load_session(store, run)
+    summary = summarise_session(session, FatigueDetector().detect(session))
+    diary.cache_summary(run.id, ANALYSIS_VERSION, run.stride_count, summary.to_json())
+    return summary
+
+
+def history_until(store: Store, diary: Diary, run: RunInfo) -> list[RunSummary]:
+    """Summaries of every run that started no later than `run`, oldest first."""
+    return [
+        run_summary(store, diary, other)
+        for other in store.runs()
+        if other.stride_count and (other.started_at, other.id) <= (run.started_at, run.id)
+    ]
+
+
+# --- training load ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadStatus:
+    """Training load on the day of a run, from running time (distance is often unknown)."""
+
+    acute_min: float  # the last 7 days
+    chronic_weekly_min: float  # weekly mean over the last 28 days
+    acwr: float | None  # None until there are 21 days of history
+    history_days: float
+    consecutive_days: int  # days in a row with a run, ending with this run's day
+    hours_since_previous: float | None
+    week_km: float | None
+
+
+def load_status(history: Sequence[RunSummary]) -> LoadStatus:
+    if not history:
+        return LoadStatus(0.0, 0.0, None, 0.0, 0, None, None)
+    now = history[-1].started_at
+    acute = [r for r in history if now - r.started_at < 7 * _DAY_S]
+    chronic = [r for r in history if now - r.started_at < 28 * _DAY_S]
+    acute_min = sum(r.running_min for r in acute)
+    chronic_weekly = sum(r.running_min for r in chronic) / 4
+    history_days = (now - history[0].started_at) / _DAY_S
+    acwr = acute_min / chronic_weekly if history_days >= 21 and chronic_weekly > 0 else None
+    days = {_day(r.started_at) for r in history}
+    streak, day = 0, _day(now)
+    while day in days:
+        streak += 1
+        day -= timedelta(days=1)
+    previous = history[-2] if len(history) > 1 else None
+    since = None
+    if previous is not None:
+        since = (now - (previous.started_at + previous.duration_min * 60)) / 3600
+    week_km = None
+    if acute and all(r.distance_km is not None for r in acute):
+        week_km = sum(r.distance_km or 0.0 for r in acute)
+    return LoadStatus(acute_min, chronic_weekly, acwr, history_days, streak, since, week_km)
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    start: date
+    runs: int
+    minutes: float
+    km: float | None
+    strides: int
+    gct_at_ref_ms: float | None
+
+
+def weekly(history: Sequence[RunSummary]) -> list[Week]:
+    """Monday-based weeks with at least one run, oldest first."""
+    weeks: dict[date, list[RunSummary]] = {}
+    for r in history:
+        if r.running_min <= 0:
+            continue
+        day = _day(r.started_at)
+        weeks.setdefault(day - timedelta(days=day.weekday()), []).append(r)
+    out = []
+    for start in sorted(weeks):
+        runs = weeks[start]
+        gct = [r.gct_at_ref_ms for r in runs if r.gct_at_ref_ms is not None]
+        km = [r.distance_km for r in runs]
+        out.append(
+            Week(
+                start=start,
+                runs=len(runs),
+                minutes=sum(r.running_min for r in runs),
+                km=None if any(k is None for k in km) else sum(k or 0.0 for k in km),
+                strides=sum(r.strides for r in runs),
+                gct_at_ref_ms=float(np.median(gct)) if gct else None,
+            )
+        )
+    return out
+
+
+def baseline_drift_pct(history: Sequence[RunSummary], days: float = 14.0) -> float | None:
+    """Contact time at reference pace: the last `days` against the four weeks before, in %.
+
+    None without at least two runs in each part: a single run is too noisy to compare.
+    """
+    if not history:
+        return None
+    now = history[-1].started_at
+    recent = [
+        r.gct_at_ref_ms
+        for r in history
+        if now - r.started_at < days * _DAY_S and r.gct_at_ref_ms is not None
+    ]
+    before = [
+        r.gct_at_ref_ms
+        for r in history
+        if days * _DAY_S <= now - r.started_at < (days + 28) * _DAY_S
+        and r.gct_at_ref_ms is not None
+    ]
+    if len(recent) < 2 or len(before) < 2:
+        return None
+    return 100 * (float(np.median(recent)) / float(np.median(before)) - 1)
+
+
+# --- shoes -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShoeHistory:
+    pod_address: str
+    name: str
+    runs: int
+    minutes: float
+    recorded_km: float | None  # None when some run lacked stride lengths
+    prior_km: float
+    impacts: tuple[tuple[float, float], ...]  # (started_at, impact at comparable pace)
+    impact_trend_pct: float | None  # last three runs against the first three
+
+    @property
+    def total_km(self) -> float | None:
+        return None if self.recorded_km is None else self.prior_km + self.recorded_km
+
+
+def shoe_histories(history: Sequence[RunSummary], shoes: dict[str, Shoe]) -> list[ShoeHistory]:
+    by_pod: dict[str, list[tuple[RunSummary, str]]] = {}
+    for r in history:
+        for foot, address in r.pods.items():
+            by_pod.setdefault(address, []).append((r, foot))
+    out = []
+    for address, runs in by_pod.items():
+        shoe = shoes.get(address)
+        kms = [r.pod_km.get(foot) for r, foot in runs]
+        impacts = tuple(
+            (r.started_at, r.impact_at_ref_g[foot]) for r, foot in runs if foot in r.impact_at_ref_g
+        )
+        trend = None
+        if len(impacts) >= 6:
+            first = float(np.median([i for _, i in impacts[:3]]))
+            last = float(np.median([i for _, i in impacts[-3:]]))
+            trend = 100 * (last / first - 1)
+        out.append(
+            ShoeHistory(
+                pod_address=address,
+                name=shoe.name if shoe else address,
+                runs=len(runs),
+                minutes=sum(r.pod_minutes.get(foot, 0.0) for r, foot in runs),
+                recorded_km=None if any(k is None for k in kms) else sum(k or 0.0 for k in kms),
+                prior_km=shoe.prior_km if shoe else 0.0,
+                impacts=impacts,
+                impact_trend_pct=trend,
+            )
+        )
+    return out
+
+
+def _day(timestamp: float) -> date:
+    return datetime.fromtimestamp(timestamp).date()
+
+
+def finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value

@@ -1,0 +1,193 @@
+"""A run's strides per foot on one time axis, as arrays: what every analysis reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from heavylegs.store import FEET, RecordingInfo, RunInfo, Store, Stride
+
+COLUMNS = (
+    "running",
+    "clipped",
+    "strike_class",
+    "gct_ms",
+    "stride_ms",
+    "cadence_spm",
+    "strike_deg",
+    "impact_g",
+    "stride_len_m",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FootData:
+    """All strides of one foot in a run, in time order; unknown stride lengths are NaN."""
+
+    foot: str
+    minutes: np.ndarray
+    running: np.ndarray
+    gct_ms: np.ndarray
+    stride_ms: np.ndarray
+    cadence_spm: np.ndarray
+    strike_class: np.ndarray
+    strike_deg: np.ndarray
+    impact_g: np.ndarray
+    stride_len_m: np.ndarray
+    clipped: np.ndarray
+    duration_s: float
+    # The pod that recorded most of these strides: each pod lives on one shoe.
+    pod_address: str = ""
+
+    def __len__(self) -> int:
+        return len(self.minutes)
+
+    @property
+    def speed_mps(self) -> np.ndarray:
+        """Per-stride speed where the stride length is known, NaN elsewhere."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            speed = self.stride_len_m / (self.stride_ms / 1000.0)
+        speed[~np.isfinite(speed) | (self.stride_ms <= 0)] = np.nan
+        return speed
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One run: its feet (left first, feet without strides left out) and when it started."""
+
+    run_id: int | None
+    name: str
+    started_at: float
+    feet: dict[str, FootData]
+
+    @property
+    def duration_min(self) -> float:
+        ends = [float(d.minutes[-1]) for d in self.feet.values() if len(d)]
+        return max(ends, default=0.0)
+
+
+def load_session(store: Store, run: RunInfo) -> Session:
+    """A stored run's strides, with each pod placed on one time axis."""
+    tables = [
+        (rec, store.stride_table(rec.id, COLUMNS + ("ic_ms", "host_time")))
+        for rec in run.recordings
+        if rec.stride_count
+    ]
+    offsets = _recording_offsets_min(tables)
+    feet: dict[str, FootData] = {}
+    for foot in FEET:
+        mine = [(rec, table) for rec, table in tables if rec.foot == foot]
+        if not mine:
+            continue
+        minutes = np.concatenate(
+            [(table["ic_ms"] - table["ic_ms"][0]) / 60_000 + offsets[rec.id] for rec, table in mine]
+        )
+        order = np.argsort(minutes, kind="stable")
+        joined = {
+            name: np.concatenate([table[name] for _, table in mine])[order] for name in COLUMNS
+        }
+        main_pod = max(mine, key=lambda pair: pair[0].stride_count)[0].pod_address
+        feet[foot] = _foot(
+            foot,
+            minutes[order],
+            joined,
+            duration_s=sum(rec.duration_s for rec, _ in mine),
+            pod_address=main_pod,
+        )
+    return Session(run_id=run.id, name=run.name, started_at=run.started_at, feet=feet)
+
+
+def session_from_strides(
+    strides: Mapping[str, Iterable[Stride]] | Iterable[Stride],
+    *,
+    name: str = "strides",
+    started_at: float = 0.0,
+    run_id: int | None = None,
+    pod_addresses: Mapping[str, str] | None = None,
+) -> Session:
+    """A session from strides whose ic_ms share one clock (a simulator's or a test's)."""
+    if isinstance(strides, Mapping):
+        flat = [s for foot_strides in strides.values() for s in foot_strides]
+    else:
+        flat = list(strides)
+    if not flat:
+        return Session(run_id, name, started_at, {})
+    first_ms = min(s.ic_ms for s in flat)
+    feet: dict[str, FootData] = {}
+    for foot in FEET:
+        mine = sorted((s for s in flat if s.foot == foot), key=lambda s: (s.ic_ms, s.seq))
+        if not mine:
+            continue
+        minutes = (np.array([s.ic_ms for s in mine], dtype=np.float64) - first_ms) / 60_000
+        columns = {
+            "running": np.array([s.running for s in mine], dtype=np.bool_),
+            "clipped": np.array([s.clipped for s in mine], dtype=np.bool_),
+            "strike_class": np.array([s.strike_class for s in mine], dtype=np.str_),
+            "gct_ms": np.array([s.gct_ms for s in mine], dtype=np.float64),
+            "stride_ms": np.array([s.stride_ms for s in mine], dtype=np.float64),
+            "cadence_spm": np.array([s.cadence_spm for s in mine], dtype=np.float64),
+            "strike_deg": np.array([s.strike_deg for s in mine], dtype=np.float64),
+            "impact_g": np.array([s.impact_g for s in mine], dtype=np.float64),
+            "stride_len_m": np.array(
+                [np.nan if s.stride_len_m is None else s.stride_len_m for s in mine],
+                dtype=np.float64,
+            ),
+        }
+        address = (pod_addresses or {}).get(foot, f"sim-{foot}")
+        feet[foot] = _foot(
+            foot,
+            minutes,
+            columns,
+            duration_s=(mine[-1].ic_ms - mine[0].ic_ms) / 1000,
+            pod_address=address,
+        )
+    return Session(run_id, name, started_at, feet)
+
+
+def _foot(
+    foot: str,
+    minutes: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    *,
+    duration_s: float,
+    pod_address: str,
+) -> FootData:
+    return FootData(
+        foot=foot,
+        minutes=minutes,
+        running=columns["running"].astype(np.bool_),
+        gct_ms=columns["gct_ms"],
+        stride_ms=columns["stride_ms"],
+        cadence_spm=columns["cadence_spm"],
+        strike_class=columns["strike_class"],
+        strike_deg=columns["strike_deg"],
+        impact_g=columns["impact_g"],
+        stride_len_m=columns["stride_len_m"],
+        clipped=columns["clipped"].astype(np.bool_),
+        duration_s=duration_s,
+        pod_address=pod_address,
+    )
+
+
+def _recording_offsets_min(
+    tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]],
+) -> dict[int, float]:
+    """Minutes from the run's first stride to each recording's first stride.
+
+    Each pod counts time from its own session start, so pods are placed on one axis
+    through the host receive times. Without them (a journal sync) every recording
+    starts at zero.
+    """
+    starts: dict[int, float] = {}
+    for rec, table in tables:
+        known = ~np.isnan(table["host_time"])
+        if not known.any():
+            return {rec.id: 0.0 for rec, _ in tables}
+        # A stride reaches the host only after the pod has finished it, so every
+        # receive time is late; the least late one dates the pod's clock best.
+        pod_zero = np.min(table["host_time"][known] - table["ic_ms"][known] / 1000)
+        starts[rec.id] = float(pod_zero + table["ic_ms"][0] / 1000)
+    first = min(starts.values(), default=0.0)
+    return {rec_id: (start - first) / 60 for rec_id, start in starts.items()}

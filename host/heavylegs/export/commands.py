@@ -1,0 +1,65 @@
+"""`heavylegs export`: a run as a FIT activity, or its strides as CSV or Parquet."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from heavylegs.analysis.session import load_session
+from heavylegs.errors import HeavylegsError
+from heavylegs.export.fit import FitError, encode_activity
+from heavylegs.export.tables import to_csv, to_parquet, write_atomically
+from heavylegs.paths import DbOption, db_path
+from heavylegs.store import Store
+
+console = Console()
+
+
+class Format(StrEnum):
+    fit = "fit"
+    csv = "csv"
+    parquet = "parquet"
+
+
+def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path:
+    if not db.exists():
+        raise HeavylegsError(f"no store at {db}: record or sync a run first")
+    with Store(db) as store:
+        info = store.run(run) if run is not None else store.latest_run()
+        if info is None:
+            raise HeavylegsError(f"no runs in {db}: record one first")
+        session = load_session(store, info)
+    if not session.feet:
+        raise HeavylegsError(f"run {info.id} has no strides to export")
+    try:
+        data = {
+            Format.fit: encode_activity,
+            Format.csv: to_csv,
+            Format.parquet: to_parquet,
+        }[fmt](session)
+    except FitError as err:
+        raise HeavylegsError(str(err)) from err
+    target = out if out is not None else db.parent / "exports" / f"run-{info.id}.{fmt.value}"
+    return write_atomically(target, data).resolve()
+
+
+def export(
+    run: int | None = typer.Argument(None, help="run id (default: the latest)"),
+    fmt: Format = typer.Option(Format.fit, "--format", help="fit, csv or parquet"),
+    out: Path | None = typer.Option(None, help="file to write"),
+    db: Path | None = DbOption,
+) -> None:
+    """Export a run: a FIT activity with running dynamics, or its strides as CSV or Parquet."""
+    try:
+        path = export_run(db_path(db), run, fmt, out)
+    except HeavylegsError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    print(path)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(export)
