@@ -126,6 +126,7 @@ class GaitEngine:
         self._rest_lo = (g8 * 3 // 4) ** 2
         self._rest_hi = (g8 * 5 // 4) ** 2
         self._slap_min = odr_hz * 8 // 1000
+        self._slap_quiet = odr_hz * 40 // 1000
         self._impact_window = odr_hz * 40 // 1000
         self._max_contact = odr_hz * max_contact_ms // 1000
         self._max_swing = odr_hz * max_swing_ms // 1000
@@ -175,6 +176,8 @@ class GaitEngine:
         # the contact being measured
         self._ic_n = self._ic_f = 0
         self._strike_sum = 0
+        self._slap_done = 0
+        self._slap_moved = 0
         self._flat_count = 0
         self._impact_max = 0
         self._clipped = 0
@@ -368,23 +371,31 @@ class GaitEngine:
                 if self._pending:
                     self._finish_pending(0)
             elif state == _SLAP:
-                self._strike_sum += gp
+                quiet = -self._flat_thr < gp < self._flat_thr
+                if not self._slap_done:
+                    self._strike_sum += gp
+                    if not quiet:
+                        self._slap_moved = 1
+                    elif since_ic >= self._slap_min and (
+                        self._slap_moved or since_ic > self._slap_quiet
+                    ):
+                        # the slap (or a midfoot landing's lack of one) is over
+                        self._slap_done = 1
                 if resting:
                     self._flat_count += 1
                     if self._flat_count >= self._flat_needed and since_ic >= self._slap_min:
-                        self._foot_flat()
+                        self._foot_flat(1)
                 else:
                     self._flat_count = 0
-                    if since_ic > self._max_slap:
-                        self._foot_flat()
+                    if self._slap_done and gp < -self._push_thr:
+                        # a short or noisy stance with no quiet foot-flat: straight to push-off
+                        self._foot_flat(0)
+                        self._start_push(n, gp, prev_gp)
+                    elif since_ic > self._max_slap:
+                        self._foot_flat(0)
             elif state == _FLAT:
                 if gp < -self._push_thr:
-                    self._state = _PUSH
-                    self._flat_count = 0
-                    self._min_gp = gp
-                    self._min_n = n
-                    self._y_before = prev_gp
-                    self._y_after = gp
+                    self._start_push(n, gp, prev_gp)
                 elif resting:
                     # still on the ground: integration starts afresh from rest
                     self._c = _ONE
@@ -404,7 +415,9 @@ class GaitEngine:
                     self._toe_off()
                 elif resting:
                     self._flat_count += 1
-                    if self._flat_count >= self._flat_needed:
+                    # the swing can pause near zero pitch rate at ~1 g for a few tens of
+                    # ms after toe-off: only a longer rest means this was not a push-off
+                    if self._flat_count >= 3 * self._flat_needed:
                         # at rest again: that was the end of the slap, not a push-off
                         self._state = _FLAT
                 else:
@@ -443,6 +456,8 @@ class GaitEngine:
         self._ic_n = ic_n
         self._ic_f = ic_f
         self._strike_sum = gp
+        self._slap_done = 0
+        self._slap_moved = 0
         self._flat_count = 0
         self._impact_max = 0
         self._clipped = 0
@@ -452,9 +467,25 @@ class GaitEngine:
         self._state = _SLAP
         self._since = n
 
-    def _foot_flat(self):
+    def _start_push(self, n, gp, prev_gp):
+        self._state = _PUSH
+        self._flat_count = 0
+        self._min_gp = gp
+        self._min_n = n
+        self._y_before = prev_gp
+        self._y_after = gp
+
+    def _foot_flat(self, rested):
+        """End of the landing. `rested`: the foot was really still (zero velocity),
+        so the foot-flat to foot-flat integration may be closed and restarted here."""
         self._state = _FLAT
         self._roll_at_flat = self._roll
+        if not rested:
+            # no zero-velocity moment: no stride length across this stance
+            self._integrating = 0
+            if self._pending and self._p_next_ic:
+                self._finish_pending(self._p_next_ic)
+            return
         if self._integrating and self._pending and self._p_next_ic:
             # drift: velocity must be zero now; remove it as a linear ramp
             x = self._x - ((self._v * self._t) >> 5)
