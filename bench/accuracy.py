@@ -253,14 +253,19 @@ def markdown(sim_rows: dict, overall: dict, pyshoe: list[dict], gaitmap: list[di
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=0.0,
+        help="minutes per scenario; 0 = each scenario's own length",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     args = parser.parse_args()
     sim_rows: dict[str, dict] = {}
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in SCENARIOS:
-            written = write_scenario(name, Path(tmp), minutes=args.minutes, seed=1)
+            written = write_scenario(name, Path(tmp), minutes=args.minutes or None, seed=1)
             scenario_parts = [evaluate_trace(read_trace(p)) for p in written.values()]
             sim_rows[name] = summarise(scenario_parts)
             parts += scenario_parts
