@@ -47,9 +47,12 @@ def test_the_library_has_every_scenario_the_suite_needs():
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_every_scenario_is_reproducible_and_carries_its_metadata(name, tmp_path):
-    a = SCENARIOS[name].simulate(minutes=1.0, seed=4)
-    b = SCENARIOS[name].simulate(minutes=1.0, seed=4)
-    meta = scenario_metadata(name, minutes=1.0)
+    # about a minute of moving after the standing start (twice the standing time,
+    # since the zero-touch scenario also walks before it runs)
+    minutes = 1.0 + 2 * SCENARIOS[name].params.stand_s / 60
+    a = SCENARIOS[name].simulate(minutes=minutes, seed=4)
+    b = SCENARIOS[name].simulate(minutes=minutes, seed=4)
+    meta = scenario_metadata(name, minutes=minutes)
     json.dumps(meta)  # plain data
     for foot in FEET:
         assert np.array_equal(a[foot].acc_g, b[foot].acc_g) and a[foot].truth == b[foot].truth
@@ -201,3 +204,8 @@ def test_the_sim_command_writes_plots_lists_and_imports(tmp_path):
         app, ["sim-import", str(tmp_path / "walk-run.png"), "--out", str(tmp_path)]
     )
     assert refused.exit_code != 0 and "neither a pyshoe trial nor a gaitmap" in refused.output
+
+
+def test_a_run_that_never_leaves_standing_is_a_clear_error():
+    with pytest.raises(ValueError, match="still standing"):
+        SCENARIOS["zero-touch"].simulate(minutes=1.0, seed=4)

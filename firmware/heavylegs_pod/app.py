@@ -3,10 +3,14 @@
 The watermark IRQ only sets a ThreadSafeFlag; the sensor task drains the FIFO in
 bursts and runs the engine sample by sample. Time is the sensor's sample count.
 
-Sessions: the owner starts and stops them over BLE; a stride while idle starts
-one by itself (a run with no phone nearby is journaled all the same), and
-AUTO_STOP_S of sensor time without a stride ends it. A stride's sequence number
-is its index in the session, from 0, which is also its place in the journal.
+Sessions: the owner starts and stops them over BLE, and power.py's state
+machine starts and stops them by itself: a bout at running cadence that lasts
+auto_start_s opens a session dated from the bout's first contact (its strides
+are journaled too), auto_stop_s of sensor time below running cadence closes
+it, nap_s without a stride puts the pod to sleep until the sensor's wake-up
+interrupt, and a low battery closes the session before the cell browns out. A
+stride's sequence number is its index in the session, from 0, which is also its
+place in the journal.
 """
 
 import asyncio
@@ -16,7 +20,7 @@ import struct
 
 from micropython import const
 
-from heavylegs_pod import wire
+from heavylegs_pod import power, wire
 from heavylegs_pod.auth import load_key
 from heavylegs_pod.gait.detector import F_IC_FRAC, F_IC_N, StrideDetector, ic_ms
 from heavylegs_pod.hal.board import Board
@@ -26,7 +30,8 @@ from heavylegs_pod.journal import Journal
 from heavylegs_pod.services import PodServices, firmware_version
 
 _STATUS_EVERY_SAMPLES = const(2048)
-AUTO_STOP_S = const(300)
+AUTO_STOP_S = const(240)
+_DOZE_MS = const(60000)  # a sleeping pod still looks at its battery this often
 _CONFIG_FILE = "pod.json"
 
 
@@ -71,7 +76,17 @@ class Pod:
         self.seq = 0
         self._last_stride_n = 0
         self._unix_at_zero = -1  # unix seconds at sample 0, once the owner set the time
-        self._auto_stop = AUTO_STOP_S * self.odr
+        settings = power.power_settings(config)
+        self.settings = settings
+        self._auto_stop = settings["auto_stop_s"] * self.odr
+        self._nap = settings["nap_s"] * self.odr
+        self._auto_start = power.AutoStart(
+            self.odr, settings["auto_start_spm"], settings["auto_start_s"]
+        )
+        self._last_run_n = 0  # last stride at running cadence (or the last wake)
+        self._last_activity_n = 0  # last stride of any kind (or the last wake)
+        self.state = power.AWAKE
+        self.sleeps = 0  # times the pod fell asleep, for tests and the status log
         self._calibration = bytearray(wire.J_CALIBRATION_SIZE)
         self.services = PodServices(
             ble,
@@ -115,7 +130,10 @@ class Pod:
         )
         self.session_start_n = start_n
         self._last_stride_n = start_n
+        self._last_run_n = self.now_n
+        self._auto_start.count = 0
         self.seq = 0
+        self.state = power.RECORDING
         self.update_status()
         return self.session
 
@@ -124,6 +142,8 @@ class Pod:
         if sid:
             self.journal.close_session()
             self.session = 0
+            if self.state == power.RECORDING:
+                self.state = power.AWAKE
             self.update_status()
         return sid
 
@@ -154,17 +174,42 @@ class Pod:
     def on_stride(self, stride):
         """One stride from the engine: journal it and queue it for the centrals."""
         ic_n = stride[F_IC_N]
+        self._last_activity_n = self.now_n
+        auto = self._auto_start
         if not self.session:
-            # A run started without a phone: the session begins at this contact.
-            self.start_session(ic_n)
-        elif ic_n < self.session_start_n:
+            if self.state == power.LOW_BATTERY:
+                return
+            proved = auto.offer(stride)
+            if auto.count and not proved:
+                # Live at once, numbered and timed as the session will journal it,
+                # so a listening central loses nothing and waits for nothing.
+                first = auto.first_ic()
+                ic = ic_ms(ic_n - first, stride[F_IC_FRAC], self.odr)
+                self.services.stride_record(stride, auto.count - 1, ic)
+                self.services.send_stride(stride)
+            if not proved:
+                return
+            # A run started without a phone: the session begins at the bout's
+            # first contact, and the strides that proved it a run go in first.
+            kept = auto.count
+            self.start_session(auto.first_ic())
+            for k in range(kept):
+                self._record(auto.slots[k], k == kept - 1)
+            return
+        if ic_n < self.session_start_n:
             return  # its contact came before the owner started the session
-        ic = ic_ms(ic_n - self.session_start_n, stride[F_IC_FRAC], self.odr)
+        if auto.running(stride):
+            self._last_run_n = self.now_n
+        self._record(stride, True)
+
+    def _record(self, stride, live):
+        ic = ic_ms(stride[F_IC_N] - self.session_start_n, stride[F_IC_FRAC], self.odr)
         record = self.services.stride_record(stride, self.seq, ic)
         self.seq += 1
         self._last_stride_n = self.now_n
         self.journal.append(record)
-        self.services.send_stride(stride)
+        if live:
+            self.services.send_stride(stride)
 
     def update_status(self):
         flags = wire.STATUS_RIGHT if self.right_foot else 0
@@ -181,6 +226,7 @@ class Pod:
             state = wire.STATE_IDLE
             clock = ic_ms(self.now_n, 0, self.odr)
         battery = self.board.battery_percent() if hasattr(self.board, "battery_percent") else 100
+        self.battery = battery
         self.services.update_status(
             state,
             flags,
@@ -199,6 +245,9 @@ class Pod:
         services = self.services
         next_status = _STATUS_EVERY_SAMPLES
         while True:
+            if self.state == power.ASLEEP:
+                await self._doze()
+                next_status = self.now_n
             await self._fifo_ready.wait()
             while True:
                 count = imu.read_fifo()
@@ -215,11 +264,53 @@ class Pod:
                         self.on_stride(engine.stride)
                 self.now_n = imu.sample_count
                 services.pump(self.now_n)
-            if self.session and self.now_n - self._last_stride_n > self._auto_stop:
+            now = self.now_n
+            if self.session and now - self._last_run_n > self._auto_stop:
                 self.stop_session()
-            if self.now_n >= next_status:
-                next_status = self.now_n + _STATUS_EVERY_SAMPLES
+            if now >= next_status:
+                next_status = now + _STATUS_EVERY_SAMPLES
                 self.update_status()
+                self.check_battery()
+            if self.state == power.AWAKE or self.state == power.SYNCING:
+                self.state = power.SYNCING if services.connected() else power.AWAKE
+                if self.state == power.AWAKE and now - self._last_activity_n > self._nap:
+                    self.state = power.ASLEEP
+
+    def check_battery(self):
+        """Below low_battery_mv: close the session and flush the journal while the
+        cell still holds the voltage to write, then sleep until a charger resets us."""
+        board = self.board
+        mv = board.battery_mv() if hasattr(board, "battery_mv") else None
+        if mv is None or mv >= self.settings["low_battery_mv"]:
+            return False
+        self.stop_session()
+        self.state = power.LOW_BATTERY
+        self.update_status()
+        self.services.pump(self.now_n)
+        self.imu.power_down()
+        board.deep_sleep()
+        return True
+
+    async def _doze(self):
+        """Asleep: the sensor watches for movement at 26 Hz while the MCU sleeps."""
+        imu = self.imu
+        self.sleeps += 1
+        self.update_status()
+        imu.sleep(self.settings["wake_threshold_lsb"])
+        while True:
+            self.board.sleep_until_int1(_DOZE_MS)
+            if imu.woken() or self.services.connected():
+                break
+            if self.check_battery():
+                return
+            # Let the radio and the simulated board have their turn.
+            await asyncio.sleep_ms(0)
+        imu.wake()
+        self.now_n = imu.sample_count
+        self._last_activity_n = self.now_n
+        self._last_run_n = self.now_n
+        self.state = power.AWAKE
+        self.update_status()
 
     async def run(self):
         asyncio.create_task(self.services.serve())

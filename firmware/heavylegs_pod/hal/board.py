@@ -106,6 +106,29 @@ class Board:
         level = self._button.value()
         return bool(level) != bool(button.get("active_low", True))
 
+    # --- sleep --------------------------------------------------------------------
+    def sleep_until_int1(self, max_ms):
+        """Light sleep until the sensor's INT1 rises or max_ms pass (RAM and BLE bond
+        state kept). True when INT1 is high on return."""
+        import machine
+
+        try:
+            import esp32
+
+            # ESP32: INT1 is an RTC GPIO on the reference boards; level high wakes.
+            esp32.wake_on_ext0(self.int1, esp32.WAKEUP_ANY_HIGH)
+        except (ImportError, AttributeError, ValueError):
+            pass  # rp2 and the simulated board: the timer (rp2) or INT1 (sim) ends it
+        if not self.int1.value():
+            machine.lightsleep(max_ms)
+        return bool(self.int1.value())
+
+    def deep_sleep(self):
+        """Deep sleep until reset (a charger plugged in, the button): nothing returns."""
+        import machine
+
+        machine.deepsleep()
+
     # --- battery ------------------------------------------------------------------
     def battery_mv(self):
         """Cell voltage in mV, or None when the board has no battery sense."""

@@ -20,6 +20,15 @@ _WHO_AM_I = const(0x0F)
 _CTRL1_XL = const(0x10)
 _CTRL2_G = const(0x11)
 _CTRL3_C = const(0x12)
+_CTRL6_C = const(0x15)
+_CTRL10_C = const(0x19)
+_ALL_INT_SRC = const(0x1A)
+_TIMESTAMP0 = const(0x40)
+_TAP_CFG0 = const(0x56)
+_TAP_CFG2 = const(0x58)
+_WAKE_UP_THS = const(0x5B)
+_WAKE_UP_DUR = const(0x5C)
+_MD1_CFG = const(0x5E)
 _FIFO_STATUS1 = const(0x3A)
 _FIFO_DATA_OUT_TAG = const(0x78)
 
@@ -29,6 +38,13 @@ _INT1_FIFO_TH = const(0x08)
 _FIFO_MODE_BYPASS = const(0)
 _FIFO_MODE_CONTINUOUS = const(6)
 _STATUS2_OVR = const(0x40)
+_CTRL6_XL_HM_MODE = const(0x10)  # set: high-performance off, 12.5-52 Hz run in low power
+_CTRL10_TIMESTAMP_EN = const(0x20)
+_TAP_CFG0_LIR = const(0x01)
+_TAP_CFG2_INTERRUPTS_ENABLE = const(0x80)
+_MD1_INT1_WU = const(0x20)
+_ALL_INT_WU_IA = const(0x02)
+_LP_ODR_CODE = const(2)  # 26 Hz: the slowest rate that still sees a first step
 
 _TAG_GYRO = const(0x01)
 _TAG_ACCEL = const(0x02)
@@ -65,6 +81,7 @@ class LSM6DS:
         self.part = part
         self._reg1 = bytearray(1)
         self._status = bytearray(2)
+        self._ts = bytearray(4)
         who = self._read_u8(_WHO_AM_I)
         if who != WHO_AM_I_LSM6DSOX:
             raise OSError("LSM6DS at 0x%02x: WHO_AM_I 0x%02x, expected 0x6C" % (address, who))
@@ -98,17 +115,83 @@ class LSM6DS:
         self.sample_count = 0  # samples delivered since start: the sensor clock
         self.overruns = 0  # FIFO overrun events seen (data was lost)
         self._have_gyro = False
+        self._slept_at = 0
 
         self._write_u8(_CTRL3_C, _CTRL3_SW_RESET)
         self._write_u8(_CTRL3_C, _CTRL3_BDU_IF_INC)
-        self._write_u8(_CTRL1_XL, (odr_code << 4) | (fs_table[acc_fs_g] << 2))
-        self._write_u8(_CTRL2_G, (odr_code << 4) | (_GYRO_FS[gyro_fs_dps] << 2))
+        # The chip's timestamp keeps the sensor clock across sleep, when no samples flow.
+        self._write_u8(_CTRL10_C, _CTRL10_TIMESTAMP_EN)
+        self._odr_code = odr_code
+        self._ctrl1 = (odr_code << 4) | (fs_table[acc_fs_g] << 2)
+        self._ctrl2 = (odr_code << 4) | (_GYRO_FS[gyro_fs_dps] << 2)
+        # 25 us timestamp units per sample: the chip derives both from one clock.
+        self._ts_per_sample = 6 << (10 - odr_code)
+        self.asleep = False
+        self._start_full_rate()
+
+    def _start_full_rate(self):
+        self._write_u8(_MD1_CFG, 0)
+        self._write_u8(_TAP_CFG2, 0)
+        self._write_u8(_CTRL6_C, 0)
+        self._write_u8(_CTRL1_XL, self._ctrl1)
+        self._write_u8(_CTRL2_G, self._ctrl2)
+        watermark = self.watermark
         self._write_u8(_FIFO_CTRL1, watermark & 0xFF)
         self._write_u8(_FIFO_CTRL1 + 1, (watermark >> 8) & 0x01)
-        self._write_u8(_FIFO_CTRL3, (odr_code << 4) | odr_code)
+        self._write_u8(_FIFO_CTRL3, (self._odr_code << 4) | self._odr_code)
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_BYPASS)
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_CONTINUOUS)
         self._write_u8(_INT1_CTRL, _INT1_FIFO_TH)
+        self._have_gyro = False
+
+    # --- power modes ------------------------------------------------------------------
+    def timestamp(self):
+        """The chip's free-running clock, 25 us per count (wraps after 29 hours)."""
+        self.i2c.readfrom_mem_into(self.address, _TIMESTAMP0, self._ts)
+        ts = self._ts
+        return ts[0] | (ts[1] << 8) | (ts[2] << 16) | (ts[3] << 24)
+
+    def sleep(self, threshold_lsb=2, duration_samples=1):
+        """Wake-up mode: accelerometer alone at 26 Hz in low power, gyro and FIFO off,
+        INT1 latched high once a slope beyond `threshold_lsb` x FS/64 lasts
+        `duration_samples` + 1 samples. Returns the timestamp it fell asleep at."""
+        if not 1 <= threshold_lsb <= 63 or not 0 <= duration_samples <= 3:
+            raise ValueError("wake-up threshold 1..63, duration 0..3")
+        self._write_u8(_INT1_CTRL, 0)
+        self._write_u8(_FIFO_CTRL4, _FIFO_MODE_BYPASS)
+        self._write_u8(_CTRL2_G, 0)
+        self._write_u8(_CTRL6_C, _CTRL6_XL_HM_MODE)
+        self._write_u8(_CTRL1_XL, (_LP_ODR_CODE << 4) | (self._ctrl1 & 0x0F))
+        self._write_u8(_WAKE_UP_THS, threshold_lsb)
+        self._write_u8(_WAKE_UP_DUR, duration_samples << 5)
+        self._write_u8(_TAP_CFG0, _TAP_CFG0_LIR)
+        self._write_u8(_TAP_CFG2, _TAP_CFG2_INTERRUPTS_ENABLE)
+        self.woken()  # a stale latch would wake the MCU at once
+        self._write_u8(_MD1_CFG, _MD1_INT1_WU)
+        self.asleep = True
+        self._slept_at = self.timestamp()
+        return self._slept_at
+
+    def woken(self):
+        """True when the wake-up interrupt fired; reading clears the latch (LIR)."""
+        return bool(self._read_u8(_ALL_INT_SRC) & _ALL_INT_WU_IA)
+
+    def wake(self):
+        """Back to full rate; the sensor clock (`sample_count`) moves on by the time
+        slept, so sample indices stay sensor time. Returns the samples skipped."""
+        slept = ((self.timestamp() - self._slept_at) & 0xFFFFFFFF) // self._ts_per_sample
+        self._start_full_rate()
+        self.sample_count += slept
+        self.asleep = False
+        return slept
+
+    def power_down(self):
+        """Everything off (low battery): a few uA until the next boot."""
+        self._write_u8(_MD1_CFG, 0)
+        self._write_u8(_INT1_CTRL, 0)
+        self._write_u8(_FIFO_CTRL4, _FIFO_MODE_BYPASS)
+        self._write_u8(_CTRL2_G, 0)
+        self._write_u8(_CTRL1_XL, 0)
 
     def _read_u8(self, reg):
         self.i2c.readfrom_mem_into(self.address, reg, self._reg1)

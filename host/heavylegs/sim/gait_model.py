@@ -1053,6 +1053,11 @@ def simulate_foot(
     """One pod's trace for one foot of a planned run."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2, FEET.index(foot)]))
     contacts = plan.contacts[foot]
+    if not contacts:
+        raise ValueError(
+            f"no {foot} foot contact in {plan.params.duration_s:.0f} s: the runner is still "
+            f"standing (stand_s={plan.params.stand_s:.0f}); simulate a longer run"
+        )
     t = _sample_times(pod, plan.params.duration_s)
     motion = _foot_motion(contacts, foot, t, 1.0 / pod.rate_hz, plan.params, pod)
     m = pod.mounting_matrix()

@@ -27,6 +27,8 @@ from heavylegs.sim.pod_bridge import PodBridge
 from heavylegs.sim.radio import SimRadio
 
 BOARD_EVENT_TRACE_END = 0x80
+BOARD_EVENT_LIGHTSLEEP = 0x81
+BOARD_EVENT_DEEPSLEEP = 0x82
 SIM_BOARD = {
     "name": "simulated pod",
     "i2c": {"id": 0, "freq": 400000},
@@ -101,6 +103,8 @@ class SimPod:
         key: bytes | None = None,
         workdir: Path | None = None,
         journal_kb: int = 512,
+        battery: tuple[float, float] | None = None,
+        config: dict | None = None,
     ) -> None:
         self.radio = radio
         self.trace = Path(trace).resolve()
@@ -113,6 +117,11 @@ class SimPod:
         self.ticks_at_end = 0
         self.key = key
         self.journal_kb = journal_kb
+        # (start mV, mV lost per hour of sensor time): a cell on the board's sense pin.
+        self.battery = battery
+        self.config = config or {}
+        self.sleep_ticks: list[int] = []  # chip ticks at each light sleep
+        self.deep_sleep_tick: int | None = None
         self._own_workdir = workdir is None
         self.workdir = (
             Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hlpod-"))
@@ -128,13 +137,14 @@ class SimPod:
 
     async def start(self) -> None:
         board = dict(SIM_BOARD, imu=dict(SIM_BOARD["imu"], part=self.part))
+        if self.battery is not None:
+            board["battery"] = {"adc": 26, "divider": 2.0}
         (self.workdir / "board.json").write_text(json.dumps(board))
         config_path = self.workdir / "pod.json"
         if not config_path.exists():
             # An existing pod.json is the pod's own (the owner may have changed its foot).
-            config_path.write_text(
-                json.dumps({"foot": self.foot, "name": self.name, "journal_kb": self.journal_kb})
-            )
+            config = {"foot": self.foot, "name": self.name, "journal_kb": self.journal_kb}
+            config_path.write_text(json.dumps(dict(config, **self.config)))
         if self.key is not None:
             (self.workdir / "key.bin").write_bytes(self.key)
         self._go.unlink(missing_ok=True)
@@ -157,6 +167,8 @@ class SimPod:
             HEAVYLEGS_SIM_GO=str(self._go),
             HEAVYLEGS_SIM_POD=self.address,
         )
+        if self.battery is not None:
+            env["HEAVYLEGS_SIM_BATTERY"] = f"{self.battery[0]:g},{self.battery[1]:g},26,2"
         # The pod's own heap budget is checked by a firmware test; the emulated
         # chip shares this process, so the simulated board gets more room.
         self.process = await asyncio.create_subprocess_exec(
@@ -195,6 +207,10 @@ class SimPod:
         if kind == BOARD_EVENT_TRACE_END:
             self.ticks_at_end = int.from_bytes(payload[:4], "little")
             self.trace_done.set()
+        elif kind == BOARD_EVENT_LIGHTSLEEP:
+            self.sleep_ticks.append(int.from_bytes(payload[:4], "little"))
+        elif kind == BOARD_EVENT_DEEPSLEEP:
+            self.deep_sleep_tick = int.from_bytes(payload[:4], "little")
 
     async def wait_done(self) -> None:
         """Until the whole trace went through the firmware; raises if the firmware died."""

@@ -348,6 +348,19 @@ SCENARIOS: dict[str, Scenario] = {
             mounting="laces-upside-down",
         ),
         Scenario(
+            "zero-touch",
+            "5.5 min standing, 1 min walking, 4 min running with two traffic-light stops "
+            "(25 s, 40 s), 5.5 min rest: one session, opened and closed by the pod itself",
+            16.0,
+            replace(
+                _NATURAL,
+                stand_s=330.0,
+                segments=(Segment(0.0, gait="walk"), Segment(390.0)),
+                stops=(Stop(450.0, 25.0), Stop(540.0, 40.0)),
+            ),
+            confounders=("stops", "walking_breaks"),
+        ),
+        Scenario(
             "long-warm-up",
             "16 min warm-up from 2.3 to 2.9 m/s (contact time falls, cadence rises), "
             "then steady 3.1 m/s",

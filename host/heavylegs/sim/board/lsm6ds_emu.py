@@ -26,6 +26,16 @@ Modelled, per family:
   gyro X Y Z then accel X Y Z at FIFO_DATA_OUT_L/H, the pointer rolling back from
   0x3F to 0x3E; the 24-bit timestamp at 0x40..0x42 (TIMER_EN in CTRL10_C,
   6.4 ms or 25 us per LSB by TIMER_HR in WAKE_UP_DUR).
+- LSM6DSOX / LSM6DSO32 activity/inactivity: the slope filter on the
+  accelerometer, slope(n) = (acc(n) - acc(n-1)) / 2 per axis at the accel ODR
+  (in low power too); a wake-up event when |slope| on any axis exceeds
+  WK_THS x FS/64 (FS/256 with WAKE_THS_W) for WAKE_DUR + 1 samples; with
+  INACT_EN, the sleep state after SLEEP_DUR x 512 samples (16 when 0) without
+  one. WAKE_UP_THS, WAKE_UP_DUR, TAP_CFG0 LIR (latched until WAKE_UP_SRC or
+  ALL_INT_SRC is read), TAP_CFG2 INTERRUPTS_ENABLE and INACT_EN, MD1_CFG
+  INT1_WU and INT1_SLEEP_CHANGE, WAKE_UP_SRC and ALL_INT_SRC. Not modelled:
+  the ODR change of INACT_EN 01/10/11 (the rates stay as written), the
+  high-pass SLOPE_FDS choice, USR_OFF_ON_WU, free-fall, tap and 6D.
 - Both: WHO_AM_I, CTRL1_XL/CTRL2_G ODR and full scale (FS_125 too), XL_HM_MODE
   (ODR code 1011 is 1.6 Hz in low-power mode, 12.5 Hz in high-performance
   mode), CTRL3_C BOOT, BDU, H_LACTIVE, IF_INC and SW_RESET, STATUS_REG
@@ -87,6 +97,12 @@ _FIFO_STATUS4 = 0x3D  # LSM6DS3TR-C only
 _TIMESTAMP0 = 0x40
 _TIMESTAMP2 = 0x42
 _WAKE_UP_DUR = 0x5C  # LSM6DS3TR-C: TIMER_HR
+_ALL_INT_SRC = 0x1A
+_WAKE_UP_SRC = 0x1B
+_TAP_CFG0 = 0x56
+_TAP_CFG2 = 0x58
+_WAKE_UP_THS = 0x5B
+_MD1_CFG = 0x5E
 
 # LSM6DSOX / LSM6DSO32 FIFO
 _X_FIFO_CTRL1 = 0x07
@@ -116,6 +132,14 @@ _INT1_DRDY_G = 0x02
 _INT1_FIFO_TH = 0x08
 _INT1_FIFO_OVR = 0x10
 _INT1_FIFO_FULL = 0x20
+_TAP_CFG0_LIR = 0x01
+_TAP_CFG2_INTERRUPTS_ENABLE = 0x80
+_MD1_INT1_WU = 0x20
+_MD1_INT1_SLEEP_CHANGE = 0x80
+# WAKE_UP_SRC bits
+_WU_SLEEP_CHANGE_IA = 0x40
+_WU_SLEEP_STATE = 0x10
+_WU_IA = 0x08
 
 _TAG_GYRO_NC = 0x01
 _TAG_XL_NC = 0x02
@@ -268,6 +292,12 @@ class LSM6DSEmulator:
         self._ts_acc = 0
         self._ts_start = 0
         self._ts_on = False
+        self._wu_src = 0  # WAKE_UP_SRC as latched
+        self._wu_run = 0  # consecutive samples over the threshold
+        self._wu_quiet = 0  # samples since the last wake-up event
+        self._wu_sleeping = False
+        self._wu_last = -1  # accel tick the activity filter has seen
+        self._wu_prev = [0, 0, 0]
         self._bdu_pending = 0
         self._xl_seen = -1
         self._g_seen = -1
@@ -302,6 +332,7 @@ class LSM6DSEmulator:
         self._div_xl = 0
         self._div_g = 0
         self._sample_tick = -1
+        self._wu_last = -1  # the slope filter restarts with the new rate
         if base is None:
             self.odr_mhz = 0
         else:
@@ -524,6 +555,12 @@ class LSM6DSEmulator:
         if not active and route & (_INT1_FIFO_OVR | _INT1_FIFO_FULL):
             _, ovr, full = self._flags()
             active = (route & _INT1_FIFO_OVR and ovr) or (route & _INT1_FIFO_FULL and full)
+        md1 = self.regs[_MD1_CFG]
+        if not active and md1 and self.regs[_TAP_CFG2] & _TAP_CFG2_INTERRUPTS_ENABLE:
+            src = self._wu_src
+            active = (md1 & _MD1_INT1_WU and src & _WU_IA) or (
+                md1 & _MD1_INT1_SLEEP_CHANGE and src & _WU_SLEEP_CHANGE_IA
+            )
         if not active and route & (_INT1_DRDY_XL | _INT1_DRDY_G):
             active = self._data_ready() & route & 0x03
         active = bool(active)
@@ -555,11 +592,63 @@ class LSM6DSEmulator:
         if ticks >= available:
             ticks = available if available > 0 else 0
             self.exhausted = True
+        before = self.tick
         self.tick += ticks
+        if not self._legacy and self.regs[_TAP_CFG2] & _TAP_CFG2_INTERRUPTS_ENABLE:
+            self._activity(before)
         if self._collecting and self._rates:
             self._produced = self._words_before(self.tick - self._fstart)
             self._settle()
         return ticks
+
+    def _activity(self, before):
+        """Run the slope filter over the accel samples taken since tick `before`."""
+        d = self._div_xl
+        if not d:
+            return
+        regs = self.regs
+        dur_reg = regs[_WAKE_UP_DUR]
+        step = 128 if dur_reg & 0x10 else 512  # counts per WK_THS LSB: FS/256 or FS/64
+        threshold = (regs[_WAKE_UP_THS] & 0x3F) * step
+        need = ((dur_reg >> 5) & 0x03) + 1
+        sleep_dur = dur_reg & 0x0F
+        inact_after = sleep_dur * 512 if sleep_dur else 16
+        inact = (regs[_TAP_CFG2] >> 5) & 0x03
+        latched = regs[_TAP_CFG0] & _TAP_CFG0_LIR
+        s = ((before + d - 1) // d) * d
+        if s <= self._wu_last:
+            s = self._wu_last + d
+        prev = self._wu_prev
+        per = self._acc_per
+        while s < self.tick:
+            self._load(s)
+            over = 0
+            for axis in range(3):
+                v = _quantise(self._sample[axis], per)
+                if self._wu_last >= 0 and abs(v - prev[axis]) // 2 > threshold and threshold:
+                    over |= 4 >> axis  # X_WU bit2, Y_WU bit1, Z_WU bit0
+                prev[axis] = v
+            self._wu_last = s
+            if not latched and not over:
+                self._wu_src &= ~(_WU_IA | 0x07)
+            self._wu_run = self._wu_run + 1 if over else 0
+            if self._wu_run >= need:
+                self._wu_src |= _WU_IA | over
+                self._wu_quiet = 0
+                if self._wu_sleeping:
+                    self._wu_sleeping = False
+                    self._wu_src |= _WU_SLEEP_CHANGE_IA
+            else:
+                self._wu_quiet += 1
+                if inact and not self._wu_sleeping and self._wu_quiet >= inact_after:
+                    self._wu_sleeping = True
+                    self._wu_src |= _WU_SLEEP_CHANGE_IA
+            s += d
+
+    def _wake_up_src(self):
+        value = self._wu_src | (_WU_SLEEP_STATE if self._wu_sleeping else 0)
+        self._wu_src = 0  # reading clears the latched events
+        return value
 
     # -- sample access -----------------------------------------------------------
     def _load(self, tick):
@@ -758,6 +847,11 @@ class LSM6DSEmulator:
             return self._read_out(reg)
         if reg == _STATUS_REG:
             return self._data_ready()
+        if not self._legacy and reg == _WAKE_UP_SRC:
+            return self._wake_up_src()
+        if not self._legacy and reg == _ALL_INT_SRC:
+            src = self._wake_up_src()
+            return (0x02 if src & _WU_IA else 0) | (0x20 if src & _WU_SLEEP_CHANGE_IA else 0)
         if reg == _FIFO_STATUS1:
             return self._level() & 0xFF
         if reg == _FIFO_STATUS2:

@@ -15,6 +15,15 @@ the environment the simulator sets:
                         the run starts when the simulator says so (after the host
                         has connected), like a runner who starts once the watch is ready
 
+  HEAVYLEGS_SIM_BATTERY "MV,MV_PER_HOUR[,PIN[,DIVIDER]]": a cell that starts at MV
+                        and loses MV_PER_HOUR per hour of sensor time, read by
+                        ADC on PIN (default 26) through DIVIDER (default 2)
+
+lightsleep(ms) and deepsleep(ms) let sensor time pass (the chip runs on while the
+MCU sleeps) until ms have gone by or INT1 rises, as a wake pin would end them.
+deepsleep then ends the process, as a reset would; both tell the simulator
+(board events 0x81 light sleep, 0x82 deep sleep, u32 tick).
+
 When the trace is used up and the firmware has drained the FIFO, the board
 sends a board event (0x80, u32 ticks produced) over the simulator link so the
 host knows every sample has been through the firmware.
@@ -29,6 +38,8 @@ import time
 from lsm6ds_emu import LSM6DSEmulator, TraceFileSource
 
 _BOARD_EVENT_TRACE_END = 0x80
+_BOARD_EVENT_LIGHTSLEEP = 0x81
+_BOARD_EVENT_DEEPSLEEP = 0x82
 _IDLE_STEP_TICKS = 32
 _ENODEV = 19
 
@@ -52,6 +63,20 @@ class _Board:
         self.pins = {}
         self.pump_started = False
         self.trace_end_sent = False
+        self.battery = None
+        spec = os.getenv("HEAVYLEGS_SIM_BATTERY")
+        if spec:
+            parts = [float(x) for x in spec.split(",")]
+            parts += [26, 2.0][len(parts) - 2 :]
+            self.battery = parts  # start mV, mV per hour, pin, divider
+
+    def sensor_s(self):
+        chip = self.chip
+        return chip._time25() / 40000 if chip is not None else 0.0
+
+    def battery_mv(self):
+        start, per_hour, _, _ = self.battery
+        return start - per_hour * self.sensor_s() / 3600
 
 
 _board = None
@@ -149,6 +174,62 @@ class Pin:
             asyncio.create_task(_sensor_pump(board, self))
 
 
+class ADC:
+    """The battery sense: the cell through the board's divider, 12-bit steps."""
+
+    ATTN_11DB = 3
+
+    def __init__(self, pin, atten=None):
+        self._board = _get_board()
+        self._id = pin.id if isinstance(pin, Pin) else pin
+
+    def atten(self, value):
+        pass
+
+    def read_u16(self):
+        board = self._board
+        if board.battery is None or int(board.battery[2]) != self._id:
+            return 0
+        pin_mv = board.battery_mv() / board.battery[3]
+        code = int(pin_mv * 4095 / 3300)
+        code = 0 if code < 0 else (4095 if code > 4095 else code)
+        return code << 4
+
+
+def _sleep(ms):
+    """Sensor time passes for up to ms, or until INT1 rises; True if INT1 ended it."""
+    board = _get_board()
+    chip = board.chip
+    if chip is None or not chip.odr_mhz:
+        return False
+    ticks = ms * chip.odr_mhz // 1000000 if ms and ms > 0 else 1 << 40
+    done = 0
+    while done < ticks:
+        if chip.int1():
+            return True
+        if chip.exhausted:
+            # The trace is over: let wall time pass so a sleeping pod does not spin.
+            time.sleep_ms(20)
+            return False
+        done += chip.advance(1) or 1
+    return bool(chip.int1())
+
+
+def lightsleep(ms=0):
+    board = _get_board()
+    if board.chip is not None:
+        _send_board_event(_BOARD_EVENT_LIGHTSLEEP, struct.pack("<I", board.chip.tick))
+    _sleep(ms)
+
+
+def deepsleep(ms=0):
+    board = _get_board()
+    if board.chip is not None:
+        _send_board_event(_BOARD_EVENT_DEEPSLEEP, struct.pack("<I", board.chip.tick))
+    # Waking from deep sleep is a reset: the process ends here.
+    sys.exit(0)
+
+
 async def _sensor_pump(board, pin):
     """Moves sensor time on and raises INT1 edges; runs as a task beside the firmware."""
     chip = board.chip
@@ -198,7 +279,8 @@ def _exists(path):
 
 def _send_board_event(kind, payload):
     if not os.getenv("HEAVYLEGS_SIM_SOCKET"):
-        sys.stdout.write("SIM trace-end %d\n" % struct.unpack("<I", payload)[0])
+        names = {0x80: "trace-end", 0x81: "lightsleep", 0x82: "deepsleep"}
+        sys.stdout.write("SIM %s %d\n" % (names[kind], struct.unpack("<I", payload)[0]))
         return
     import _simlink
 

@@ -1,0 +1,91 @@
+"""When the pod records, and when it sleeps: the zero-touch state machine.
+
+    ASLEEP  -- INT1 wake-up (any movement) -------------------------> AWAKE
+    AWAKE   -- running cadence sustained for start_s -----------------> RECORDING
+    AWAKE   -- nap_s without a stride, no central connected ----------> ASLEEP
+    RECORDING -- stop_s below running cadence, or the owner stops it --> AWAKE
+    AWAKE   -- a central connected (sync) ---------------------------> SYNCING
+    SYNCING -- central gone -----------------------------------------> AWAKE
+    any     -- battery below low_mv: session closed, journal flushed -> LOW (deep sleep)
+
+docs/power.md draws the same machine. The session of an automatic start opens
+retroactively at the first contact of the bout, so the strides that proved the
+run was a run are journaled, not lost: `AutoStart` keeps copies of them in
+preallocated slots until the bout is confirmed or abandoned.
+"""
+
+from array import array
+
+from micropython import const
+
+from heavylegs_pod.gait.detector import F_CADENCE_CENTI, F_IC_N, N_FIELDS
+
+ASLEEP = const(0)
+AWAKE = const(1)
+RECORDING = const(2)
+SYNCING = const(3)
+LOW_BATTERY = const(4)
+STATE_NAMES = ("asleep", "awake", "recording", "syncing", "low battery")
+
+DEFAULTS = {
+    "auto_start_spm": 130,  # 0: any stride counts, so walking starts a session too
+    "auto_start_s": 10,
+    "auto_stop_s": 240,
+    "nap_s": 60,
+    "low_battery_mv": 3450,
+    "wake_threshold_lsb": 2,  # x FS/64: 0.5 g of slope at +-16 g
+}
+# A gap this long between strides ends a bout that has not been confirmed yet.
+_BOUT_GAP_S = const(3)
+_SLOTS = const(32)
+
+
+def power_settings(config):
+    """The power settings of pod.json, checked; a bad value raises ValueError."""
+    out = {}
+    for key, default in DEFAULTS.items():
+        value = config.get(key, default)
+        if not isinstance(value, int) or value < 0:
+            raise ValueError("pod.json: %s must be a whole number >= 0, not %r" % (key, value))
+        out[key] = value
+    if out["auto_start_s"] < 1 or out["auto_stop_s"] < 1 or out["nap_s"] < 1:
+        raise ValueError("pod.json: auto_start_s, auto_stop_s and nap_s must be >= 1")
+    if not 1 <= out["wake_threshold_lsb"] <= 63:
+        raise ValueError("pod.json: wake_threshold_lsb must be 1..63")
+    return out
+
+
+class AutoStart:
+    """Collects a bout of running strides until it has lasted long enough."""
+
+    def __init__(self, odr_hz, start_spm, start_s):
+        self.start_centi = start_spm * 100
+        self.start_n = start_s * odr_hz
+        self.gap_n = _BOUT_GAP_S * odr_hz
+        self.slots = [array("i", [0] * N_FIELDS) for _ in range(_SLOTS)]
+        self.count = 0
+
+    def running(self, stride):
+        cadence = stride[F_CADENCE_CENTI]
+        if self.start_centi == 0:
+            return True
+        return cadence > self.start_centi
+
+    def offer(self, stride):
+        """Keep a stride of a bout; True once the bout has proved to be a run."""
+        if not self.running(stride):
+            self.count = 0
+            return False
+        ic_n = stride[F_IC_N]
+        count = self.count
+        if count and ic_n - self.slots[count - 1][F_IC_N] > self.gap_n:
+            count = 0
+        slot = self.slots[count]
+        for i in range(N_FIELDS):
+            slot[i] = stride[i]
+        count += 1
+        self.count = count
+        return count == _SLOTS or ic_n - self.slots[0][F_IC_N] >= self.start_n
+
+    def first_ic(self):
+        return self.slots[0][F_IC_N]

@@ -1,0 +1,133 @@
+"""Zero-touch pods: the unmodified firmware starts, stops and sleeps by itself.
+
+Each test runs a gait-model trace through the firmware in `micropython` on the
+simulated board (emulated LSM6DSOX with its wake-up interrupt, light/deep sleep,
+a battery on the ADC) with no host at all, then reads the pod's flash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
+from heavylegs.sim.pod import SimPod
+from heavylegs.sim.radio import SimRadio
+from heavylegs.sim.scenarios import write_scenario
+from heavylegs.sim.trace import read_trace
+from heavylegs_pod import wire
+from heavylegs_pod.journal import Journal
+
+ADDRESS = "F0:00:00:00:00:01"
+BOUND_S = 300
+LP_HZ = 26.0  # the wake-up mode's accelerometer rate (chip ticks while asleep)
+
+
+async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
+    async with SimRadio() as radio:
+        pod = SimPod(
+            radio, trace, foot="left", name="hl", address=ADDRESS, workdir=workdir, **knobs
+        )
+        await pod.start()
+        try:
+            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
+            pod.release_sensor()
+            if knobs.get("battery") is not None:
+                # A flat battery ends in deep sleep: the process goes, as on a board.
+                await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
+            else:
+                await asyncio.wait_for(pod.wait_done(), BOUND_S)
+                await asyncio.sleep(0.3)
+        finally:
+            await pod.stop()
+    return pod
+
+
+def _sessions(flash: Path) -> dict[int, list[dict]]:
+    journal = Journal(str(flash / "journal"), 1 << 30)
+    return {
+        sid: [wire.decode_stride(rec) for _, rec in journal.records(sid)]
+        for sid in journal.sessions()
+    }
+
+
+def _assert_same_strides(records: list[dict], truth: list) -> None:
+    """Record k is truth stride k: contact time, and time since the first contact."""
+    assert len(records) == len(truth)
+    for k, (got, true) in enumerate(zip(records, truth, strict=True)):
+        assert got["seq"] == k
+        assert abs(got["gct_ms"] - (true.to_s - true.ic_s) * 1000) < 12
+        since = (true.ic_s - truth[0].ic_s) * 1000
+        assert abs(got["ic_ms"] - records[0]["ic_ms"] - since) < 25
+
+
+@pytest.fixture(scope="module")
+def zero_touch(tmp_path_factory):
+    traces = write_scenario("zero-touch", tmp_path_factory.mktemp("zt"), seed=3)
+    flash = tmp_path_factory.mktemp("zt-flash") / "left"
+    pod = asyncio.run(_run(traces["left"], flash))
+    return read_trace(traces["left"]), flash, pod
+
+
+@pytest.mark.xfail(strict=True, reason="3 of 244 run strides missing: under investigation")
+def test_one_session_from_the_first_running_stride_through_both_stops(zero_touch):
+    trace, flash, _ = zero_touch
+    truth = trace.truth_in_sensor_time()
+    run = [s for s in truth if s.gait == "run"]
+    sessions = _sessions(flash)
+    assert len(sessions) == 1, "walking did not start one, the stops did not split it"
+    ((_, records),) = sessions.items()
+    # The strides of the first seconds, which proved it a run, are in the journal.
+    assert records[0]["ic_ms"] < 5
+    _assert_same_strides(records, run)
+
+
+@pytest.mark.xfail(strict=True, reason="a sleep event falls inside the run window: unexplained")
+def test_pod_sleeps_before_and_after_the_run(zero_touch):
+    trace, _, pod = zero_touch
+    truth = trace.truth_in_sensor_time()
+    first_step = truth[0].ic_s
+    last = truth[-1].ic_s
+    slept_s = [tick / LP_HZ for tick in pod.sleep_ticks]
+    assert any(s < first_step for s in slept_s), "asleep while standing before the walk"
+    # auto stop (240 s below running cadence) then a nap (60 s): asleep again.
+    assert any(s > last + 240 for s in slept_s), "asleep after the run"
+    assert not any(truth[0].ic_s + 5 < s < last + 240 for s in slept_s), "never asleep mid-run"
+
+
+@pytest.fixture(scope="module")
+def walk_trace(tmp_path_factory) -> Path:
+    params = replace(RunParams(duration_s=100.0), segments=(Segment(0.0, gait="walk"),))
+    traces = simulate_run(params, seed=4, scenario="walk")
+    return traces["left"].write(tmp_path_factory.mktemp("walk") / "walk-left.hltrace")
+
+
+def test_walking_alone_starts_no_session(walk_trace, tmp_path):
+    asyncio.run(_run(walk_trace, tmp_path / "pod"))
+    assert _sessions(tmp_path / "pod") == {}
+
+
+def test_walking_starts_a_session_when_configured_to(walk_trace, tmp_path):
+    asyncio.run(_run(walk_trace, tmp_path / "pod", config={"auto_start_spm": 0}))
+    sessions = _sessions(tmp_path / "pod")
+    assert len(sessions) == 1
+    ((_, records),) = sessions.items()
+    _assert_same_strides(records, read_trace(walk_trace).truth_in_sensor_time())
+
+
+def test_low_battery_closes_the_session_with_the_journal_intact(tmp_path):
+    traces = write_scenario("easy", tmp_path, minutes=3.0, seed=8)
+    truth = read_trace(traces["left"]).truth_in_sensor_time()
+    # 3700 mV falling 10 V/h: below 3450 mV after 90 s of sensor time.
+    pod = asyncio.run(_run(traces["left"], tmp_path / "pod", battery=(3700.0, 10000.0)))
+    assert pod.deep_sleep_tick is not None, "the pod went to deep sleep"
+    sessions = _sessions(tmp_path / "pod")
+    assert len(sessions) == 1
+    ((_, records),) = sessions.items()
+    assert 60 < len(records) < len(truth), "closed early, with the strides so far"
+    _assert_same_strides(records, truth[: len(records)])
+    last_s = truth[len(records) - 1].ic_s
+    assert 80 < last_s < 96, "closed within one status period of the low mark"
