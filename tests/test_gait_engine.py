@@ -202,3 +202,14 @@ def test_parity_micropython_and_cpython_give_identical_strides(runs, tmp_path, n
     assert len(rows) > 40
     assert mp_rows == rows
     assert [int(v) for v in state[3:]] == list(engine.cal.rows)
+
+
+@pytest.mark.parametrize("name", ["tempo", "upside-down"])
+def test_which_foot_comes_from_the_stance_roll(name):
+    from heavylegs.sim.scenarios import scenario
+
+    for foot, trace in scenario(name).simulate(minutes=2.0, seed=3).items():
+        _, engine = run_engine(*counts_of(trace), foot="auto")
+        assert engine.right_foot is (foot == "right")
+        _, configured = run_engine(*counts_of(trace), foot="left")
+        assert configured.right_foot is False, "a configured foot always wins"
