@@ -119,3 +119,37 @@ def test_engine_and_driver_fit_a_small_heap():
     # the pod has ~190 KB of heap on an RP2040; the sensor path may take a quarter
     check(used < 48 * 1024, "driver + engine take %d bytes" % used)
     check(engine.cal.ready is False, "a new engine starts uncalibrated")
+
+
+def test_lsm6ds3trc_pattern_fifo_gives_the_same_strides():
+    # a second chip on the simulated bus: the older LSM6DS3TR-C with its pattern FIFO
+    from lsm6ds_emu import LSM6DSEmulator, TraceFileSource
+
+    board = machine._get_board()
+    chip = LSM6DSEmulator(TraceFileSource(data_path("steady_left.hltrace")), "LSM6DS3TR-C")
+    board.devices[0x6B] = chip
+    imu = LSM6DS(machine.I2C(0), 0x6B, part="LSM6DS3TR-C")
+    check(chip.watermark() == 32 * 6, "threshold %d words" % chip.watermark())
+    engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
+    strides = []
+    while not chip.exhausted:
+        chip.advance(chip.ticks_to_watermark())
+        count = imu.read_fifo()
+        first = imu.sample_count - count
+        s = imu.samples
+        for i in range(count):
+            k = 6 * i
+            if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
+                strides.append(list(engine.stride))
+    _, reference = _run_engine()
+    check(
+        len(strides) == len(reference) and len(strides) > 20,
+        "%d vs %d" % (len(strides), len(reference)),
+    )
+    for got, want in zip(strides, reference):
+        check(got == want, "stride differs: %r vs %r" % (got, want))
+    try:
+        LSM6DS(machine.I2C(0), 0x6A, part="LSM6DS3TR-C")
+    except OSError:
+        return
+    raise AssertionError("a DSOX answering where a DS3TR-C was expected must be refused")

@@ -1,4 +1,10 @@
-"""LSM6DSOX / LSM6DSO32 driver: FIFO in continuous mode, burst reads, no allocation.
+"""LSM6DSOX / LSM6DSO32 / LSM6DS3TR-C driver: FIFO in continuous mode, burst reads,
+no allocation.
+
+The DSOX and DSO32 share a tagged FIFO (7-byte words, gyro and accel each tagged);
+the older DS3TR-C has a pattern FIFO of 16-bit words (gyro X Y Z, accel X Y Z per
+sample at FIFO_DATA_OUT_L/H), which the driver reads straight into the sample
+array. Wake-up sleep (sleep/woken/wake) is implemented for the DSOX family only.
 
 The bus is injected (machine.I2C on a board, the emulated bus in simulation).
 Samples come out as raw int16 counts in a preallocated array; sensitivities are
@@ -51,6 +57,16 @@ _TAG_ACCEL = const(0x02)
 _WORD = const(7)
 
 WHO_AM_I_LSM6DSOX = const(0x6C)
+WHO_AM_I_LSM6DS3TRC = const(0x6A)
+
+# LSM6DS3TR-C pattern FIFO (datasheet DS12208 section 9)
+_L_FIFO_CTRL1 = const(0x06)
+_L_FIFO_CTRL3 = const(0x08)
+_L_FIFO_CTRL5 = const(0x0A)
+_L_FIFO_STATUS3 = const(0x3C)
+_L_FIFO_DATA_OUT_L = const(0x3E)
+_L_NO_DECIMATION = const(0x09)  # DEC_FIFO_GYRO = DEC_FIFO_XL = 001
+_L_WORDS_PER_SAMPLE = const(6)
 
 # ODR in Hz -> register code (CTRL1_XL/CTRL2_G and FIFO BDR share the coding).
 _ODR_CODES = ((12, 1), (26, 2), (52, 3), (104, 4), (208, 5), (416, 6), (833, 7), (1666, 8))
@@ -58,6 +74,7 @@ _ODR_CODES = ((12, 1), (26, 2), (52, 3), (104, 4), (208, 5), (416, 6), (833, 7),
 _ACC_FS = {
     "LSM6DSOX": {2: 0, 4: 2, 8: 3, 16: 1},
     "LSM6DSO32": {4: 0, 8: 2, 16: 3, 32: 1},
+    "LSM6DS3TR-C": {2: 0, 4: 2, 8: 3, 16: 1},
 }
 _GYRO_FS = {250: 0, 500: 1, 1000: 2, 2000: 3}
 
@@ -82,9 +99,13 @@ class LSM6DS:
         self._reg1 = bytearray(1)
         self._status = bytearray(2)
         self._ts = bytearray(4)
+        self.legacy_fifo = part == "LSM6DS3TR-C"
+        expected = WHO_AM_I_LSM6DS3TRC if self.legacy_fifo else WHO_AM_I_LSM6DSOX
         who = self._read_u8(_WHO_AM_I)
-        if who != WHO_AM_I_LSM6DSOX:
-            raise OSError("LSM6DS at 0x%02x: WHO_AM_I 0x%02x, expected 0x6C" % (address, who))
+        if who != expected:
+            raise OSError(
+                "%s at 0x%02x: WHO_AM_I 0x%02x, expected 0x%02x" % (part, address, who, expected)
+            )
         odr_code = 0
         for hz, code in _ODR_CODES:
             if hz == odr_hz:
@@ -112,6 +133,8 @@ class LSM6DS:
         self._raw = bytearray(_WORD * 2 * max_samples)
         self._raw_mv = memoryview(self._raw)
         self.samples = array("h", bytes(12 * max_samples))
+        self._samples_mv = memoryview(self.samples)
+        self._pattern = bytearray(2)
         self.sample_count = 0  # samples delivered since start: the sensor clock
         self.overruns = 0  # FIFO overrun events seen (data was lost)
         self._have_gyro = False
@@ -136,6 +159,17 @@ class LSM6DS:
         self._write_u8(_CTRL1_XL, self._ctrl1)
         self._write_u8(_CTRL2_G, self._ctrl2)
         watermark = self.watermark
+        if self.legacy_fifo:
+            # the threshold counts 16-bit words: the same number of samples as the
+            # tagged FIFO's watermark (two words per sample there, six here)
+            words = watermark // 2 * _L_WORDS_PER_SAMPLE
+            self._write_u8(_L_FIFO_CTRL1, words & 0xFF)
+            self._write_u8(_L_FIFO_CTRL1 + 1, (words >> 8) & 0x07)
+            self._write_u8(_L_FIFO_CTRL3, _L_NO_DECIMATION)
+            self._write_u8(_L_FIFO_CTRL5, (self._odr_code << 3) | _FIFO_MODE_BYPASS)
+            self._write_u8(_L_FIFO_CTRL5, (self._odr_code << 3) | _FIFO_MODE_CONTINUOUS)
+            self._write_u8(_INT1_CTRL, _INT1_FIFO_TH)
+            return
         self._write_u8(_FIFO_CTRL1, watermark & 0xFF)
         self._write_u8(_FIFO_CTRL1 + 1, (watermark >> 8) & 0x01)
         self._write_u8(_FIFO_CTRL3, (self._odr_code << 4) | self._odr_code)
@@ -157,6 +191,8 @@ class LSM6DS:
         `duration_samples` + 1 samples. Returns the timestamp it fell asleep at."""
         if not 1 <= threshold_lsb <= 63 or not 0 <= duration_samples <= 3:
             raise ValueError("wake-up threshold 1..63, duration 0..3")
+        if self.legacy_fifo:
+            raise OSError("wake-up sleep is not implemented for the LSM6DS3TR-C")
         self._write_u8(_INT1_CTRL, 0)
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_BYPASS)
         self._write_u8(_CTRL2_G, 0)
@@ -207,6 +243,8 @@ class LSM6DS:
         status2 = self._status[1]
         if status2 & _STATUS2_OVR:
             self.overruns += 1
+        if self.legacy_fifo:
+            return self._status[0] | ((status2 & 0x07) << 8)
         return self._status[0] | ((status2 & 0x03) << 8)
 
     def read_fifo(self):
@@ -216,6 +254,8 @@ class LSM6DS:
         unpaired word (after an overrun) is dropped rather than mixed with another
         instant's data.
         """
+        if self.legacy_fifo:
+            return self._read_pattern_fifo()
         words = self.fifo_level()
         if words > 2 * self.max_samples:
             words = 2 * self.max_samples
@@ -228,6 +268,25 @@ class LSM6DS:
         self._have_gyro = n < 0
         if n < 0:
             n = -n - 1
+        self.sample_count += n
+        return n
+
+    def _read_pattern_fifo(self):
+        words = self.fifo_level()
+        # after an overrun the next word may sit mid-pattern: skip to a gyro X
+        self.i2c.readfrom_mem_into(self.address, _L_FIFO_STATUS3, self._pattern)
+        pattern = self._pattern[0] | ((self._pattern[1] & 0x03) << 8)
+        while pattern and words:
+            self.i2c.readfrom_mem_into(self.address, _L_FIFO_DATA_OUT_L, self._pattern)
+            words -= 1
+            pattern = (pattern + 1) % _L_WORDS_PER_SAMPLE
+        n = words // _L_WORDS_PER_SAMPLE
+        if n > self.max_samples:
+            n = self.max_samples
+        if n <= 0:
+            return 0
+        # gyro X Y Z, accel X Y Z, little-endian: exactly the sample array's layout
+        self.i2c.readfrom_mem_into(self.address, _L_FIFO_DATA_OUT_L, self._samples_mv[: 6 * n])
         self.sample_count += n
         return n
 

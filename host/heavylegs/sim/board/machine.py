@@ -104,7 +104,7 @@ class I2C:
         return sorted(self._board.devices)
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
-        self._device(addr).read(memaddr, buf)
+        self._device(addr).read(memaddr, _bytes_of(buf))
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
         buf = bytearray(nbytes)
@@ -130,6 +130,16 @@ class I2C:
         buf = bytearray(nbytes)
         self.readfrom_into(addr, buf, stop)
         return bytes(buf)
+
+
+def _bytes_of(buf):
+    """The bytes behind any buffer, as the real bus sees them (an array('h') or a
+    memoryview of one is filled byte by byte, not element by element)."""
+    if isinstance(buf, bytearray):
+        return buf
+    import uctypes
+
+    return uctypes.bytearray_at(uctypes.addressof(buf), len(bytes(buf)))
 
 
 class Pin:
