@@ -1,0 +1,143 @@
+"""How long a pod lasts: average current, hours of running, days of standby.
+
+The CPU's awake share comes from measurement, not assumption: it is the
+`projected_cpu_pct_*` that bench/firmware_speed.py derives from callgrind
+instruction counts of the real per-sample path on the unix port (run it first,
+or pass --cpu-pct). Everything else is a datasheet or typical figure, printed next
+to the result. Last line: one JSON object with `run_hours`, `standby_days` and
+`cpu_awake_pct` for the reference board (the first of BOARDS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CELL_MAH = 150.0
+USABLE = 0.85  # LiPo from 4.2 V to the 3.45 V low-battery cut, and ageing
+
+# Sensor currents (LSM6DSOX datasheet DS12814, table 3 "electrical characteristics").
+SENSOR_MA = {
+    "accel+gyro 416 Hz high performance": 0.55,
+    "accel 26 Hz low power, wake-up armed": 0.0044,
+}
+
+# MCU and radio, typical figures; (awake mA, asleep mA, BLE connection average mA,
+# BLE slow advertising average mA). Sources in the 'why' text.
+BOARDS = {
+    "esp32s3-devkitc": {
+        "cpu_key": "projected_cpu_pct_esp32s3",
+        "awake_ma": 40.0,
+        "light_sleep_ma": 0.24,
+        "ble_conn_ma": 8.0,
+        "ble_adv_ma": 0.15,  # at a 1.28 s interval
+        "board_overhead_ma": 0.1,
+        "why": "ESP32-S3 datasheet: 240 MHz active with the radio idle ~40 mA, light sleep 240 uA, "
+        "deep sleep 8 uA; Espressif's BLE power notes: a 30 ms connection interval with modem "
+        "sleep averages several mA; 1.28 s advertising ~150 uA; DevKit LDO/LED excluded (a pod "
+        "board has none)",
+    },
+    "arduino-nano-rp2040-connect": {
+        "cpu_key": "projected_cpu_pct_rp2040",
+        "awake_ma": 24.0,
+        "light_sleep_ma": 1.3,
+        "ble_conn_ma": 12.0,
+        "ble_adv_ma": 1.0,  # at a 1.28 s interval
+        "board_overhead_ma": 0.5,
+        "why": "RP2040 datasheet: 125 MHz ~24 mA, dormant 0.18 mA; sleep with clocks gated ~1.3 mA; the "
+        "BLE radio is the NINA-W102 (an ESP32) over SPI: ~12 mA average connected, ~1 mA advertising; "
+        "on-board regulator and IMU pull-ups ~0.5 mA",
+    },
+}
+
+
+def cpu_from_bench() -> dict:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "firmware_speed.py"),
+            "--minutes",
+            "0.5",
+            "--repeats",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def budget(board: dict, cpu_pct: float, adv_interval_ms: float = 250.0) -> dict:
+    share = cpu_pct / 100.0
+    running_ma = (
+        share * board["awake_ma"]
+        + (1 - share) * board["light_sleep_ma"]
+        + SENSOR_MA["accel+gyro 416 Hz high performance"]
+        + board["ble_conn_ma"]
+        + board["board_overhead_ma"]
+    )
+    # asleep between runs: MCU in light sleep, sensor watching for movement, and BLE
+    # still advertising at the firmware's interval (services._ADV_INTERVAL_US)
+    standby_ma = (
+        board["light_sleep_ma"]
+        + SENSOR_MA["accel 26 Hz low power, wake-up armed"]
+        + board["ble_adv_ma"] * 1280 / adv_interval_ms
+        + board["board_overhead_ma"]
+    )
+    capacity = CELL_MAH * USABLE
+    return {
+        "running_ma": running_ma,
+        "standby_ma": standby_ma,
+        "run_hours": capacity / running_ma,
+        "standby_days": capacity / standby_ma / 24,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--cpu-pct", type=float, help="CPU awake share for every board (skips the bench)"
+    )
+    args = parser.parse_args()
+    measured = None if args.cpu_pct is not None else cpu_from_bench()
+    print(f"cell: {CELL_MAH:.0f} mAh, {USABLE:.0%} usable")
+    for name, ma in SENSOR_MA.items():
+        print(f"sensor {name}: {ma} mA (LSM6DSOX datasheet)")
+    results = {}
+    for name, board in BOARDS.items():
+        cpu = args.cpu_pct if measured is None else measured[board["cpu_key"]]
+        r = budget(board, cpu)
+        results[name] = (cpu, r)
+        print(f"\n{name}: {board['why']}")
+        print(f"  CPU awake {cpu:.1f}% at 416 Hz (bench/firmware_speed.py projection)")
+        print(
+            f"  running: {r['running_ma']:.2f} mA average -> {r['run_hours']:.1f} h (target > 20 h)"
+        )
+        print(
+            f"  standby as built (advertising every 250 ms): {r['standby_ma']:.3f} mA -> "
+            f"{r['standby_days']:.1f} days (target > 30 days)"
+        )
+        slow = budget(board, cpu, adv_interval_ms=1280.0)
+        print(
+            f"  standby advertising every 1.28 s: {slow['standby_ma']:.3f} mA -> {slow['standby_days']:.1f} days"
+        )
+    cpu, ref = results[next(iter(BOARDS))]
+    print(
+        json.dumps(
+            {
+                "run_hours": round(ref["run_hours"], 1),
+                "standby_days": round(ref["standby_days"], 1),
+                "cpu_awake_pct": round(cpu, 1),
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
