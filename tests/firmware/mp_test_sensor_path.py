@@ -10,9 +10,12 @@ from heavylegs_pod.hal.lsm6ds import LSM6DS
 
 
 def _run_engine(watermark=64):
-    i2c = machine.I2C(0)
-    imu = LSM6DS(i2c, 0x6A, watermark=watermark)
-    chip = machine._get_board().chip  # the test plays the role of time
+    imu = LSM6DS(machine.I2C(0), 0x6A, watermark=watermark)
+    return imu, _drive(imu, machine._get_board().chip)
+
+
+def _drive(imu, chip):
+    """Every sample of the chip's trace through driver and engine; the test plays time."""
     engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
     strides = []
     while not chip.exhausted:
@@ -24,7 +27,7 @@ def _run_engine(watermark=64):
             k = 6 * i
             if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
                 strides.append(list(engine.stride))
-    return imu, strides
+    return strides
 
 
 def test_runs_inside_micropython():
@@ -130,17 +133,7 @@ def test_lsm6ds3trc_pattern_fifo_gives_the_same_strides():
     board.devices[0x6B] = chip
     imu = LSM6DS(machine.I2C(0), 0x6B, part="LSM6DS3TR-C")
     check(chip.watermark() == 32 * 6, "threshold %d words" % chip.watermark())
-    engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
-    strides = []
-    while not chip.exhausted:
-        chip.advance(chip.ticks_to_watermark())
-        count = imu.read_fifo()
-        first = imu.sample_count - count
-        s = imu.samples
-        for i in range(count):
-            k = 6 * i
-            if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
-                strides.append(list(engine.stride))
+    strides = _drive(imu, chip)
     _, reference = _run_engine()
     check(
         len(strides) == len(reference) and len(strides) > 20,
