@@ -26,6 +26,20 @@ def pytest_collect_file(parent, file_path: Path):
     return None
 
 
+def pytest_pycollect_makemodule(module_path: Path, parent):
+    # Named on the command line, a file is offered to the Python collector too:
+    # firmware test files must never be imported here (pytest_collect_file has
+    # already made their MicroPython items).
+    if module_path.parent == FIRMWARE_TESTS and module_path.name.startswith("mp_test_"):
+        return _NotForCPython.from_parent(parent, path=module_path)
+    return None
+
+
+class _NotForCPython(pytest.File):
+    def collect(self):
+        return []
+
+
 class MicroPythonFile(pytest.File):
     def collect(self):
         tree = ast.parse(self.path.read_text())
