@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from heavylegs.errors import StoreError
+from heavylegs.store.db import SQLiteFile
 
 _BUSY_TIMEOUT_S = 10.0
 
@@ -107,7 +107,7 @@ class Shoe:
     prior_km: float
 
 
-class Diary:
+class Diary(SQLiteFile):
     """Self-reports, shoes and cached run summaries in a heavylegs store file.
 
     Open it on a file the Store has created (it refers to the store's runs).
@@ -136,28 +136,6 @@ class Diary:
         except BaseException:
             self.close()
             raise
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> Diary:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"{self.path} is closed")
-        return self._conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -62,7 +62,39 @@ _SELECT_RECORDINGS = """
 """
 
 
-class Store:
+class SQLiteFile:
+    """An open SQLite file: closing, context management, use-after-close errors.
+
+    Shared by the Store and by other table sets kept in the same file (the
+    analysis diary), so both fail the same way."""
+
+    path: Path
+    _conn: sqlite3.Connection | None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"{self.path} is closed")
+        return self._conn
+
+
+class Store(SQLiteFile):
     """One SQLite file in WAL mode, so a report can read while a recording writes.
 
     Use as a context manager, or call close(). Every failure surfaces as StoreError.
@@ -104,28 +136,6 @@ class Store:
         self._conn = conn
 
     # --- lifecycle -----------------------------------------------------------------
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError(f"{self.path} is closed")
-        return self._conn
 
     @contextmanager
     def _reading(self, what: str) -> Iterator[sqlite3.Connection]:
