@@ -93,6 +93,23 @@ class SQLiteFile:
             raise StoreError(f"{self.path} is closed")
         return self._conn
 
+    @contextmanager
+    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it lands, or none of it."""
+        conn = self._db
+        try:
+            # IMMEDIATE takes the write lock up front, so a concurrent writer waits for
+            # the busy timeout instead of failing midway with SQLITE_BUSY.
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as err:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(err, sqlite3.Error):
+                raise StoreError(f"{what}: {err}") from err
+            raise
+
 
 class Store(SQLiteFile):
     """One SQLite file in WAL mode, so a report can read while a recording writes.
@@ -144,23 +161,6 @@ class Store(SQLiteFile):
             yield conn
         except sqlite3.Error as err:
             raise StoreError(f"{what}: {err}") from err
-
-    @contextmanager
-    def _writing(self, what: str) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of it lands, or none of it."""
-        conn = self._db
-        try:
-            # IMMEDIATE takes the write lock up front, so a concurrent writer waits for
-            # the busy timeout instead of failing midway with SQLITE_BUSY.
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as err:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if isinstance(err, sqlite3.Error):
-                raise StoreError(f"{what}: {err}") from err
-            raise
 
     # --- writing -------------------------------------------------------------------
 
