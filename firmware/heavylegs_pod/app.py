@@ -306,6 +306,14 @@ class Pod:
             # Let the radio and the simulated board have their turn.
             await asyncio.sleep_ms(0)
         imu.wake()
+        # The movement that woke us began before the FIFO ran again, so the first
+        # samples are mid-step: the engine must not join them to the stillness before
+        # the sleep, nor take that step's rotation for the heel rise that gives the
+        # uncalibrated frame its forward sign.
+        engine = self.engine
+        engine.reset()
+        if not engine.cal.ready:
+            engine.cal.reset()
         self.now_n = imu.sample_count
         self._last_activity_n = self.now_n
         self._last_run_n = self.now_n
