@@ -33,6 +33,7 @@ BOARDS = {
         "cpu_key": "projected_cpu_pct_esp32s3",
         "awake_ma": 40.0,
         "light_sleep_ma": 0.24,
+        "deep_sleep_ma": 0.008,
         "ble_conn_ma": 8.0,
         "ble_adv_ma": 0.15,  # at a 1.28 s interval
         "board_overhead_ma": 0.1,
@@ -45,6 +46,7 @@ BOARDS = {
         "cpu_key": "projected_cpu_pct_rp2040",
         "awake_ma": 24.0,
         "light_sleep_ma": 1.3,
+        "deep_sleep_ma": 0.18,  # dormant, woken by a GPIO edge
         "ble_conn_ma": 12.0,
         "ble_adv_ma": 1.0,  # at a 1.28 s interval
         "board_overhead_ma": 0.5,
@@ -72,29 +74,42 @@ def cpu_from_bench() -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def budget(board: dict, cpu_pct: float, adv_interval_ms: float = 250.0) -> dict:
+def budget(board: dict, cpu_pct: float) -> dict:
     share = cpu_pct / 100.0
-    running_ma = (
+    awake_ma = (
         share * board["awake_ma"]
         + (1 - share) * board["light_sleep_ma"]
         + SENSOR_MA["accel+gyro 416 Hz high performance"]
-        + board["ble_conn_ma"]
         + board["board_overhead_ma"]
     )
-    # asleep between runs: MCU in light sleep, sensor watching for movement, and BLE
-    # still advertising at the firmware's interval (services._ADV_INTERVAL_US)
-    standby_ma = (
+    # awake, the firmware advertises every power.ADV_AWAKE_US (250 ms)
+    advertising_awake_ma = board["ble_adv_ma"] * 1280 / 250
+    # asleep: MCU in light sleep, sensor watching for movement; the radio advertises
+    # every 1.285 s (power.ADV_ASLEEP_US) for the sync window, then is silent
+    asleep_ma = (
         board["light_sleep_ma"]
         + SENSOR_MA["accel 26 Hz low power, wake-up armed"]
-        + board["ble_adv_ma"] * 1280 / adv_interval_ms
         + board["board_overhead_ma"]
     )
     capacity = CELL_MAH * USABLE
+    running_ma = awake_ma + board["ble_conn_ma"]
+    journal_only_ma = awake_ma + advertising_awake_ma
+    window_ma = asleep_ma + board["ble_adv_ma"] * 1280 / 1285
+    deep_ma = (
+        board["deep_sleep_ma"]
+        + SENSOR_MA["accel 26 Hz low power, wake-up armed"]
+        + board["board_overhead_ma"]
+    )
     return {
         "running_ma": running_ma,
-        "standby_ma": standby_ma,
         "run_hours": capacity / running_ma,
-        "standby_days": capacity / standby_ma / 24,
+        "journal_only_ma": journal_only_ma,
+        "journal_only_hours": capacity / journal_only_ma,
+        "window_ma": window_ma,
+        "standby_ma": asleep_ma,
+        "standby_days": capacity / asleep_ma / 24,
+        "deep_ma": deep_ma,
+        "deep_days": capacity / deep_ma / 24,
     }
 
 
@@ -116,15 +131,24 @@ def main() -> int:
         print(f"\n{name}: {board['why']}")
         print(f"  CPU awake {cpu:.1f}% at 416 Hz (bench/firmware_speed.py projection)")
         print(
-            f"  running: {r['running_ma']:.2f} mA average -> {r['run_hours']:.1f} h (target > 20 h)"
+            f"  running, streaming to a phone or watch: {r['running_ma']:.2f} mA -> "
+            f"{r['run_hours']:.1f} h (target > 20 h)"
         )
         print(
-            f"  standby as built (advertising every 250 ms): {r['standby_ma']:.3f} mA -> "
+            f"  running, journal only (no central; advertising every 250 ms): "
+            f"{r['journal_only_ma']:.2f} mA -> {r['journal_only_hours']:.1f} h"
+        )
+        print(
+            f"  asleep, sync window (advertising every 1.285 s): {r['window_ma']:.3f} mA; "
+            f"sync_window_s (30 min) of it per run is negligible over days"
+        )
+        print(
+            f"  standby as built (light sleep, radio silent): {r['standby_ma']:.3f} mA -> "
             f"{r['standby_days']:.1f} days (target > 30 days)"
         )
-        slow = budget(board, cpu, adv_interval_ms=1280.0)
         print(
-            f"  standby advertising every 1.28 s: {slow['standby_ma']:.3f} mA -> {slow['standby_days']:.1f} days"
+            f"  standby in deep sleep woken by INT1 (not built): {r['deep_ma']:.3f} mA -> "
+            f"{r['deep_days']:.1f} days"
         )
     cpu, ref = results[next(iter(BOARDS))]
     print(
@@ -133,6 +157,7 @@ def main() -> int:
                 "run_hours": round(ref["run_hours"], 1),
                 "standby_days": round(ref["standby_days"], 1),
                 "cpu_awake_pct": round(cpu, 1),
+                "run_hours_journal_only": round(ref["journal_only_hours"], 1),
             }
         )
     )

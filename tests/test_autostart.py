@@ -12,19 +12,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from bleak import BleakClient, BleakScanner
 
+from heavylegs.link.client import BATTERY_LEVEL
+from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
 from heavylegs.sim.pod import SimPod
-from heavylegs.sim.radio import SimRadio
+from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
+from heavylegs_pod.power import ADV_ASLEEP_US, ADV_AWAKE_US
 
 ADDRESS = "F0:00:00:00:00:01"
 BOUND_S = 300
 LP_HZ = 26.0
-START_SPM = 130  # power.DEFAULTS["auto_start_spm"]  # the wake-up mode's accelerometer rate (chip ticks while asleep)
+START_SPM = 130  # power.DEFAULTS["auto_start_spm"]
+SYNC_WINDOW_S = 60  # the wake-up mode's accelerometer rate (chip ticks while asleep)
 
 
 async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
@@ -73,7 +78,8 @@ def _assert_same_strides(records: list[dict], truth: list) -> None:
 def zero_touch(tmp_path_factory):
     traces = write_scenario("zero-touch", tmp_path_factory.mktemp("zt"), seed=3)
     flash = tmp_path_factory.mktemp("zt-flash") / "left"
-    pod = asyncio.run(_run(traces["left"], flash))
+    # a short sync window, so the 90 s asleep after the run show advertising stop
+    pod = asyncio.run(_run(traces["left"], flash, config={"sync_window_s": SYNC_WINDOW_S}))
     return read_trace(traces["left"]), flash, pod
 
 
@@ -103,6 +109,16 @@ def test_pod_sleeps_before_and_after_the_run(zero_touch):
     # auto stop (240 s below running cadence) then a nap (60 s): asleep again.
     assert any(s > last + 240 for s in slept_s), "asleep after the run"
     assert not any(truth[0].ic_s + 5 < s < last + 240 for s in slept_s), "never asleep mid-run"
+
+
+def test_asleep_the_pod_advertises_slowly_then_not_at_all(zero_touch):
+    _, _, pod = zero_touch
+    intervals = pod.bridge.advertising_log
+    changes = [v for k, v in enumerate(intervals) if k == 0 or v != intervals[k - 1]]
+    awake, asleep = ADV_AWAKE_US, ADV_ASLEEP_US
+    # standing at first: asleep, sync window over; the walk wakes it; after the
+    # run it falls asleep again and stops advertising 60 s later (the trace ends)
+    assert changes == [awake, asleep, 0, awake, asleep, 0]
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +154,48 @@ def test_low_battery_closes_the_session_with_the_journal_intact(tmp_path):
     _assert_same_strides(records, truth[: len(records)])
     last_s = truth[len(records) - 1].ic_s
     assert 80 < last_s < 96, "closed within one status period of the low mark"
+
+
+async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path):
+    """The status a central is notified of follows the power states, and a low
+    cell is flagged before the pod closes the session and powers down."""
+    traces = write_scenario("easy", tmp_path, minutes=3.0, seed=8)
+    states: list[dict] = []
+    battery: list[int] = []
+    async with SimRadio() as radio:
+        with use_radio(radio):
+            pod = SimPod(
+                radio,
+                traces["left"],
+                foot="left",
+                name="hl-low",
+                address=ADDRESS,
+                workdir=tmp_path / "pod",
+                battery=(3700.0, 10000.0),
+            )
+            await pod.start()
+            try:
+                device = await BleakScanner.find_device_by_name(
+                    "hl-low", timeout=10.0, backend=SimBleakScanner
+                )
+                assert device is not None
+                async with BleakClient(device, backend=SimBleakClient) as client:
+                    await client.start_notify(
+                        wire.RD_STATUS_UUID, lambda _c, d: states.append(wire.decode_status(d))
+                    )
+                    await client.start_notify(BATTERY_LEVEL, lambda _c, d: battery.append(d[0]))
+                    pod.release_sensor()
+                    await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
+            finally:
+                await pod.stop()
+    names = [s["state"] for s in states]
+    # one run of each, in this order: connected and idle, the run, the flat cell
+    assert [n for k, n in enumerate(names) if k == 0 or n != names[k - 1]] == [
+        "syncing",
+        "recording",
+        "low battery",
+    ]
+    assert not any(s["battery_low"] for s in states if s["state"] != "low battery")
+    last = states[-1]
+    assert last["battery_low"] and last["session"] == 0 and last["unsynced_sessions"] == 1
+    assert battery and battery[-1] < 10 and battery == sorted(battery, reverse=True)

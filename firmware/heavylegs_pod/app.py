@@ -220,15 +220,17 @@ class Pod:
         if self.journal.full:
             flags |= wire.STATUS_JOURNAL_FULL
         if self.session:
-            state = wire.STATE_RECORDING
             clock = ic_ms(self.now_n - self.session_start_n, 0, self.odr)
         else:
-            state = wire.STATE_IDLE
             clock = ic_ms(self.now_n, 0, self.odr)
-        battery = self.board.battery_percent() if hasattr(self.board, "battery_percent") else 100
+        board = self.board
+        battery = board.battery_percent() if hasattr(board, "battery_percent") else 100
+        mv = board.battery_mv() if hasattr(board, "battery_mv") else None
+        if mv is not None and mv < self.settings["low_battery_mv"]:
+            flags |= wire.STATUS_BATTERY_LOW
         self.battery = battery
         self.services.update_status(
-            state,
+            self.state,
             flags,
             battery,
             self.journal.usage_pct(),
@@ -272,9 +274,13 @@ class Pod:
                 self.update_status()
                 self.check_battery()
             if self.state == power.AWAKE or self.state == power.SYNCING:
-                self.state = power.SYNCING if services.connected() else power.AWAKE
-                if self.state == power.AWAKE and now - self._last_activity_n > self._nap:
-                    self.state = power.ASLEEP
+                state = power.SYNCING if services.connected() else power.AWAKE
+                if state == power.AWAKE and now - self._last_activity_n > self._nap:
+                    state = power.ASLEEP
+                if state != self.state:
+                    self.state = state
+                    if state != power.ASLEEP:  # _doze tells the centrals itself
+                        self.update_status()
 
     def check_battery(self):
         """Below low_battery_mv: close the session and flush the journal while the
@@ -283,8 +289,9 @@ class Pod:
         mv = board.battery_mv() if hasattr(board, "battery_mv") else None
         if mv is None or mv >= self.settings["low_battery_mv"]:
             return False
-        self.stop_session()
+        # the state first: the centrals hear "low battery" as the session closes
         self.state = power.LOW_BATTERY
+        self.stop_session()
         self.update_status()
         self.services.pump(self.now_n)
         self.imu.power_down()
@@ -292,19 +299,28 @@ class Pod:
         return True
 
     async def _doze(self):
-        """Asleep: the sensor watches for movement at 26 Hz while the MCU sleeps."""
+        """Asleep: the sensor watches for movement at 26 Hz while the MCU sleeps, and
+        the radio advertises slowly for sync_window_s, then not at all."""
         imu = self.imu
+        services = self.services
         self.sleeps += 1
         self.update_status()
         imu.sleep(self.settings["wake_threshold_lsb"])
+        window_ms = self.settings["sync_window_s"] * 1000
+        services.set_advertising(power.ADV_ASLEEP_US if window_ms else 0)
+        asleep_ms = 0
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
-            if imu.woken() or self.services.connected():
+            if imu.woken() or services.connected():
                 break
             if self.check_battery():
                 return
+            asleep_ms += _DOZE_MS
+            if asleep_ms >= window_ms:
+                services.set_advertising(0)
             # Let the radio and the simulated board have their turn.
             await asyncio.sleep_ms(0)
+        services.set_advertising(power.ADV_AWAKE_US)
         imu.wake()
         # The movement that woke us began before the FIFO ran again, so the first
         # samples are mid-step: the engine must not join them to the stillness before

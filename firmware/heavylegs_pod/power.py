@@ -1,6 +1,6 @@
 """When the pod records, and when it sleeps: the zero-touch state machine.
 
-    ASLEEP  -- INT1 wake-up (any movement) -------------------------> AWAKE
+    ASLEEP  -- INT1 wake-up (any movement), or a central connects ---> AWAKE
     AWAKE   -- running cadence sustained for start_s -----------------> RECORDING
     AWAKE   -- nap_s without a stride, no central connected ----------> ASLEEP
     RECORDING -- stop_s below running cadence, or the owner stops it --> AWAKE
@@ -20,12 +20,13 @@ from micropython import const
 
 from heavylegs_pod.gait.detector import F_CADENCE_CENTI, F_IC_N, N_FIELDS
 
-ASLEEP = const(0)
-AWAKE = const(1)
-RECORDING = const(2)
+# The values are the status record's state byte (wire.STATE_*), so the status
+# reports the machine's state as it is.
+AWAKE = const(0)
+RECORDING = const(1)
+ASLEEP = const(2)
 SYNCING = const(3)
 LOW_BATTERY = const(4)
-STATE_NAMES = ("asleep", "awake", "recording", "syncing", "low battery")
 
 DEFAULTS = {
     "auto_start_spm": 130,  # 0: any stride counts, so walking starts a session too
@@ -34,7 +35,14 @@ DEFAULTS = {
     "nap_s": 60,
     "low_battery_mv": 3450,
     "wake_threshold_lsb": 2,  # x FS/64: 0.5 g of slope at +-16 g
+    # Asleep, the pod advertises slowly this long (time to sync after a run), then
+    # not at all until a movement wakes it: the radio is most of the standby current.
+    "sync_window_s": 1800,
 }
+ADV_AWAKE_US = const(250_000)  # a phone finds a pod that is awake within a second
+# Asleep, the pod stays findable for a sync at about a fifth of the current (the
+# interval Apple's accessory guidelines list for low-power advertising).
+ADV_ASLEEP_US = const(1_285_000)
 # A gap this long between strides ends a bout that has not been confirmed yet.
 _BOUT_GAP_S = const(3)
 _SLOTS = const(32)

@@ -29,6 +29,7 @@ from micropython import const
 from heavylegs_pod import VERSION, auth, wire
 from heavylegs_pod.gait import detector as _detector
 from heavylegs_pod.hal.radio import uuid
+from heavylegs_pod.power import ADV_AWAKE_US
 
 F_CADENCE_CENTI = _detector.F_CADENCE_CENTI
 F_CLIPPED = _detector.F_CLIPPED
@@ -55,7 +56,6 @@ _FLAG_NOTIFY = const(0x0010)
 _FLAG_INDICATE = const(0x0020)
 _FLAG_WRITE_ENCRYPTED = const(0x1000)
 
-_ADV_INTERVAL_US = const(250_000)
 _MAX_CONNECTIONS = const(4)
 _PREFERRED_MTU = const(247)
 _MAX_BATCH = const(12)  # 20-byte records in one notification at MTU 247
@@ -100,6 +100,7 @@ class PodServices:
         self.ble = ble
         self.pod = pod
         self.name = name
+        self._adv_interval_us = ADV_AWAKE_US
         self.right_foot = right_foot
         self.journal = journal
         self.key = key
@@ -227,11 +228,21 @@ class PodServices:
         self.advertise()
 
     def advertise(self):
+        if not self._adv_interval_us:
+            self.ble.gap_advertise(None)
+            return
         self.ble.gap_advertise(
-            _ADV_INTERVAL_US,
+            self._adv_interval_us,
             adv_data=wire.advertising_payload(self.name),
             resp_data=wire.scan_response_payload(self.name),
         )
+
+    def set_advertising(self, interval_us):
+        """Advertise every interval_us from now on; 0 stops (a movement wakes the pod)."""
+        if interval_us != self._adv_interval_us:
+            self._adv_interval_us = interval_us
+            if self._slot(-1) >= 0:
+                self.advertise()
 
     # --- IRQ: record and wake serve() ----------------------------------------------
 

@@ -247,10 +247,12 @@ def scan_response_payload(name):
 
 # --- Pod status (running-dynamics service, read/notify), version 2 --------------
 #  0 u8  version (STATUS_VERSION)
-#  1 u8  state: 0 idle, 1 recording
+#  1 u8  state: 0 idle (awake, no session), 1 recording, 2 asleep (notified
+#        as the pod falls asleep), 3 syncing (a central is connected, no
+#        session), 4 low battery (session closed, pod about to power down)
 #  2 u8  flags: bit0 right foot, bit1 mounting calibrated, bit2 time set,
 #              bit3 journal full (strides are streamed but no longer journaled),
-#              bit4 provisioned (the pod has an owner key)
+#              bit4 provisioned (the pod has an owner key), bit5 battery low
 #  3 u8  battery, %
 #  4 u8  journal usage, % of its capacity
 #  5 u16 FIFO overrun events since boot (samples were lost)
@@ -263,11 +265,16 @@ STATUS_FORMAT = "<BBBBBHIIIB"
 STATUS_SIZE = const(20)
 STATE_IDLE = const(0)
 STATE_RECORDING = const(1)
+STATE_ASLEEP = const(2)
+STATE_SYNCING = const(3)
+STATE_LOW_BATTERY = const(4)
+STATE_NAMES = ("idle", "recording", "asleep", "syncing", "low battery")
 STATUS_RIGHT = const(0x01)
 STATUS_CALIBRATED = const(0x02)
 STATUS_TIME_SET = const(0x04)
 STATUS_JOURNAL_FULL = const(0x08)
 STATUS_PROVISIONED = const(0x10)
+STATUS_BATTERY_LOW = const(0x20)
 
 
 def encode_status(
@@ -309,12 +316,14 @@ def decode_status(data):
     if version != STATUS_VERSION:
         raise ValueError("unsupported status version %d" % version)
     return {
-        "state": "recording" if state == STATE_RECORDING else "idle",
+        # a newer pod may know more states: say so rather than refuse its status
+        "state": STATE_NAMES[state] if state < len(STATE_NAMES) else "state %d" % state,
         "foot": "right" if flags & STATUS_RIGHT else "left",
         "calibrated": bool(flags & STATUS_CALIBRATED),
         "time_set": bool(flags & STATUS_TIME_SET),
         "journal_full": bool(flags & STATUS_JOURNAL_FULL),
         "provisioned": bool(flags & STATUS_PROVISIONED),
+        "battery_low": bool(flags & STATUS_BATTERY_LOW),
         "battery_pct": battery,
         "journal_pct": journal_pct,
         "overruns": overruns,

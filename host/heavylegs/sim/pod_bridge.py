@@ -230,6 +230,7 @@ class PodBridge:
         self.on_board_event = on_board_event
         self.rssi_dbm = rssi_dbm
         self.attached = asyncio.Event()
+        self.advertising_log: list[int] = []  # every interval the firmware set, 0 = stopped
         self.detached = asyncio.Event()
         self._device: Device | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -427,6 +428,7 @@ class PodBridge:
         adv_data = frame.take(frame.u8())
         resp_data = frame.rest()
         device = self.device
+        self.advertising_log.append(interval_us)
         if interval_us == 0:
             await device.stop_advertising()
             return
