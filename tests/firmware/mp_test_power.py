@@ -1,0 +1,89 @@
+# The auto-start bout collector runs once per stride on the pod: it must not
+# allocate, and must keep exactly the strides of the bout that proved a run.
+from array import array
+
+import micropython
+from fwtest_util import check
+
+from heavylegs_pod.gait.detector import F_CADENCE_CENTI, F_IC_N, N_FIELDS
+from heavylegs_pod.power import AutoStart, power_settings
+
+ODR = 416
+RUN_STRIDE_N = 291  # 0.7 s: 171 steps/min
+WALK_STRIDE_N = 458  # 1.1 s: 109 steps/min
+
+
+def _stride(out, ic_n, stride_n):
+    out[F_IC_N] = ic_n
+    out[F_CADENCE_CENTI] = 120 * ODR * 100 // stride_n
+
+
+def _offer_locked(auto, stride):
+    micropython.heap_lock()
+    try:
+        return auto.offer(stride)
+    finally:
+        micropython.heap_unlock()
+
+
+def test_a_bout_proves_a_run_after_start_s_without_allocating():
+    auto = AutoStart(ODR, 130, 10)
+    stride = array("i", [0] * N_FIELDS)
+    n = 1000
+    # walking first: never kept
+    for _ in range(5):
+        _stride(stride, n, WALK_STRIDE_N)
+        check(not _offer_locked(auto, stride), "a walking stride proved a run")
+        n += WALK_STRIDE_N
+    check(auto.count == 0, "walking strides were kept")
+    first = n
+    proved_at = -1
+    for k in range(40):
+        _stride(stride, n, RUN_STRIDE_N)
+        if _offer_locked(auto, stride):
+            proved_at = k
+            break
+        n += RUN_STRIDE_N
+    # 10 s of bout: the stride whose contact is >= 4160 samples after the first
+    check(proved_at == (10 * ODR + RUN_STRIDE_N - 1) // RUN_STRIDE_N, "proved at %d" % proved_at)
+    check(auto.first_ic() == first, "the session would not start at the bout's first contact")
+    check(auto.count == proved_at + 1, "kept %d strides, not %d" % (auto.count, proved_at + 1))
+    for k in range(auto.count):
+        check(auto.slots[k][F_IC_N] == first + k * RUN_STRIDE_N, "slot %d holds another stride" % k)
+
+
+def test_a_pause_longer_than_the_bout_gap_starts_a_new_bout():
+    auto = AutoStart(ODR, 130, 10)
+    stride = array("i", [0] * N_FIELDS)
+    n = 0
+    for _ in range(6):
+        _stride(stride, n, RUN_STRIDE_N)
+        _offer_locked(auto, stride)
+        n += RUN_STRIDE_N
+    n += 4 * ODR  # a 4 s pause: longer than the 3 s a bout may pause
+    _stride(stride, n, RUN_STRIDE_N)
+    check(not _offer_locked(auto, stride), "the pause did not end the bout")
+    check(auto.count == 1 and auto.first_ic() == n, "the new bout does not start after the pause")
+
+
+def test_walking_counts_when_the_start_cadence_is_zero():
+    auto = AutoStart(ODR, 0, 10)
+    stride = array("i", [0] * N_FIELDS)
+    _stride(stride, 0, WALK_STRIDE_N)
+    _offer_locked(auto, stride)
+    check(auto.count == 1, "auto_start_spm 0 did not keep a walking stride")
+
+
+def test_bad_power_settings_are_refused():
+    for bad in (
+        {"auto_stop_s": 0},
+        {"nap_s": -1},
+        {"wake_threshold_lsb": 64},
+        {"sync_window_s": "x"},
+    ):
+        try:
+            power_settings(bad)
+        except ValueError:
+            continue
+        raise AssertionError("accepted %r" % (bad,))
+    check(power_settings({})["sync_window_s"] == 1800, "the sync window default changed")
