@@ -37,3 +37,20 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build out .pytest_cache .ruff_cache
+
+# Optional: gaitmap's published event detection beside ours (bench/accuracy.py).
+# Its own venv, as gaitmap 2.6.0 needs numpy<2.1; every package pinned; never in `make test`.
+GAITMAP_VENV := .venv-gaitmap
+GAITMAP_STAMP := $(GAITMAP_VENV)/.installed
+
+.PHONY: bench-gaitmap
+
+$(GAITMAP_STAMP): bench/gaitmap-requirements.txt
+	test -x $(GAITMAP_VENV)/bin/python || $(PYTHON) -m venv $(GAITMAP_VENV)
+	$(GAITMAP_VENV)/bin/python -m pip install --quiet --upgrade pip==25.3
+	$(GAITMAP_VENV)/bin/python -m pip install --quiet --no-deps -r bench/gaitmap-requirements.txt
+	$(GAITMAP_VENV)/bin/python -m pip check
+	touch $(GAITMAP_STAMP)
+
+bench-gaitmap: $(STAMP) $(GAITMAP_STAMP)
+	$(BIN)/python bench/accuracy.py --gaitmap
