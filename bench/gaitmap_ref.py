@@ -36,42 +36,51 @@ import sys
 import time
 
 # Segmentation thresholds on gyr_ml (foot body frame: dorsiflexion positive, so
-# the swing is a positive peak and the push-off before it a negative minimum).
-SWING_MIN_DPS = 100.0  # height and prominence of a mid-swing peak
-PUSH_MAX_DPS = -50.0  # a push-off minimum must be at least this negative
-MIN_STRIDE_S = 0.45  # two swings of one foot are never closer than this
-PUSH_BEFORE_SWING_S = 0.5  # the push-off minimum lies this close before the swing peak
+# the swing is a long positive stretch and the push-off before it a trough).
+SMOOTH_S = 0.02  # moving average that finds the swing's stretch of positive gyr_ml
+SWING_MIN_DEG = 15.0  # a swing turns the foot up by at least this much (tight turns: 15-25)
+SWING_MIN_DPS = 100.0  # and peaks at least this fast
+PUSH_MAX_DPS = -50.0  # a push-off trough is at least this negative
+TROUGH_DPS = 30.0  # and stands out of its surroundings by this much
+PUSH_BEFORE_SWING_S = 0.3  # it lies this close before the swing's upward zero crossing
+MIN_STRIDE_S = 0.45  # shorter stubs are not offered to Herzer
 MAX_STRIDE_S = 2.0  # a longer gap between push-offs ends a bout (a stop)
 
 
 def segment(gyr_ml, rate_hz: float):
-    """Strides from one push-off minimum of gyr_ml to the next, split into bouts.
+    """Strides from one push-off trough of gyr_ml to the next, split into bouts.
 
-    Each swing is a prominent positive gyr_ml peak; its stride starts at the
-    deepest gyr_ml minimum in the half second before it (the push-off, where
-    gaitmap's segmented strides start). After the last push-off of a bout one
-    more stride, as long as the one before it, is added so that Herzer can find
-    the toe-off that closes the bout's last contact; the contact that starts in
-    it never ends (the runner stopped) and is not reported.
+    A swing is a stretch of positive (smoothed) gyr_ml that turns the foot up by
+    SWING_MIN_DEG or more; the brief heel drop after a forefoot landing can peak
+    higher but turns the foot far less, so peak height alone would mistake it
+    for the swing. The stride starts at the last clear trough before the
+    swing's upward zero crossing: the push-off, where gaitmap's segmented
+    strides start (on steep ground the heel-strike slap earlier in the same
+    window can be deeper). After the last push-off of a bout one more stride,
+    as long as the one before it, is added so that Herzer can find the toe-off
+    that closes the bout's last contact; the contact that starts in it never
+    ends (the runner stopped) and is not reported.
     """
     import numpy as np
     from scipy.signal import find_peaks
 
-    peaks, _ = find_peaks(
-        gyr_ml,
-        height=SWING_MIN_DPS,
-        prominence=SWING_MIN_DPS,
-        distance=max(1, int(MIN_STRIDE_S * rate_hz)),
-    )
+    w = max(1, int(SMOOTH_S * rate_hz))
+    smooth = np.convolve(gyr_ml, np.ones(w) / w, mode="same")
+    positive = np.concatenate([[False], smooth > 0, [False]])
+    edges = np.flatnonzero(np.diff(positive.astype(np.int8)))
     starts: list[int] = []
-    previous = 0
-    for p in peaks:
-        lo = max(previous, int(p - PUSH_BEFORE_SWING_S * rate_hz))
-        previous = int(p)
-        if p - lo < 2:
+    previous_end = 0
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        turn_deg = smooth[a:b].sum() / rate_hz
+        if turn_deg < SWING_MIN_DEG or gyr_ml[a:b].max() < SWING_MIN_DPS:
             continue
-        k = lo + int(np.argmin(gyr_ml[lo:p]))
-        if gyr_ml[k] <= PUSH_MAX_DPS and (not starts or k > starts[-1]):
+        lo = max(previous_end, int(a - PUSH_BEFORE_SWING_S * rate_hz))
+        previous_end = int(b)
+        troughs, _ = find_peaks(-gyr_ml[lo:a], height=-PUSH_MAX_DPS, prominence=TROUGH_DPS)
+        if not len(troughs):
+            continue
+        k = lo + int(troughs[-1])
+        if not starts or k > starts[-1]:
             starts.append(k)
     strides: list[tuple[int, int]] = []
     n = len(gyr_ml)
