@@ -450,7 +450,11 @@ def side_by_side(ours: dict, gm: dict | None, gm_meta: dict) -> str:
             f"{_num(r['real_cadence_err_max_spm'], '.2f')} max"
         )
 
-    head = f"gaitmap {gm_meta.get('version') or '2.6'} (HerzerEventDetection)"
+    head = (
+        f"gaitmap {gm_meta['version']} (HerzerEventDetection)"
+        if gm
+        else "gaitmap 2.6 (not re-run: quoted figures below)"
+    )
     lines = [
         f"| figure | heavylegs engine | {head} |",
         "| --- | --- | --- |",
@@ -517,9 +521,9 @@ def side_by_side(ours: dict, gm: dict | None, gm_meta: dict) -> str:
         notes[-1] += "."
         notes += [
             "",
-            "gaitmap not re-run (.venv-gaitmap absent: `make bench-gaitmap` or "
-            "`bench/accuracy.py --gaitmap`); its figures on the real recordings, "
-            "quoted from ../shared/NOTES.md, not re-run:",
+            "gaitmap not re-run here (no .venv-gaitmap, or --no-gaitmap; `make bench-gaitmap` "
+            "re-runs it). Its figures on the real recordings, QUOTED from ../shared/NOTES.md, "
+            "not re-run:",
             "",
         ]
         notes += [f"- {k}: {v}" for k, v in GAITMAP_REFERENCE.items()]
