@@ -36,7 +36,7 @@ bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(GAITMAP_VENV) build out .pytest_cache .ruff_cache
 
 # Optional: gaitmap's published event detection beside ours (bench/accuracy.py).
 # Its own venv, as gaitmap 2.6.0 needs numpy<2.1; every package pinned; never in `make test`.

@@ -311,6 +311,7 @@ class Pod:
         asleep_ms = 0
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
+            imu.count_sleep()
             if imu.woken() or services.connected():
                 break
             if self.check_battery():
@@ -330,7 +331,15 @@ class Pod:
         engine.reset()
         if not engine.cal.ready:
             engine.cal.reset()
+        # Days asleep would carry the sample clock past 2**30, where a 32-bit port's
+        # small ints end and every sample would allocate. No session is open, so the
+        # clock restarts at the wake, its whole seconds moved into the time base.
+        whole_s = imu.sample_count // self.odr
+        imu.sample_count -= whole_s * self.odr
+        if self._unix_at_zero >= 0:
+            self._unix_at_zero += whole_s
         self.now_n = imu.sample_count
+        services.clock_restarted(self.now_n)
         self._last_activity_n = self.now_n
         self._last_run_n = self.now_n
         self.state = power.AWAKE

@@ -412,6 +412,10 @@ class PodServices:
             self.ble.gatts_write(self._h_battery, self._battery)
             self._battery_due = True
 
+    def clock_restarted(self, now_n):
+        """The pod's sample clock began again (after a sleep): pace from here."""
+        self._last_n = now_n - self._pace_samples
+
     def pump(self, now_n):
         """Send at most one live notification if the pacing allows; no allocation."""
         now_ms = time.ticks_ms()

@@ -139,6 +139,7 @@ class LSM6DS:
         self.overruns = 0  # FIFO overrun events seen (data was lost)
         self._have_gyro = False
         self._slept_at = 0
+        self._slept_ts = 0
 
         self._write_u8(_CTRL3_C, _CTRL3_SW_RESET)
         self._write_u8(_CTRL3_C, _CTRL3_BDU_IF_INC)
@@ -206,7 +207,16 @@ class LSM6DS:
         self._write_u8(_MD1_CFG, _MD1_INT1_WU)
         self.asleep = True
         self._slept_at = self.timestamp()
+        self._slept_ts = 0
         return self._slept_at
+
+    def count_sleep(self):
+        """Adds the time asleep so far. The chip's 32-bit timestamp wraps every 29.8 h,
+        so a sleep of days is counted in pieces shorter than that: call this at least
+        once a day while asleep (the pod does every minute)."""
+        now = self.timestamp()
+        self._slept_ts += (now - self._slept_at) & 0xFFFFFFFF
+        self._slept_at = now
 
     def woken(self):
         """True when the wake-up interrupt fired; reading clears the latch (LIR)."""
@@ -215,7 +225,8 @@ class LSM6DS:
     def wake(self):
         """Back to full rate; the sensor clock (`sample_count`) moves on by the time
         slept, so sample indices stay sensor time. Returns the samples skipped."""
-        slept = ((self.timestamp() - self._slept_at) & 0xFFFFFFFF) // self._ts_per_sample
+        self.count_sleep()
+        slept = self._slept_ts // self._ts_per_sample
         self._start_full_rate()
         self.sample_count += slept
         self.asleep = False
