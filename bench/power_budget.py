@@ -34,6 +34,8 @@ BOARDS = {
         "awake_ma": 40.0,
         "light_sleep_ma": 0.24,
         "deep_sleep_ma": 0.008,
+        "deep_sleep_wake": True,  # INT1 on an RTC GPIO (hardware/boards/esp32s3-*.json)
+        "boot_mas": 40.0,  # a timer wake: about 1 s booting at ~40 mA, then back to sleep
         "ble_conn_ma": 8.0,
         "ble_adv_ma": 0.15,  # at a 1.28 s interval
         "board_overhead_ma": 0.1,
@@ -47,6 +49,8 @@ BOARDS = {
         "awake_ma": 24.0,
         "light_sleep_ma": 1.3,
         "deep_sleep_ma": 0.18,  # dormant, woken by a GPIO edge
+        "deep_sleep_wake": False,  # our firmware has no dormant mode for the rp2 port
+        "boot_mas": 24.0,
         "ble_conn_ma": 12.0,
         "ble_adv_ma": 1.0,  # at a 1.28 s interval
         "board_overhead_ma": 0.5,
@@ -95,11 +99,16 @@ def budget(board: dict, cpu_pct: float) -> dict:
     running_ma = awake_ma + board["ble_conn_ma"]
     journal_only_ma = awake_ma + advertising_awake_ma
     window_ma = asleep_ma + board["ble_adv_ma"] * 1280 / 1285
+    # deep sleep: the MCU keeps no time, so it boots every deep_sleep_check_s (12 h)
+    # to read the sensor's clock before that wraps
     deep_ma = (
         board["deep_sleep_ma"]
         + SENSOR_MA["accel 26 Hz low power, wake-up armed"]
         + board["board_overhead_ma"]
+        + board["boot_mas"] / 43200
     )
+    if board["deep_sleep_wake"]:
+        asleep_ma = deep_ma
     return {
         "running_ma": running_ma,
         "run_hours": capacity / running_ma,
@@ -142,14 +151,16 @@ def main() -> int:
             f"  asleep, sync window (advertising every 1.285 s): {r['window_ma']:.3f} mA; "
             f"sync_window_s (30 min) of it per run is negligible over days"
         )
+        how = "deep sleep, woken by INT1" if board["deep_sleep_wake"] else "light sleep"
         print(
-            f"  standby as built (light sleep, radio silent): {r['standby_ma']:.3f} mA -> "
+            f"  standby as built ({how}, radio silent): {r['standby_ma']:.3f} mA -> "
             f"{r['standby_days']:.1f} days (target > 30 days)"
         )
-        print(
-            f"  standby in deep sleep woken by INT1 (not built): {r['deep_ma']:.3f} mA -> "
-            f"{r['deep_days']:.1f} days"
-        )
+        if not board["deep_sleep_wake"]:
+            print(
+                f"  standby in deep sleep woken by INT1 (not built for this board): "
+                f"{r['deep_ma']:.3f} mA -> {r['deep_days']:.1f} days"
+            )
     cpu, ref = results[next(iter(BOARDS))]
     print(
         json.dumps(

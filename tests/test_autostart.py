@@ -17,7 +17,7 @@ from bleak import BleakClient, BleakScanner
 from heavylegs.link.client import BATTERY_LEVEL
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import WOKE_AT_TRACE_END, WOKE_BY_INT1, WOKE_BY_TIMER, SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.trace import read_trace
@@ -29,7 +29,8 @@ ADDRESS = "F0:00:00:00:00:01"
 BOUND_S = 300
 LP_HZ = 26.0
 START_SPM = 130  # power.DEFAULTS["auto_start_spm"]
-SYNC_WINDOW_S = 60  # the wake-up mode's accelerometer rate (chip ticks while asleep)
+SYNC_WINDOW_S = 60
+CLOCK_CHECK_S = 100  # the wake-up mode's accelerometer rate (chip ticks while asleep)
 
 
 async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
@@ -78,8 +79,11 @@ def _assert_same_strides(records: list[dict], truth: list) -> None:
 def zero_touch(tmp_path_factory):
     traces = write_scenario("zero-touch", tmp_path_factory.mktemp("zt"), seed=3)
     flash = tmp_path_factory.mktemp("zt-flash") / "left"
-    # a short sync window, so the 90 s asleep after the run show advertising stop
-    pod = asyncio.run(_run(traces["left"], flash, config={"sync_window_s": SYNC_WINDOW_S}))
+    # A short sync window, so the 90 s asleep after the run show advertising stop; a
+    # board whose INT1 wakes it from deep sleep, which it then enters, and a clock
+    # check every 100 s, so the 5.5 min standing see timer wakes before the walk's.
+    config = {"sync_window_s": SYNC_WINDOW_S, "deep_sleep_check_s": CLOCK_CHECK_S}
+    pod = asyncio.run(_run(traces["left"], flash, config=config, deep_sleep=True))
     return read_trace(traces["left"]), flash, pod
 
 
@@ -199,3 +203,22 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
     last = states[-1]
     assert last["battery_low"] and last["session"] == 0 and last["unsynced_sessions"] == 1
     assert battery and battery[-1] < 10 and battery == sorted(battery, reverse=True)
+
+
+def test_standing_the_pod_deep_sleeps_and_the_walk_reboots_it(zero_touch):
+    trace, _, pod = zero_touch
+    truth = trace.truth_in_sensor_time()
+    woke = [(tick / LP_HZ, how) for tick, how in pod.deep_sleeps]
+    nap_ends = 60 + SYNC_WINDOW_S  # light sleep after nap_s, deep once the window is over
+    # standing: timer wakes to read the sensor's clock, each straight back to sleep;
+    # then the first step's wake-up interrupt; after the run, asleep to the trace end
+    assert [how for _, how in woke] == [
+        WOKE_BY_TIMER,
+        WOKE_BY_TIMER,
+        WOKE_BY_INT1,
+        WOKE_AT_TRACE_END,
+    ]
+    assert abs(woke[0][0] - (nap_ends + CLOCK_CHECK_S)) < 2
+    assert abs(woke[1][0] - (nap_ends + 2 * CLOCK_CHECK_S)) < 2
+    assert truth[0].ic_s - 1.5 < woke[2][0] < truth[0].ic_s, "woken by the first step"
+    assert pod.boots == 4, "every wake from deep sleep is a boot"

@@ -24,7 +24,7 @@ from heavylegs_pod import power, wire
 from heavylegs_pod.auth import load_key
 from heavylegs_pod.gait.detector import F_IC_FRAC, F_IC_N, StrideDetector, ic_ms
 from heavylegs_pod.hal.board import Board
-from heavylegs_pod.hal.lsm6ds import LSM6DS
+from heavylegs_pod.hal.lsm6ds import LSM6DS, peek_asleep
 from heavylegs_pod.hal.radio import open_radio
 from heavylegs_pod.journal import Journal
 from heavylegs_pod.services import PodServices, firmware_version
@@ -319,6 +319,8 @@ class Pod:
             asleep_ms += _DOZE_MS
             if asleep_ms >= window_ms:
                 services.set_advertising(0)
+                if getattr(self.board, "deep_sleep_wake", False):
+                    self._deep_sleep()  # a wake is a reboot: main() resumes
             # Let the radio and the simulated board have their turn.
             await asyncio.sleep_ms(0)
         services.set_advertising(power.ADV_AWAKE_US)
@@ -345,12 +347,45 @@ class Pod:
         self.state = power.AWAKE
         self.update_status()
 
+    def _deep_sleep(self):
+        """Radio silent, no session: deep sleep until INT1, with the time of day kept
+        in RTC memory against the sensor's clock, which runs on."""
+        imu = self.imu
+        timestamp = imu.count_sleep()
+        unix_s = -1
+        if self._unix_at_zero >= 0:
+            unix_s = self._unix_at_zero + (imu.sample_count + imu.slept_samples()) // self.odr
+        board = self.board
+        board.rtc_memory(power.rtc_record(unix_s, timestamp))
+        board.deep_sleep_until_int1(self.settings["deep_sleep_check_s"] * 1000)
+
     async def run(self):
         asyncio.create_task(self.services.serve())
         await self.sensor_task()
 
 
+def resume_from_deep_sleep(board, config):
+    """After a deep sleep: the time of day (unix s), or -1 when unknown. A wake by
+    the timer, which only counts the sensor's clock before it wraps, goes back to
+    deep sleep from here and does not return."""
+    if not getattr(board, "deep_sleep_wake", False) or not board.woke_from_deep_sleep():
+        return -1
+    timestamp, woken = peek_asleep(board.i2c, board.imu_address)
+    resumed = power.clock_after_sleep(board.rtc_memory(), timestamp)
+    if resumed is None:
+        return -1
+    unix_s, record = resumed
+    board.rtc_memory(record)
+    if not woken:
+        board.deep_sleep_until_int1(power.power_settings(config)["deep_sleep_check_s"] * 1000)
+    return unix_s
+
+
 def main():
     board = Board.from_file("board.json")
-    pod = Pod(board, load_config(_CONFIG_FILE), open_radio(), key=load_key())
+    config = load_config(_CONFIG_FILE)
+    unix_s = resume_from_deep_sleep(board, config)
+    pod = Pod(board, config, open_radio(), key=load_key())
+    if unix_s >= 0:
+        pod.set_time(unix_s)
     asyncio.run(pod.run())

@@ -14,6 +14,7 @@ run was a run are journaled, not lost: `AutoStart` keeps copies of them in
 preallocated slots until the bout is confirmed or abandoned.
 """
 
+import struct
 from array import array
 
 from micropython import const
@@ -38,7 +39,13 @@ DEFAULTS = {
     # Asleep, the pod advertises slowly this long (time to sync after a run), then
     # not at all until a movement wakes it: the radio is most of the standby current.
     "sync_window_s": 1800,
+    # In deep sleep the MCU keeps no time: it wakes this often to read the sensor's
+    # clock, which wraps after 29.8 h (only boards whose INT1 wakes it from deep sleep).
+    "deep_sleep_check_s": 43200,
 }
+_T25_PER_S = const(40000)  # the sensor's timestamp counts 25 us
+_RTC_MAGIC = b"HLDS"
+_RTC_FORMAT = "<4sBiI"  # magic, version 1, unix seconds (-1 unknown), sensor timestamp
 ADV_AWAKE_US = const(250_000)  # a phone finds a pod that is awake within a second
 # Asleep, the pod stays findable for a sync at about a fifth of the current (the
 # interval Apple's accessory guidelines list for low-power advertising).
@@ -58,6 +65,8 @@ def power_settings(config):
         out[key] = value
     if out["auto_start_s"] < 1 or out["auto_stop_s"] < 1 or out["nap_s"] < 1:
         raise ValueError("pod.json: auto_start_s, auto_stop_s and nap_s must be >= 1")
+    if not 1 <= out["deep_sleep_check_s"] <= 86400:
+        raise ValueError("pod.json: deep_sleep_check_s must be 1..86400 (the clock wraps)")
     if not 1 <= out["wake_threshold_lsb"] <= 63:
         raise ValueError("pod.json: wake_threshold_lsb must be 1..63")
     return out
@@ -97,3 +106,24 @@ class AutoStart:
 
     def first_ic(self):
         return self.slots[0][F_IC_N]
+
+
+def rtc_record(unix_s, timestamp):
+    """What a pod keeps across deep sleep: the time of day at a sensor timestamp."""
+    return struct.pack(_RTC_FORMAT, _RTC_MAGIC, 1, unix_s, timestamp & 0xFFFFFFFF)
+
+
+def clock_after_sleep(record, timestamp):
+    """(unix seconds now or -1, the record to keep) from the record kept in RTC memory
+    and the sensor's timestamp now; None when there is no valid record. The record
+    moves on by whole seconds only, so repeated wakes do not add up rounding."""
+    if record is None or len(record) != struct.calcsize(_RTC_FORMAT):
+        return None
+    magic, version, unix_s, then = struct.unpack(_RTC_FORMAT, record)
+    if magic != _RTC_MAGIC or version != 1:
+        return None
+    whole_s = ((timestamp - then) & 0xFFFFFFFF) // _T25_PER_S
+    then = (then + whole_s * _T25_PER_S) & 0xFFFFFFFF
+    if unix_s >= 0:
+        unix_s += whole_s
+    return unix_s, rtc_record(unix_s, then)

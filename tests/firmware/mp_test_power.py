@@ -87,3 +87,20 @@ def test_bad_power_settings_are_refused():
             continue
         raise AssertionError("accepted %r" % (bad,))
     check(power_settings({})["sync_window_s"] == 1800, "the sync window default changed")
+
+
+def test_the_time_of_day_survives_deep_sleeps_across_the_clock_wrap():
+    from heavylegs_pod.power import clock_after_sleep, rtc_record
+
+    half_day_t25 = 12 * 3600 * 40000 + 20000  # 12 h and half a second of 25 us counts
+    timestamp = 4_000_000_000  # close to the 32-bit wrap
+    record = rtc_record(1_800_000_000, timestamp)
+    for _ in range(3):
+        timestamp = (timestamp + half_day_t25) & 0xFFFFFFFF
+        unix_s, record = clock_after_sleep(record, timestamp)
+    # 129,601.5 s passed: the half seconds are carried, not dropped at each wake
+    check(unix_s == 1_800_000_000 + 129_601, "time of day %d after three wakes" % unix_s)
+    unknown, _ = clock_after_sleep(rtc_record(-1, 5), 5 + 40000 * 7)
+    check(unknown == -1, "an unknown time of day became known")
+    check(clock_after_sleep(b"junk", 1) is None, "a foreign RTC memory was taken as ours")
+    check(clock_after_sleep(None, 1) is None, "no RTC memory was taken as ours")

@@ -5,7 +5,8 @@ hal/lsm6ds.py and hal/radio.py, the only code that touches `machine`. Keys are
 described in host/heavylegs/deploy/boards.py; the ones read here:
 
     i2c      {id, scl?, sda?, freq?}
-    imu      {address, part, int1, int2?}
+    imu      {address, part, int1, int2?, deep_sleep_wake?} (deep_sleep_wake: INT1
+             is on a pin that can wake the MCU from deep sleep, an ESP32 RTC GPIO)
     led      {pin, kind "pin"|"neopixel", active_low?} or absent
     button   {pin, active_low?, pull "up"|"down"?} or absent
     battery  {adc, divider?} or absent
@@ -56,6 +57,7 @@ class Board:
         self.imu_part = imu.get("part", "LSM6DSOX")
         self.int1 = Pin(imu["int1"], Pin.IN)
         self.int2 = Pin(imu["int2"], Pin.IN) if "int2" in imu else None
+        self.deep_sleep_wake = bool(imu.get("deep_sleep_wake", False))
         self._led_config = _section(config, "led", False)
         self._button_config = _section(config, "button", False)
         self._battery_config = _section(config, "battery", False)
@@ -128,6 +130,29 @@ class Board:
         import machine
 
         machine.deepsleep()
+
+    def deep_sleep_until_int1(self, max_ms):
+        """Deep sleep until INT1 rises or max_ms pass; waking is a reboot (RAM is lost,
+        rtc_memory kept). Only where the board file sets imu.deep_sleep_wake."""
+        import esp32
+        import machine
+
+        esp32.wake_on_ext0(self.int1, esp32.WAKEUP_ANY_HIGH)
+        machine.deepsleep(max_ms)
+
+    def woke_from_deep_sleep(self):
+        import machine
+
+        return machine.reset_cause() == machine.DEEPSLEEP_RESET
+
+    def rtc_memory(self, data=None):
+        """Bytes that survive deep sleep (not a power loss); None to read them."""
+        import machine
+
+        if data is None:
+            return machine.RTC().memory()
+        machine.RTC().memory(data)
+        return data
 
     # --- battery ------------------------------------------------------------------
     def battery_mv(self):

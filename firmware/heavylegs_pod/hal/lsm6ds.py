@@ -79,6 +79,16 @@ _ACC_FS = {
 _GYRO_FS = {250: 0, 500: 1, 1000: 2, 2000: 3}
 
 
+def peek_asleep(i2c, address=0x6A):
+    """(timestamp, woken) of a chip left in wake-up mode across the MCU's deep sleep,
+    read before a driver resets it. Reading clears the latched wake-up."""
+    ts = bytearray(4)
+    i2c.readfrom_mem_into(address, _TIMESTAMP0, ts)
+    src = bytearray(1)
+    i2c.readfrom_mem_into(address, _ALL_INT_SRC, src)
+    return ts[0] | (ts[1] << 8) | (ts[2] << 16) | (ts[3] << 24), bool(src[0] & _ALL_INT_WU_IA)
+
+
 class LSM6DS:
     """FIFO-driven driver. Call `read_fifo()` after the watermark interrupt."""
 
@@ -217,16 +227,21 @@ class LSM6DS:
         now = self.timestamp()
         self._slept_ts += (now - self._slept_at) & 0xFFFFFFFF
         self._slept_at = now
+        return now
 
     def woken(self):
         """True when the wake-up interrupt fired; reading clears the latch (LIR)."""
         return bool(self._read_u8(_ALL_INT_SRC) & _ALL_INT_WU_IA)
 
+    def slept_samples(self):
+        """Samples' worth of time asleep, up to the last count_sleep()."""
+        return self._slept_ts // self._ts_per_sample
+
     def wake(self):
         """Back to full rate; the sensor clock (`sample_count`) moves on by the time
         slept, so sample indices stay sensor time. Returns the samples skipped."""
         self.count_sleep()
-        slept = self._slept_ts // self._ts_per_sample
+        slept = self.slept_samples()
         self._start_full_rate()
         self.sample_count += slept
         self.asleep = False

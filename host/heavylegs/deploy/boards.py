@@ -169,6 +169,8 @@ def validate(data: dict[str, Any], source: str = "board file") -> None:
     _pin(f"{source}: imu.int1", imu["int1"])
     if "int2" in imu:
         _pin(f"{source}: imu.int2", imu["int2"])
+    if not isinstance(imu.get("deep_sleep_wake", False), bool):
+        raise BoardFileError(f"{source}: imu.deep_sleep_wake must be true or false")
     led = _section(source, data, "led", required=False)
     if led:
         _pin(f"{source}: led.pin", led.get("pin"))

@@ -29,6 +29,8 @@ from heavylegs.sim.radio import SimRadio
 BOARD_EVENT_TRACE_END = 0x80
 BOARD_EVENT_LIGHTSLEEP = 0x81
 BOARD_EVENT_DEEPSLEEP = 0x82
+# what ended a deep sleep (sim/board/machine.py WOKE_*)
+WOKE_BY_NOTHING, WOKE_BY_INT1, WOKE_BY_TIMER, WOKE_AT_TRACE_END = range(4)
 SIM_BOARD = {
     "name": "simulated pod",
     "i2c": {"id": 0, "freq": 400000},
@@ -105,6 +107,7 @@ class SimPod:
         journal_kb: int = 512,
         battery: tuple[float, float] | None = None,
         config: dict | None = None,
+        deep_sleep: bool = False,
     ) -> None:
         self.radio = radio
         self.trace = Path(trace).resolve()
@@ -122,6 +125,11 @@ class SimPod:
         self.config = config or {}
         self.sleep_ticks: list[int] = []  # chip ticks at each light sleep
         self.deep_sleep_tick: int | None = None
+        # The board's INT1 can wake the MCU from deep sleep (board file: imu.deep_sleep_wake).
+        self.deep_sleep = deep_sleep
+        self.deep_sleeps: list[tuple[int, int]] = []  # (chip tick, WOKE_*) of each
+        self.boots = 0
+        self._reboot: asyncio.Task[None] | None = None
         self._own_workdir = workdir is None
         self.workdir = (
             Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hlpod-"))
@@ -137,6 +145,8 @@ class SimPod:
 
     async def start(self) -> None:
         board = dict(SIM_BOARD, imu=dict(SIM_BOARD["imu"], part=self.part))
+        if self.deep_sleep:
+            board["imu"]["deep_sleep_wake"] = True
         if self.battery is not None:
             board["battery"] = {"adc": 26, "divider": 2.0}
         (self.workdir / "board.json").write_text(json.dumps(board))
@@ -157,6 +167,7 @@ class SimPod:
     async def _spawn(self) -> None:
         assert self.bridge is not None
         self.trace_done.clear()
+        self.boots += 1
         env = dict(os.environ)
         env.update(
             MICROPYPATH=":".join([str(firmware_mpy_dir()), paths.micropython_path()]),
@@ -211,17 +222,49 @@ class SimPod:
             self.sleep_ticks.append(int.from_bytes(payload[:4], "little"))
         elif kind == BOARD_EVENT_DEEPSLEEP:
             self.deep_sleep_tick = int.from_bytes(payload[:4], "little")
+            woke = payload[4] if len(payload) > 4 else WOKE_BY_NOTHING
+            self.deep_sleeps.append((self.deep_sleep_tick, woke))
+            if woke in (WOKE_BY_INT1, WOKE_BY_TIMER):
+                self._reboot = asyncio.get_running_loop().create_task(self._boot_after_sleep())
+            elif woke == WOKE_AT_TRACE_END:
+                self.ticks_at_end = self.deep_sleep_tick
+                self.trace_done.set()
+
+    async def _boot_after_sleep(self) -> None:
+        """The wake from deep sleep is a reset: the firmware boots again on the same
+        flash, its chip (kept by the simulated board) still running."""
+        assert self.process is not None
+        await self.process.wait()
+        if self._stderr_task is not None:
+            await self._stderr_task
+            self._stderr_task = None
+        if self.bridge is not None:
+            await asyncio.wait_for(self.bridge.detached.wait(), 10)
+        await self._spawn()
 
     async def wait_done(self) -> None:
         """Until the whole trace went through the firmware; raises if the firmware died."""
-        assert self.process is not None
-        exited = asyncio.create_task(self.process.wait())
-        done_waiter = asyncio.create_task(self.trace_done.wait())
-        finished, _ = await asyncio.wait({exited, done_waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if exited in finished and not self.trace_done.is_set():
+        while True:
+            assert self.process is not None
+            exited = asyncio.create_task(self.process.wait())
+            done_waiter = asyncio.create_task(self.trace_done.wait())
+            finished, _ = await asyncio.wait(
+                {exited, done_waiter}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not self.trace_done.is_set() and self.bridge is not None:
+                # the process is gone: its last board events may still be on their way
+                await asyncio.wait_for(self.bridge.detached.wait(), 10)
+            if self.trace_done.is_set():
+                exited.cancel()
+                done_waiter.cancel()
+                return
             done_waiter.cancel()
+            if self._reboot is not None:
+                # a deep sleep that something will end: wait for the new boot
+                reboot, self._reboot = self._reboot, None
+                await reboot
+                continue
             raise SimPodError(f"pod {self.name} firmware exited:\n{await self.stderr()}")
-        exited.cancel()
 
     async def stderr(self) -> str:
         if self._stderr_task is None:
@@ -231,6 +274,9 @@ class SimPod:
         return (await self._stderr_task).decode(errors="replace")
 
     async def stop(self) -> None:
+        if self._reboot is not None:
+            self._reboot.cancel()
+            self._reboot = None
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
             try:

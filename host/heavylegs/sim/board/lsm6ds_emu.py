@@ -268,6 +268,40 @@ class LSM6DSEmulator:
         self.reset()
 
     # -- state -------------------------------------------------------------------
+    # What the part fixes at construction; everything else is the chip's state.
+    _STATIC = (
+        "part",
+        "_who",
+        "_acc_fs_table",
+        "_legacy",
+        "fifo_capacity",
+        "_ws",
+        "_fifo_first",
+        "_fifo_last",
+        "_production_regs",
+        "_ts_last",
+        "_source",
+    )
+
+    def snapshot(self):
+        """The chip's state as JSON-able data: the chip is powered on its own, so it
+        runs on through the MCU's deep sleep and reboot (the simulated board keeps
+        this across the firmware process it restarts)."""
+        out = {}
+        for name, value in self.__dict__.items():
+            if name in self._STATIC:
+                continue
+            if isinstance(value, (bytearray, bytes)):
+                value = {"hex": bytes(value).hex()}
+            out[name] = value
+        return out
+
+    def restore(self, state):
+        for name, value in state.items():
+            if isinstance(value, dict):
+                value = bytearray(bytes.fromhex(value["hex"]))
+            setattr(self, name, value)
+
     def reset(self):
         """Power-on: registers to defaults, sensor time back to zero."""
         self.tick = 0  # periods of the fastest active rate since power-on

@@ -22,7 +22,11 @@ the environment the simulator sets:
 lightsleep(ms) and deepsleep(ms) let sensor time pass (the chip runs on while the
 MCU sleeps) until ms have gone by or INT1 rises, as a wake pin would end them.
 deepsleep then ends the process, as a reset would; both tell the simulator
-(board events 0x81 light sleep, 0x82 deep sleep, u32 tick).
+(board events 0x81 light sleep, 0x82 deep sleep: u32 tick, u8 what woke it).
+A deep sleep with INT1 as its wake source (esp32.wake_on_ext0, see esp32.py)
+or with a timer keeps the chip's state and the RTC memory in the pod's folder;
+the simulator boots the firmware again, whose reset_cause() is then
+DEEPSLEEP_RESET and whose chip carries on where it was.
 
 When the trace is used up and the firmware has drained the FIFO, the board
 sends a board event (0x80, u32 ticks produced) over the simulator link so the
@@ -40,6 +44,14 @@ from lsm6ds_emu import LSM6DSEmulator, TraceFileSource
 _BOARD_EVENT_TRACE_END = 0x80
 _BOARD_EVENT_LIGHTSLEEP = 0x81
 _BOARD_EVENT_DEEPSLEEP = 0x82
+# What ended a deep sleep (the byte after the tick in the 0x82 event).
+WOKE_BY_NOTHING = 0  # no wake source: only a reset (a charger, the button) ends it
+WOKE_BY_INT1 = 1
+WOKE_BY_TIMER = 2
+WOKE_AT_TRACE_END = 3  # the trace ran out first: the simulation is over
+_DEEP_SLEEP_FILE = "sim_deepsleep.json"  # what survives a deep sleep: chip and RTC memory
+PWRON_RESET = 1
+DEEPSLEEP_RESET = 4
 _IDLE_STEP_TICKS = 32
 _ENODEV = 19
 
@@ -58,6 +70,19 @@ class _Board:
             part = os.getenv("HEAVYLEGS_SIM_PART") or "LSM6DSOX"
             self.chip = LSM6DSEmulator(TraceFileSource(path), part)
             self.devices[_env_int("HEAVYLEGS_SIM_ADDR", 0x6A)] = self.chip
+        self.reset_cause = PWRON_RESET
+        self.rtc_memory = b""
+        self.ext0 = None  # (pin id, level) that ends a deep sleep, from esp32.wake_on_ext0
+        if _exists(_DEEP_SLEEP_FILE):
+            import json
+
+            with open(_DEEP_SLEEP_FILE) as f:
+                kept = json.load(f)
+            os.remove(_DEEP_SLEEP_FILE)  # one boot consumes it, as RTC memory is read once
+            self.reset_cause = DEEPSLEEP_RESET
+            self.rtc_memory = bytes.fromhex(kept["rtc"])
+            if self.chip is not None:
+                self.chip.restore(kept["chip"])
         self.int1_pin = _env_int("HEAVYLEGS_SIM_INT1", 4)
         self.pace = os.getenv("HEAVYLEGS_SIM_PACE") or "fast"
         self.pins = {}
@@ -234,10 +259,46 @@ def lightsleep(ms=0):
 
 def deepsleep(ms=0):
     board = _get_board()
-    if board.chip is not None:
-        _send_board_event(_BOARD_EVENT_DEEPSLEEP, struct.pack("<I", board.chip.tick))
+    chip = board.chip
+    woke = WOKE_BY_NOTHING
+    on_int1 = board.ext0 is not None and board.ext0[0] == board.int1_pin and board.ext0[1]
+    if chip is not None and (on_int1 or (ms and ms > 0)):
+        if on_int1:
+            int1 = _sleep(ms)
+        else:
+            # a timer alone: the chip's INT1 is not wired to wake the MCU
+            ticks = ms * chip.odr_mhz // 1000000 if chip.odr_mhz else 0
+            if ticks:
+                chip.advance(ticks)
+            int1 = False
+        if int1:
+            woke = WOKE_BY_INT1
+        elif chip.exhausted:
+            woke = WOKE_AT_TRACE_END
+        else:
+            woke = WOKE_BY_TIMER
+        import json
+
+        with open(_DEEP_SLEEP_FILE, "w") as f:
+            json.dump({"chip": chip.snapshot(), "rtc": board.rtc_memory.hex()}, f)
+    if chip is not None:
+        _send_board_event(_BOARD_EVENT_DEEPSLEEP, struct.pack("<IB", chip.tick, woke))
     # Waking from deep sleep is a reset: the process ends here.
     sys.exit(0)
+
+
+def reset_cause():
+    return _get_board().reset_cause
+
+
+class RTC:
+    """Only its memory: what firmware keeps across deep sleep (lost on power loss)."""
+
+    def memory(self, data=None):
+        board = _get_board()
+        if data is None:
+            return board.rtc_memory
+        board.rtc_memory = bytes(data)
 
 
 async def _sensor_pump(board, pin):
