@@ -111,10 +111,8 @@ def bytecode_copy(dest: Path) -> Path:
     for py in (target / "heavylegs_pod").rglob("*.py"):
         text = py.read_text()
         stripped = re.sub(r"^\s*@micropython\.(native|viper)\s*\n", "", text, flags=re.M)
-        # viper kernels have a pure-Python twin: the bytecode build uses the twin
-        stripped = stripped.replace(
-            "_unpack_pairs = _unpack_pairs_viper", "_unpack_pairs = _unpack_pairs_py"
-        )
+        # every viper kernel has a pure-Python twin: the bytecode build uses the twin
+        stripped = re.sub(r"^(\s*)(\w+) = \2_viper$", r"\1\2 = \2_py", stripped, flags=re.M)
         py.write_text(stripped)
     return target
 

@@ -132,7 +132,7 @@ def test_flash_installs_exactly_the_manifest(flashed):
     assert flashed.cli.returncode == 0, flashed.cli.stdout + flashed.cli.stderr
     out = flashed.cli.stdout
     assert f"flashed heavylegs {heavylegs_pod.VERSION} for sim-unix" in out
-    assert "18 files written, 0 unchanged, 0 removed" in out
+    assert "19 files written, 0 unchanged, 0 removed" in out
     assert "the firmware is running" in out
     files = set(_tree(flashed.root))
     expected = {

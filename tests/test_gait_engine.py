@@ -1,7 +1,7 @@
 """The pod's gait engine against ground truth, and the same engine in both runtimes.
 
 The accuracy checks run under CPython for speed; test_parity_* prove that the
-MicroPython build (native code on the unix port) gives identical strides, so the
+MicroPython build (the viper kernel on the unix port) gives identical strides, so the
 figures hold for the pod.
 """
 
@@ -213,3 +213,17 @@ def test_which_foot_comes_from_the_stance_roll(name):
         assert engine.right_foot is (foot == "right")
         _, configured = run_engine(*counts_of(trace), foot="left")
         assert configured.right_foot is False, "a configured foot always wins"
+
+
+def test_a_frame_that_is_not_a_rotation_is_refused():
+    engine = d.GaitEngine(ODR, 2048, 70)
+    with pytest.raises(ValueError, match="row 1 is not a unit vector"):
+        engine.cal.set_rows([8192, 0, 0, 0, 16384, 0, 0, 0, 8192])
+    assert not engine.cal.ready
+    engine.cal.set_rows([0, 8192, 0, -8192, 0, 0, 0, 0, 8192])
+    assert engine.cal.ready
+
+
+def test_a_contact_too_long_to_measure_in_a_machine_word_is_refused():
+    with pytest.raises(ValueError, match="too long"):
+        d.GaitEngine(ODR, 2048, 70, max_contact_ms=60_000)

@@ -179,7 +179,12 @@ class MountingCalibration:
         return 1
 
     def set_rows(self, rows):
-        """Use a known frame (e.g. from the previous session); rows are Q13 ints."""
+        """Use a known frame (e.g. from the previous session); rows are Q13 unit vectors."""
+        for i in range(0, 9, 3):
+            norm2 = rows[i] * rows[i] + rows[i + 1] * rows[i + 1] + rows[i + 2] * rows[i + 2]
+            # the gait kernel's products stay in a machine word only for unit rows
+            if not (_ONE * 7 // 8) ** 2 <= norm2 <= (_ONE * 9 // 8) ** 2:
+                raise ValueError("frame row %d is not a unit vector in Q13" % (i // 3))
         for i in range(9):
             self.rows[i] = rows[i]
         self.ready = True

@@ -22,6 +22,8 @@ In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
 
 Times are (sample index, 1/64 sample) pairs and every intermediate stays below
 2**30, which a 32-bit MicroPython keeps as a small int: feed() never allocates.
+The per-sample work is the viper kernel in _kernels.py; this class keeps what
+happens a few times per stride: contacts, toe-offs, the output queue.
 """
 
 from array import array
@@ -29,6 +31,61 @@ from array import array
 import micropython
 from micropython import const
 
+from heavylegs_pod.gait._kernels import (
+    EV_FLAT_RESTED,
+    EV_IMPACT,
+    EV_NO_NEXT_CONTACT,
+    EV_SLIPPED,
+    EV_TOE_OFF,
+    K_SIZE,
+    P_CLIP,
+    P_DTHETA_HI,
+    P_DTHETA_LO,
+    P_FLAT_NEEDED,
+    P_FLAT_THR,
+    P_G_FLAT_MIN,
+    P_IMPACT_WINDOW,
+    P_JERK_THR,
+    P_MAX_CONTACT,
+    P_MAX_SLAP,
+    P_MAX_SWING,
+    P_PUSH_THR,
+    P_REST_HI,
+    P_REST_LO,
+    P_SLAP_MIN,
+    P_SLAP_QUIET,
+    P_STILL_GYRO,
+    P_SWING_THR,
+    S_C,
+    S_CLIPPED,
+    S_FLAT_COUNT,
+    S_IC_N,
+    S_IMPACT_MAX,
+    S_INTEGRATING,
+    S_MIN_GP,
+    S_MIN_N,
+    S_PENDING,
+    S_PREV_GP,
+    S_ROLL,
+    S_ROLL_AT_FLAT,
+    S_ROLL_MAX,
+    S_ROLL_MIN,
+    S_S,
+    S_SINCE,
+    S_SLAP_DONE,
+    S_SLAP_MOVED,
+    S_STATE,
+    S_STRIKE_SUM,
+    S_T,
+    S_V,
+    S_X,
+    S_Y_AFTER,
+    S_Y_BEFORE,
+    SEEK_SWING,
+    SLAP,
+    dtheta_parts,
+    step,
+)
 from heavylegs_pod.gait.calibration import MountingCalibration
 
 # Output fields of `stride`
@@ -57,17 +114,12 @@ STRIKE_FOREFOOT = const(3)
 _REARFOOT_ABOVE_01DEG = const(74)
 _FOREFOOT_BELOW_01DEG = const(-8)
 
-_SEEK_SWING = const(0)
-_ARMED = const(1)
-_SLAP = const(2)
-_FLAT = const(3)
-_PUSH = const(4)
-
 _FRAC = const(64)
-_Q = const(13)
 _ONE = const(8192)
 _QUEUE = const(8)
-_SLIP_FLATS = const(6)
+# Sums over a contact (roll, strike angle) add up to this many pitch or roll rates
+# of at most 2**16 counts each; the kernel keeps them in a machine word.
+_MAX_CONTACT_SAMPLES = const(8000)
 
 
 def strike_class(strike_01deg):
@@ -112,27 +164,32 @@ class GaitEngine:
     ):
         if foot not in ("left", "right", "auto"):
             raise ValueError("foot must be left, right or auto, not %r" % (foot,))
+        if odr_hz * max_contact_ms // 1000 > _MAX_CONTACT_SAMPLES:
+            raise ValueError("a contact of %r ms is too long to measure" % (max_contact_ms,))
         self.odr_hz = odr_hz
         self.acc_lsb_per_g = acc_lsb_per_g
         self.gyro_mdps_per_lsb = gyro_mdps_per_lsb
         self.foot = foot
         lsb_per_dps = 1000 / gyro_mdps_per_lsb
-        self._swing_thr = int(swing_dps * lsb_per_dps)
-        self._flat_thr = int(flat_dps * lsb_per_dps)
-        self._push_thr = int(push_dps * lsb_per_dps)
-        self._jerk_thr = int(jerk_g * acc_lsb_per_g)
-        self._flat_needed = max(2, odr_hz // 50)  # 20 ms of quiet pitch
+        # everything the per-sample kernel reads: parameters first, then its state
+        k = array("i", [0] * K_SIZE)
+        self._k = k
+        k[P_SWING_THR] = int(swing_dps * lsb_per_dps)
+        k[P_FLAT_THR] = int(flat_dps * lsb_per_dps)
+        k[P_PUSH_THR] = int(push_dps * lsb_per_dps)
+        k[P_JERK_THR] = int(jerk_g * acc_lsb_per_g)
+        k[P_FLAT_NEEDED] = max(2, odr_hz // 50)  # 20 ms of quiet pitch
         g8 = acc_lsb_per_g >> 3
-        self._rest_lo = (g8 * 3 // 4) ** 2
-        self._rest_hi = (g8 * 5 // 4) ** 2
-        self._slap_min = odr_hz * 8 // 1000
-        self._slap_quiet = odr_hz * 40 // 1000
-        self._impact_window = odr_hz * 40 // 1000
-        self._max_contact = odr_hz * max_contact_ms // 1000
-        self._max_swing = odr_hz * max_swing_ms // 1000
-        self._max_slap = odr_hz * 400 // 1000
+        k[P_REST_LO] = (g8 * 3 // 4) ** 2
+        k[P_REST_HI] = (g8 * 5 // 4) ** 2
+        k[P_SLAP_MIN] = odr_hz * 8 // 1000
+        k[P_SLAP_QUIET] = odr_hz * 40 // 1000
+        k[P_IMPACT_WINDOW] = odr_hz * 40 // 1000
+        k[P_MAX_CONTACT] = odr_hz * max_contact_ms // 1000
+        k[P_MAX_SWING] = odr_hz * max_swing_ms // 1000
+        k[P_MAX_SLAP] = odr_hz * 400 // 1000
         self._min_stride = odr_hz * 35 // 100  # 0.35 s: faster is not a stride
-        self._clip = 32767 - 8
+        k[P_CLIP] = 32767 - 8
         # The toe leaves the ground a few ms after the push-off pitch-rate minimum
         # (the foot still pivots on the toe; the peak is also asymmetric, which biases
         # the parabola early). 8.5 ms is the lag on the simulator's toe-off model, which
@@ -140,15 +197,15 @@ class GaitEngine:
         # running; docs/algorithms.md and bench/accuracy.py give the real-data check.
         self._to_lag = to_lag_us * odr_hz * _FRAC // 1000000
         # Pitch increment per sample in Q13 radians: counts * mdps * pi / (180000 * odr).
-        # As a multiply and a shift, so the per-sample path stays in integers.
-        self._dtheta_shift = 20
-        self._dtheta_mul = int(
-            gyro_mdps_per_lsb * 3.14159265 / (180000 * odr_hz) * _ONE * (1 << 20) + 0.5
+        # As a multiply and a shift (by 20), so the per-sample path stays in integers.
+        k[P_DTHETA_HI], k[P_DTHETA_LO] = dtheta_parts(
+            int(gyro_mdps_per_lsb * 3.14159265 / (180000 * odr_hz) * _ONE * (1 << 20) + 0.5)
         )
         # stride length: x sum (counts * samples^2 / 16) -> cm
         self._x_per_cm = int(acc_lsb_per_g * odr_hz * odr_hz / (980.665 * 16) + 0.5)
-        self._g_flat_min = acc_lsb_per_g * 94 // 100  # a still foot reads at least cos(20 deg) g
-        self._still_gyro = 30000 // gyro_mdps_per_lsb
+        # a still foot reads at least cos(20 deg) g
+        k[P_G_FLAT_MIN] = acc_lsb_per_g * 94 // 100
+        k[P_STILL_GYRO] = 30000 // gyro_mdps_per_lsb
         self.cal = MountingCalibration(acc_lsb_per_g, gyro_mdps_per_lsb, odr_hz)
         self._rows = self.cal.rows
         self.stride = array("i", [0] * N_FIELDS)
@@ -162,44 +219,19 @@ class GaitEngine:
         self.reset()
 
     def reset(self):
-        self._state = _SEEK_SWING
-        self._since = 0
-        self._pax = self._pay = self._paz = 0
-        self._prev_gp = 0
+        k = self._k
+        for i in range(S_STATE, K_SIZE):
+            k[i] = 0
+        k[S_STATE] = SEEK_SWING
+        k[S_C] = _ONE
         self._seq = 0
         self._q_head = 0
         self._q_len = 0
         self._replay_start = 0  # sample index of the oldest buffered sample
         self._replay_len = 0
         self._replay_pos = 0  # ring position of the oldest
-        self._swing_peak = 0
-        # the contact being measured
-        self._ic_n = self._ic_f = 0
-        self._strike_sum = 0
-        self._slap_done = 0
-        self._slap_moved = 0
-        self._flat_count = 0
-        self._impact_max = 0
-        self._clipped = 0
-        self._min_gp = 0
-        self._min_n = 0
-        self._y_before = 0
-        self._y_after = 0
-        self._roll = 0
-        self._roll_min = 0
-        self._roll_max = 0
-        self._roll_at_flat = 0
-        self._still_run = 0
-        self._tilted_flats = 0
-        # foot-flat to foot-flat integration (ZUPT)
-        self._integrating = 0
-        self._c = _ONE
-        self._s = 0
-        self._v = 0
-        self._x = 0
-        self._t = 0
+        self._ic_f = 0
         # the finished contact waiting for its stride time (next IC) and length (next flat)
-        self._pending = 0
         self._p_next_ic = 0  # 1/64-sample ticks of the next IC, 0 = not yet
         self._p_ic_n = self._p_ic_f = 0
         self._p_gct = 0
@@ -210,12 +242,14 @@ class GaitEngine:
         self._p_len_cm = 0
 
     # -- public ---------------------------------------------------------------------
-    # native code: about 3x bytecode for this integer state machine (bench/firmware_speed.py)
+    # native code around the viper kernel; bench/firmware_speed.py measures the pair
     @micropython.native
     def feed(self, n, gx, gy, gz, ax, ay, az):
         """One sample (raw counts). Returns 1 when `stride` holds a new stride."""
         if self.cal.ready:
-            self._step(n, gx, gy, gz, ax, ay, az)
+            event = step(self._k, self._rows, n, gx, gy, gz, ax, ay, az)
+            if event:
+                self._on_event(event, n)
         else:
             self._buffer(n, gx, gy, gz, ax, ay, az)
             if self.cal.observe(gx, gy, gz, ax, ay, az):
@@ -260,22 +294,24 @@ class GaitEngine:
         cap = self._replay_cap
         pos = self._replay_pos
         start = self._replay_start
-        for k in range(self._replay_len):
-            i = 6 * ((pos + k) % cap)
-            self._step(
-                start + k, buf[i], buf[i + 1], buf[i + 2], buf[i + 3], buf[i + 4], buf[i + 5]
+        k = self._k
+        rows = self._rows
+        for j in range(self._replay_len):
+            i = 6 * ((pos + j) % cap)
+            n = start + j
+            event = step(
+                k, rows, n, buf[i], buf[i + 1], buf[i + 2], buf[i + 3], buf[i + 4], buf[i + 5]
             )
+            if event:
+                self._on_event(event, n)
         self._replay_len = 0
         self._replay_pos = 0
 
-    def _recalibrate(self):
-        """The pod moved on the shoe: find the frame again, replaying what follows."""
+    def _slipped(self):
+        """The pod moved on the shoe (the kernel has reset the detector's state): find
+        the frame again, replaying what follows."""
         self.recalibrations += 1
         self.cal.reset()
-        self._state = _SEEK_SWING
-        self._pending = 0
-        self._integrating = 0
-        self._tilted_flats = 0
         self._replay_len = 0
         self._replay_pos = 0
 
@@ -290,219 +326,69 @@ class GaitEngine:
         self._q_len -= 1
         return 1
 
-    # -- per sample, in the foot frame ----------------------------------------------
-    @micropython.native
-    def _step(self, n, gx, gy, gz, ax, ay, az):
-        r = self._rows
-        gp = -(gx * r[3] + gy * r[4] + gz * r[5]) >> _Q
-        roll = (gx * r[0] + gy * r[1] + gz * r[2]) >> _Q
-        afx = (ax * r[0] + ay * r[1] + az * r[2]) >> _Q
-        afz = (ax * r[6] + ay * r[7] + az * r[8]) >> _Q
-        self._watch_tilt(gx, gy, gz, ax, ay, az, afz)
-        jerk = abs(ax - self._pax) + abs(ay - self._pay) + abs(az - self._paz)
-        self._pax = ax
-        self._pay = ay
-        self._paz = az
-        prev_gp = self._prev_gp
-        self._prev_gp = gp
-
-        if self._integrating:
-            d = gp * self._dtheta_mul >> self._dtheta_shift
-            dd = d * d >> _Q
-            c = self._c
-            s = self._s
-            # second-order rotation step keeps |(c, s)| near one through a swing
-            self._c = c - (s * d >> _Q) - (c * dd >> 14)
-            self._s = s + (c * d >> _Q) - (s * dd >> 14)
-            self._v += (self._c * afx - self._s * afz) >> _Q
-            self._x += self._v >> 4
-            self._t += 1
-
-        state = self._state
-        if state == _SEEK_SWING:
-            if gp > self._swing_thr:
-                self._state = _ARMED
-                self._since = n
-                self._swing_peak = gp
-            elif self._pending and n - self._since > self._max_swing:
-                self._finish_pending(0)
-        elif state == _ARMED:
-            if gp > self._swing_peak:
-                self._swing_peak = gp
-            if jerk > self._jerk_thr and gp < self._swing_peak // 2:
-                self._initial_contact(n, gp)
-            elif n - self._since > self._max_swing:
-                self._state = _SEEK_SWING
-                self._since = n
-                self._integrating = 0
-                if self._pending:
-                    self._finish_pending(0)
+    # -- a few times per stride ---------------------------------------------------
+    def _on_event(self, event, n):
+        k = self._k
+        if event == EV_IMPACT:
+            self._initial_contact(n, k[S_PREV_GP])
+        elif event == EV_TOE_OFF:
+            self._toe_off()
+        elif event == EV_NO_NEXT_CONTACT:
+            self._finish_pending(0)
+        elif event == EV_SLIPPED:
+            self._slipped()
         else:
-            # in contact: impact first, then slap to flat, then push-off
-            since_ic = n - self._ic_n
-            sx = ax >> 3
-            sy = ay >> 3
-            sz = az >> 3
-            a2 = sx * sx + sy * sy + sz * sz
-            # at rest on the ground: no pitch rotation and the accelerometer reads ~1 g
-            resting = -self._flat_thr < gp < self._flat_thr and self._rest_lo < a2 < self._rest_hi
-            if since_ic <= self._impact_window:
-                if a2 > self._impact_max:
-                    self._impact_max = a2
-                if (
-                    ax >= self._clip
-                    or ax <= -self._clip
-                    or ay >= self._clip
-                    or ay <= -self._clip
-                    or az >= self._clip
-                    or az <= -self._clip
-                ):
-                    self._clipped = 1
-            self._roll += roll
-            if self._roll < self._roll_min:
-                self._roll_min = self._roll
-            elif self._roll > self._roll_max:
-                self._roll_max = self._roll
-            if since_ic > self._max_contact:
-                # standing still: no toe-off, so no stride from this contact
-                self._state = _SEEK_SWING
-                self._since = n
-                self._integrating = 0
-                if self._pending:
-                    self._finish_pending(0)
-            elif state == _SLAP:
-                quiet = -self._flat_thr < gp < self._flat_thr
-                if not self._slap_done:
-                    self._strike_sum += gp
-                    if not quiet:
-                        self._slap_moved = 1
-                    elif since_ic >= self._slap_min and (
-                        self._slap_moved or since_ic > self._slap_quiet
-                    ):
-                        # the slap (or a midfoot landing's lack of one) is over
-                        self._slap_done = 1
-                if resting:
-                    self._flat_count += 1
-                    if self._flat_count >= self._flat_needed and since_ic >= self._slap_min:
-                        self._foot_flat(1)
-                else:
-                    self._flat_count = 0
-                    if self._slap_done and gp < -self._push_thr:
-                        # a short or noisy stance with no quiet foot-flat: straight to push-off
-                        self._foot_flat(0)
-                        self._start_push(n, gp, prev_gp)
-                    elif since_ic > self._max_slap:
-                        self._foot_flat(0)
-            elif state == _FLAT:
-                if gp < -self._push_thr:
-                    self._start_push(n, gp, prev_gp)
-                elif resting:
-                    # still on the ground: integration starts afresh from rest
-                    self._c = _ONE
-                    self._s = 0
-                    self._v = 0
-                    self._x = 0
-                    self._t = 0
-            else:  # _PUSH: the last negative excursion before the swing is the push-off
-                if gp < self._min_gp:
-                    self._min_gp = gp
-                    self._min_n = n
-                    self._y_before = prev_gp
-                elif n == self._min_n + 1:
-                    self._y_after = gp
-                if gp > self._swing_thr:
-                    # the swing has begun, so that minimum was toe-off
-                    self._toe_off()
-                elif resting:
-                    self._flat_count += 1
-                    # the swing can pause near zero pitch rate at ~1 g for a few tens of
-                    # ms after toe-off: only a longer rest means this was not a push-off
-                    if self._flat_count >= 3 * self._flat_needed:
-                        # at rest again: that was the end of the slap, not a push-off
-                        self._state = _FLAT
-                else:
-                    self._flat_count = 0
-
-    @micropython.native
-    def _watch_tilt(self, gx, gy, gz, ax, ay, az, afz):
-        """Every still moment must read gravity along the foot's z axis; if several in a
-        row do not, the pod has moved on the shoe (this works even when the wrong frame
-        stops the detector from finding foot-flats)."""
-        if abs(gx) + abs(gy) + abs(gz) < self._still_gyro:
-            sx = ax >> 3
-            sy = ay >> 3
-            sz = az >> 3
-            a2 = sx * sx + sy * sy + sz * sz
-            if self._rest_lo < a2 < self._rest_hi:
-                self._still_run += 1
-                if self._still_run == self._flat_needed:
-                    if afz < self._g_flat_min:
-                        self._tilted_flats += 1
-                        if self._tilted_flats >= _SLIP_FLATS:
-                            self._recalibrate()
-                    else:
-                        self._tilted_flats = 0
-                return
-        self._still_run = 0
+            self._foot_flat(event == EV_FLAT_RESTED)
 
     def _initial_contact(self, n, gp):
+        k = self._k
         ic_n = n - 1
         ic_f = _FRAC // 2
-        if self._pending:
+        if k[S_PENDING]:
             ticks = ic_n * _FRAC + ic_f
             if ticks - (self._p_ic_n * _FRAC + self._p_ic_f) < self._min_stride * _FRAC:
                 return  # too soon after the last contact to be a stride: a tap or a stumble
             self._p_next_ic = ticks
-        self._ic_n = ic_n
+        k[S_IC_N] = ic_n
         self._ic_f = ic_f
-        self._strike_sum = gp
-        self._slap_done = 0
-        self._slap_moved = 0
-        self._flat_count = 0
-        self._impact_max = 0
-        self._clipped = 0
-        self._roll = 0
-        self._roll_min = 0
-        self._roll_max = 0
-        self._state = _SLAP
-        self._since = n
-
-    def _start_push(self, n, gp, prev_gp):
-        self._state = _PUSH
-        self._flat_count = 0
-        self._min_gp = gp
-        self._min_n = n
-        self._y_before = prev_gp
-        self._y_after = gp
+        k[S_STRIKE_SUM] = gp
+        k[S_SLAP_DONE] = 0
+        k[S_SLAP_MOVED] = 0
+        k[S_FLAT_COUNT] = 0
+        k[S_IMPACT_MAX] = 0
+        k[S_CLIPPED] = 0
+        k[S_ROLL] = 0
+        k[S_ROLL_MIN] = 0
+        k[S_ROLL_MAX] = 0
+        k[S_STATE] = SLAP
+        k[S_SINCE] = n
 
     def _foot_flat(self, rested):
-        """End of the landing. `rested`: the foot was really still (zero velocity),
-        so the foot-flat to foot-flat integration may be closed and restarted here."""
-        self._state = _FLAT
-        self._roll_at_flat = self._roll
-        if not rested:
-            # no zero-velocity moment: no stride length across this stance
-            self._integrating = 0
-            if self._pending and self._p_next_ic:
-                self._finish_pending(self._p_next_ic)
-            return
-        if self._integrating and self._pending and self._p_next_ic:
-            # drift: velocity must be zero now; remove it as a linear ramp
-            x = self._x - ((self._v * self._t) >> 5)
-            self._p_len_cm = (x + self._x_per_cm // 2) // self._x_per_cm if x > 0 else 0
-        self._integrating = 1
-        self._c = _ONE
-        self._s = 0
-        self._v = 0
-        self._x = 0
-        self._t = 0
-        if self._pending and self._p_next_ic:
-            self._finish_pending(self._p_next_ic)
+        """End of the landing (the kernel has moved on to FLAT, or PUSH). `rested`: the
+        foot was really still (zero velocity), so the foot-flat to foot-flat
+        integration may be closed and restarted here."""
+        k = self._k
+        next_ic = self._p_next_ic if k[S_PENDING] else 0
+        if rested:
+            if k[S_INTEGRATING] and next_ic:
+                # drift: velocity must be zero now; remove it as a linear ramp
+                x = k[S_X] - ((k[S_V] * k[S_T]) >> 5)
+                self._p_len_cm = (x + self._x_per_cm // 2) // self._x_per_cm if x > 0 else 0
+            k[S_INTEGRATING] = 1
+            k[S_C] = _ONE
+            k[S_S] = 0
+            k[S_V] = 0
+            k[S_X] = 0
+            k[S_T] = 0
+        # without a zero-velocity moment there is no stride length across this stance
+        if next_ic:
+            self._finish_pending(next_ic)
 
     def _toe_off(self):
-        y0 = self._y_before
-        y1 = self._min_gp
-        y2 = self._y_after
+        k = self._k
+        y0 = k[S_Y_BEFORE]
+        y1 = k[S_MIN_GP]
+        y2 = k[S_Y_AFTER]
         curvature = y0 - 2 * y1 + y2
         frac = 0
         if curvature > 0:
@@ -512,27 +398,29 @@ class GaitEngine:
                 frac = _FRAC // 2
             elif frac < -(_FRAC // 2):
                 frac = -(_FRAC // 2)
-        to_ticks = self._min_n * _FRAC + frac + self._to_lag
-        if self._pending:
+        min_n = k[S_MIN_N]
+        ic_n = k[S_IC_N]
+        to_ticks = min_n * _FRAC + frac + self._to_lag
+        if k[S_PENDING]:
             self._finish_pending(self._p_next_ic)
-        self._pending = 1
+        k[S_PENDING] = 1
         self._p_next_ic = 0
-        self._p_ic_n = self._ic_n
+        self._p_ic_n = ic_n
         self._p_ic_f = self._ic_f
-        self._p_gct = to_ticks - (self._ic_n * _FRAC + self._ic_f)
+        self._p_gct = to_ticks - (ic_n * _FRAC + self._ic_f)
         # strike: pitch at IC relative to flat = minus the rotation from IC to flat
-        self._p_strike = -self._strike_sum
-        self._p_impact = self._impact_max
-        self._p_clipped = self._clipped
-        self._p_pronation = self._roll_max - self._roll_min
+        self._p_strike = -k[S_STRIKE_SUM]
+        self._p_impact = k[S_IMPACT_MAX]
+        self._p_clipped = k[S_CLIPPED]
+        self._p_pronation = k[S_ROLL_MAX] - k[S_ROLL_MIN]
         self._p_len_cm = 0
-        roll_flat = self._roll_at_flat
+        roll_flat = k[S_ROLL_AT_FLAT]
         if roll_flat > 0 and self.foot_votes < 100:
             self.foot_votes += 1
         elif roll_flat < 0 and self.foot_votes > -100:
             self.foot_votes -= 1
-        self._state = _SEEK_SWING
-        self._since = self._min_n
+        k[S_STATE] = SEEK_SWING
+        k[S_SINCE] = min_n
 
     def _finish_pending(self, next_ic_ticks):
         """Queue the pending contact as a stride; next_ic_ticks 0 = no next contact."""
@@ -541,7 +429,7 @@ class GaitEngine:
         stride_ticks = 0
         if next_ic_ticks:
             stride_ticks = next_ic_ticks - (self._p_ic_n * _FRAC + self._p_ic_f)
-        self._pending = 0
+        self._k[S_PENDING] = 0
         self._p_next_ic = 0
         if self._q_len == _QUEUE:
             return  # nobody is reading: the newest is dropped, never a half-written one

@@ -1,0 +1,550 @@
+"""The gait engine's per-sample work as a viper kernel, with its pure-Python twin.
+
+GaitEngine keeps everything the per-sample path reads or writes in one int32
+array (`k`, laid out below), so the kernel works on raw machine words through a
+pointer instead of looking up instance attributes, which cost a hash-table probe
+each in MicroPython and were most of the per-sample time. The kernel does the
+rotation into the foot frame, the slip watch, the foot-flat to foot-flat
+integration and every state change that needs nothing but this sample; whatever
+needs the pending stride or the output queue it leaves to the engine, by
+returning an event (EV_*), a few times per stride.
+
+`step` is the viper kernel under MicroPython and the twin under CPython; the twin
+runs the same arithmetic on Python ints, and tests/firmware/mp_test_kernels.py
+holds the two to identical results. That holds only while no value leaves the
+32-bit machine word (viper ints are 32-bit on the MCU, 64-bit on the unix port),
+so every product is bounded:
+- samples are int16, and rows are unit vectors in Q13 (|row| <= 8192 + 1; the
+  engine checks this before using a frame), so |gp|, |roll|, |afx|, |afz| <= 2**16;
+- the pitch increment is taken in two halves, exactly (see _DTHETA_SPLIT), and
+  the integration stops, losing that one stride's length, before c or s leave
+  1.5 (Q13), v 2**24 or x 2**29: real strides stay far inside (c and s near 1,
+  v below 2**21, x below 2**24);
+- sums over a contact (roll, strike) are bounded by the contact window, which
+  the engine limits when it is built.
+"""
+
+import sys
+
+import micropython
+from micropython import const
+
+# parameters, set once by GaitEngine.__init__
+P_SWING_THR = const(0)
+P_FLAT_THR = const(1)
+P_PUSH_THR = const(2)
+P_JERK_THR = const(3)
+P_FLAT_NEEDED = const(4)
+P_REST_LO = const(5)
+P_REST_HI = const(6)
+P_SLAP_MIN = const(7)
+P_SLAP_QUIET = const(8)
+P_IMPACT_WINDOW = const(9)
+P_MAX_CONTACT = const(10)
+P_MAX_SWING = const(11)
+P_MAX_SLAP = const(12)
+P_CLIP = const(13)
+P_DTHETA_HI = const(14)
+P_DTHETA_LO = const(15)
+P_G_FLAT_MIN = const(16)
+P_STILL_GYRO = const(17)
+# state
+S_STATE = const(18)
+S_SINCE = const(19)
+S_PAX = const(20)
+S_PAY = const(21)
+S_PAZ = const(22)
+S_PREV_GP = const(23)  # after a step: this sample's pitch rate
+S_SWING_PEAK = const(24)
+S_IC_N = const(25)
+S_STRIKE_SUM = const(26)
+S_SLAP_DONE = const(27)
+S_SLAP_MOVED = const(28)
+S_FLAT_COUNT = const(29)
+S_IMPACT_MAX = const(30)
+S_CLIPPED = const(31)
+S_MIN_GP = const(32)
+S_MIN_N = const(33)
+S_Y_BEFORE = const(34)
+S_Y_AFTER = const(35)
+S_ROLL = const(36)
+S_ROLL_MIN = const(37)
+S_ROLL_MAX = const(38)
+S_ROLL_AT_FLAT = const(39)
+S_STILL_RUN = const(40)
+S_TILTED_FLATS = const(41)
+S_INTEGRATING = const(42)
+S_C = const(43)
+S_S = const(44)
+S_V = const(45)
+S_X = const(46)
+S_T = const(47)
+S_PENDING = const(48)
+K_SIZE = const(49)
+
+SEEK_SWING = const(0)
+ARMED = const(1)
+SLAP = const(2)
+FLAT = const(3)
+PUSH = const(4)
+
+# What the engine must do after a step (at most one per sample).
+EV_NONE = const(0)
+EV_SLIPPED = const(1)  # the pod moved on the shoe: state is reset, calibrate again
+EV_IMPACT = const(2)  # a contact, if not too soon after the last one (S_PREV_GP = gp)
+EV_FLAT_RESTED = const(3)  # foot-flat at rest: close the integration, restart it here
+EV_FLAT_MOVING = const(4)  # foot-flat without rest (state may already be PUSH)
+EV_TOE_OFF = const(5)  # the push-off minimum in S_MIN_* was toe-off
+EV_NO_NEXT_CONTACT = const(6)  # the pending contact ends without a next one
+
+ONE = const(8192)  # Q13
+_Q = const(13)
+_SLIP_FLATS = const(6)
+# The pitch increment gp * mul >> 20 is taken as (gp * hi + (gp * lo >> 10)) >> 10
+# with mul = hi << 10 | lo: the same integer, without a product beyond 2**27.
+_DTHETA_SPLIT = const(10)
+_DTHETA_LO_MASK = const(1023)
+# Beyond these the integration has run away (a wrong frame, or no foot-flat for
+# many seconds): it stops, rather than overflow a machine word.
+_CS_LIMIT = const(12288)  # 1.5 in Q13
+_V_LIMIT = const(16777216)  # 2**24
+_X_LIMIT = const(536870912)  # 2**29
+_D_LIMIT = const(2048)  # 0.25 rad per sample
+
+
+def dtheta_parts(mul):
+    """(hi, lo) of a pitch-increment multiplier, as P_DTHETA_HI / P_DTHETA_LO."""
+    return mul >> _DTHETA_SPLIT, mul & _DTHETA_LO_MASK
+
+
+def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
+    """One sample in the foot frame; returns an EV_* code. The twin of step_viper."""
+    r0 = rows[0]
+    r1 = rows[1]
+    r2 = rows[2]
+    r3 = rows[3]
+    r4 = rows[4]
+    r5 = rows[5]
+    r6 = rows[6]
+    r7 = rows[7]
+    r8 = rows[8]
+    gp = -(gx * r3 + gy * r4 + gz * r5) >> _Q
+    roll = (gx * r0 + gy * r1 + gz * r2) >> _Q
+    afx = (ax * r0 + ay * r1 + az * r2) >> _Q
+    afz = (ax * r6 + ay * r7 + az * r8) >> _Q
+    sx = ax >> 3
+    sy = ay >> 3
+    sz = az >> 3
+    a2 = sx * sx + sy * sy + sz * sz
+    rest_lo = k[P_REST_LO]
+    rest_hi = k[P_REST_HI]
+    event = EV_NONE
+
+    # Every still moment must read gravity along the foot's z axis; if several in a
+    # row do not, the pod has moved on the shoe (this works even when the wrong frame
+    # stops the detector from finding foot-flats).
+    agx = gx if gx >= 0 else -gx
+    agy = gy if gy >= 0 else -gy
+    agz = gz if gz >= 0 else -gz
+    if agx + agy + agz < k[P_STILL_GYRO] and rest_lo < a2 and a2 < rest_hi:
+        still_run = k[S_STILL_RUN] + 1
+        k[S_STILL_RUN] = still_run
+        if still_run == k[P_FLAT_NEEDED]:
+            if afz < k[P_G_FLAT_MIN]:
+                tilted = k[S_TILTED_FLATS] + 1
+                k[S_TILTED_FLATS] = tilted
+                if tilted >= _SLIP_FLATS:
+                    k[S_STATE] = SEEK_SWING
+                    k[S_PENDING] = 0
+                    k[S_INTEGRATING] = 0
+                    k[S_TILTED_FLATS] = 0
+                    event = EV_SLIPPED
+            else:
+                k[S_TILTED_FLATS] = 0
+    else:
+        k[S_STILL_RUN] = 0
+
+    jerk_x = ax - k[S_PAX]
+    jerk_y = ay - k[S_PAY]
+    jerk_z = az - k[S_PAZ]
+    jerk = (
+        (jerk_x if jerk_x >= 0 else -jerk_x)
+        + (jerk_y if jerk_y >= 0 else -jerk_y)
+        + (jerk_z if jerk_z >= 0 else -jerk_z)
+    )
+    k[S_PAX] = ax
+    k[S_PAY] = ay
+    k[S_PAZ] = az
+    prev_gp = k[S_PREV_GP]
+    k[S_PREV_GP] = gp
+
+    if k[S_INTEGRATING]:
+        d = (gp * k[P_DTHETA_HI] + (gp * k[P_DTHETA_LO] >> _DTHETA_SPLIT)) >> _DTHETA_SPLIT
+        c = k[S_C]
+        s = k[S_S]
+        v = k[S_V]
+        x = k[S_X]
+        if (
+            -_D_LIMIT <= d <= _D_LIMIT
+            and -_CS_LIMIT <= c <= _CS_LIMIT
+            and -_CS_LIMIT <= s <= _CS_LIMIT
+            and -_V_LIMIT <= v <= _V_LIMIT
+            and -_X_LIMIT <= x <= _X_LIMIT
+        ):
+            dd = d * d >> _Q
+            # second-order rotation step keeps |(c, s)| near one through a swing
+            c2 = c - (s * d >> _Q) - (c * dd >> 14)
+            s2 = s + (c * d >> _Q) - (s * dd >> 14)
+            v += (c2 * afx - s2 * afz) >> _Q
+            k[S_C] = c2
+            k[S_S] = s2
+            k[S_V] = v
+            k[S_X] = x + (v >> 4)
+            k[S_T] += 1
+        else:
+            k[S_INTEGRATING] = 0
+
+    state = k[S_STATE]
+    if state == SEEK_SWING:
+        if gp > k[P_SWING_THR]:
+            k[S_STATE] = ARMED
+            k[S_SINCE] = n
+            k[S_SWING_PEAK] = gp
+        elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
+            event = EV_NO_NEXT_CONTACT
+    elif state == ARMED:
+        peak = k[S_SWING_PEAK]
+        if gp > peak:
+            peak = gp
+            k[S_SWING_PEAK] = gp
+        if jerk > k[P_JERK_THR] and gp < peak >> 1:
+            event = EV_IMPACT
+        elif n - k[S_SINCE] > k[P_MAX_SWING]:
+            k[S_STATE] = SEEK_SWING
+            k[S_SINCE] = n
+            k[S_INTEGRATING] = 0
+            if k[S_PENDING]:
+                event = EV_NO_NEXT_CONTACT
+    else:
+        # in contact: impact first, then slap to flat, then push-off
+        since_ic = n - k[S_IC_N]
+        flat_thr = k[P_FLAT_THR]
+        quiet = -flat_thr < gp and gp < flat_thr
+        # at rest on the ground: no pitch rotation and the accelerometer reads ~1 g
+        resting = quiet and rest_lo < a2 and a2 < rest_hi
+        if since_ic <= k[P_IMPACT_WINDOW]:
+            if a2 > k[S_IMPACT_MAX]:
+                k[S_IMPACT_MAX] = a2
+            clip = k[P_CLIP]
+            if ax >= clip or ax <= -clip or ay >= clip or ay <= -clip or az >= clip or az <= -clip:
+                k[S_CLIPPED] = 1
+        total_roll = k[S_ROLL] + roll
+        k[S_ROLL] = total_roll
+        if total_roll < k[S_ROLL_MIN]:
+            k[S_ROLL_MIN] = total_roll
+        elif total_roll > k[S_ROLL_MAX]:
+            k[S_ROLL_MAX] = total_roll
+        if since_ic > k[P_MAX_CONTACT]:
+            # standing still: no toe-off, so no stride from this contact
+            k[S_STATE] = SEEK_SWING
+            k[S_SINCE] = n
+            k[S_INTEGRATING] = 0
+            if k[S_PENDING]:
+                event = EV_NO_NEXT_CONTACT
+        elif state == SLAP:
+            if not k[S_SLAP_DONE]:
+                k[S_STRIKE_SUM] += gp
+                if not quiet:
+                    k[S_SLAP_MOVED] = 1
+                elif since_ic >= k[P_SLAP_MIN] and (k[S_SLAP_MOVED] or since_ic > k[P_SLAP_QUIET]):
+                    # the slap (or a midfoot landing's lack of one) is over
+                    k[S_SLAP_DONE] = 1
+            if resting:
+                flat_count = k[S_FLAT_COUNT] + 1
+                k[S_FLAT_COUNT] = flat_count
+                if flat_count >= k[P_FLAT_NEEDED] and since_ic >= k[P_SLAP_MIN]:
+                    k[S_STATE] = FLAT
+                    k[S_ROLL_AT_FLAT] = total_roll
+                    event = EV_FLAT_RESTED
+            else:
+                k[S_FLAT_COUNT] = 0
+                if k[S_SLAP_DONE] and gp < -k[P_PUSH_THR]:
+                    # a short or noisy stance with no quiet foot-flat: straight to push-off
+                    k[S_ROLL_AT_FLAT] = total_roll
+                    k[S_INTEGRATING] = 0
+                    k[S_STATE] = PUSH
+                    k[S_FLAT_COUNT] = 0
+                    k[S_MIN_GP] = gp
+                    k[S_MIN_N] = n
+                    k[S_Y_BEFORE] = prev_gp
+                    k[S_Y_AFTER] = gp
+                    event = EV_FLAT_MOVING
+                elif since_ic > k[P_MAX_SLAP]:
+                    k[S_STATE] = FLAT
+                    k[S_ROLL_AT_FLAT] = total_roll
+                    k[S_INTEGRATING] = 0
+                    event = EV_FLAT_MOVING
+        elif state == FLAT:
+            if gp < -k[P_PUSH_THR]:
+                k[S_STATE] = PUSH
+                k[S_FLAT_COUNT] = 0
+                k[S_MIN_GP] = gp
+                k[S_MIN_N] = n
+                k[S_Y_BEFORE] = prev_gp
+                k[S_Y_AFTER] = gp
+            elif resting:
+                # still on the ground: integration starts afresh from rest
+                k[S_C] = ONE
+                k[S_S] = 0
+                k[S_V] = 0
+                k[S_X] = 0
+                k[S_T] = 0
+        else:  # PUSH: the last negative excursion before the swing is the push-off
+            if gp < k[S_MIN_GP]:
+                k[S_MIN_GP] = gp
+                k[S_MIN_N] = n
+                k[S_Y_BEFORE] = prev_gp
+            elif n == k[S_MIN_N] + 1:
+                k[S_Y_AFTER] = gp
+            if gp > k[P_SWING_THR]:
+                # the swing has begun, so that minimum was toe-off
+                event = EV_TOE_OFF
+            elif resting:
+                flat_count = k[S_FLAT_COUNT] + 1
+                k[S_FLAT_COUNT] = flat_count
+                # the swing can pause near zero pitch rate at ~1 g for a few tens of
+                # ms after toe-off: only a longer rest means this was not a push-off
+                if flat_count >= 3 * k[P_FLAT_NEEDED]:
+                    # at rest again: that was the end of the slap, not a push-off
+                    k[S_STATE] = FLAT
+            else:
+                k[S_FLAT_COUNT] = 0
+    return event
+
+
+if sys.implementation.name == "micropython":
+
+    @micropython.viper
+    def step_viper(k, rows, n: int, gx: int, gy: int, gz: int, ax: int, ay: int, az: int) -> int:
+        """The viper twin of step_py: same contract, line for line, on machine words.
+
+        Loads of values that may be negative go through `(w ^ sign) - sign`: ptr32
+        loads zero-extend on a 64-bit port (the unix port of the tests) and are
+        already signed on the 32-bit MCUs, where this costs two instructions."""
+        p = ptr32(k)
+        r = ptr32(rows)
+        sign = 1
+        sign <<= 31  # shifted at run time: a folded constant would not be a machine int
+        r0 = (r[0] ^ sign) - sign
+        r1 = (r[1] ^ sign) - sign
+        r2 = (r[2] ^ sign) - sign
+        r3 = (r[3] ^ sign) - sign
+        r4 = (r[4] ^ sign) - sign
+        r5 = (r[5] ^ sign) - sign
+        r6 = (r[6] ^ sign) - sign
+        r7 = (r[7] ^ sign) - sign
+        r8 = (r[8] ^ sign) - sign
+        gp = -(gx * r3 + gy * r4 + gz * r5) >> _Q
+        roll = (gx * r0 + gy * r1 + gz * r2) >> _Q
+        afx = (ax * r0 + ay * r1 + az * r2) >> _Q
+        afz = (ax * r6 + ay * r7 + az * r8) >> _Q
+        sx = ax >> 3
+        sy = ay >> 3
+        sz = az >> 3
+        a2 = sx * sx + sy * sy + sz * sz
+        rest_lo = p[P_REST_LO]
+        rest_hi = p[P_REST_HI]
+        event = EV_NONE
+
+        agx = gx
+        if gx < 0:
+            agx = -gx
+        agy = gy
+        if gy < 0:
+            agy = -gy
+        agz = gz
+        if gz < 0:
+            agz = -gz
+        if agx + agy + agz < p[P_STILL_GYRO] and rest_lo < a2 and a2 < rest_hi:
+            still_run = p[S_STILL_RUN] + 1
+            p[S_STILL_RUN] = still_run
+            if still_run == p[P_FLAT_NEEDED]:
+                if afz < p[P_G_FLAT_MIN]:
+                    tilted = p[S_TILTED_FLATS] + 1
+                    p[S_TILTED_FLATS] = tilted
+                    if tilted >= _SLIP_FLATS:
+                        p[S_STATE] = SEEK_SWING
+                        p[S_PENDING] = 0
+                        p[S_INTEGRATING] = 0
+                        p[S_TILTED_FLATS] = 0
+                        event = EV_SLIPPED
+                else:
+                    p[S_TILTED_FLATS] = 0
+        else:
+            p[S_STILL_RUN] = 0
+
+        jerk_x = ax - ((p[S_PAX] ^ sign) - sign)
+        if jerk_x < 0:
+            jerk_x = -jerk_x
+        jerk_y = ay - ((p[S_PAY] ^ sign) - sign)
+        if jerk_y < 0:
+            jerk_y = -jerk_y
+        jerk_z = az - ((p[S_PAZ] ^ sign) - sign)
+        if jerk_z < 0:
+            jerk_z = -jerk_z
+        jerk = jerk_x + jerk_y + jerk_z
+        p[S_PAX] = ax
+        p[S_PAY] = ay
+        p[S_PAZ] = az
+        prev_gp = (p[S_PREV_GP] ^ sign) - sign
+        p[S_PREV_GP] = gp
+
+        if p[S_INTEGRATING]:
+            d = (gp * p[P_DTHETA_HI] + (gp * p[P_DTHETA_LO] >> _DTHETA_SPLIT)) >> _DTHETA_SPLIT
+            c = (p[S_C] ^ sign) - sign
+            s = (p[S_S] ^ sign) - sign
+            v = (p[S_V] ^ sign) - sign
+            x = (p[S_X] ^ sign) - sign
+            if (
+                -_D_LIMIT <= d
+                and d <= _D_LIMIT
+                and -_CS_LIMIT <= c
+                and c <= _CS_LIMIT
+                and -_CS_LIMIT <= s
+                and s <= _CS_LIMIT
+                and -_V_LIMIT <= v
+                and v <= _V_LIMIT
+                and -_X_LIMIT <= x
+                and x <= _X_LIMIT
+            ):
+                dd = d * d >> _Q
+                c2 = c - (s * d >> _Q) - (c * dd >> 14)
+                s2 = s + (c * d >> _Q) - (s * dd >> 14)
+                v += (c2 * afx - s2 * afz) >> _Q
+                p[S_C] = c2
+                p[S_S] = s2
+                p[S_V] = v
+                p[S_X] = x + (v >> 4)
+                p[S_T] = p[S_T] + 1
+            else:
+                p[S_INTEGRATING] = 0
+
+        state = p[S_STATE]
+        if state == SEEK_SWING:
+            if gp > p[P_SWING_THR]:
+                p[S_STATE] = ARMED
+                p[S_SINCE] = n
+                p[S_SWING_PEAK] = gp
+            elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
+                event = EV_NO_NEXT_CONTACT
+        elif state == ARMED:
+            peak = (p[S_SWING_PEAK] ^ sign) - sign
+            if gp > peak:
+                peak = gp
+                p[S_SWING_PEAK] = gp
+            if jerk > p[P_JERK_THR] and gp < peak >> 1:
+                event = EV_IMPACT
+            elif n - p[S_SINCE] > p[P_MAX_SWING]:
+                p[S_STATE] = SEEK_SWING
+                p[S_SINCE] = n
+                p[S_INTEGRATING] = 0
+                if p[S_PENDING]:
+                    event = EV_NO_NEXT_CONTACT
+        else:
+            since_ic = n - p[S_IC_N]
+            flat_thr = p[P_FLAT_THR]
+            quiet = -flat_thr < gp and gp < flat_thr
+            resting = quiet and rest_lo < a2 and a2 < rest_hi
+            if since_ic <= p[P_IMPACT_WINDOW]:
+                if a2 > p[S_IMPACT_MAX]:
+                    p[S_IMPACT_MAX] = a2
+                clip = p[P_CLIP]
+                if (
+                    ax >= clip
+                    or ax <= -clip
+                    or ay >= clip
+                    or ay <= -clip
+                    or az >= clip
+                    or az <= -clip
+                ):
+                    p[S_CLIPPED] = 1
+            total_roll = ((p[S_ROLL] ^ sign) - sign) + roll
+            p[S_ROLL] = total_roll
+            if total_roll < (p[S_ROLL_MIN] ^ sign) - sign:
+                p[S_ROLL_MIN] = total_roll
+            elif total_roll > (p[S_ROLL_MAX] ^ sign) - sign:
+                p[S_ROLL_MAX] = total_roll
+            if since_ic > p[P_MAX_CONTACT]:
+                p[S_STATE] = SEEK_SWING
+                p[S_SINCE] = n
+                p[S_INTEGRATING] = 0
+                if p[S_PENDING]:
+                    event = EV_NO_NEXT_CONTACT
+            elif state == SLAP:
+                if not p[S_SLAP_DONE]:
+                    p[S_STRIKE_SUM] = ((p[S_STRIKE_SUM] ^ sign) - sign) + gp
+                    if not quiet:
+                        p[S_SLAP_MOVED] = 1
+                    elif since_ic >= p[P_SLAP_MIN] and (
+                        p[S_SLAP_MOVED] or since_ic > p[P_SLAP_QUIET]
+                    ):
+                        p[S_SLAP_DONE] = 1
+                if resting:
+                    flat_count = p[S_FLAT_COUNT] + 1
+                    p[S_FLAT_COUNT] = flat_count
+                    if flat_count >= p[P_FLAT_NEEDED] and since_ic >= p[P_SLAP_MIN]:
+                        p[S_STATE] = FLAT
+                        p[S_ROLL_AT_FLAT] = total_roll
+                        event = EV_FLAT_RESTED
+                else:
+                    p[S_FLAT_COUNT] = 0
+                    if p[S_SLAP_DONE] and gp < -p[P_PUSH_THR]:
+                        p[S_ROLL_AT_FLAT] = total_roll
+                        p[S_INTEGRATING] = 0
+                        p[S_STATE] = PUSH
+                        p[S_FLAT_COUNT] = 0
+                        p[S_MIN_GP] = gp
+                        p[S_MIN_N] = n
+                        p[S_Y_BEFORE] = prev_gp
+                        p[S_Y_AFTER] = gp
+                        event = EV_FLAT_MOVING
+                    elif since_ic > p[P_MAX_SLAP]:
+                        p[S_STATE] = FLAT
+                        p[S_ROLL_AT_FLAT] = total_roll
+                        p[S_INTEGRATING] = 0
+                        event = EV_FLAT_MOVING
+            elif state == FLAT:
+                if gp < -p[P_PUSH_THR]:
+                    p[S_STATE] = PUSH
+                    p[S_FLAT_COUNT] = 0
+                    p[S_MIN_GP] = gp
+                    p[S_MIN_N] = n
+                    p[S_Y_BEFORE] = prev_gp
+                    p[S_Y_AFTER] = gp
+                elif resting:
+                    p[S_C] = ONE
+                    p[S_S] = 0
+                    p[S_V] = 0
+                    p[S_X] = 0
+                    p[S_T] = 0
+            else:
+                if gp < (p[S_MIN_GP] ^ sign) - sign:
+                    p[S_MIN_GP] = gp
+                    p[S_MIN_N] = n
+                    p[S_Y_BEFORE] = prev_gp
+                elif n == p[S_MIN_N] + 1:
+                    p[S_Y_AFTER] = gp
+                if gp > p[P_SWING_THR]:
+                    event = EV_TOE_OFF
+                elif resting:
+                    flat_count = p[S_FLAT_COUNT] + 1
+                    p[S_FLAT_COUNT] = flat_count
+                    if flat_count >= 3 * p[P_FLAT_NEEDED]:
+                        p[S_STATE] = FLAT
+                else:
+                    p[S_FLAT_COUNT] = 0
+        return event
+
+    step = step_viper
+else:
+    step = step_py

@@ -1,0 +1,179 @@
+# The gait engine's viper kernel against its pure-Python twin, inside MicroPython:
+# CPython runs the twin (host reprocessing, bench/accuracy.py), the pod runs the
+# kernel, so the two must agree on every input the engine can give them.
+from array import array
+
+import machine
+from fwtest_util import check
+
+from heavylegs_pod.gait import _kernels as K
+from heavylegs_pod.gait import detector as d
+from heavylegs_pod.hal.lsm6ds import LSM6DS
+
+EVENTS = (
+    K.EV_SLIPPED,
+    K.EV_IMPACT,
+    K.EV_FLAT_RESTED,
+    K.EV_FLAT_MOVING,
+    K.EV_TOE_OFF,
+    K.EV_NO_NEXT_CONTACT,
+)
+
+
+def _both(k, rows, n, sample, twin):
+    """One step of each from the same state; fails on any difference."""
+    for i in range(K.K_SIZE):
+        twin[i] = k[i]
+    before = list(k)
+    gx, gy, gz, ax, ay, az = sample
+    event = K.step_viper(k, rows, n, gx, gy, gz, ax, ay, az)
+    twin_event = K.step_py(twin, rows, n, gx, gy, gz, ax, ay, az)
+    if event != twin_event or k != twin:
+        diff = [(i, k[i], twin[i]) for i in range(K.K_SIZE) if k[i] != twin[i]]
+        raise AssertionError(
+            "n=%d sample=%r rows=%r state=%r: event %d vs twin %d, (index, kernel, twin) %r"
+            % (n, sample, list(rows), before, event, twin_event, diff)
+        )
+    return event
+
+
+def test_kernel_and_twin_agree_through_a_run():
+    imu = LSM6DS(machine.I2C(0), 0x6A)
+    chip = machine._get_board().chip
+    engine = d.GaitEngine(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
+    twin = array("i", [0] * K.K_SIZE)
+    seen = [0] * 8
+
+    def checked(k, rows, n, gx, gy, gz, ax, ay, az):
+        event = _both(k, rows, n, (gx, gy, gz, ax, ay, az), twin)
+        seen[event] += 1
+        return event
+
+    d.step = checked  # the engine looks its kernel up at every call
+    strides = 0
+    try:
+        while not chip.exhausted:
+            chip.advance(chip.ticks_to_watermark())
+            count = imu.read_fifo()
+            first = imu.sample_count - count
+            s = imu.samples
+            for i in range(count):
+                j = 6 * i
+                strides += engine.feed(
+                    first + i, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]
+                )
+    finally:
+        d.step = K.step
+    check(strides > 20, "only %d strides" % strides)
+    check(seen[K.EV_IMPACT] >= strides and seen[K.EV_TOE_OFF] >= strides, "events %r" % seen)
+    check(seen[K.EV_FLAT_RESTED] > 0, "no foot-flat at rest: %r" % seen)
+
+
+class _Random:
+    """xorshift32: the same cases on every run, no dependency on `random`."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def bits(self):
+        x = self.state
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.state = x
+        return x
+
+    def between(self, lo, hi):
+        return lo + self.bits() % (hi - lo + 1)
+
+
+def _unit_rows(rnd, out):
+    """Three rows of length 7/8 to 9/8 in Q13: what set_rows lets through."""
+    for row in range(3):
+        v = [rnd.between(-1000, 1000) + 0.5 for _ in range(3)]
+        scale = 8192 * rnd.between(7000, 9000) / 8000 / (v[0] ** 2 + v[1] ** 2 + v[2] ** 2) ** 0.5
+        for i in range(3):
+            out[3 * row + i] = int(v[i] * scale)
+
+
+def _sample(rnd, still):
+    if still:
+        # a still foot: little rotation, about 1 g in some direction (tilted or not)
+        gyro = [rnd.between(-120, 120) for _ in range(3)]
+        a = [rnd.between(-1000, 1000) + 0.5 for _ in range(3)]
+        g = 2048 * rnd.between(900, 1100) / 1000 / (a[0] ** 2 + a[1] ** 2 + a[2] ** 2) ** 0.5
+        return gyro + [int(a[0] * g), int(a[1] * g), int(a[2] * g)]
+    extremes = (-32768, 32767, 0, -1)
+    out = []
+    for _ in range(6):
+        if rnd.bits() % 8 == 0:
+            out.append(extremes[rnd.bits() % 4])
+        else:
+            out.append(rnd.between(-32768, 32767))
+    return out
+
+
+def _random_state(rnd, k, n, flat_needed):
+    """Any state the engine can reach, and integrator values past the kernel's
+    limits (where it must stop integrating the same way in both)."""
+    contact = 8001 * 65536
+    k[K.S_STATE] = rnd.between(0, 4)
+    k[K.S_SINCE] = n - rnd.between(0, 3000)
+    k[K.S_PAX] = rnd.between(-32768, 32767)
+    k[K.S_PAY] = rnd.between(-32768, 32767)
+    k[K.S_PAZ] = rnd.between(-32768, 32767)
+    k[K.S_PREV_GP] = rnd.between(-65536, 65536)
+    k[K.S_SWING_PEAK] = rnd.between(0, 65536)
+    k[K.S_IC_N] = n - rnd.between(0, 3000)
+    k[K.S_STRIKE_SUM] = rnd.between(-contact, contact)
+    k[K.S_SLAP_DONE] = rnd.between(0, 1)
+    k[K.S_SLAP_MOVED] = rnd.between(0, 1)
+    k[K.S_FLAT_COUNT] = rnd.between(0, 3 * flat_needed)
+    k[K.S_IMPACT_MAX] = rnd.between(0, 3 * 4096 * 4096)
+    k[K.S_CLIPPED] = rnd.between(0, 1)
+    k[K.S_MIN_GP] = rnd.between(-65536, 65536)
+    k[K.S_MIN_N] = n - rnd.between(0, 3)
+    k[K.S_Y_BEFORE] = rnd.between(-65536, 65536)
+    k[K.S_Y_AFTER] = rnd.between(-65536, 65536)
+    k[K.S_ROLL] = rnd.between(-contact, contact)
+    k[K.S_ROLL_MIN] = min(0, k[K.S_ROLL] - rnd.between(0, 65536))
+    k[K.S_ROLL_MAX] = max(0, k[K.S_ROLL] + rnd.between(0, 65536))
+    k[K.S_ROLL_AT_FLAT] = rnd.between(-contact, contact)
+    k[K.S_STILL_RUN] = flat_needed - rnd.between(0, 2)
+    k[K.S_TILTED_FLATS] = rnd.between(0, 6)
+    k[K.S_INTEGRATING] = rnd.between(0, 1)
+    for index, limit in ((K.S_C, 12288), (K.S_S, 12288), (K.S_V, 1 << 24), (K.S_X, 1 << 29)):
+        kind = rnd.bits() % 8
+        if kind == 0:
+            k[index] = rnd.between(-0x7FFFFFFF, 0x7FFFFFFF)
+        elif kind == 1:
+            # on the kernel's limit, or just past it
+            k[index] = (limit + rnd.between(-1, 1)) * (1 if rnd.bits() % 2 else -1)
+        else:
+            k[index] = rnd.between(-limit, limit)
+    k[K.S_T] = rnd.between(0, 5000)
+    k[K.S_PENDING] = rnd.between(0, 1)
+
+
+def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
+    engine = d.GaitEngine(416, 2048, 70)
+    params = engine._k
+    flat_needed = params[K.P_FLAT_NEEDED]
+    k = array("i", [0] * K.K_SIZE)
+    twin = array("i", [0] * K.K_SIZE)
+    rows = array("i", [0] * 9)
+    rnd = _Random(2024)
+    seen = [0] * 8
+    for case in range(6000):
+        for i in range(K.S_STATE):
+            k[i] = params[i]
+        n = rnd.between(3000, (1 << 29) - 1)
+        _random_state(rnd, k, n, flat_needed)
+        if case % 2:
+            _unit_rows(rnd, rows)
+        else:
+            for i in range(9):  # the identity frame of a new engine
+                rows[i] = 8192 if i % 4 == 0 else 0
+        seen[_both(k, rows, n, _sample(rnd, rnd.bits() % 3 == 0), twin)] += 1
+    for event in EVENTS:
+        check(seen[event] > 0, "event %d never happened: %r" % (event, seen))
