@@ -11,6 +11,12 @@ engine, in the loop app.sensor_task runs, inside the real MicroPython unix port:
 - a projected CPU share at 416 Hz on each reference board, with every assumption
   printed next to it, the I2C bus included.
 
+`--port PORT` also runs the same script on a board through its USB serial port
+(any MicroPython board, or the pty test board of heavylegs.deploy.testboard): the
+engine compiled for the board's arch goes into a folder of its own on the board
+(hl_bench/, removed afterwards; the pod's firmware is not touched), and the board
+reports its time, allocation and strides for the first --board-seconds of the run,
+which the unix port also runs for comparison.
 Last line: one JSON object.
 """
 
@@ -32,7 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 sys.path.insert(0, str(REPO / "firmware"))
 
-from heavylegs.deploy.boards import load_board  # noqa: E402
+from heavylegs.deploy.boards import arch_from_mpy, load_board  # noqa: E402
+from heavylegs.deploy.build import compile_firmware  # noqa: E402
+from heavylegs.deploy.usb import PodConnection  # noqa: E402
 from heavylegs.reprocess import quantise  # noqa: E402
 from heavylegs.sim import paths  # noqa: E402
 from heavylegs.sim.gait_model import RunParams, simulate_run  # noqa: E402
@@ -93,6 +101,10 @@ def bench(path, limit):
     print("RESULT", n - start_n, strides, us, allocated)
 """
 UNIX_MAIN = "\nimport sys\nbench(sys.argv[1], int(sys.argv[2]))\n"
+
+BOARD_DIR = "hl_bench"
+# what BENCH_SCRIPT imports, and nothing else of the firmware
+BOARD_MODULES = re.compile(r"heavylegs_pod/(__init__|gait/\w+|hal/__init__|hal/lsm6ds)\.mpy")
 
 
 def make_fifo_words(path: Path, minutes: float) -> int:
@@ -162,6 +174,53 @@ def callgrind_instructions(script: Path, words: Path, firmware: Path, limit: int
                 return int(line.split()[1])
     raise RuntimeError("callgrind wrote no totals")
 
+
+def run_board(port: str, words: Path, build_dir: Path) -> tuple[str, tuple[int, int, int, int]]:
+    """BENCH_SCRIPT on a board: returns its arch and (samples, strides, us, bytes)."""
+    with PodConnection(port, timeout_s=30.0) as pod:
+        pod.enter_raw_repl()
+        mpy = pod.run_json("print(json.dumps(getattr(sys.implementation, '_mpy', 0)))")
+        arch = arch_from_mpy(int(mpy))
+        if arch is None:
+            raise SystemExit(f"the MicroPython on {port} has no native code emitter")
+        modules = [
+            mpy_file
+            for mpy_file in compile_firmware(arch, build_dir)
+            if BOARD_MODULES.fullmatch(mpy_file.relative_to(build_dir / arch).as_posix())
+        ]
+        try:
+            for mpy_file in modules:
+                relative = mpy_file.relative_to(build_dir / arch).as_posix()
+                pod.write_file(f"{BOARD_DIR}/{relative}", mpy_file.read_bytes())
+            pod.write_file(f"{BOARD_DIR}/words.bin", words.read_bytes())
+            out = pod.run(
+                f"import sys\nsys.path.insert(0, {BOARD_DIR!r})\n"
+                + BENCH_SCRIPT
+                + f"\nbench({BOARD_DIR + '/words.bin'!r}, 0)\n",
+                timeout_s=600,
+            )
+        finally:
+            # a fresh interpreter, so nothing of the bench is still open or imported
+            pod.enter_raw_repl()
+            pod.run(REMOVE_TREE + f"_hl_rmtree({BOARD_DIR!r})")
+    return arch, _result(out.decode())
+
+
+REMOVE_TREE = """
+import os
+def _hl_rmtree(d):
+    try:
+        entries = list(os.ilistdir(d))
+    except OSError:
+        return
+    for e in entries:
+        p = d + '/' + e[0]
+        if e[1] == 0x4000:
+            _hl_rmtree(p)
+        else:
+            os.remove(p)
+    os.rmdir(d)
+"""
 
 # Projection assumptions, printed with the result.
 MCUS = {
@@ -236,6 +295,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--port", help="also run on a board through mpremote")
+    parser.add_argument("--board-seconds", type=float, default=20.0)
     args = parser.parse_args()
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -290,6 +351,31 @@ def main() -> int:
             )
         else:
             print("valgrind is not installed: no instruction count, so no projection")
+        if args.port:
+            board_samples = min(n, int(args.board_seconds * ODR_HZ)) // BURST_SAMPLES
+            board_words = tmp / "board_words.bin"
+            data = words.read_bytes()[: board_samples * BURST_SAMPLES * 2 * WORD_BYTES]
+            board_words.write_bytes(data)
+            arch, (samples_b, strides_b, us_b, alloc_b) = run_board(
+                args.port, board_words, tmp / "build"
+            )
+            samples_u, strides_u, _, _ = run_unix(script, board_words, ours)
+            print(
+                f"board on {args.port} ({arch}): {samples_b} samples after calibration, "
+                f"{us_b / samples_b:.1f} us per sample, {alloc_b} bytes allocated, "
+                f"{strides_b} strides (unix port on the same samples: {samples_u}, {strides_u})"
+            )
+            report.update(
+                {
+                    "board_arch": arch,
+                    "board_samples": samples_b,
+                    "board_us_per_sample": round(us_b / samples_b, 2),
+                    "board_allocs_per_sample": round(alloc_b / samples_b, 3),
+                    "board_strides": strides_b,
+                    "unix_samples_same_run": samples_u,
+                    "unix_strides_same_run": strides_u,
+                }
+            )
     print(json.dumps(report))
     return 0
 
