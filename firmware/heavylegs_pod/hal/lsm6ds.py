@@ -144,6 +144,17 @@ class LSM6DS:
         self._raw_mv = memoryview(self._raw)
         self.samples = array("h", bytes(12 * max_samples))
         self._samples_mv = memoryview(self.samples)
+        # Reads come in whole watermarks, through views made here: slicing a
+        # memoryview per burst would allocate. Words short of a watermark wait in the
+        # FIFO for the next interrupt (one watermark period, 77 ms at the defaults).
+        self._word_views = [
+            self._raw_mv[: k * watermark * _WORD]
+            for k in range(1, 2 * max_samples // watermark + 1)
+        ]
+        per_view = watermark // 2  # samples (the legacy FIFO's threshold is set to match)
+        self._sample_views = [
+            self._samples_mv[: 6 * k * per_view] for k in range(1, max_samples // per_view + 1)
+        ]
         self._pattern = bytearray(2)
         self.sample_count = 0  # samples delivered since start: the sensor clock
         self.overruns = 0  # FIFO overrun events seen (data was lost)
@@ -282,14 +293,15 @@ class LSM6DS:
         """
         if self.legacy_fifo:
             return self._read_pattern_fifo()
-        words = self.fifo_level()
-        if words > 2 * self.max_samples:
-            words = 2 * self.max_samples
-        if words <= 0:
+        views = self._word_views
+        chunks = self.fifo_level() // self.watermark
+        if chunks > len(views):
+            chunks = len(views)
+        if chunks <= 0:
             return 0
-        raw = self._raw
-        self.i2c.readfrom_mem_into(self.address, _FIFO_DATA_OUT_TAG, self._raw_mv[: words * _WORD])
-        n = _unpack_pairs(raw, words, self.samples, 1 if self._have_gyro else 0)
+        words = chunks * self.watermark
+        self.i2c.readfrom_mem_into(self.address, _FIFO_DATA_OUT_TAG, views[chunks - 1])
+        n = _unpack_pairs(self._raw, words, self.samples, 1 if self._have_gyro else 0)
         # The pairing state carries over when a batch ends between gyro and accel.
         self._have_gyro = n < 0
         if n < 0:
@@ -306,13 +318,16 @@ class LSM6DS:
             self.i2c.readfrom_mem_into(self.address, _L_FIFO_DATA_OUT_L, self._pattern)
             words -= 1
             pattern = (pattern + 1) % _L_WORDS_PER_SAMPLE
-        n = words // _L_WORDS_PER_SAMPLE
-        if n > self.max_samples:
-            n = self.max_samples
-        if n <= 0:
+        views = self._sample_views
+        per_view = self.watermark // 2
+        chunks = words // _L_WORDS_PER_SAMPLE // per_view
+        if chunks > len(views):
+            chunks = len(views)
+        if chunks <= 0:
             return 0
+        n = chunks * per_view
         # gyro X Y Z, accel X Y Z, little-endian: exactly the sample array's layout
-        self.i2c.readfrom_mem_into(self.address, _L_FIFO_DATA_OUT_L, self._samples_mv[: 6 * n])
+        self.i2c.readfrom_mem_into(self.address, _L_FIFO_DATA_OUT_L, views[chunks - 1])
         self.sample_count += n
         return n
 
