@@ -133,6 +133,13 @@ def main() -> int:
     for name, ma in SENSOR_MA.items():
         print(f"sensor {name}: {ma} mA (LSM6DSOX datasheet)")
     results = {}
+    if measured is not None and any(b["cpu_key"] not in measured for b in BOARDS.values()):
+        print(
+            "bench/firmware_speed.py gave no CPU projection (is valgrind installed?): "
+            "pass --cpu-pct to use a figure of your own",
+            file=sys.stderr,
+        )
+        return 1
     for name, board in BOARDS.items():
         cpu = args.cpu_pct if measured is None else measured[board["cpu_key"]]
         r = budget(board, cpu)
