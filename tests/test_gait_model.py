@@ -288,6 +288,25 @@ def test_walking_has_double_support_and_running_a_flight():
     assert 100 < np.mean([120 / s.stride_s for s in walks]) < 125
 
 
+def test_the_last_stance_before_a_new_gait_leaves_the_new_gait_its_swing():
+    params = RunParams(
+        duration_s=150.0, segments=(Segment(0.0), Segment(60.0, gait="walk"), Segment(110.0))
+    )
+    plan = plan_run(params, seed=4)
+    for foot in FEET:
+        truth = [s for s in plan.truth(foot) if s.stride_s is not None]
+        changes = [k for k in range(1, len(truth)) if truth[k].gait != truth[k - 1].gait]
+        assert len(changes) == 2, "run to walk and walk to run"
+        for k in changes:
+            before, first = truth[k - 1], truth[k]
+            swing = first.ic_s - before.to_s
+            usual = first.stride_s - first.gct_s  # the new gait's own swing
+            # walk to run: the walking stance ends early; run to walk: nothing to do
+            assert swing >= min(usual, 0.3) - 0.01, f"{foot} swing of {1000 * swing:.0f} ms"
+            # 2 m in the swing of a run is possible; in 190 ms it is not
+            assert before.stride_len_m / swing < 6.0
+
+
 def test_a_stop_leaves_the_feet_still_and_no_stride_spans_it():
     params = RunParams(duration_s=60.0, stops=(Stop(at_s=25.0, duration_s=12.0),))
     traces = _ideal_run(params, seed=5)

@@ -426,6 +426,19 @@ def plan_run(params: RunParams, *, seed: int = 0) -> Plan:
                 continue
             feet_list.append(c)
     plan.stands.append((previous_end, p.duration_s))
+    # A new gait starts with the next contact, but the stance before it was planned
+    # for the old one: a walking stance before the first running contact left a
+    # swing of 190 ms for 1.9 m of ground (24 g in late swing). The last stance of
+    # the old gait ends early enough to leave the new gait its own swing.
+    for contacts in plan.contacts.values():
+        for a, b in zip(contacts, contacts[1:], strict=False):
+            if a.ic is None or a.to is None or b.ic is None or a.gait == b.gait:
+                continue
+            new_swing = 120.0 / b.cadence - b.gct
+            latest_to = max(b.ic - new_swing, a.ic + b.gct)
+            if a.to > latest_to:
+                a.to = latest_to
+                a.gct = a.to - a.ic
     # Stride lengths and next contacts. A contact that starts or ends standing
     # covers ground from where a moving contact of its length would have begun.
     for contacts in plan.contacts.values():
