@@ -4,7 +4,7 @@
 from array import array
 
 import machine
-from fwtest_util import check
+from fwtest_util import check, drive
 
 from heavylegs_pod.gait import _kernels as K
 from heavylegs_pod.gait import detector as d
@@ -50,18 +50,8 @@ def test_kernel_and_twin_agree_through_a_run():
         return event
 
     d.step = checked  # the engine looks its kernel up at every call
-    strides = 0
     try:
-        while not chip.exhausted:
-            chip.advance(chip.ticks_to_watermark())
-            count = imu.read_fifo()
-            first = imu.sample_count - count
-            s = imu.samples
-            for i in range(count):
-                j = 6 * i
-                strides += engine.feed(
-                    first + i, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]
-                )
+        strides = len(drive(imu, chip, engine))
     finally:
         d.step = K.step
     check(strides > 20, "only %d strides" % strides)

@@ -3,7 +3,7 @@ import sys
 
 import machine
 import micropython
-from fwtest_util import check, close, data_path, read_truth
+from fwtest_util import check, close, data_path, drive, read_truth
 
 from heavylegs_pod.gait import detector as d
 from heavylegs_pod.hal.lsm6ds import LSM6DS
@@ -17,17 +17,7 @@ def _run_engine(watermark=64):
 def _drive(imu, chip):
     """Every sample of the chip's trace through driver and engine; the test plays time."""
     engine = d.StrideDetector(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
-    strides = []
-    while not chip.exhausted:
-        chip.advance(chip.ticks_to_watermark())
-        count = imu.read_fifo()
-        first = imu.sample_count - count
-        s = imu.samples
-        for i in range(count):
-            k = 6 * i
-            if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
-                strides.append(list(engine.stride))
-    return strides
+    return drive(imu, chip, engine)
 
 
 def test_runs_inside_micropython():

@@ -198,6 +198,11 @@ class SimPod:
         """Kill the firmware as a flat battery would, mid-write if it was writing."""
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
+        await self._gone()
+
+    async def _gone(self) -> None:
+        """Until the firmware process has ended and its radio link is down."""
+        if self.process is not None:
             await self.process.wait()
         if self._stderr_task is not None:
             await self._stderr_task
@@ -233,13 +238,7 @@ class SimPod:
     async def _boot_after_sleep(self) -> None:
         """The wake from deep sleep is a reset: the firmware boots again on the same
         flash, its chip (kept by the simulated board) still running."""
-        assert self.process is not None
-        await self.process.wait()
-        if self._stderr_task is not None:
-            await self._stderr_task
-            self._stderr_task = None
-        if self.bridge is not None:
-            await asyncio.wait_for(self.bridge.detached.wait(), 10)
+        await self._gone()
         await self._spawn()
 
     async def wait_done(self) -> None:
