@@ -18,6 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CELL_MAH = 150.0
+SYNC_WINDOW_S = 600  # power.DEFAULTS["sync_window_s"]
 USABLE = 0.85  # LiPo from 4.2 V to the 3.45 V low-battery cut, and ageing
 
 # Sensor currents (LSM6DSOX datasheet DS12814, table 3 "electrical characteristics").
@@ -26,12 +27,17 @@ SENSOR_MA = {
     "accel 26 Hz low power, wake-up armed": 0.0044,
 }
 
-# MCU and radio, typical figures; (awake mA, asleep mA, BLE connection average mA,
-# BLE slow advertising average mA). Sources in the 'why' text.
+# MCU and radio, typical figures; sources in the 'why' text. `idle_ma` is what the MCU
+# draws between FIFO batches while the pod is awake: the firmware then waits in
+# asyncio, and MicroPython has no automatic light sleep (ESP32: micropython#5459;
+# machine.lightsleep would also cut BLE, #6396), so the clocks keep running.
+# `light_sleep_ma` is only spent asleep, when the radio is silent or the board's
+# radio is a chip of its own.
 BOARDS = {
     "esp32s3-devkitc": {
         "cpu_key": "projected_cpu_pct_esp32s3",
         "awake_ma": 40.0,
+        "idle_ma": 20.0,
         "light_sleep_ma": 0.24,
         "deep_sleep_ma": 0.008,
         "deep_sleep_wake": True,  # INT1 on an RTC GPIO (hardware/boards/esp32s3-*.json)
@@ -39,7 +45,9 @@ BOARDS = {
         "ble_conn_ma": 8.0,
         "ble_adv_ma": 0.15,  # at a 1.28 s interval
         "board_overhead_ma": 0.1,
-        "why": "ESP32-S3 datasheet: 240 MHz active with the radio idle ~40 mA, light sleep 240 uA, "
+        "why": "ESP32-S3 datasheet: 240 MHz active with the radio idle ~40 mA, CPU idle at 160 MHz "
+        "(MicroPython's default) with clocks running ~20 mA (Espressif's modem-sleep figures: the "
+        "ESP32-S2 17 mA at 160 MHz; a DevKitM-1 measured 31.7 mA running), light sleep 240 uA, "
         "deep sleep 8 uA; Espressif's BLE power notes: a 30 ms connection interval with modem "
         "sleep averages several mA; 1.28 s advertising ~150 uA; DevKit LDO/LED excluded (a pod "
         "board has none)",
@@ -47,6 +55,7 @@ BOARDS = {
     "arduino-nano-rp2040-connect": {
         "cpu_key": "projected_cpu_pct_rp2040",
         "awake_ma": 24.0,
+        "idle_ma": 7.0,
         "light_sleep_ma": 1.3,
         "deep_sleep_ma": 0.18,  # dormant, woken by a GPIO edge
         "deep_sleep_wake": False,  # our firmware has no dormant mode for the rp2 port
@@ -54,7 +63,8 @@ BOARDS = {
         "ble_conn_ma": 12.0,
         "ble_adv_ma": 1.0,  # at a 1.28 s interval
         "board_overhead_ma": 0.5,
-        "why": "RP2040 datasheet: 125 MHz ~24 mA, dormant 0.18 mA; sleep with clocks gated ~1.3 mA; the "
+        "why": "RP2040 datasheet: 125 MHz ~24 mA, waiting for an event with the clocks running ~7 mA "
+        "(the Pico datasheet's idle figures), dormant 0.18 mA; sleep with clocks gated ~1.3 mA; the "
         "BLE radio is the NINA-W102 (an ESP32) over SPI: ~12 mA average connected, ~1 mA advertising; "
         "on-board regulator and IMU pull-ups ~0.5 mA",
     },
@@ -82,14 +92,13 @@ def budget(board: dict, cpu_pct: float) -> dict:
     share = cpu_pct / 100.0
     awake_ma = (
         share * board["awake_ma"]
-        + (1 - share) * board["light_sleep_ma"]
+        + (1 - share) * board["idle_ma"]
         + SENSOR_MA["accel+gyro 416 Hz high performance"]
         + board["board_overhead_ma"]
     )
     # awake, the firmware advertises every power.ADV_AWAKE_US (250 ms)
     advertising_awake_ma = board["ble_adv_ma"] * 1280 / 250
-    # asleep: MCU in light sleep, sensor watching for movement; the radio advertises
-    # every 1.285 s (power.ADV_ASLEEP_US) for the sync window, then is silent
+    # asleep: MCU in light sleep, sensor watching for movement, the radio silent
     asleep_ma = (
         board["light_sleep_ma"]
         + SENSOR_MA["accel 26 Hz low power, wake-up armed"]
@@ -98,7 +107,9 @@ def budget(board: dict, cpu_pct: float) -> dict:
     capacity = CELL_MAH * USABLE
     running_ma = awake_ma + board["ble_conn_ma"]
     journal_only_ma = awake_ma + advertising_awake_ma
-    window_ma = asleep_ma + board["ble_adv_ma"] * 1280 / 1285
+    # the sync window after a run: awake (MicroPython's ESP32 BLE does not survive a
+    # light sleep), advertising every 1.285 s (power.ADV_WINDOW_US), sync_window_s long
+    window_ma = awake_ma + board["ble_adv_ma"] * 1280 / 1285
     # deep sleep: the MCU keeps no time, so it boots every deep_sleep_check_s (12 h)
     # to read the sensor's clock before that wraps
     deep_ma = (
@@ -115,6 +126,7 @@ def budget(board: dict, cpu_pct: float) -> dict:
         "journal_only_ma": journal_only_ma,
         "journal_only_hours": capacity / journal_only_ma,
         "window_ma": window_ma,
+        "window_mah": window_ma * SYNC_WINDOW_S / 3600,
         "standby_ma": asleep_ma,
         "standby_days": capacity / asleep_ma / 24,
         "deep_ma": deep_ma,
@@ -155,8 +167,8 @@ def main() -> int:
             f"{r['journal_only_ma']:.2f} mA -> {r['journal_only_hours']:.1f} h"
         )
         print(
-            f"  asleep, sync window (advertising every 1.285 s): {r['window_ma']:.3f} mA; "
-            f"sync_window_s (30 min) of it per run is negligible over days"
+            f"  sync window after a run (awake, advertising every 1.285 s): "
+            f"{r['window_ma']:.2f} mA for {SYNC_WINDOW_S // 60} min: {r['window_mah']:.1f} mAh per run"
         )
         how = "deep sleep, woken by INT1" if board["deep_sleep_wake"] else "light sleep"
         print(

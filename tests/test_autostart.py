@@ -23,14 +23,16 @@ from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
-from heavylegs_pod.power import ADV_ASLEEP_US, ADV_AWAKE_US
+from heavylegs_pod.power import ADV_AWAKE_US, ADV_WINDOW_US
 
 ADDRESS = "F0:00:00:00:00:01"
 BOUND_S = 300
-LP_HZ = 26.0
+LP_HZ = 26.0  # the wake-up mode's accelerometer rate (chip ticks while asleep)
 START_SPM = 130  # power.DEFAULTS["auto_start_spm"]
-SYNC_WINDOW_S = 60
-CLOCK_CHECK_S = 100  # the wake-up mode's accelerometer rate (chip ticks while asleep)
+AUTO_STOP_S = 240  # power.DEFAULTS["auto_stop_s"]
+NAP_S = 30
+SYNC_WINDOW_S = 30
+CLOCK_CHECK_S = 100
 
 
 async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
@@ -72,15 +74,31 @@ def _assert_same_strides(records: list[dict], truth: list) -> None:
 
 
 @pytest.fixture(scope="module")
-def zero_touch(tmp_path_factory):
-    traces = write_scenario("zero-touch", tmp_path_factory.mktemp("zt"), seed=3)
+def zero_touch_trace(tmp_path_factory) -> Path:
+    return write_scenario("zero-touch", tmp_path_factory.mktemp("zt"), seed=3)["left"]
+
+
+@pytest.fixture(scope="module", params=["deep", "light"])
+def zero_touch(request, zero_touch_trace, tmp_path_factory):
+    """The zero-touch scenario on a board whose INT1 wakes it from deep sleep (the
+    ESP32-S3 boards), and on one that light-sleeps instead. A short nap and sync
+    window, so the 5.5 min of rest after the run see the pod fall asleep, and a
+    clock check every 100 s, so the 5.5 min standing first see timer wakes."""
     flash = tmp_path_factory.mktemp("zt-flash") / "left"
-    # A short sync window, so the 90 s asleep after the run show advertising stop; a
-    # board whose INT1 wakes it from deep sleep, which it then enters, and a clock
-    # check every 100 s, so the 5.5 min standing see timer wakes before the walk's.
-    config = {"sync_window_s": SYNC_WINDOW_S, "deep_sleep_check_s": CLOCK_CHECK_S}
-    pod = asyncio.run(_run(traces["left"], flash, config=config, deep_sleep=True))
-    return read_trace(traces["left"]), flash, pod
+    config = {
+        "nap_s": NAP_S,
+        "sync_window_s": SYNC_WINDOW_S,
+        "deep_sleep_check_s": CLOCK_CHECK_S,
+    }
+    deep = request.param == "deep"
+    pod = asyncio.run(_run(zero_touch_trace, flash, config=config, deep_sleep=deep))
+    return read_trace(zero_touch_trace), flash, pod
+
+
+def _fell_asleep_s(pod: SimPod) -> list[float]:
+    """Sensor time at which the pod went to sleep, light or deep."""
+    ticks = list(pod.sleep_ticks) + [entered for entered, _, _ in pod.deep_sleeps]
+    return sorted(tick / LP_HZ for tick in ticks)
 
 
 def test_one_session_from_the_first_running_stride_through_both_stops(zero_touch):
@@ -104,21 +122,24 @@ def test_pod_sleeps_before_and_after_the_run(zero_touch):
     truth = trace.truth_in_sensor_time()
     first_step = truth[0].ic_s
     last = truth[-1].ic_s
-    slept_s = [tick / LP_HZ for tick in pod.sleep_ticks]
-    assert any(s < first_step for s in slept_s), "asleep while standing before the walk"
-    # auto stop (240 s below running cadence) then a nap (60 s): asleep again.
-    assert any(s > last + 240 for s in slept_s), "asleep after the run"
-    assert not any(truth[0].ic_s + 5 < s < last + 240 for s in slept_s), "never asleep mid-run"
+    slept_s = _fell_asleep_s(pod)
+    before = [s for s in slept_s if s < first_step]
+    after = [s for s in slept_s if s > last]
+    assert len(before) + len(after) == len(slept_s), f"asleep between walk and run end: {slept_s}"
+    # standing from the start: a nap, the sync window, then asleep
+    assert before and abs(before[0] - (NAP_S + SYNC_WINDOW_S)) < 2, slept_s
+    # the session closes after auto_stop_s; a nap and the window later it is asleep
+    assert after and abs(after[0] - (last + AUTO_STOP_S + NAP_S + SYNC_WINDOW_S)) < 3, slept_s
 
 
-def test_asleep_the_pod_advertises_slowly_then_not_at_all(zero_touch):
+def test_the_pod_advertises_slowly_in_the_sync_window_then_not_at_all(zero_touch):
     _, _, pod = zero_touch
     intervals = pod.bridge.advertising_log
     changes = [v for k, v in enumerate(intervals) if k == 0 or v != intervals[k - 1]]
-    awake, asleep = ADV_AWAKE_US, ADV_ASLEEP_US
-    # standing at first: asleep, sync window over; the walk wakes it; after the
-    # run it falls asleep again and stops advertising 60 s later (the trace ends)
-    assert changes == [awake, asleep, 0, awake, asleep, 0]
+    # standing first: awake, the sync window, silent asleep; the walk wakes it; after
+    # the run, the window again and silence (the trace ends before any movement)
+    awake, window = ADV_AWAKE_US, ADV_WINDOW_US
+    assert changes == [awake, window, 0, awake, window, 0]
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +224,12 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
 
 def test_standing_the_pod_deep_sleeps_and_the_walk_reboots_it(zero_touch):
     trace, _, pod = zero_touch
+    if not pod.deep_sleep:
+        assert pod.deep_sleeps == [] and pod.boots == 1, "light sleep only, one boot"
+        return
     truth = trace.truth_in_sensor_time()
-    woke = [(tick / LP_HZ, how) for tick, how in pod.deep_sleeps]
-    nap_ends = 60 + SYNC_WINDOW_S  # light sleep after nap_s, deep once the window is over
+    woke = [(tick / LP_HZ, how) for _, tick, how in pod.deep_sleeps]
+    asleep_s = NAP_S + SYNC_WINDOW_S
     # standing: timer wakes to read the sensor's clock, each straight back to sleep;
     # then the first step's wake-up interrupt; after the run, asleep to the trace end
     assert [how for _, how in woke] == [
@@ -214,7 +238,8 @@ def test_standing_the_pod_deep_sleeps_and_the_walk_reboots_it(zero_touch):
         WOKE_BY_INT1,
         WOKE_AT_TRACE_END,
     ]
-    assert abs(woke[0][0] - (nap_ends + CLOCK_CHECK_S)) < 2
-    assert abs(woke[1][0] - (nap_ends + 2 * CLOCK_CHECK_S)) < 2
+    assert abs(woke[0][0] - (asleep_s + CLOCK_CHECK_S)) < 2
+    assert abs(woke[1][0] - (asleep_s + 2 * CLOCK_CHECK_S)) < 2
     assert truth[0].ic_s - 1.5 < woke[2][0] < truth[0].ic_s, "woken by the first step"
     assert pod.boots == 4, "every wake from deep sleep is a boot"
+    assert pod.sleep_ticks == [], "no light sleep where deep sleep can be woken"

@@ -80,6 +80,7 @@ class Pod:
         self.settings = settings
         self._auto_stop = settings["auto_stop_s"] * self.odr
         self._nap = settings["nap_s"] * self.odr
+        self._window = settings["sync_window_s"] * self.odr
         self._auto_start = power.AutoStart(
             self.odr, settings["auto_start_spm"], settings["auto_start_s"]
         )
@@ -142,6 +143,7 @@ class Pod:
         if sid:
             self.journal.close_session()
             self.session = 0
+            self._last_activity_n = self.now_n  # the nap and sync window count from here
             if self.state == power.RECORDING:
                 self.state = power.AWAKE
             self.update_status()
@@ -275,8 +277,13 @@ class Pod:
                 self.check_battery()
             if self.state == power.AWAKE or self.state == power.SYNCING:
                 state = power.SYNCING if services.connected() else power.AWAKE
-                if state == power.AWAKE and now - self._last_activity_n > self._nap:
-                    state = power.ASLEEP
+                quiet = now - self._last_activity_n
+                if quiet <= self._nap:
+                    services.set_advertising(power.ADV_AWAKE_US)
+                else:
+                    services.set_advertising(power.ADV_WINDOW_US)
+                    if state == power.AWAKE and quiet > self._nap + self._window:
+                        state = power.ASLEEP
                 if state != self.state:
                     self.state = state
                     if state != power.ASLEEP:  # _doze tells the centrals itself
@@ -299,16 +306,17 @@ class Pod:
         return True
 
     async def _doze(self):
-        """Asleep: the sensor watches for movement at 26 Hz while the MCU sleeps, and
-        the radio advertises slowly for sync_window_s, then not at all."""
+        """Asleep: the sensor watches for movement at 26 Hz, the radio is silent, and
+        the MCU sleeps: deep where INT1 can wake it (a wake is then a reboot), else
+        light, looking at its battery every minute."""
         imu = self.imu
         services = self.services
         self.sleeps += 1
         self.update_status()
         imu.sleep(self.settings["wake_threshold_lsb"])
-        window_ms = self.settings["sync_window_s"] * 1000
-        services.set_advertising(power.ADV_ASLEEP_US if window_ms else 0)
-        asleep_ms = 0
+        services.set_advertising(0)
+        if getattr(self.board, "deep_sleep_wake", False):
+            self._deep_sleep()  # main() resumes
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
             imu.count_sleep()
@@ -316,11 +324,6 @@ class Pod:
                 break
             if self.check_battery():
                 return
-            asleep_ms += _DOZE_MS
-            if asleep_ms >= window_ms:
-                services.set_advertising(0)
-                if getattr(self.board, "deep_sleep_wake", False):
-                    self._deep_sleep()  # a wake is a reboot: main() resumes
             # Let the radio and the simulated board have their turn.
             await asyncio.sleep_ms(0)
         services.set_advertising(power.ADV_AWAKE_US)

@@ -1,8 +1,9 @@
 """When the pod records, and when it sleeps: the zero-touch state machine.
 
-    ASLEEP  -- INT1 wake-up (any movement), or a central connects ---> AWAKE
+    ASLEEP  -- INT1 wake-up (any movement) -------------------------> AWAKE
     AWAKE   -- running cadence sustained for start_s -----------------> RECORDING
-    AWAKE   -- nap_s without a stride, no central connected ----------> ASLEEP
+    AWAKE   -- nap_s quiet: advertise slowly (the sync window) -------> AWAKE
+    AWAKE   -- sync_window_s more, no central connected --------------> ASLEEP
     RECORDING -- stop_s below running cadence, or the owner stops it --> AWAKE
     AWAKE   -- a central connected (sync) ---------------------------> SYNCING
     SYNCING -- central gone -----------------------------------------> AWAKE
@@ -36,9 +37,11 @@ DEFAULTS = {
     "nap_s": 60,
     "low_battery_mv": 3450,
     "wake_threshold_lsb": 2,  # x FS/64: 0.5 g of slope at +-16 g
-    # Asleep, the pod advertises slowly this long (time to sync after a run), then
-    # not at all until a movement wakes it: the radio is most of the standby current.
-    "sync_window_s": 1800,
+    # After nap_s quiet the pod stays awake this long more, advertising slowly, so a
+    # phone can sync after a run; then it sleeps with the radio silent until a
+    # movement wakes it. Awake, because MicroPython's BLE does not survive a light
+    # sleep on the ESP32 (micropython#6396): the window costs the idle current.
+    "sync_window_s": 600,
     # In deep sleep the MCU keeps no time: it wakes this often to read the sensor's
     # clock, which wraps after 29.8 h (only boards whose INT1 wakes it from deep sleep).
     "deep_sleep_check_s": 43200,
@@ -47,9 +50,9 @@ _T25_PER_S = const(40000)  # the sensor's timestamp counts 25 us
 _RTC_MAGIC = b"HLDS"
 _RTC_FORMAT = "<4sBiI"  # magic, version 1, unix seconds (-1 unknown), sensor timestamp
 ADV_AWAKE_US = const(250_000)  # a phone finds a pod that is awake within a second
-# Asleep, the pod stays findable for a sync at about a fifth of the current (the
-# interval Apple's accessory guidelines list for low-power advertising).
-ADV_ASLEEP_US = const(1_285_000)
+# In the sync window the pod stays findable at about a fifth of the radio's current
+# (the interval Apple's accessory guidelines list for low-power advertising).
+ADV_WINDOW_US = const(1_285_000)
 # A gap this long between strides ends a bout that has not been confirmed yet.
 _BOUT_GAP_S = const(3)
 _SLOTS = const(32)

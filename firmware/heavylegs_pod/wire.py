@@ -247,9 +247,10 @@ def scan_response_payload(name):
 
 # --- Pod status (running-dynamics service, read/notify), version 2 --------------
 #  0 u8  version (STATUS_VERSION)
-#  1 u8  state: 0 idle (awake, no session), 1 recording, 2 asleep (notified
-#        as the pod falls asleep), 3 syncing (a central is connected, no
-#        session), 4 low battery (session closed, pod about to power down)
+#  1 u8  state: 0 idle (awake, no session), 1 recording, 2 asleep (the pod's own
+#        state: it sleeps only with no central and then falls silent), 3 syncing
+#        (a central is connected, no session), 4 low battery (session closed, pod
+#        about to power down)
 #  2 u8  flags: bit0 right foot, bit1 mounting calibrated, bit2 time set,
 #              bit3 journal full (strides are streamed but no longer journaled),
 #              bit4 provisioned (the pod has an owner key), bit5 battery low

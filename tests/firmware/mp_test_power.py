@@ -86,7 +86,7 @@ def test_bad_power_settings_are_refused():
         except ValueError:
             continue
         raise AssertionError("accepted %r" % (bad,))
-    check(power_settings({})["sync_window_s"] == 1800, "the sync window default changed")
+    check(power_settings({})["sync_window_s"] == 600, "the sync window default changed")
 
 
 def test_the_time_of_day_survives_deep_sleeps_across_the_clock_wrap():

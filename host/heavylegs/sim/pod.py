@@ -127,7 +127,8 @@ class SimPod:
         self.deep_sleep_tick: int | None = None
         # The board's INT1 can wake the MCU from deep sleep (board file: imu.deep_sleep_wake).
         self.deep_sleep = deep_sleep
-        self.deep_sleeps: list[tuple[int, int]] = []  # (chip tick, WOKE_*) of each
+        # (chip tick asleep, chip tick awake, WOKE_*) of each deep sleep
+        self.deep_sleeps: list[tuple[int, int, int]] = []
         self.boots = 0
         self._reboot: asyncio.Task[None] | None = None
         self._own_workdir = workdir is None
@@ -228,7 +229,8 @@ class SimPod:
         elif kind == BOARD_EVENT_DEEPSLEEP:
             self.deep_sleep_tick = int.from_bytes(payload[:4], "little")
             woke = payload[4] if len(payload) > 4 else WOKE_BY_NOTHING
-            self.deep_sleeps.append((self.deep_sleep_tick, woke))
+            entered = int.from_bytes(payload[5:9], "little") if len(payload) >= 9 else 0
+            self.deep_sleeps.append((entered, self.deep_sleep_tick, woke))
             if woke in (WOKE_BY_INT1, WOKE_BY_TIMER):
                 self._reboot = asyncio.get_running_loop().create_task(self._boot_after_sleep())
             elif woke == WOKE_AT_TRACE_END:

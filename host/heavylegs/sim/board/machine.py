@@ -22,7 +22,8 @@ the environment the simulator sets:
 lightsleep(ms) and deepsleep(ms) let sensor time pass (the chip runs on while the
 MCU sleeps) until ms have gone by or INT1 rises, as a wake pin would end them.
 deepsleep then ends the process, as a reset would; both tell the simulator
-(board events 0x81 light sleep, 0x82 deep sleep: u32 tick, u8 what woke it).
+(board events 0x81 light sleep: u32 tick; 0x82 deep sleep: u32 tick at the wake,
+u8 what woke it, u32 tick it fell asleep at).
 A deep sleep with INT1 as its wake source (esp32.wake_on_ext0, see esp32.py)
 or with a timer keeps the chip's state and the RTC memory in the pod's folder;
 the simulator boots the firmware again, whose reset_cause() is then
@@ -261,6 +262,7 @@ def deepsleep(ms=0):
     board = _get_board()
     chip = board.chip
     woke = WOKE_BY_NOTHING
+    entered = chip.tick if chip is not None else 0
     on_int1 = board.ext0 is not None and board.ext0[0] == board.int1_pin and board.ext0[1]
     if chip is not None and (on_int1 or (ms and ms > 0)):
         if on_int1:
@@ -282,7 +284,7 @@ def deepsleep(ms=0):
         with open(_DEEP_SLEEP_FILE, "w") as f:
             json.dump({"chip": chip.snapshot(), "rtc": board.rtc_memory.hex()}, f)
     if chip is not None:
-        _send_board_event(_BOARD_EVENT_DEEPSLEEP, struct.pack("<IB", chip.tick, woke))
+        _send_board_event(_BOARD_EVENT_DEEPSLEEP, struct.pack("<IBI", chip.tick, woke, entered))
     # Waking from deep sleep is a reset: the process ends here.
     sys.exit(0)
 
