@@ -226,8 +226,8 @@ class Pod:
         else:
             clock = ic_ms(self.now_n, 0, self.odr)
         board = self.board
-        battery = board.battery_percent() if hasattr(board, "battery_percent") else 100
         mv = board.battery_mv() if hasattr(board, "battery_mv") else None
+        battery = board.battery_percent(mv) if hasattr(board, "battery_percent") else 100
         if mv is not None and mv < self.settings["low_battery_mv"]:
             flags |= wire.STATUS_BATTERY_LOW
         self.battery = battery

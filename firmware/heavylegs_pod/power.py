@@ -20,15 +20,16 @@ from array import array
 
 from micropython import const
 
+from heavylegs_pod import wire
 from heavylegs_pod.gait.detector import F_CADENCE_CENTI, F_IC_N, N_FIELDS
 
-# The values are the status record's state byte (wire.STATE_*), so the status
-# reports the machine's state as it is.
-AWAKE = const(0)
-RECORDING = const(1)
-ASLEEP = const(2)
-SYNCING = const(3)
-LOW_BATTERY = const(4)
+# The states are the status record's state byte, so the status reports the machine
+# as it is.
+AWAKE = wire.STATE_IDLE
+RECORDING = wire.STATE_RECORDING
+ASLEEP = wire.STATE_ASLEEP
+SYNCING = wire.STATE_SYNCING
+LOW_BATTERY = wire.STATE_LOW_BATTERY
 
 DEFAULTS = {
     "auto_start_spm": 130,  # 0: any stride counts, so walking starts a session too

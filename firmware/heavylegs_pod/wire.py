@@ -259,7 +259,8 @@ def scan_response_payload(name):
 #  5 u16 FIFO overrun events since boot (samples were lost)
 #  7 u32 session id (0 = none yet)
 # 11 u32 strides in the current session
-# 15 u32 session clock: sensor ms since the session started (when idle: since boot or the last wake from sleep)
+# 15 u32 session clock: sensor ms since the session started (when idle: since boot
+#        or the last wake from sleep)
 # 19 u8  sessions in the journal not yet fully synced
 STATUS_VERSION = const(2)
 STATUS_FORMAT = "<BBBBBHIIIB"

@@ -175,9 +175,11 @@ class Board:
             pin_mv = adc.read_u16() * 3300 // 65535
         return int(pin_mv * battery.get("divider", 1.0))
 
-    def battery_percent(self):
-        """0..100 from the cell voltage; 100 when not measured (USB or bench supply)."""
-        mv = self.battery_mv()
+    def battery_percent(self, mv=-1):
+        """0..100 from the cell voltage (read now unless given); 100 when not measured
+        (USB or bench supply)."""
+        if mv == -1:
+            mv = self.battery_mv()
         if mv is None:
             return 100
         for i in range(len(_LIPO_MV)):

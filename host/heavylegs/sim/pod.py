@@ -249,9 +249,7 @@ class SimPod:
             assert self.process is not None
             exited = asyncio.create_task(self.process.wait())
             done_waiter = asyncio.create_task(self.trace_done.wait())
-            finished, _ = await asyncio.wait(
-                {exited, done_waiter}, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({exited, done_waiter}, return_when=asyncio.FIRST_COMPLETED)
             if not self.trace_done.is_set() and self.bridge is not None:
                 # the process is gone: its last board events may still be on their way
                 await asyncio.wait_for(self.bridge.detached.wait(), 10)
