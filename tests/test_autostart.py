@@ -17,7 +17,13 @@ from bleak import BleakClient, BleakScanner
 from heavylegs.link.client import BATTERY_LEVEL
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
-from heavylegs.sim.pod import WOKE_AT_TRACE_END, WOKE_BY_INT1, WOKE_BY_TIMER, SimPod
+from heavylegs.sim.pod import (
+    WOKE_AT_TRACE_END,
+    WOKE_BY_INT1,
+    WOKE_BY_NOTHING,
+    WOKE_BY_TIMER,
+    SimPod,
+)
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.trace import read_trace
@@ -243,3 +249,18 @@ def test_standing_the_pod_deep_sleeps_and_the_walk_reboots_it(zero_touch):
     assert truth[0].ic_s - 1.5 < woke[2][0] < truth[0].ic_s, "woken by the first step"
     assert pod.boots == 4, "every wake from deep sleep is a boot"
     assert pod.sleep_ticks == [], "no light sleep where deep sleep can be woken"
+
+
+def test_a_flat_cell_after_a_nap_sleeps_for_good(zero_touch_trace, tmp_path):
+    """A light sleep sets INT1 as a wake source; the low-battery deep sleep must clear
+    it, or every step would boot the flat pod again."""
+    # 3700 mV falling 1875 mV/h: below 3450 mV 480 s in, during the run
+    config = {"nap_s": NAP_S, "sync_window_s": SYNC_WINDOW_S}
+    pod = asyncio.run(
+        _run(zero_touch_trace, tmp_path / "pod", config=config, battery=(3700.0, 1875.0))
+    )
+    assert pod.sleep_ticks, "the pod napped while standing"
+    assert pod.deep_sleeps and pod.deep_sleeps[-1][2] == WOKE_BY_NOTHING, pod.deep_sleeps
+    assert pod.boots == 1
+    ((_, records),) = _sessions(tmp_path / "pod").items()
+    assert records, "the run until the cell went flat is in the journal"

@@ -129,6 +129,13 @@ class Board:
         """Deep sleep until reset (a charger plugged in, the button): nothing returns."""
         import machine
 
+        try:
+            import esp32
+
+            # a light sleep set INT1 as a wake source: a flat cell must not wake on a step
+            esp32.wake_on_ext0(None, esp32.WAKEUP_ANY_HIGH)
+        except ImportError:
+            pass
         machine.deepsleep()
 
     def deep_sleep_until_int1(self, max_ms):

@@ -279,6 +279,8 @@ def deepsleep(ms=0):
             woke = WOKE_AT_TRACE_END
         else:
             woke = WOKE_BY_TIMER
+    if woke in (WOKE_BY_INT1, WOKE_BY_TIMER):
+        # only a boot that will happen may find the chip and RTC memory kept
         import json
 
         with open(_DEEP_SLEEP_FILE, "w") as f:
