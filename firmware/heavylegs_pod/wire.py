@@ -22,7 +22,8 @@ RD_STATUS_UUID = "6c0a0003-5f3e-4e8f-9a51-68656176796c"
 RD_CONTROL_UUID = "6c0a0004-5f3e-4e8f-9a51-68656176796c"
 RD_SYNC_UUID = "6c0a0005-5f3e-4e8f-9a51-68656176796c"
 # Software Revision (0x2A28) carries this, so a host can refuse a pod it cannot speak to.
-PROTOCOL_VERSION = const(2)
+# 3: session identity (journal epoch, boot clock) and declared gaps on the sync stream.
+PROTOCOL_VERSION = const(3)
 
 # --- Standard services (Bluetooth SIG assigned numbers) --------------------------
 DIS_SERVICE_UUID16 = const(0x180A)
@@ -371,6 +372,8 @@ OP_START_SYNC = const(0x09)  # u32 session, u32 from index; -> (when done) u32 s
 OP_ACK = const(0x0A)  # u32 session, u32 count: the host has committed records below count
 OP_STOP_SYNC = const(0x0B)
 OP_ERASE_SESSION = const(0x0C)  # u32 session: explicit erase, synced or not
+# -> u32 journal epoch, u32 boot id, u32 pod clock seconds now (IDENTITY_FORMAT)
+OP_IDENTITY = const(0x0D)
 
 CP_RESPONSE = const(0x80)
 CP_SUCCESS = const(0x01)
@@ -403,6 +406,7 @@ CP_REQUEST_SIZES = (
     (OP_ACK, 9),
     (OP_STOP_SYNC, 1),
     (OP_ERASE_SESSION, 5),
+    (OP_IDENTITY, 1),
 )
 CP_MAX_REQUEST = const(17)
 CP_MAX_RESPONSE = const(19)
@@ -439,10 +443,13 @@ def decode_cp_response(data):
 #  1 u8  flags: bit0 right foot, bit1 open (recording now), bit2 start time known,
 #              bit3 calibrated, bit4 session header damaged (metadata unknown)
 #  2 u32 session id
-#  6 u32 start, unix seconds (0 = unknown)
+#  6 u32 start, unix seconds (0 = unknown; the identity record then may date it)
 # 10 u32 stride records in the journal
 # 14 u32 records the host acknowledged
 # 18 u16 firmware version: major << 12 | minor << 6 | patch
+# A session is identified for ever by (pod address, journal epoch, session id):
+# session ids restart at 1 whenever a journal is created (a flash wipe, a
+# reinstall), the epoch is a random u32 drawn then, so the pair never repeats.
 SESSION_TAG = const(0x81)
 SESSION_FORMAT = "<BBIIIIH"
 SESSION_SIZE = const(20)
@@ -495,6 +502,104 @@ def decode_session(data, offset=0):
     }
 
 
+# --- Session identity record (sync stream, right after each session record) ----
+#  0 u8  tag 0x83
+#  1 u8  flags: bit0 the start on the pod clock below is known
+#  2 u32 session id
+#  6 u32 journal epoch: random, drawn when the journal was created (0 = a session
+#        journaled before protocol 3, whose identity is its id alone)
+# 10 u32 boot id: random, drawn at the cold boot whose pod clock dated the start
+#        (a deep sleep keeps it; a power cut or reset draws a new one)
+# 14 u32 start, pod clock seconds since that boot
+# 18 u16 reserved, 0
+IDENTITY_TAG = const(0x83)
+IDENTITY_FORMAT = "<BBIIIIH"
+IDENTITY_CLOCK_KNOWN = const(0x01)
+
+
+def encode_identity(buf, offset, session, epoch, boot, start_clock_s, clock_known):
+    struct.pack_into(
+        IDENTITY_FORMAT,
+        buf,
+        offset,
+        IDENTITY_TAG,
+        IDENTITY_CLOCK_KNOWN if clock_known else 0,
+        session & 0xFFFFFFFF,
+        epoch & 0xFFFFFFFF,
+        boot & 0xFFFFFFFF,
+        start_clock_s & 0xFFFFFFFF,
+        0,
+    )
+    return RECORD_SIZE
+
+
+def decode_identity(data, offset=0):
+    if len(data) - offset < RECORD_SIZE:
+        raise ValueError("session identity record too short")
+    tag, flags, session, epoch, boot, start_clock_s, _ = struct.unpack_from(
+        IDENTITY_FORMAT, data, offset
+    )
+    if tag != IDENTITY_TAG:
+        raise ValueError("not a session identity record (tag 0x%02x)" % tag)
+    known = bool(flags & IDENTITY_CLOCK_KNOWN)
+    return {
+        "session": session,
+        "epoch": epoch,
+        "boot": boot if known else None,
+        "start_clock_s": start_clock_s if known else None,
+    }
+
+
+# --- Gap record (sync stream, in place of records the pod cannot read) -----------
+# The pod declares unreadable (CRC-damaged) records instead of skipping them in
+# silence; a declared record counts against the sync window like a sent one, so
+# any length of damage streams through, and the host acknowledges past it.
+#  0 u8  tag 0x82
+#  1 u8  reserved, 0
+#  2 u32 session id
+#  6 u32 first unreadable record index
+# 10 u32 how many consecutive records from there are unreadable (>= 1)
+# 14 6 bytes reserved, 0
+GAP_TAG = const(0x82)
+GAP_FORMAT = "<BBIII"
+
+
+def encode_gap(buf, offset, session, first, count):
+    struct.pack_into(
+        GAP_FORMAT, buf, offset, GAP_TAG, 0, session & 0xFFFFFFFF, first & 0xFFFFFFFF, count
+    )
+    for i in range(offset + 14, offset + RECORD_SIZE):
+        buf[i] = 0
+    return RECORD_SIZE
+
+
+def decode_gap(data, offset=0):
+    if len(data) - offset < RECORD_SIZE:
+        raise ValueError("gap record too short")
+    tag, _, session, first, count = struct.unpack_from(GAP_FORMAT, data, offset)
+    if tag != GAP_TAG:
+        raise ValueError("not a gap record (tag 0x%02x)" % tag)
+    if count < 1:
+        raise ValueError("gap record of no records")
+    return {"session": session, "first": first, "count": count}
+
+
+# --- OP_IDENTITY response parameters ------------------------------------------------
+# u32 journal epoch (what new sessions get), u32 boot id, u32 pod clock seconds now.
+# With a session's identity record this dates a run recorded while the pod had no
+# time of day: it began (clock now - start clock) seconds before this answer, if
+# the boot ids agree.
+IDENTITY_RESPONSE_FORMAT = "<III"
+IDENTITY_RESPONSE_SIZE = const(12)
+
+
+def decode_identity_response(params):
+    if len(params) < IDENTITY_RESPONSE_SIZE:
+        raise ValueError("identity answer too short: %d bytes" % len(params))
+    epoch, boot, clock_s = struct.unpack_from(IDENTITY_RESPONSE_FORMAT, params, 0)
+    return {"epoch": epoch, "boot": boot, "clock_s": clock_s}
+
+
 def split_records(data):
     """A sync-stream packet -> list of (tag, offset); raises ValueError if ragged."""
     if not data or len(data) % RECORD_SIZE:
@@ -511,14 +616,23 @@ J_HEADER = const(1)
 J_STRIDE = const(2)
 J_ACK = const(3)
 J_COUNTER = const(4)
+J_EPOCH = const(5)  # the journal's epoch file: one u32 frame, written once
 J_OVERHEAD = const(5)
-# Session header payload: u32 session, u32 start unix s, u8 flags (SESSION_* bits
-# right/time known/calibrated), u8 u8 u8 firmware major minor patch, u16 ODR Hz,
-# 12 bytes calibration (the gait engine's mounting frame, opaque here).
-J_HEADER_FORMAT = "<IIBBBBH"
-J_HEADER_PAYLOAD = const(26)
+# Session header payload, version 2 (protocol 3): u32 session, u32 start unix s,
+# u8 flags (SESSION_* bits right/time known/calibrated, IDENTITY_CLOCK_KNOWN as
+# bit7), u8 u8 u8 firmware major minor patch, u16 ODR Hz, u32 journal epoch, u32
+# boot id, u32 start pod clock s, 12 bytes calibration (the gait engine's mounting
+# frame, opaque here). Version 1 headers (26-byte payload, no identity) are still
+# read: their sessions have epoch 0 and strides at J_HEADER_V1_SIZE + 25 k.
+J_HEADER_FORMAT = "<IIBBBBHIII"
+J_HEADER_CLOCK_KNOWN = const(0x80)
+J_HEADER_PAYLOAD = const(38)
 J_CALIBRATION_SIZE = const(12)
-J_HEADER_SIZE = const(31)  # J_HEADER_PAYLOAD + J_OVERHEAD
+J_HEADER_SIZE = const(43)  # J_HEADER_PAYLOAD + J_OVERHEAD
+J_HEADER_V1_FORMAT = "<IIBBBBH"
+J_HEADER_V1_PAYLOAD = const(26)
+J_HEADER_V1_SIZE = const(31)
+
 J_STRIDE_SIZE = const(25)  # STRIDE_SIZE + J_OVERHEAD
 J_U32_SIZE = const(9)  # ack and counter frames: one u32
 
