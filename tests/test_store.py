@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from heavylegs.errors import HeavylegsError
-from heavylegs.store import SCHEMA_VERSION, Store, StoreError, Stride
+from heavylegs.store import SCHEMA_VERSION, Store, StoreError, Stride, StrideWrite
 from heavylegs_pod import wire
 
 
@@ -105,12 +105,119 @@ def test_same_seq_is_stored_once(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         rec_id = new_recording(store)
         assert store.add_strides(rec_id, [make_stride(1), make_stride(2)]) == 2
-        # a journal sync after live streaming delivers the same strides again
-        assert store.add_strides(rec_id, [make_stride(2, gct_ms=999.0), make_stride(3)]) == 1
+        # a journal sync after live streaming delivers the same strides again, with
+        # the host's own time estimate: still the same strides
+        again = [make_stride(2, host_time=5.0), make_stride(3)]
+        assert store.store_strides(rec_id, again) == StrideWrite(rec_id, 1, 1, 0)
         assert store.add_strides(rec_id, [make_stride(3), make_stride(3)]) == 0
         stored = store.strides(rec_id)
     assert [s.seq for s in stored] == [1, 2, 3]
-    assert stored[1].gct_ms == make_stride(2).gct_ms
+    assert stored[1].host_time == make_stride(2).host_time
+
+
+def test_clashing_strides_are_kept_apart_never_dropped(tmp_path: Path) -> None:
+    """Two sessions the store cannot tell apart (same identity) are never merged."""
+    with Store(tmp_path / "s.db") as store:
+        rec_id = new_recording(store)
+        first = [make_stride(i) for i in range(3)]
+        store.add_strides(rec_id, first)
+        # another session under the same identity: seq 2 differs, 3 and 4 are new
+        other = [make_stride(2, gct_ms=999.0), make_stride(3), make_stride(4)]
+        wrote = store.store_strides(rec_id, other)
+        assert wrote.recording_id != rec_id
+        assert (wrote.new, wrote.repeated, wrote.conflicting) == (3, 0, 1)
+        # the first session is untouched: nothing spliced onto it
+        assert store.strides(rec_id) == first
+        assert store.strides(wrote.recording_id) == other
+        copy = store.recording(wrote.recording_id)
+        orig = store.recording(rec_id)
+        assert (copy.pod_address, copy.pod_session, copy.journal_epoch, copy.copy) == (
+            orig.pod_address,
+            orig.pod_session,
+            0,
+            1,
+        )
+        assert copy.run_id != orig.run_id
+        assert "kept apart" in (store.run(copy.run_id).note or "")
+        assert "differ" in (copy.note or "")
+        # the rest of that session follows the copy; a third clash makes a third copy
+        assert store.store_strides(wrote.recording_id, [make_stride(4)]).new == 0
+        third = store.store_strides(rec_id, [make_stride(0, impact_g=1.0)])
+        assert third.recording_id not in (rec_id, wrote.recording_id)
+        assert store.recording(third.recording_id).copy == 2
+        assert (
+            store.find_recording(orig.pod_address, orig.pod_session, latest_copy=True)
+            == third.recording_id
+        )
+        assert store.find_recording(orig.pod_address, orig.pod_session) == rec_id
+
+
+def test_session_identity_includes_the_journal_epoch(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        run_id = store.start_run("r", "sync", 1.0)
+        old = store.add_recording(run_id, "AA", "pod", "left", 1, "0.1", epoch=0x1234)
+        new = store.add_recording(run_id, "AA", "pod", "left", 1, "0.1", epoch=0x9999)
+        assert old != new
+        assert store.add_recording(run_id, "AA", "pod", "left", 1, "0.1", epoch=0x9999) == new
+        assert store.find_recording("AA", 1, epoch=0x1234) == old
+        assert store.find_recording("AA", 1, epoch=0x9999) == new
+        assert store.find_recording("AA", 1) is None
+        assert store.add_strides(old, [make_stride(0)]) == 1
+        assert store.add_strides(new, [make_stride(0, gct_ms=300.0)]) == 1
+        assert [r.id for r in store.pod_recordings("AA", 0x9999)] == [new]
+
+
+def test_gaps_and_what_the_store_holds_of_a_session(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        rec_id = new_recording(store)
+        store.add_strides(rec_id, [make_stride(i) for i in (0, 1, 5, 6)])
+        assert not store.holds_session(rec_id, 7)
+        store.add_gap(rec_id, 2, 3)
+        store.add_gap(rec_id, 2, 3)  # declared again by a resumed sync: once
+        assert store.holds_session(rec_id, 7)
+        assert not store.holds_session(rec_id, 8)
+        (gap,) = store.gaps(rec_id)
+        assert (gap.first_seq, gap.count) == (2, 3)
+        assert gap.before_s == make_stride(1).host_time
+        assert gap.after_s == make_stride(5).host_time
+        with pytest.raises(StoreError):
+            store.add_gap(rec_id, 3, 0)
+
+
+def test_a_date_is_improved_never_worsened(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        rec_id = new_recording(store)
+        assert store.recording(rec_id).date_quality is None
+        assert store.set_recording_date(rec_id, "bounds", 150.0, 100.0, 200.0)
+        assert store.set_recording_date(rec_id, "pod clock", 160.0, 159.0, 161.0)
+        assert not store.set_recording_date(rec_id, "bounds", 500.0, 400.0, 600.0)
+        rec = store.recording(rec_id)
+        assert (rec.date_quality, rec.started_at, rec.started_at_min, rec.started_at_max) == (
+            "pod clock",
+            160.0,
+            159.0,
+            161.0,
+        )
+        assert rec.date_known and store.run(rec.run_id).approximate
+        with pytest.raises(ValueError):
+            store.set_recording_date(rec_id, "guess", 1.0, None, None)
+
+
+def test_moving_a_recording_removes_the_run_it_leaves_empty(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        a = new_recording(store, "left", 1)
+        b = new_recording(store, "right", 2)
+        run_b = store.recording(b).run_id
+        target = store.recording(a).run_id
+        store.set_run_note(run_b, "right pod only")
+        store.move_recording(b, target)
+        assert [r.id for r in store.run(target).recordings] == [a, b]
+        with pytest.raises(StoreError, match="unknown run"):
+            store.run(run_b)
+        store.set_pod_listed("AA", 10.0)
+        store.set_pod_listed("AA", 5.0)  # an older contact never wins
+        assert store.pod_listed_at("AA") == 10.0
+        assert store.pod_listed_at("BB") is None
 
 
 def test_same_pod_session_is_one_recording(tmp_path: Path) -> None:
@@ -349,6 +456,44 @@ def test_version_1_store_upgrades_in_place_keeping_its_strides(tmp_path: Path) -
         assert (rec.stride_count, rec.started_at, rec.clock_rate) == (1, None, None)
         assert store.sync_state(1) is None
         assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_version_2_store_upgrades_to_session_identity_keeping_everything(tmp_path: Path) -> None:
+    """Rebuilding the recordings table must not cascade into strides or sync state."""
+    from heavylegs.store.migrations import MIGRATIONS
+
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statement in MIGRATIONS[0] + MIGRATIONS[1]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("INSERT INTO runs (id, name, source, started_at) VALUES (1, 'r', 'sync', 1.0)")
+    conn.execute(
+        "INSERT INTO recordings VALUES (1, 1, 'AA', 'pod', 'left', 3, '0.1', 50.0, NULL, NULL)"
+    )
+    conn.execute(
+        "INSERT INTO recordings VALUES (2, 1, 'AA', 'pod', 'left', 4, '0.1', NULL, NULL, NULL)"
+    )
+    conn.execute(
+        "INSERT INTO strides VALUES (1, 0, 'left', 1, 0, 'midfoot', 1000, 250.0, 700.0,"
+        " 171.0, 2.0, 9.0, NULL, NULL)"
+    )
+    conn.execute("INSERT INTO pod_sync VALUES (1, 1, 1, 60.0)")
+    conn.close()
+    with Store(path) as store:
+        rec = store.recording(1)
+        assert (rec.stride_count, rec.journal_epoch, rec.copy) == (1, 0, 0)
+        assert (rec.date_quality, rec.started_at) == ("exact", 50.0)
+        assert store.recording(2).date_quality is None
+        assert store.sync_state(1) == (1, 1)
+        assert store.find_recording("AA", 3) == 1
+        assert store._db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert store._db.execute("PRAGMA foreign_key_check").fetchall() == []
+        # the new key: same session id under another epoch is another recording
+        assert store.add_recording(1, "AA", "pod", "left", 3, "0.1", epoch=7) != 1
+        # and cascades still work on the rebuilt table
+        store._db.execute("DELETE FROM runs WHERE id = 1")
+        assert store._db.execute("SELECT COUNT(*) FROM strides").fetchone()[0] == 0
 
 
 def test_sync_state_contiguous_prefix_and_clock(tmp_path: Path) -> None:

@@ -3,10 +3,19 @@
 from heavylegs.errors import StoreError
 from heavylegs.store.db import Store
 from heavylegs.store.migrations import SCHEMA_VERSION
-from heavylegs.store.models import FEET, STRIKE_CLASSES, RecordingInfo, RunInfo, Stride
+from heavylegs.store.models import (
+    FEET,
+    STRIKE_CLASSES,
+    Gap,
+    RecordingInfo,
+    RunInfo,
+    Stride,
+    StrideWrite,
+)
 
 __all__ = [
     "FEET",
+    "Gap",
     "SCHEMA_VERSION",
     "STRIKE_CLASSES",
     "RecordingInfo",
@@ -14,4 +23,5 @@ __all__ = [
     "Store",
     "StoreError",
     "Stride",
+    "StrideWrite",
 ]

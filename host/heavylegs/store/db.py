@@ -13,7 +13,7 @@ import numpy as np
 
 from heavylegs.errors import StoreError
 from heavylegs.store.migrations import migrate
-from heavylegs.store.models import RecordingInfo, RunInfo, Stride
+from heavylegs.store.models import Gap, RecordingInfo, RunInfo, Stride, StrideWrite
 
 # Long enough to ride out another process's commit, short enough that a stuck writer
 # turns into a clear error instead of a hang.
@@ -52,14 +52,21 @@ _INSERT_STRIDE = (
     # not INSERT OR IGNORE: that would also silently drop rows failing a CHECK
     "ON CONFLICT (recording_id, seq) DO NOTHING"
 )
+# What the pod measured: a stride arriving again must match these to be a repeat.
+# host_time is the host's estimate and differs between live streaming and a sync.
+_POD_FIELDS = _STRIDE_COLUMNS[1:-1]
 _SELECT_RECORDINGS = """
     SELECT r.id, r.run_id, r.pod_address, r.pod_name, r.foot, r.pod_session, r.firmware,
         (SELECT COUNT(*) FROM strides s WHERE s.recording_id = r.id),
         (SELECT MIN(ic_ms) FROM strides s WHERE s.recording_id = r.id),
         (SELECT MAX(ic_ms) FROM strides s WHERE s.recording_id = r.id),
-        r.started_at, r.clock_offset_s, r.clock_rate
+        r.started_at, r.clock_offset_s, r.clock_rate, r.journal_epoch, r.copy,
+        r.started_at_min, r.started_at_max, r.date_quality, r.header_damaged, r.note
     FROM recordings r
 """
+_SELECT_RUNS = "SELECT id, name, source, started_at, ended_at, note FROM runs"
+# How good a date is; a later sync may improve a recording's date, never worsen it.
+DATE_RANK = {None: 0, "bounds": 1, "pod clock": 2, "exact": 3}
 
 
 class SQLiteFile:
@@ -190,34 +197,98 @@ class Store(SQLiteFile):
         foot: str,
         pod_session: int,
         firmware: str,
+        *,
+        epoch: int = 0,
     ) -> int:
-        """Register a pod session in a run; a session stored before keeps its id (and run)."""
+        """Register a pod session in a run; a session stored before keeps its id (and run).
+
+        A session is (pod address, journal epoch, session id): ids restart at 1 when a
+        pod's journal is created, and the epoch, drawn then, tells the two apart.
+        """
         with self._writing(f"cannot add a recording to run {run_id}") as conn:
             if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
                 raise StoreError(f"unknown run {run_id}")
             conn.execute(
                 "INSERT INTO recordings "
-                "(run_id, pod_address, pod_name, foot, pod_session, firmware) "
-                "VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (pod_address, pod_session) DO NOTHING",
-                (run_id, pod_address, pod_name, foot, int(pod_session), firmware),
+                "(run_id, pod_address, pod_name, foot, pod_session, firmware, journal_epoch) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (pod_address, journal_epoch, pod_session, copy) DO NOTHING",
+                (run_id, pod_address, pod_name, foot, int(pod_session), firmware, int(epoch)),
             )
             row = conn.execute(
-                "SELECT id FROM recordings WHERE pod_address = ? AND pod_session = ?",
-                (pod_address, int(pod_session)),
+                "SELECT id FROM recordings WHERE pod_address = ? AND journal_epoch = ? "
+                "AND pod_session = ? AND copy = 0",
+                (pod_address, int(epoch), int(pod_session)),
             ).fetchone()
         return int(row[0])
 
     def add_strides(self, recording_id: int, strides: Iterable[Stride]) -> int:
-        """Insert strides in one transaction; returns how many were new.
+        """Insert strides in one transaction; returns how many were new (see store_strides)."""
+        return self.store_strides(recording_id, strides).new
 
-        A stride whose seq the recording already holds is skipped, so live data and
-        a later journal sync of the same session can both be fed in.
+    def store_strides(self, recording_id: int, strides: Iterable[Stride]) -> StrideWrite:
+        """Insert strides in one transaction, never merging two sessions.
+
+        A stride whose seq the recording holds with the same measured values is a
+        repeat (live data and a later journal sync of the same session, or a sync
+        run twice) and is skipped. One whose seq it holds with *different* values
+        belongs to another session the store could not tell apart: the whole batch
+        then goes to a copy of the recording, in a run of its own with a note, and
+        the result names that copy so the caller can send the rest there too.
         """
-        rows = [
-            (
-                recording_id,
-                s.seq,
+        batch = list(strides)
+        with self._writing(f"cannot add strides to recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            target = recording_id
+            _, conflicting = self._compare(conn, target, batch)
+            if conflicting:
+                target = self._copy_for(conn, target, batch)
+            rows = [
+                (
+                    target,
+                    s.seq,
+                    s.foot,
+                    int(s.running),
+                    int(s.clipped),
+                    s.strike_class,
+                    s.ic_ms,
+                    s.gct_ms,
+                    s.stride_ms,
+                    s.cadence_spm,
+                    s.strike_deg,
+                    s.impact_g,
+                    s.stride_len_m,
+                    s.host_time,
+                )
+                for s in batch
+            ]
+            before = conn.total_changes
+            conn.executemany(_INSERT_STRIDE, rows)
+            new = conn.total_changes - before
+        return StrideWrite(target, new, len(batch) - new, conflicting)
+
+    @staticmethod
+    def _compare(
+        conn: sqlite3.Connection, recording_id: int, batch: list[Stride]
+    ) -> tuple[int, int]:
+        """(strides of batch the recording holds as they are, ones it holds otherwise)."""
+        if not batch:
+            return 0, 0
+        seqs = [s.seq for s in batch]
+        stored = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                f"SELECT seq, {', '.join(_POD_FIELDS)} FROM strides "
+                "WHERE recording_id = ? AND seq BETWEEN ? AND ?",
+                (recording_id, min(seqs), max(seqs)),
+            )
+        }
+        repeats = clashes = 0
+        for s in batch:
+            held = stored.get(s.seq)
+            if held is None:
+                continue
+            measured = (
                 s.foot,
                 int(s.running),
                 int(s.clipped),
@@ -229,23 +300,199 @@ class Store(SQLiteFile):
                 s.strike_deg,
                 s.impact_g,
                 s.stride_len_m,
-                s.host_time,
             )
-            for s in strides
-        ]
-        with self._writing(f"cannot add strides to recording {recording_id}") as conn:
-            self._require_recording(conn, recording_id)
-            before = conn.total_changes
-            conn.executemany(_INSERT_STRIDE, rows)
-            return conn.total_changes - before
+            if tuple(held) == measured:
+                repeats += 1
+            else:
+                clashes += 1
+        return repeats, clashes
 
-    def find_recording(self, pod_address: str, pod_session: int) -> int | None:
+    @classmethod
+    def _copy_for(cls, conn: sqlite3.Connection, recording_id: int, batch: list[Stride]) -> int:
+        """Where a batch that clashes with recording_id goes: a copy under the same
+        identity that already holds some of it unchanged (the rest of a session kept
+        apart before), else a new copy."""
+        row = conn.execute(
+            "SELECT r.pod_address, r.journal_epoch, r.pod_session, r.copy, r.run_id, "
+            "r.pod_name, r.foot, r.firmware, u.name, u.source, u.started_at "
+            "FROM recordings r JOIN runs u ON u.id = r.run_id WHERE r.id = ?",
+            (recording_id,),
+        ).fetchone()
+        address, epoch, session, _copy, _run, pod_name, foot, firmware, name, source, at = row
+        copies = conn.execute(
+            "SELECT id, copy FROM recordings WHERE pod_address = ? AND journal_epoch = ? "
+            "AND pod_session = ? AND id != ? ORDER BY copy",
+            (address, epoch, session, recording_id),
+        ).fetchall()
+        for other, _ in copies:
+            repeats, clashes = cls._compare(conn, other, batch)
+            if repeats and not clashes:
+                return int(other)
+        copy = 1 + max([c for _, c in copies] + [_copy])
+        note = (
+            f"pod {address} session {session} arrived with strides that differ from the "
+            f"ones stored for it (recording {recording_id}): two sessions under one "
+            "identity, kept apart rather than merged"
+        )
+        run_id = conn.execute(
+            "INSERT INTO runs (name, source, started_at, note) VALUES (?, ?, ?, ?)",
+            (f"{name} (kept apart)", source, at, note),
+        ).lastrowid
+        cur = conn.execute(
+            "INSERT INTO recordings (run_id, pod_address, pod_name, foot, pod_session, "
+            "firmware, journal_epoch, copy, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, address, pod_name, foot, session, firmware, epoch, copy, note),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def find_recording(
+        self, pod_address: str, pod_session: int, *, epoch: int = 0, latest_copy: bool = False
+    ) -> int | None:
+        """The recording of pod session (address, epoch, session); with latest_copy, the
+        last one kept apart under that identity (where a sync sends new strides)."""
         with self._reading("cannot look up a recording") as conn:
             row = conn.execute(
-                "SELECT id FROM recordings WHERE pod_address = ? AND pod_session = ?",
-                (pod_address, int(pod_session)),
+                "SELECT id FROM recordings WHERE pod_address = ? AND journal_epoch = ? "
+                "AND pod_session = ? ORDER BY copy " + ("DESC" if latest_copy else "") + " LIMIT 1",
+                (pod_address, int(epoch), int(pod_session)),
             ).fetchone()
         return None if row is None else int(row[0])
+
+    def pod_recordings(self, pod_address: str, epoch: int) -> list[RecordingInfo]:
+        """Every recording of one pod journal, by session id."""
+        with self._reading("cannot look up recordings") as conn:
+            return self._recordings(
+                conn,
+                "WHERE r.pod_address = ? AND r.journal_epoch = ? ORDER BY r.pod_session, r.copy",
+                (pod_address, int(epoch)),
+            )
+
+    # --- damage, dates, pairing ------------------------------------------------------
+
+    def add_gap(self, recording_id: int, first_seq: int, count: int) -> None:
+        """Records [first_seq, first_seq + count) of the session could not be read on the pod."""
+        with self._writing(f"cannot record a gap in recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            conn.execute(
+                "INSERT INTO gaps (recording_id, first_seq, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (recording_id, first_seq) DO UPDATE SET "
+                "count = MAX(count, excluded.count)",
+                (recording_id, int(first_seq), int(count)),
+            )
+
+    def gaps(self, recording_id: int) -> list[Gap]:
+        """The recording's unreadable stretches, with the neighbouring strides' host times."""
+        with self._reading(f"cannot read the gaps of recording {recording_id}") as conn:
+            rows = conn.execute(
+                "SELECT g.first_seq, g.count, "
+                "(SELECT host_time FROM strides s WHERE s.recording_id = g.recording_id "
+                "AND s.seq < g.first_seq ORDER BY s.seq DESC LIMIT 1), "
+                "(SELECT host_time FROM strides s WHERE s.recording_id = g.recording_id "
+                "AND s.seq >= g.first_seq + g.count ORDER BY s.seq LIMIT 1) "
+                "FROM gaps g WHERE g.recording_id = ? ORDER BY g.first_seq",
+                (recording_id,),
+            ).fetchall()
+        return [Gap(int(a), int(b), c, d) for a, b, c, d in rows]
+
+    def holds_session(self, recording_id: int, count: int) -> bool:
+        """Every record [0, count) of the session is stored or known unreadable here."""
+        with self._reading(f"cannot read recording {recording_id}") as conn:
+            (strides,) = conn.execute(
+                "SELECT COUNT(*) FROM strides WHERE recording_id = ? AND seq < ?",
+                (recording_id, int(count)),
+            ).fetchone()
+            (lost,) = conn.execute(
+                "SELECT COALESCE(SUM(MIN(first_seq + count, ?1) - first_seq), 0) FROM gaps "
+                "WHERE recording_id = ?2 AND first_seq < ?1",
+                (int(count), recording_id),
+            ).fetchone()
+        return int(strides) + int(lost) >= count
+
+    def set_recording_date(
+        self,
+        recording_id: int,
+        quality: str,
+        started_at: float,
+        started_at_min: float | None,
+        started_at_max: float | None,
+    ) -> bool:
+        """Date a recording and its run, unless it already has a better date; True if set.
+
+        `quality` is 'exact', 'pod clock' or 'bounds' (RecordingInfo.date_quality).
+        """
+        if quality not in DATE_RANK or quality is None:
+            raise ValueError(f"unknown date quality {quality!r}")
+        with self._writing(f"cannot date recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            (held,) = conn.execute(
+                "SELECT date_quality FROM recordings WHERE id = ?", (recording_id,)
+            ).fetchone()
+            if DATE_RANK[held] > DATE_RANK[quality]:
+                return False
+            conn.execute(
+                "UPDATE recordings SET started_at = ?, started_at_min = ?, started_at_max = ?, "
+                "date_quality = ? WHERE id = ?",
+                (float(started_at), started_at_min, started_at_max, quality, recording_id),
+            )
+            return True
+
+    def set_recording_note(
+        self, recording_id: int, note: str | None, *, header_damaged: bool = False
+    ) -> None:
+        with self._writing(f"cannot update recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            conn.execute(
+                "UPDATE recordings SET note = ?, header_damaged = ? WHERE id = ?",
+                (note, int(header_damaged), recording_id),
+            )
+
+    def set_run_note(self, run_id: int, note: str | None) -> None:
+        with self._writing(f"cannot update run {run_id}") as conn:
+            cur = conn.execute("UPDATE runs SET note = ? WHERE id = ?", (note, run_id))
+            if cur.rowcount == 0:
+                raise StoreError(f"unknown run {run_id}")
+
+    def set_run_start(self, run_id: int, started_at: float) -> None:
+        with self._writing(f"cannot update run {run_id}") as conn:
+            cur = conn.execute(
+                "UPDATE runs SET started_at = ? WHERE id = ?", (float(started_at), run_id)
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"unknown run {run_id}")
+
+    def move_recording(self, recording_id: int, run_id: int) -> None:
+        """Put a recording into another run; a run left with no recording goes."""
+        with self._writing(f"cannot move recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            if conn.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+                raise StoreError(f"unknown run {run_id}")
+            (old,) = conn.execute(
+                "SELECT run_id FROM recordings WHERE id = ?", (recording_id,)
+            ).fetchone()
+            conn.execute("UPDATE recordings SET run_id = ? WHERE id = ?", (run_id, recording_id))
+            conn.execute(
+                "DELETE FROM runs WHERE id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM recordings WHERE run_id = ?)",
+                (old, old),
+            )
+
+    def pod_listed_at(self, pod_address: str) -> float | None:
+        """When the pod last listed its sessions to this store (sync or pull)."""
+        with self._reading("cannot read pod contacts") as conn:
+            row = conn.execute(
+                "SELECT listed_at FROM pod_contacts WHERE pod_address = ?", (pod_address,)
+            ).fetchone()
+        return None if row is None else float(row[0])
+
+    def set_pod_listed(self, pod_address: str, at: float) -> None:
+        with self._writing("cannot record a pod contact") as conn:
+            conn.execute(
+                "INSERT INTO pod_contacts (pod_address, listed_at) VALUES (?, ?) "
+                "ON CONFLICT (pod_address) DO UPDATE SET "
+                "listed_at = MAX(listed_at, excluded.listed_at)",
+                (pod_address, float(at)),
+            )
 
     def find_run_near(
         self, started_at: float, window_s: float, source: str, foot: str
@@ -326,9 +573,7 @@ class Store(SQLiteFile):
     def runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
         with self._reading("cannot list runs") as conn:
-            run_rows = conn.execute(
-                "SELECT id, name, source, started_at, ended_at FROM runs ORDER BY started_at, id"
-            ).fetchall()
+            run_rows = conn.execute(f"{_SELECT_RUNS} ORDER BY started_at, id").fetchall()
             recordings = self._recordings(conn, "ORDER BY r.run_id, r.id", ())
         by_run: dict[int, list[RecordingInfo]] = {}
         for rec in recordings:
@@ -337,10 +582,7 @@ class Store(SQLiteFile):
 
     def run(self, run_id: int) -> RunInfo:
         with self._reading(f"cannot read run {run_id}") as conn:
-            row = conn.execute(
-                "SELECT id, name, source, started_at, ended_at FROM runs WHERE id = ?",
-                (run_id,),
-            ).fetchone()
+            row = conn.execute(f"{_SELECT_RUNS} WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise StoreError(f"unknown run {run_id}")
             recordings = self._recordings(conn, "WHERE r.run_id = ? ORDER BY r.id", (run_id,))
@@ -435,11 +677,11 @@ class Store(SQLiteFile):
         conn: sqlite3.Connection, tail: str, params: tuple[object, ...]
     ) -> list[RecordingInfo]:
         rows = conn.execute(f"{_SELECT_RECORDINGS} {tail}", params).fetchall()
-        return [RecordingInfo(*row) for row in rows]
+        return [RecordingInfo(*row[:-2], bool(row[-2]), row[-1]) for row in rows]
 
 
 def _run_info(row: tuple[Any, ...], recordings: list[RecordingInfo]) -> RunInfo:
-    run_id, name, source, started_at, ended_at = row
+    run_id, name, source, started_at, ended_at, note = row
     return RunInfo(
         id=int(run_id),
         name=str(name),
@@ -447,4 +689,5 @@ def _run_info(row: tuple[Any, ...], recordings: list[RecordingInfo]) -> RunInfo:
         started_at=float(started_at),
         ended_at=None if ended_at is None else float(ended_at),
         recordings=tuple(recordings),
+        note=note,
     )

@@ -75,7 +75,70 @@ _V2 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
+# Version 3 (protocol 3, run identity): a recording is a pod session identified by
+# (pod address, journal epoch, session id); rows from before get epoch 0, which is
+# what a pod reports for sessions journaled before protocol 3. `copy` keeps a second
+# session that the store could not tell apart from a first one (same identity,
+# different strides) next to it instead of merging the two. A recording's date says
+# how it is known; gaps are records the pod could not read; a run's note says why it
+# holds one pod only; pod_contacts is when each pod last listed its sessions to this
+# store, the earliest a session new at the next sync can have started.
+# SQLite cannot change a UNIQUE constraint in place, so recordings is rebuilt (the
+# documented 12-step way: migrate() turns foreign keys off around it).
+_V3 = (
+    """
+    CREATE TABLE recordings_v3 (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        pod_address TEXT NOT NULL,
+        pod_name TEXT NOT NULL,
+        foot TEXT NOT NULL CHECK (foot IN ('left', 'right')),
+        pod_session INTEGER NOT NULL,
+        firmware TEXT NOT NULL,
+        started_at REAL,
+        clock_offset_s REAL,
+        clock_rate REAL,
+        journal_epoch INTEGER NOT NULL DEFAULT 0,
+        copy INTEGER NOT NULL DEFAULT 0 CHECK (copy >= 0),
+        started_at_min REAL,
+        started_at_max REAL,
+        date_quality TEXT CHECK (date_quality IN ('exact', 'pod clock', 'bounds')),
+        header_damaged INTEGER NOT NULL DEFAULT 0 CHECK (header_damaged IN (0, 1)),
+        note TEXT,
+        UNIQUE (pod_address, journal_epoch, pod_session, copy)
+    )
+    """,
+    """
+    INSERT INTO recordings_v3 (id, run_id, pod_address, pod_name, foot, pod_session,
+        firmware, started_at, clock_offset_s, clock_rate, started_at_min, started_at_max,
+        date_quality)
+    SELECT id, run_id, pod_address, pod_name, foot, pod_session, firmware, started_at,
+        clock_offset_s, clock_rate, started_at, started_at,
+        CASE WHEN clock_offset_s IS NOT NULL OR started_at IS NOT NULL THEN 'exact' END
+    FROM recordings
+    """,
+    "DROP TABLE recordings",
+    "ALTER TABLE recordings_v3 RENAME TO recordings",
+    "CREATE INDEX recordings_by_run ON recordings(run_id)",
+    "CREATE INDEX recordings_by_pod ON recordings(pod_address, journal_epoch, pod_session)",
+    "ALTER TABLE runs ADD COLUMN note TEXT",
+    """
+    CREATE TABLE gaps (
+        recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+        first_seq INTEGER NOT NULL CHECK (first_seq >= 0),
+        count INTEGER NOT NULL CHECK (count >= 1),
+        PRIMARY KEY (recording_id, first_seq)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE pod_contacts (
+        pod_address TEXT PRIMARY KEY,
+        listed_at REAL NOT NULL
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -94,6 +157,10 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
     _refuse_newer(found, path)
     if found == SCHEMA_VERSION:
         return found
+    # A step may rebuild a table others refer to; with foreign keys on, dropping the
+    # old table would cascade into its children. The check below replaces them.
+    foreign_keys = int(conn.execute("PRAGMA foreign_keys").fetchone()[0])
+    conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = schema_version(conn)
@@ -106,6 +173,12 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
         for version in range(current, SCHEMA_VERSION):
             for statement in MIGRATIONS[version]:
                 conn.execute(statement)
+        broken = conn.execute("PRAGMA foreign_key_check").fetchone()
+        if broken is not None:
+            raise StoreError(
+                f"{path}: upgrading the schema would leave a dangling reference in "
+                f"table {broken[0]}; the file was not changed"
+            )
         # user_version lives in the database header and is part of the transaction,
         # so a failed step leaves the old version and the old schema together.
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -114,6 +187,8 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    finally:
+        conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
     return found
 
 

@@ -74,6 +74,23 @@ class RecordingInfo:
     # host_time = clock_offset_s + clock_rate * ic_ms / 1000 (None: never fitted)
     clock_offset_s: float | None = None
     clock_rate: float | None = None
+    # identity: (pod_address, journal_epoch, pod_session); copy > 0 is a second
+    # session the store met under the same identity and kept apart
+    journal_epoch: int = 0
+    copy: int = 0
+    # the start lies in [started_at_min, started_at_max] (None: unbounded that side)
+    started_at_min: float | None = None
+    started_at_max: float | None = None
+    # 'exact' (the pod's clock was set), 'pod clock' (its uptime arithmetic at a
+    # sync), 'bounds' (only the interval is known), None (not known)
+    date_quality: str | None = None
+    header_damaged: bool = False
+    note: str | None = None
+
+    @property
+    def date_known(self) -> bool:
+        """Known well enough to say which other sessions it overlapped."""
+        return self.date_quality in ("exact", "pod clock")
 
     @property
     def duration_s(self) -> float:
@@ -81,6 +98,29 @@ class RecordingInfo:
         if self.first_ic_ms is None or self.last_ic_ms is None:
             return 0.0
         return (self.last_ic_ms - self.first_ic_ms) / 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Records of a session the pod could not read, with the neighbouring strides' times.
+
+    `before_s`/`after_s` are host times of the last stride before and the first after
+    (None if there is none, or the recording is not dated)."""
+
+    first_seq: int
+    count: int
+    before_s: float | None = None
+    after_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StrideWrite:
+    """What add_strides did with a batch."""
+
+    recording_id: int  # where the batch went: a copy if it clashed with what was stored
+    new: int
+    repeated: int
+    conflicting: int  # strides that clashed with stored ones (kept in the copy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +133,13 @@ class RunInfo:
     started_at: float
     ended_at: float | None
     recordings: tuple[RecordingInfo, ...]
+    # why the run is as it is (one pod only, a kept-apart session), for the report
+    note: str | None = None
+
+    @property
+    def approximate(self) -> bool:
+        """Its date is not from a set clock: the report says so."""
+        return any(rec.date_quality not in (None, "exact") for rec in self.recordings)
 
     @property
     def stride_count(self) -> int:
