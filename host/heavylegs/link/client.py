@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,18 @@ class Backends:
 def auth_response(key: bytes, nonce: bytes) -> bytes:
     """The owner's answer to a challenge (the pod computes the same in auth.py)."""
     return hmac.new(key, wire.AUTH_LABEL + nonce, hashlib.sha256).digest()[: wire.MAC_SIZE]
+
+
+@dataclass(frozen=True, slots=True)
+class PodIdentity:
+    """OP_IDENTITY's answer: what new sessions' epoch is, which boot the pod's clock
+    counts from, that clock (whole seconds), and when the host heard it (± spread_s)."""
+
+    epoch: int
+    boot: int
+    clock_s: int
+    at: float
+    spread_s: float = 0.0
 
 
 class PodClient:
@@ -235,6 +248,20 @@ class PodClient:
         nonce = await self.request(wire.OP_CHALLENGE)
         await self.request(wire.OP_AUTH, auth_response(key, nonce))
         self.authenticated = True
+
+    async def identity(self) -> PodIdentity:
+        """The pod's journal epoch, boot id and clock, and the host time it answered at."""
+        sent = time.time()
+        params = await self.request(wire.OP_IDENTITY)
+        answered = time.time()
+        try:
+            ident = wire.decode_identity_response(params)
+        except ValueError as exc:
+            raise LinkError(f"{self.name}: unreadable identity: {exc}") from exc
+        # The answer was made somewhere between the request and its arrival.
+        return PodIdentity(
+            ident["epoch"], ident["boot"], ident["clock_s"], (sent + answered) / 2, answered - sent
+        )
 
     async def status(self) -> dict[str, Any]:
         client = self._require()

@@ -20,7 +20,7 @@ from heavylegs.link.client import Backends
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.link.pods import scan as scan_pods
-from heavylegs.link.sync import Syncer, SyncProgress
+from heavylegs.link.sync import Syncer, SyncProgress, describe_dates, describe_gaps
 from heavylegs.paths import DbOption, db_path
 from heavylegs.store import Store
 
@@ -179,6 +179,8 @@ def record(
             finally:
                 await recorder.close()
             console.print(f"recorded run {recorder.run_id}")
+            for line in recorder.warnings:
+                console.print(f"  [yellow]{line}[/]", soft_wrap=True)
 
     _run(go)
 
@@ -210,6 +212,7 @@ def sync(
     db: Path | None = DbOption,
 ) -> None:
     """Pull every unsynced session from the pods' journals into the store."""
+    failed: list[str] = []
 
     async def go() -> None:
         async with contextlib.AsyncExitStack() as stack:
@@ -240,13 +243,78 @@ def sync(
 
                 syncer = Syncer(store, backends, keys, on_progress=show, erase_synced=erase)
                 for result in found:
-                    report = await syncer.sync(result.device)
-                    console.print(
-                        f"{report.pod}: {len(report.sessions)} session(s), "
-                        f"{report.new_strides} new strides, {report.reconnects} reconnect(s)"
-                    )
+                    # One pod's failure is its own: the next pod is synced all the same.
+                    try:
+                        report = await syncer.sync(result.device)
+                    except HeavylegsError as exc:
+                        failed.append(result.name)
+                        console.print(f"[red]error:[/] {exc}", soft_wrap=True)
+                        continue
+                    console.print(report.summary(), soft_wrap=True)
+                    for line in (
+                        describe_gaps(store, report)
+                        + describe_dates(store, report)
+                        + report.warnings
+                    ):
+                        console.print(f"  [yellow]{line}[/]", soft_wrap=True)
+                    if erase:
+                        console.print(
+                            f"  erased {len(report.erased)} session(s) the store holds in full",
+                            soft_wrap=True,
+                        )
 
     _run(go)
+    if failed:
+        console.print(
+            f"[red]sync incomplete:[/] {', '.join(failed)} failed; the other pods are synced",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+
+
+def drop(
+    session: int = typer.Argument(..., help="the pod's session id (as sync lists it)"),
+    pod: str = typer.Option(..., "--pod", help="the pod's name or BLE address"),
+    force: bool = typer.Option(
+        False, "--force", help="erase it even if the store does not hold all of it"
+    ),
+    sim: bool = typer.Option(False, "--sim", help="a simulated pod instead of a real one"),
+    pod_dir: Path | None = PodDirOption,
+    timeout: float = typer.Option(5.0, help="seconds to look for the pod"),
+    db: Path | None = DbOption,
+) -> None:
+    """Erase one session from a pod's journal (a damaged one sync cannot finish)."""
+    failed: list[str] = []
+
+    async def go() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if sim:
+                backends, keys = await stack.enter_async_context(_sim_environment(pod_dir))
+            else:
+                backends, keys = Backends(), KeyStore()
+            found = await scan_pods(timeout, backends)
+            wanted = pod.casefold()
+            matches = [
+                r for r in found if wanted in (r.name.casefold(), r.device.address.casefold())
+            ]
+            if not matches:
+                heard = ", ".join(f"{r.name} ({r.device.address})" for r in found) or "none"
+                failed.append(f"no pod named {pod} in range (heard: {heard})")
+                return
+            with Store(db_path(db)) as store:
+                syncer = Syncer(store, backends, keys)
+                try:
+                    console.print(
+                        await syncer.drop(matches[0].device, session, force=force),
+                        soft_wrap=True,
+                    )
+                except HeavylegsError as exc:
+                    failed.append(str(exc))
+
+    _run(go)
+    if failed:
+        console.print(f"[red]error:[/] {failed[0]}", soft_wrap=True)
+        raise typer.Exit(2)
 
 
 def _run(go) -> None:  # type: ignore[no-untyped-def]
@@ -263,3 +331,4 @@ def register(app: typer.Typer) -> None:
     app.command()(scan)
     app.command()(record)
     app.command()(sync)
+    app.command()(drop)

@@ -34,7 +34,7 @@ from heavylegs.link.client import (
 )
 from heavylegs.link.clock import ClockFit, gct_balance_pct, pair_steps
 from heavylegs.link.keys import KeyStore
-from heavylegs.link.sync import Syncer, SyncReport, unwrap_seq
+from heavylegs.link.sync import SessionKeptApart, Syncer, SyncReport, unwrap_seq
 from heavylegs.store import Store, Stride
 from heavylegs_pod import wire
 
@@ -113,6 +113,9 @@ class LivePod:
     last_rsc: dict[str, Any] | None = None
     recent: list[Stride] = field(default_factory=list)
     started_session: int = 0
+    # the pod's journal epoch: with the address and session id, a session's identity
+    # (0 when the pod cannot be asked: no owner key)
+    epoch: int = 0
 
     @property
     def name(self) -> str:
@@ -149,6 +152,9 @@ class Recorder:
         self._closing = False
         self._reconnecting: dict[str, asyncio.Task[None]] = {}
         self.gap_reports: list[SyncReport] = []
+        # recording -> the copy its strides went to when they clashed with stored ones
+        self._kept_apart: dict[int, int] = {}
+        self.warnings: list[str] = []
 
     async def connect(self, devices: list[BLEDevice]) -> None:
         self.run_id = self.store.start_run(self.run_name, self.source, time.time())
@@ -163,6 +169,7 @@ class Recorder:
         key = self.keys.get(pod.device.address) if self.keys is not None else None
         if key is not None:
             await client.authenticate(key)
+            pod.epoch = (await client.identity()).epoch
             await client.request(wire.OP_SET_TIME, struct.pack("<I", int(time.time())))
             if first and self.start_sessions:
                 params = await client.request(wire.OP_START_SESSION)
@@ -195,7 +202,9 @@ class Recorder:
             foot=pod.foot,
             pod_session=session,
             firmware=pod.firmware,
+            epoch=pod.epoch,
         )
+        pod.recording_id = self._kept_apart.get(pod.recording_id, pod.recording_id)
         pod.clock = pod.clocks.setdefault(pod.recording_id, ClockFit())
         have = self.store.contiguous_count(pod.recording_id)
         pod.next_index = have
@@ -292,10 +301,31 @@ class Recorder:
             for recording_id, stride in batch:
                 by_recording.setdefault(recording_id, []).append(stride)
             for recording_id, strides in by_recording.items():
-                stored += self.store.add_strides(recording_id, strides)
+                target = self._kept_apart.get(recording_id, recording_id)
+                wrote = self.store.store_strides(target, strides)
+                stored += wrote.new
+                if wrote.recording_id != target:
+                    self._keep_apart(pod, target, wrote.recording_id)
             # only what is committed leaves memory; a failed write is retried
             del pod.pending[: len(batch)]
         return stored
+
+    def _keep_apart(self, pod: LivePod, recording_id: int, copy_id: int) -> None:
+        """The store met another session under this one's identity: follow the copy."""
+        self._kept_apart[recording_id] = copy_id
+        for original, target in list(self._kept_apart.items()):
+            if target == recording_id:
+                self._kept_apart[original] = copy_id
+        if pod.recording_id == recording_id:
+            pod.recording_id = copy_id
+        pod.clocks.setdefault(copy_id, pod.clocks.get(recording_id, ClockFit()))
+        pod.pending[:] = [
+            (copy_id if rid == recording_id else rid, stride) for rid, stride in pod.pending
+        ]
+        self.warnings.append(
+            f"{pod.name} session {pod.session}: the store already held a different session "
+            f"under this identity; kept this one apart as recording {copy_id}"
+        )
 
     async def run_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -363,17 +393,32 @@ class Recorder:
                     syncer = Syncer(self.store, self.backends, self.keys or KeyStore(keys={}))
                     report = SyncReport(pod=pod.name)
                     for session in await syncer.list_sessions(client):
-                        recording_id = self.store.find_recording(client.address, session.session)
-                        if recording_id is not None and recording_id in pod.clocks:
+                        recording_id = self.store.find_recording(
+                            client.address, session.session, epoch=session.epoch
+                        )
+                        if recording_id is None:
+                            continue
+                        recording_id = self._kept_apart.get(recording_id, recording_id)
+                        if recording_id in pod.clocks:
                             await syncer._sync_session(client, session, recording_id, report)
                     self.gap_reports.append(report)
             except (LinkError, PodRefused) as exc:
                 log.warning("%s: could not finish on the pod: %s", pod.name, exc)
+            except SessionKeptApart as kept:
+                self.warnings.append(
+                    f"{pod.name}: the journal's session differs from what arrived live; "
+                    f"kept apart as recording {kept.recording_id} (run sync to complete it)"
+                )
         for pod in self.pods:
             for recording_id, clock in pod.clocks.items():
-                if clock.known:
+                if clock.known and clock.offset_s is not None:
                     self.store.set_recording_times(
                         recording_id, clock_offset_s=clock.offset_s, clock_rate=clock.rate
+                    )
+                    # Seen live: the host's own clock dates it.
+                    start = clock.offset_s
+                    self.store.set_recording_date(
+                        recording_id, "exact", start, start - 1.0, start + 1.0
                     )
             await pod.client.disconnect()
         if self.run_id is not None:

@@ -549,6 +549,15 @@ class Store(SQLiteFile):
             ).fetchone()
         return int(row[0])
 
+    def last_stride_below(self, recording_id: int, seq: int) -> int | None:
+        """The highest seq below `seq` the recording holds a stride of."""
+        with self._reading(f"cannot read strides of recording {recording_id}") as conn:
+            row = conn.execute(
+                "SELECT MAX(seq) FROM strides WHERE recording_id = ? AND seq < ?",
+                (recording_id, int(seq)),
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
+
     def sync_state(self, recording_id: int) -> tuple[int, int] | None:
         """(records this store acknowledged to the pod, records the pod had), if synced before."""
         with self._reading(f"cannot read the sync state of recording {recording_id}") as conn:

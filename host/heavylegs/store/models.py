@@ -112,6 +112,24 @@ class Gap:
     before_s: float | None = None
     after_s: float | None = None
 
+    def describe(self) -> str:
+        """'12 strides unreadable between 14:02 and 14:03', in local time."""
+        what = f"{self.count} stride{'s' if self.count != 1 else ''} unreadable"
+        if self.before_s is not None and self.after_s is not None:
+            return f"{what} between {_clock(self.before_s)} and {_clock(self.after_s)}"
+        if self.before_s is not None:
+            return f"{what} after {_clock(self.before_s)}, at the end of the session"
+        if self.after_s is not None:
+            return f"{what} before {_clock(self.after_s)}, at the start of the session"
+        last = self.first_seq + self.count - 1
+        return f"{what} (records {self.first_seq} to {last})"
+
+
+def _clock(at: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(at).astimezone().strftime("%H:%M")
+
 
 @dataclass(frozen=True, slots=True)
 class StrideWrite:
