@@ -94,6 +94,11 @@ class FakePod:
         self.now_n = 0
         self.session = 0
         self.foot_right = False
+        self.boot_id = 0xB007B007
+        self.clock = 1234
+
+    def clock_s(self):
+        return self.clock
 
     def start_session(self):
         self.session = self.journal.open_session(0, 0, 0x40, 416)
