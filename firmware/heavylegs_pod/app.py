@@ -348,7 +348,7 @@ class Pod:
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
             timestamp = imu.count_sleep()
-            self.keep_clock(timestamp, (imu.sample_count + imu.slept_samples()) // self.odr)
+            self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
             if imu.woken() or services.connected():
                 break
             if self.check_battery():
@@ -386,7 +386,7 @@ class Pod:
         which runs on."""
         imu = self.imu
         timestamp = imu.count_sleep()
-        self.keep_clock(timestamp, (imu.sample_count + imu.slept_samples()) // self.odr)
+        self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
         board = self.board
         board.deep_sleep_until_int1(self.settings["deep_sleep_check_s"] * 1000)
 
@@ -395,18 +395,23 @@ class Pod:
             timestamp = self.imu.timestamp()
         except OSError:
             return
-        self.keep_clock(timestamp, self.now_n // self.odr)
+        self.keep_clock(timestamp, self.now_n)
 
-    def keep_clock(self, timestamp, elapsed_s):
+    def keep_clock(self, timestamp, elapsed_n):
         """RTC memory keeps the time of day, the boot id and the pod clock at a sensor
-        timestamp elapsed_s after sample 0: a deep sleep resumes from it, and the USB
-        tools, which stop the app with a soft reset, read the clocks on from it."""
+        timestamp, elapsed_n samples after sample 0: a deep sleep resumes from it, and
+        the USB tools, which stop the app with a soft reset, read the clocks on from
+        it. The timestamp kept is that of the last whole second, so the fraction
+        carries over instead of being dropped at every sleep."""
         keep = getattr(self.board, "rtc_memory", None)
         if keep is None:
             return
-        unix_s = self._unix_at_zero + elapsed_s if self._unix_at_zero >= 0 else -1
+        whole_s = elapsed_n // self.odr
+        timestamp -= (elapsed_n - whole_s * self.odr) * self.imu.ts_per_sample
+        unix_s = self._unix_at_zero + whole_s if self._unix_at_zero >= 0 else -1
+        record = power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + whole_s)
         try:
-            keep(power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + elapsed_s))
+            keep(record)
         except (AttributeError, OSError):
             pass  # a port without RTC memory (rp2): a deep sleep is not woken there
 
