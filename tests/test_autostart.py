@@ -123,6 +123,23 @@ def test_one_session_from_the_first_running_stride_through_both_stops(zero_touch
     _assert_same_strides(records, run)
 
 
+def test_the_session_is_dated_on_a_pod_clock_that_ran_through_every_sleep(zero_touch):
+    """Nobody set the time: the pod clock (seconds since the cold boot, which is the
+    trace's start) dates the session, through the light sleeps or the deep sleeps
+    (each a reboot) before the run, under the one boot id of that cold boot."""
+    trace, flash, pod = zero_touch
+    truth = trace.truth_in_sensor_time()
+    first = next(k for k, s in enumerate(truth) if 120 / (s.next_ic_s - s.ic_s) > START_SPM)
+    journal = Journal(str(flash / "journal"), 1 << 30)
+    (sid,) = journal.sessions()
+    epoch, boot, start_clock_s, clock_known = journal.identity(sid)
+    assert clock_known and boot != 0 and epoch == journal.epoch != 0
+    assert not journal.info(sid)[0] & wire.SESSION_TIME_KNOWN
+    assert abs(start_clock_s - truth[first].ic_s) <= 1.5, (start_clock_s, truth[first].ic_s)
+    if pod.deep_sleep:
+        assert pod.boots > 1, "the run came after reboots from deep sleep"
+
+
 def test_pod_sleeps_before_and_after_the_run(zero_touch):
     trace, _, pod = zero_touch
     truth = trace.truth_in_sensor_time()

@@ -76,6 +76,11 @@ class Pod:
         self.seq = 0
         self._last_stride_n = 0
         self._unix_at_zero = -1  # unix seconds at sample 0, once the owner set the time
+        # The pod clock: whole seconds since the cold boot that boot_id names. It
+        # runs on through light and deep sleep, so it dates a run recorded while
+        # the pod had no time of day, once a host asks the clock's reading now.
+        self.boot_id = new_boot_id()
+        self._clock_at_zero = 0  # pod clock seconds at sample 0
         settings = power.power_settings(config)
         self.settings = settings
         self._auto_stop = settings["auto_stop_s"] * self.odr
@@ -101,6 +106,9 @@ class Pod:
         )
         self._fifo_ready = asyncio.ThreadSafeFlag()
         board.int1.irq(self._on_watermark, trigger=board.int1.IRQ_RISING)
+        # A record a former boot left in RTC memory no longer matches the sensor's
+        # clock, which the driver just reset: replace it at once.
+        self.keep_clock_now()
         self.update_status()
 
     def _on_watermark(self, pin):
@@ -120,6 +128,7 @@ class Pod:
         if self._unix_at_zero >= 0:
             flags |= wire.SESSION_TIME_KNOWN
             start_s = self._unix_at_zero + start_n // self.odr
+        start_clock_s = self._clock_at_zero + start_n // self.odr
         calibration = None
         if self._calibrated():
             flags |= wire.SESSION_CALIBRATED
@@ -127,7 +136,14 @@ class Pod:
             struct.pack_into("<6h", self._calibration, 0, *self.engine.cal.rows[3:9])
             calibration = self._calibration
         self.session = self.journal.open_session(
-            start_s, flags, firmware_version(), self.odr, calibration
+            start_s,
+            flags,
+            firmware_version(),
+            self.odr,
+            calibration,
+            boot=self.boot_id,
+            start_clock_s=start_clock_s,
+            clock_known=True,
         )
         self.session_start_n = start_n
         self._last_stride_n = start_n
@@ -156,7 +172,18 @@ class Pod:
 
     def set_time(self, unix_s):
         self._unix_at_zero = unix_s - self.now_n // self.odr
+        self.keep_clock_now()
         self.update_status()
+
+    def clock_s(self):
+        """The pod clock now: whole seconds since the cold boot."""
+        return self._clock_at_zero + self.now_n // self.odr
+
+    def resume_clock(self, boot_id, clock_s):
+        """After a deep sleep: the boot and its clock go on from what RTC memory kept."""
+        self.boot_id = boot_id
+        self._clock_at_zero = clock_s - self.now_n // self.odr
+        self.keep_clock_now()
 
     def set_foot(self, right):
         config = dict(self.config)
@@ -274,6 +301,7 @@ class Pod:
             if now >= next_status:
                 next_status = now + _STATUS_EVERY_SAMPLES
                 self.update_status()
+                self.keep_clock_now()
                 self.check_battery()
             if self.state == power.AWAKE or self.state == power.SYNCING:
                 state = power.SYNCING if services.connected() else power.AWAKE
@@ -319,7 +347,8 @@ class Pod:
             self._deep_sleep()  # main() resumes
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
-            imu.count_sleep()
+            timestamp = imu.count_sleep()
+            self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
             if imu.woken() or services.connected():
                 break
             if self.check_battery():
@@ -343,6 +372,7 @@ class Pod:
         imu.sample_count -= whole_s * self.odr
         if self._unix_at_zero >= 0:
             self._unix_at_zero += whole_s
+        self._clock_at_zero += whole_s
         self.now_n = imu.sample_count
         services.clock_restarted(self.now_n)
         self._last_activity_n = self.now_n
@@ -351,44 +381,78 @@ class Pod:
         self.update_status()
 
     def _deep_sleep(self):
-        """Radio silent, no session: deep sleep until INT1, with the time of day kept
-        in RTC memory against the sensor's clock, which runs on."""
+        """Radio silent, no session: deep sleep until INT1, with the time of day, the
+        boot id and the pod clock kept in RTC memory against the sensor's clock,
+        which runs on."""
         imu = self.imu
         timestamp = imu.count_sleep()
-        unix_s = -1
-        if self._unix_at_zero >= 0:
-            unix_s = self._unix_at_zero + (imu.sample_count + imu.slept_samples()) // self.odr
+        self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
         board = self.board
-        board.rtc_memory(power.rtc_record(unix_s, timestamp))
         board.deep_sleep_until_int1(self.settings["deep_sleep_check_s"] * 1000)
+
+    def keep_clock_now(self):
+        try:
+            timestamp = self.imu.timestamp()
+        except OSError:
+            return
+        self.keep_clock(timestamp, self.now_n)
+
+    def keep_clock(self, timestamp, elapsed_n):
+        """RTC memory keeps the time of day, the boot id and the pod clock at a sensor
+        timestamp, elapsed_n samples after sample 0: a deep sleep resumes from it, and
+        the USB tools, which stop the app with a soft reset, read the clocks on from
+        it. The timestamp kept is that of the last whole second, so the fraction
+        carries over instead of being dropped at every sleep."""
+        keep = getattr(self.board, "rtc_memory", None)
+        if keep is None:
+            return
+        whole_s = elapsed_n // self.odr
+        timestamp -= (elapsed_n - whole_s * self.odr) * self.imu.ts_per_sample
+        unix_s = self._unix_at_zero + whole_s if self._unix_at_zero >= 0 else -1
+        record = power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + whole_s)
+        try:
+            keep(record)
+        except (AttributeError, OSError):
+            pass  # a port without RTC memory (rp2): a deep sleep is not woken there
 
     async def run(self):
         asyncio.create_task(self.services.serve())
         await self.sensor_task()
 
 
+def new_boot_id():
+    """A cold boot's name: random, nonzero, so two boots of a pod never share one."""
+    boot = 0
+    while not boot:
+        boot = struct.unpack("<I", os.urandom(4))[0]
+    return boot
+
+
 def resume_from_deep_sleep(board, config):
-    """After a deep sleep: the time of day (unix s), or -1 when unknown. A wake by
-    the timer, which only counts the sensor's clock before it wraps, goes back to
-    deep sleep from here and does not return."""
+    """After a deep sleep: (unix s or -1 when unknown, boot id, pod clock s), with
+    boot id 0 when this is a cold boot (no deep sleep, or no record of ours). A
+    wake by the timer, which only counts the sensor's clock before it wraps, goes
+    back to deep sleep from here and does not return."""
     if not getattr(board, "deep_sleep_wake", False) or not board.woke_from_deep_sleep():
-        return -1
+        return -1, 0, 0
     timestamp, woken = peek_asleep(board.i2c, board.imu_address)
-    resumed = power.clock_after_sleep(board.rtc_memory(), timestamp)
+    resumed = power.resume_after_sleep(board.rtc_memory(), timestamp)
     if resumed is None:
-        return -1
-    unix_s, record = resumed
+        return -1, 0, 0
+    unix_s, record, boot, clock_s = resumed
     board.rtc_memory(record)
     if not woken:
         board.deep_sleep_until_int1(power.power_settings(config)["deep_sleep_check_s"] * 1000)
-    return unix_s
+    return unix_s, boot, clock_s
 
 
 def main():
     board = Board.from_file("board.json")
     config = load_config(_CONFIG_FILE)
-    unix_s = resume_from_deep_sleep(board, config)
+    unix_s, boot, clock_s = resume_from_deep_sleep(board, config)
     pod = Pod(board, config, open_radio(), key=load_key())
+    if boot:
+        pod.resume_clock(boot, clock_s)
     if unix_s >= 0:
         pod.set_time(unix_s)
     asyncio.run(pod.run())

@@ -8,11 +8,14 @@ place. The byte layouts are in wire.py and docs/protocol.md ("Journal").
 API, for the app, BLE sync (services.py) and USB pull (deploy/):
 
     j = Journal("journal", capacity_bytes=512 * 1024)
-    sid = j.open_session(start_s, flags, firmware, odr_hz, calibration=None)
+    j.epoch                         # this journal's epoch: random u32, drawn when it was created
+    sid = j.open_session(start_s, flags, firmware, odr_hz, calibration=None,
+                         boot=0, start_clock_s=0, clock_known=False)
     ok = j.append(record)           # a 20-byte wire stride record; False if not journaled
     j.close_session()
     j.sessions()                    # session ids, oldest first
     j.info(sid)                     # (flags, start_s, count, acked, firmware) or None
+    j.identity(sid)                 # (epoch, boot, start_clock_s, clock_known) or None
     j.read(sid, index, buf, offset) # 1 read into buf, 0 record damaged, -1 past the end
     j.mark_synced(sid, count)       # the host committed every record below count
     j.erase_synced()                # removes fully synced closed sessions; returns how many
@@ -23,10 +26,19 @@ index in its session is its sequence number (the wire carries it modulo 65536).
 
 Files under the root: `<id:08x>.hls` holds the session header frame and then one
 stride frame per record at a fixed offset (index k at J_HEADER_SIZE + k *
-J_STRIDE_SIZE), so a damaged record costs only itself and sync can seek; the
+J_STRIDE_SIZE, or J_HEADER_V1_SIZE + k * J_STRIDE_SIZE in a session a protocol-2
+pod wrote), so a damaged record costs only itself and sync can seek; the
 `<id:08x>.hla` file collects ack frames, the last intact one counts; `next` holds
-the next session id, replaced through `next.tmp` and a rename. A session is never
+the next session id, replaced through `next.tmp` and a rename; `epoch` holds the
+journal's epoch, written once through `epoch.tmp` and a rename. A session is never
 appended to after a reboot: a torn tail stays where it is, unread.
+
+Session ids restart at 1 whenever a journal is created, so a session is named
+for ever by (journal epoch, id): each header carries the epoch it was written
+under. When the epoch file is lost a new epoch is drawn, and the old sessions
+keep the one in their headers. A session whose header is damaged has the
+journal's epoch only when an older session's intact header carries it (epochs
+never come back, so nothing changed in between); else its epoch is 0, unknown.
 
 When the journal is full it drops the oldest fully synced closed session; it
 never drops data the host has not acknowledged: with nothing left to drop it
@@ -61,14 +73,17 @@ class Journal:
         self._reader = None
         self._reader_sid = 0
         self._reader_count = 0
+        self._reader_base = wire.J_HEADER_SIZE
         try:
             os.mkdir(root)
         except OSError:
             pass
         self._counts = {}
         self._acked = {}
+        self._header_size = {}  # per session: a protocol-2 header is shorter
         self.usage_bytes = 0
         self._next = 1
+        self.epoch = 0
         self._scan()
 
     # --- recovery ----------------------------------------------------------------
@@ -85,9 +100,12 @@ class Journal:
                     sid = int(name[:8], 16)
                 except ValueError:
                     continue
-                size = self._size(self._path(sid, _SESSION_SUFFIX))
+                path = self._path(sid, _SESSION_SUFFIX)
+                size = self._size(path)
                 self.usage_bytes += size
-                self._counts[sid] = _records_in(size)
+                header = self._layout(path, size)
+                self._header_size[sid] = header
+                self._counts[sid] = _records_in(size, header)
                 if sid >= self._next:
                     self._next = sid + 1
         for name in names:
@@ -107,6 +125,53 @@ class Journal:
         if stored > self._next:
             self._next = stored
         _remove(self.root + "/next.tmp")
+        self.epoch = self._read_u32_file(self.root + "/epoch", wire.J_EPOCH)
+        if not self.epoch:
+            self.epoch = self._new_epoch()
+
+    def _new_epoch(self):
+        epoch = 0
+        while not epoch:
+            epoch = struct.unpack("<I", os.urandom(4))[0]
+        tmp = self.root + "/epoch.tmp"
+        struct.pack_into("<I", self._frame, 3, epoch)
+        wire.frame_seal(self._frame, wire.J_EPOCH, 4)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(self._u32_frame)
+            os.rename(tmp, self.root + "/epoch")
+        except OSError:
+            # A full flash: this run's sessions still carry the epoch in their
+            # headers; the next start draws another, which names no one else.
+            _remove(tmp)
+        return epoch
+
+    def _layout(self, path, size):
+        """Header size of a session file: its length byte, else where the first
+        stride frame is intact, else which layout leaves no ragged tail."""
+        frame = self._fmv
+        try:
+            with open(path, "rb") as f:
+                n = f.readinto(frame)
+                if n >= 3 and frame[2] == wire.J_HEADER_V1_PAYLOAD:
+                    return wire.J_HEADER_V1_SIZE
+                if n >= 3 and frame[2] == wire.J_HEADER_PAYLOAD:
+                    return wire.J_HEADER_SIZE
+                for header in (wire.J_HEADER_SIZE, wire.J_HEADER_V1_SIZE):
+                    f.seek(header)
+                    if f.readinto(self._stride_frame) == wire.J_STRIDE_SIZE and wire.frame_check(
+                        self._stride_frame, 0, wire.J_STRIDE, wire.STRIDE_SIZE
+                    ):
+                        return header
+        except OSError:
+            pass
+        if (
+            size > wire.J_HEADER_V1_SIZE
+            and (size - wire.J_HEADER_V1_SIZE) % wire.J_STRIDE_SIZE == 0
+        ):
+            if (size - wire.J_HEADER_SIZE) % wire.J_STRIDE_SIZE:
+                return wire.J_HEADER_V1_SIZE
+        return wire.J_HEADER_SIZE
 
     @staticmethod
     def _size(path):
@@ -140,8 +205,21 @@ class Journal:
 
     # --- writing -----------------------------------------------------------------
 
-    def open_session(self, start_s, flags, firmware, odr_hz, calibration=None):
-        """Close any open session and start a new one; returns its id."""
+    def open_session(
+        self,
+        start_s,
+        flags,
+        firmware,
+        odr_hz,
+        calibration=None,
+        boot=0,
+        start_clock_s=0,
+        clock_known=False,
+    ):
+        """Close any open session and start a new one; returns its id.
+
+        boot and start_clock_s date the start on the pod clock (seconds since the
+        cold boot named by boot), when clock_known."""
         self.close_session()
         sid = self._next
         self._next = sid + 1
@@ -149,17 +227,23 @@ class Journal:
         # if every session is erased or power fails right after this.
         self._write_counter(self._next)
         frame = self._frame
+        flags &= wire.SESSION_RIGHT | wire.SESSION_TIME_KNOWN | wire.SESSION_CALIBRATED
+        if clock_known:
+            flags |= wire.J_HEADER_CLOCK_KNOWN
         struct.pack_into(
             wire.J_HEADER_FORMAT,
             frame,
             3,
             sid,
             start_s & 0xFFFFFFFF,
-            flags & (wire.SESSION_RIGHT | wire.SESSION_TIME_KNOWN | wire.SESSION_CALIBRATED),
+            flags,
             (firmware >> 12) & 0x0F,
             (firmware >> 6) & 0x3F,
             firmware & 0x3F,
             odr_hz,
+            self.epoch,
+            boot & 0xFFFFFFFF if clock_known else 0,
+            start_clock_s & 0xFFFFFFFF if clock_known else 0,
         )
         calib_at = 3 + wire.J_HEADER_PAYLOAD - wire.J_CALIBRATION_SIZE
         for i in range(wire.J_CALIBRATION_SIZE):
@@ -169,6 +253,7 @@ class Journal:
         self._count = 0
         self._counts[sid] = 0
         self._acked[sid] = 0
+        self._header_size[sid] = wire.J_HEADER_SIZE
         if not self._room_for(wire.J_HEADER_SIZE):
             self.full = True
             return sid
@@ -285,37 +370,69 @@ class Journal:
                 n += 1
         return n
 
-    def info(self, sid):
-        """(flags, start_s, count, acked, firmware) of a session, or None if unknown."""
+    def _header(self, sid):
+        """Parse the session's header into self._frame: (flags, start_s, firmware,
+        epoch, boot, start_clock_s) with SESSION_DAMAGED and epoch 0 when it is
+        unreadable, or None for an unknown session."""
         if sid not in self._counts:
             return None
-        flags = 0
-        start_s = 0
-        firmware = 0
+        size = self._header_size.get(sid, wire.J_HEADER_SIZE)
+        payload = size - wire.J_OVERHEAD
         try:
             with open(self._path(sid, _SESSION_SUFFIX), "rb") as f:
-                n = f.readinto(self._frame)
+                n = f.readinto(self._fmv[:size])
         except OSError:
             n = 0
-        if n == wire.J_HEADER_SIZE and wire.frame_check(
-            self._frame, 0, wire.J_HEADER, wire.J_HEADER_PAYLOAD
-        ):
+        if n != size or not wire.frame_check(self._frame, 0, wire.J_HEADER, payload):
+            return wire.SESSION_DAMAGED, 0, 0, 0, 0, 0
+        if size == wire.J_HEADER_V1_SIZE:
             _, start_s, flags, major, minor, patch, _ = struct.unpack_from(
+                wire.J_HEADER_V1_FORMAT, self._frame, 3
+            )
+            epoch = boot = clock_s = 0
+            flags &= ~wire.J_HEADER_CLOCK_KNOWN
+        else:
+            _, start_s, flags, major, minor, patch, _, epoch, boot, clock_s = struct.unpack_from(
                 wire.J_HEADER_FORMAT, self._frame, 3
             )
-            firmware = wire.pack_version(major, minor, patch)
-        else:
-            flags = wire.SESSION_DAMAGED
+        return flags, start_s, wire.pack_version(major, minor, patch), epoch, boot, clock_s
+
+    def info(self, sid):
+        """(flags, start_s, count, acked, firmware) of a session, or None if unknown."""
+        header = self._header(sid)
+        if header is None:
+            return None
+        flags = header[0] & ~wire.J_HEADER_CLOCK_KNOWN
         if sid == self._open_sid:
             flags |= wire.SESSION_OPEN
-        return flags, start_s, self.count(sid), self._acked.get(sid, 0), firmware
+        return flags, header[1], self.count(sid), self._acked.get(sid, 0), header[2]
+
+    def identity(self, sid):
+        """(epoch, boot, start_clock_s, clock_known) of a session, or None if unknown.
+
+        Epoch 0: written before journals had epochs, or a damaged header whose
+        epoch cannot be proved (see the module docstring)."""
+        header = self._header(sid)
+        if header is None:
+            return None
+        flags, _, _, epoch, boot, clock_s = header
+        if flags & wire.SESSION_DAMAGED:
+            for older in self.sessions():
+                if older >= sid:
+                    break
+                h = self._header(older)
+                if not h[0] & wire.SESSION_DAMAGED and h[3] == self.epoch:
+                    return self.epoch, 0, 0, False
+            return 0, 0, 0, False
+        known = bool(flags & wire.J_HEADER_CLOCK_KNOWN)
+        return epoch, boot if known else 0, clock_s if known else 0, known
 
     def calibration(self, sid):
         """The 12 calibration bytes of a session header, or None if damaged."""
-        info = self.info(sid)
-        if info is None or info[0] & wire.SESSION_DAMAGED:
+        header = self._header(sid)
+        if header is None or header[0] & wire.SESSION_DAMAGED:
             return None
-        at = 3 + wire.J_HEADER_PAYLOAD - wire.J_CALIBRATION_SIZE
+        at = self._header_size.get(sid, wire.J_HEADER_SIZE) - 2 - wire.J_CALIBRATION_SIZE
         return bytes(self._frame[at : at + wire.J_CALIBRATION_SIZE])
 
     def read(self, sid, index, buf, offset=0):
@@ -336,7 +453,8 @@ class Journal:
             self._reader = f
             self._reader_sid = sid
             self._reader_count = self.count(sid)
-        f.seek(wire.J_HEADER_SIZE + index * wire.J_STRIDE_SIZE)
+            self._reader_base = self._header_size.get(sid, wire.J_HEADER_SIZE)
+        f.seek(self._reader_base + index * wire.J_STRIDE_SIZE)
         frame = self._stride_frame
         if f.readinto(frame) != wire.J_STRIDE_SIZE:
             return 0
@@ -396,6 +514,7 @@ class Journal:
             _remove(path)
         del self._counts[sid]
         self._acked.pop(sid, None)
+        self._header_size.pop(sid, None)
         if self.usage_bytes < 0:
             self.usage_bytes = 0
         self.full = False
@@ -420,10 +539,10 @@ class Journal:
             index += 1
 
 
-def _records_in(size):
-    if size <= wire.J_HEADER_SIZE:
+def _records_in(size, header=wire.J_HEADER_SIZE):
+    if size <= header:
         return 0
-    return (size - wire.J_HEADER_SIZE) // wire.J_STRIDE_SIZE
+    return (size - header) // wire.J_STRIDE_SIZE
 
 
 def _remove(path):

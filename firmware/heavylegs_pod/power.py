@@ -49,7 +49,9 @@ DEFAULTS = {
 }
 _T25_PER_S = const(40000)  # the sensor's timestamp counts 25 us
 _RTC_MAGIC = b"HLDS"
-_RTC_FORMAT = "<4sBiI"  # magic, version 1, unix seconds (-1 unknown), sensor timestamp
+# magic, version 2, unix seconds (-1 unknown), sensor timestamp, boot id, pod clock s
+_RTC_FORMAT = "<4sBiIII"
+_RTC_V1_FORMAT = "<4sBiI"  # what a protocol-2 pod kept: no boot id, no pod clock
 ADV_AWAKE_US = const(250_000)  # a phone finds a pod that is awake within a second
 # In the sync window the pod stays findable at about a fifth of the radio's current
 # (the interval Apple's accessory guidelines list for low-power advertising).
@@ -112,22 +114,48 @@ class AutoStart:
         return self.slots[0][F_IC_N]
 
 
-def rtc_record(unix_s, timestamp):
-    """What a pod keeps across deep sleep: the time of day at a sensor timestamp."""
-    return struct.pack(_RTC_FORMAT, _RTC_MAGIC, 1, unix_s, timestamp & 0xFFFFFFFF)
+def rtc_record(unix_s, timestamp, boot=0, clock_s=0):
+    """What a pod keeps across deep sleep: the time of day, the boot id and the pod
+    clock at a sensor timestamp."""
+    return struct.pack(
+        _RTC_FORMAT, _RTC_MAGIC, 2, unix_s, timestamp & 0xFFFFFFFF, boot & 0xFFFFFFFF, clock_s
+    )
 
 
-def clock_after_sleep(record, timestamp):
-    """(unix seconds now or -1, the record to keep) from the record kept in RTC memory
-    and the sensor's timestamp now; None when there is no valid record. The record
-    moves on by whole seconds only, so repeated wakes do not add up rounding."""
-    if record is None or len(record) != struct.calcsize(_RTC_FORMAT):
+def resume_after_sleep(record, timestamp):
+    """(unix seconds now or -1, the record to keep, boot id, pod clock s now) from the
+    record kept in RTC memory and the sensor's timestamp now; None when there is no
+    valid record. Boot id 0: an old record that kept none (the boot starts anew).
+    The record moves on by whole seconds only, so repeated wakes do not add up
+    rounding."""
+    if record is None:
         return None
-    magic, version, unix_s, then = struct.unpack(_RTC_FORMAT, record)
-    if magic != _RTC_MAGIC or version != 1:
+    boot = 0
+    clock_s = 0
+    if len(record) == struct.calcsize(_RTC_FORMAT):
+        magic, version, unix_s, then, boot, clock_s = struct.unpack(_RTC_FORMAT, record)
+        if version != 2:
+            return None
+    elif len(record) == struct.calcsize(_RTC_V1_FORMAT):
+        magic, version, unix_s, then = struct.unpack(_RTC_V1_FORMAT, record)
+        if version != 1:
+            return None
+    else:
+        return None
+    if magic != _RTC_MAGIC:
         return None
     whole_s = ((timestamp - then) & 0xFFFFFFFF) // _T25_PER_S
     then = (then + whole_s * _T25_PER_S) & 0xFFFFFFFF
     if unix_s >= 0:
         unix_s += whole_s
-    return unix_s, rtc_record(unix_s, then)
+    if boot:
+        clock_s += whole_s
+    return unix_s, rtc_record(unix_s, then, boot, clock_s), boot, clock_s
+
+
+def clock_after_sleep(record, timestamp):
+    """(unix seconds now or -1, the record to keep); None without a valid record."""
+    resumed = resume_after_sleep(record, timestamp)
+    if resumed is None:
+        return None
+    return resumed[0], resumed[1]

@@ -14,8 +14,9 @@ notification when the MTU allows. The sync stream is not paced but flow-controll
 it runs at most SYNC_WINDOW records ahead of what the host acknowledged.
 
 The app (`pod`) provides: start_session() -> id, stop_session() -> id or 0,
-set_time(unix_s), set_foot(right) -> bool, session_erased(id), and `now_n`, the
-sensor sample count.
+set_time(unix_s), set_foot(right) -> bool, session_erased(id), `now_n`, the
+sensor sample count, `boot_id` and clock_s(), the pod clock (seconds since the
+cold boot that boot_id names).
 """
 
 import asyncio
@@ -602,6 +603,16 @@ class PodServices:
                 self._respond(conn, op, wire.CP_SUCCESS)
             else:
                 self._respond(conn, op, wire.CP_FAILED)
+        elif op == wire.OP_IDENTITY:
+            struct.pack_into(
+                wire.IDENTITY_RESPONSE_FORMAT,
+                resp,
+                3,
+                journal.epoch if journal is not None else 0,
+                pod.boot_id,
+                pod.clock_s(),
+            )
+            self._respond(conn, op, wire.CP_SUCCESS, wire.IDENTITY_RESPONSE_SIZE)
         elif journal is None:
             self._respond(conn, op, wire.CP_NOT_SUPPORTED)
         elif op == wire.OP_ERASE_SYNCED:
@@ -661,16 +672,25 @@ class PodServices:
         i = self._slot(conn)
         per = (self._mtu[i] - 3) // wire.RECORD_SIZE
         per = 1 if per < 1 else (_MAX_BATCH if per > _MAX_BATCH else per)
+        if per > 1:
+            per -= per % 2  # a session record and its identity share a packet
         k = 0
         sent = 0
         right = wire.SESSION_RIGHT if self.right_foot else 0
         for sid in journal.sessions():
-            info = journal.info(sid)
-            flags, start_s, count, acked, fw = info
+            flags, start_s, count, acked, fw = journal.info(sid)
             if flags & wire.SESSION_DAMAGED:
                 flags |= right  # the header is gone; the pod's foot is the best guess
+            epoch, boot, start_clock_s, clock_known = journal.identity(sid)
             wire.encode_session(
                 self._pkt, k * wire.RECORD_SIZE, flags, sid, start_s, count, acked, fw
+            )
+            k += 1
+            if k == per:
+                self._notify_one(conn, self._h_sync, self._pkt_views[k])
+                k = 0
+            wire.encode_identity(
+                self._pkt, k * wire.RECORD_SIZE, sid, epoch, boot, start_clock_s, clock_known
             )
             k += 1
             sent += 1
@@ -691,7 +711,11 @@ class PodServices:
             return False
 
     def _sync_step(self):
-        """Send one sync packet if the window allows; True if there is more to do now."""
+        """Send one sync packet if the window allows; True if there is more to do now.
+
+        A run of damaged records goes out as one gap record in their place. The
+        window counts indices sent or declared, so the host, which acknowledges
+        through a declared gap, moves it past any amount of damage."""
         conn = self._sync_conn
         i = self._slot(conn)
         if i < 0:
@@ -699,19 +723,43 @@ class PodServices:
             return False
         journal = self.journal
         sid = self._sync_sid
+        pkt = self._pkt
         per = (self._mtu[i] - 3) // wire.RECORD_SIZE
         per = 1 if per < 1 else (_MAX_BATCH if per > _MAX_BATCH else per)
-        limit = self._sync_acked + SYNC_WINDOW
         count = journal.count(sid)
+        limit = self._sync_acked + SYNC_WINDOW
+        if limit > count:
+            limit = count
         index = self._sync_next
         k = 0
-        while k < per and index < count and index < limit:
-            got = journal.read(sid, index, self._pkt, k * wire.RECORD_SIZE)
+        while k < per and index < limit:
+            at = k * wire.RECORD_SIZE
+            got = journal.read(sid, index, pkt, at)
             if got < 0:
                 break
-            index += 1
             if got:
                 k += 1
+                index += 1
+                continue
+            first = index
+            index += 1
+            while index < limit:
+                got = journal.read(sid, index, pkt, at)
+                if got:
+                    break
+                index += 1
+            if got > 0 and k + 1 < per:
+                # The intact record that ended the gap follows it in this packet.
+                for b in range(wire.RECORD_SIZE):
+                    pkt[at + wire.RECORD_SIZE + b] = pkt[at + b]
+                wire.encode_gap(pkt, at, sid, first, index - first)
+                k += 2
+                index += 1
+            else:
+                wire.encode_gap(pkt, at, sid, first, index - first)
+                k += 1
+                if got < 0:
+                    break
         if k:
             if not self._notify_one(conn, self._h_sync, self._pkt_views[k]):
                 return False  # the stack's buffers are full: the same records again later

@@ -172,7 +172,8 @@ def test_bit_flips_cost_only_the_record_they_hit():
             check(data == originals[index], "flip at %d changed record %d" % (byte, index))
         damaged = bool(j2.info(sid)[0] & wire.SESSION_DAMAGED)
         check(damaged == (hit < 0), "flip at %d: header damaged %r" % (byte, damaged))
-        os.remove("%s/%08x.hls" % (root2, sid))
+        for name in os.listdir(root2):
+            os.remove(root2 + "/" + name)
         os.rmdir(root2)
 
 
@@ -259,3 +260,123 @@ def test_append_allocates_nothing():
     finally:
         micropython.heap_unlock()
     check(j.count(j.open_session_id) == 21, "count")
+
+
+def _v1_session_file(path, sid, n, calibration):
+    """A session as a protocol-2 pod journaled it: the 26-byte header, no identity."""
+    import struct
+
+    out = bytearray()
+    frame = bytearray(wire.J_HEADER_V1_SIZE)
+    struct.pack_into(
+        wire.J_HEADER_V1_FORMAT, frame, 3, sid, 1767225600, wire.SESSION_TIME_KNOWN, 0, 4, 2, 416
+    )
+    frame[3 + 14 : 3 + 26] = calibration
+    wire.frame_seal(frame, wire.J_HEADER, wire.J_HEADER_V1_PAYLOAD)
+    out.extend(frame)
+    for seq in range(n):
+        sf = bytearray(wire.J_STRIDE_SIZE)
+        sf[3 : 3 + wire.STRIDE_SIZE] = record(seq)
+        wire.frame_seal(sf, wire.J_STRIDE, wire.STRIDE_SIZE)
+        out.extend(sf)
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def test_a_new_journal_draws_an_epoch_and_keeps_it():
+    root = ram_fs() + "/journal"
+    j = Journal(root, 1 << 20)
+    check(j.epoch != 0, "no epoch")
+    sid = j.open_session(0, 0, 0x40, 416, boot=0x12345678, start_clock_s=99, clock_known=True)
+    j.close_session()
+    again = Journal(root, 1 << 20)
+    check(again.epoch == j.epoch, "the epoch changed on reopening")
+    check(again.identity(sid) == (j.epoch, 0x12345678, 99, True), "%r" % (again.identity(sid),))
+    check(again.info(sid)[0] & 0x80 == 0, "the header's clock bit leaked into the flags")
+    # another journal (a wiped flash, another pod) draws another epoch, and ids restart
+    other = Journal(ram_fs() + "/journal", 1 << 20)
+    check(other.epoch not in (0, j.epoch), "two journals share an epoch")
+    check(other.open_session(0, 0, 0, 416) == sid, "ids restart in a new journal")
+    check(other.identity(sid)[0] == other.epoch, "a new session under the new epoch")
+    check(other.identity(sid)[1:] == (0, 0, False), "no pod clock was given")
+
+
+def test_a_lost_epoch_file_gives_new_sessions_a_new_epoch_and_old_ones_keep_theirs():
+    for how in ("removed", "damaged", "cut"):
+        root = ram_fs() + "/journal"
+        j, old = write_session(root, 3)
+        first_epoch = j.epoch
+        path = root + "/epoch"
+        if how == "removed":
+            os.remove(path)
+        elif how == "damaged":
+            copy_file(path, root + "/x", flip=40)
+            os.rename(root + "/x", path)
+        else:
+            copy_file(path, root + "/x", cut=wire.J_U32_SIZE - 1)
+            os.rename(root + "/x", path)
+        j2 = Journal(root, 1 << 20)
+        check(j2.epoch not in (0, first_epoch), "%s: epoch %x kept" % (how, j2.epoch))
+        check(j2.identity(old)[0] == first_epoch, "%s: the old session lost its epoch" % how)
+        new = j2.open_session(0, 0, 0, 416)
+        check(new > old and j2.identity(new)[0] == j2.epoch, "%s: new session" % how)
+        check(Journal(root, 1 << 20).epoch == j2.epoch, "%s: the new epoch was not kept" % how)
+        check(len(read_all(j2, old)) == 3, "%s: records lost" % how)
+
+
+def test_a_damaged_header_has_the_epoch_only_when_an_older_session_proves_it():
+    import struct
+
+    root = ram_fs() + "/journal"
+    j = Journal(root, 1 << 20)
+    ids = []
+    for _ in range(3):
+        ids.append(j.open_session(0, 0, 0, 416))
+        j.append(record(0))
+    j.close_session()
+    for sid in (ids[0], ids[2]):
+        copy_file("%s/%08x.hls" % (root, sid), root + "/x", flip=5 * 8)
+        os.rename(root + "/x", "%s/%08x.hls" % (root, sid))
+    j2 = Journal(root, 1 << 20)
+    check(j2.info(ids[0])[0] & wire.SESSION_DAMAGED, "header not damaged")
+    check(j2.identity(ids[0]) == (0, 0, 0, False), "the first session's epoch is unprovable")
+    check(j2.identity(ids[1])[0] == j.epoch, "intact header")
+    check(j2.identity(ids[2]) == (j.epoch, 0, 0, False), "session 2 proves session 3's epoch")
+    check(len(read_all(j2, ids[2])) == 1, "its record is still read")
+    # under a new epoch, an older session of the old one proves nothing
+    os.remove(root + "/epoch")
+    j3 = Journal(root, 1 << 20)
+    check(j3.identity(ids[2]) == (0, 0, 0, False), "the new epoch was given to an old session")
+    check(
+        struct.calcsize(wire.J_HEADER_FORMAT) + wire.J_CALIBRATION_SIZE == wire.J_HEADER_PAYLOAD,
+        "layout",
+    )
+
+
+def test_a_protocol_2_session_is_still_read_beside_new_ones():
+    root = ram_fs() + "/journal"
+    os.mkdir(root)
+    calibration = bytes(range(1, 13))
+    _v1_session_file(root + "/00000001.hls", 1, 7, calibration)
+    j = Journal(root, 1 << 20)
+    check(j.sessions() == [1], "sessions %r" % j.sessions())
+    flags, start_s, count, acked, fw = j.info(1)
+    check(not flags & wire.SESSION_DAMAGED and flags & wire.SESSION_TIME_KNOWN, "flags %x" % flags)
+    check((start_s, count, acked, fw) == (1767225600, 7, 0, wire.pack_version(0, 4, 2)), "info")
+    check(j.identity(1) == (0, 0, 0, False), "a v1 session's identity is its id alone")
+    check(j.calibration(1) == calibration, "calibration %r" % j.calibration(1))
+    got = read_all(j, 1)
+    check([i for i, _ in got] == list(range(7)), "indices %r" % [i for i, _ in got])
+    check(all(r == bytes(record(i)) for i, r in got), "record bytes")
+    sid = j.open_session(0, 0, 0, 416, calibration=calibration)
+    j.append(record(0))
+    j.close_session()
+    j2 = Journal(root, 1 << 20)
+    check(sid == 2 and j2.identity(2)[0] == j.epoch, "new session after a v1 one")
+    check(j2.calibration(2) == calibration and j2.count(1) == 7 and j2.count(2) == 1, "both")
+    # a v1 header with its length byte hit is still laid out by its first stride frame
+    copy_file(root + "/00000001.hls", root + "/x", flip=2 * 8 + 1)
+    os.rename(root + "/x", root + "/00000001.hls")
+    j3 = Journal(root, 1 << 20)
+    check(j3.info(1)[0] & wire.SESSION_DAMAGED and j3.count(1) == 7, "damaged v1 header")
+    check(len(read_all(j3, 1)) == 7, "records of a damaged v1 header")

@@ -104,3 +104,25 @@ def test_the_time_of_day_survives_deep_sleeps_across_the_clock_wrap():
     check(unknown == -1, "an unknown time of day became known")
     check(clock_after_sleep(b"junk", 1) is None, "a foreign RTC memory was taken as ours")
     check(clock_after_sleep(None, 1) is None, "no RTC memory was taken as ours")
+
+
+def test_the_boot_id_and_pod_clock_survive_deep_sleeps_and_old_records_still_read():
+    import struct
+
+    from heavylegs_pod.power import resume_after_sleep, rtc_record
+
+    half_day_t25 = 12 * 3600 * 40000 + 20000
+    timestamp = 4_000_000_000
+    record = rtc_record(-1, timestamp, 0xDEADBEEF, 1000)
+    for _ in range(3):
+        timestamp = (timestamp + half_day_t25) & 0xFFFFFFFF
+        unix_s, record, boot, clock_s = resume_after_sleep(record, timestamp)
+    check(boot == 0xDEADBEEF, "the boot id changed across deep sleep: %x" % boot)
+    check(clock_s == 1000 + 129_601, "pod clock %d after three wakes" % clock_s)
+    check(unix_s == -1, "an unknown time of day became known")
+    # a record a protocol-2 pod left: the time of day goes on, the boot starts anew
+    old = struct.pack("<4sBiI", b"HLDS", 1, 1_800_000_000, 5)
+    unix_s, record, boot, clock_s = resume_after_sleep(old, 5 + 40000 * 7)
+    check((unix_s, boot, clock_s) == (1_800_000_000 + 7, 0, 0), "old record %r" % ((unix_s, boot),))
+    check(resume_after_sleep(record, 5 + 40000 * 9)[0] == 1_800_000_000 + 9, "rewritten record")
+    check(resume_after_sleep(b"HLDS" + bytes(17), 1) is None, "a record of no version")

@@ -94,6 +94,11 @@ class FakePod:
         self.now_n = 0
         self.session = 0
         self.foot_right = False
+        self.boot_id = 0xB007B007
+        self.clock = 1234
+
+    def clock_s(self):
+        return self.clock
 
     def start_session(self):
         self.session = self.journal.open_session(0, 0, 0x40, 416)
@@ -391,3 +396,131 @@ def test_stride_path_allocates_nothing():
 def test_urandom_nonces_differ():
     a = os.urandom(16)
     check(a != os.urandom(16), "urandom repeats")
+
+
+def _damage(journal, sid, indices):
+    """Flip one payload byte of each stride frame at indices, in the session file."""
+    path = "%s/%08x.hls" % (journal.root, sid)
+    with open(path, "rb") as f:
+        data = bytearray(f.read())
+    for k in indices:
+        data[wire.J_HEADER_SIZE + k * wire.J_STRIDE_SIZE + 6] ^= 0x40
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def _sync_as_the_host_does(mtu, total, damaged):
+    journal, sid = journal_with_strides(total)
+    journal.close_reader()
+    _damage(journal, sid, damaged)
+    ble, pod, services, h = make(journal)
+    ble.connect(HOST, mtu=mtu)
+    authenticate(ble, services, h)
+    ble.sent.clear()
+    ble.write(HOST, h["control"], struct.pack("<BII", wire.OP_START_SYNC, sid, 0))
+    services.poll()
+    seqs = []
+    gaps = []
+    covered = 0  # the host acknowledges what it received or was told is gone
+    acks = 0
+    while True:
+        while services._sync_step():
+            pass
+        for _kind, _, handle, p in ble.sent:
+            if handle != h["sync"]:
+                continue
+            for tag, o in wire.split_records(p):
+                if tag == wire.GAP_TAG:
+                    gap = wire.decode_gap(p, o)
+                    check(gap["session"] == sid, "gap of another session")
+                    check(
+                        gap["first"] == covered, "gap at %d, expected %d" % (gap["first"], covered)
+                    )
+                    gaps.append((gap["first"], gap["count"]))
+                    covered = gap["first"] + gap["count"]
+                else:
+                    seq = wire.decode_stride(p, o)["seq"]
+                    check(seq == covered, "record %d, expected %d" % (seq, covered))
+                    seqs.append(seq)
+                    covered = seq + 1
+        done = [
+            wire.decode_cp_response(s[3])
+            for s in ble.sent
+            if s[2] == h["control"] and s[3][1] == wire.OP_START_SYNC
+        ]
+        ble.sent.clear()
+        if done:
+            check(struct.unpack("<II", done[0]["params"]) == (sid, total), "end %r" % done)
+            break
+        # The stream stalled on the window: the host acknowledges, or sync hangs.
+        check(acks < total, "sync does not end")
+        before = services._sync_next
+        r = control(ble, services, h, struct.pack("<BII", wire.OP_ACK, sid, covered))
+        check(r["status"] == wire.CP_SUCCESS, "ack %r" % r)
+        acks += 1
+        check(services._sync_step() or services._sync_next > before or covered == total, "stuck")
+    return seqs, gaps
+
+
+def test_any_amount_of_damage_streams_through_as_declared_gaps():
+    total = 620
+    damaged = [0, 1, 2] + list(range(100, 400)) + [450] + list(range(616, 620))
+    for mtu in (23, 67, 247):
+        seqs, gaps = _sync_as_the_host_does(mtu, total, damaged)
+        check(seqs == [k for k in range(total) if k not in damaged], "mtu %d: records" % mtu)
+        declared = []
+        for first, count in gaps:
+            check(1 <= count <= 256, "mtu %d: gap of %d exceeds the window" % (mtu, count))
+            declared.extend(range(first, first + count))
+        check(declared == damaged, "mtu %d: gaps %r" % (mtu, gaps))
+        # consecutive damage is coalesced: a gap ends only at an intact record or a window
+        check(len(gaps) <= 6, "mtu %d: %d gaps for 4 runs of damage" % (mtu, len(gaps)))
+
+
+def test_identity_answers_the_owner_and_follows_every_session_record():
+    journal = Journal(ram_fs() + "/journal", 1 << 20)
+    first = journal.open_session(
+        0, 0, 0x40, 416, boot=0xB007B007, start_clock_s=77, clock_known=True
+    )
+    journal.append(record(0))
+    second = journal.open_session(0, 0, 0x40, 416)  # opened with no pod clock
+    journal.close_session()
+    ble, pod, services, h = make(journal)
+    ble.connect(HOST, mtu=23)
+    r = control(ble, services, h, bytes((wire.OP_IDENTITY,)))
+    check(r["status"] == wire.CP_NOT_AUTHORISED, "identity without the owner's key")
+    authenticate(ble, services, h)
+    pod.clock = 4321
+    r = control(ble, services, h, bytes((wire.OP_IDENTITY,)))
+    check(r["status"] == wire.CP_SUCCESS, "identity %r" % r)
+    got = wire.decode_identity_response(r["params"])
+    check(got == {"epoch": journal.epoch, "boot": 0xB007B007, "clock_s": 4321}, "%r" % got)
+    check(journal.epoch != 0, "a journal without an epoch")
+    for mtu in (23, 67, 247):
+        ble.connect(OTHER, mtu=mtu)
+        authenticate(ble, services, h, conn=OTHER)
+        ble.sent.clear()
+        ble.write(OTHER, h["control"], bytes((wire.OP_LIST_SESSIONS,)))
+        services.poll()
+        stream = [
+            (tag, p[o : o + 20])
+            for kind, c, handle, p in ble.sent
+            if handle == h["sync"]
+            for tag, o in wire.split_records(p)
+        ]
+        tags = [t for t, _ in stream]
+        check(tags == [0x81, 0x83, 0x81, 0x83], "mtu %d: stream %r" % (mtu, tags))
+        ids = [wire.decode_identity(rec) for t, rec in stream if t == wire.IDENTITY_TAG]
+        check(
+            ids[0]
+            == {"session": first, "epoch": journal.epoch, "boot": 0xB007B007, "start_clock_s": 77},
+            "first %r" % ids[0],
+        )
+        check(
+            ids[1]
+            == {"session": second, "epoch": journal.epoch, "boot": None, "start_clock_s": None},
+            "second %r" % ids[1],
+        )
+        r = [wire.decode_cp_response(s[3]) for s in ble.sent if s[2] == h["control"]][-1]
+        check(r["params"] == b"\x02\x00", "count is sessions, not records: %r" % r)
+        ble.handler(2, (OTHER, 0, b"\x00" * 6))

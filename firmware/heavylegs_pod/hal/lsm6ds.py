@@ -170,7 +170,7 @@ class LSM6DS:
         self._ctrl1 = (odr_code << 4) | (fs_table[acc_fs_g] << 2)
         self._ctrl2 = (odr_code << 4) | (_GYRO_FS[gyro_fs_dps] << 2)
         # 25 us timestamp units per sample: the chip derives both from one clock.
-        self._ts_per_sample = 6 << (10 - odr_code)
+        self.ts_per_sample = 6 << (10 - odr_code)
         self.asleep = False
         self._start_full_rate()
 
@@ -246,7 +246,7 @@ class LSM6DS:
 
     def slept_samples(self):
         """Samples' worth of time asleep, up to the last count_sleep()."""
-        return self._slept_ts // self._ts_per_sample
+        return self._slept_ts // self.ts_per_sample
 
     def wake(self):
         """Back to full rate; the sensor clock (`sample_count`) moves on by the time

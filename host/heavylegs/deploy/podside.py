@@ -223,7 +223,50 @@ _hl_ble_address()
 # USB pull: the journal's sessions as the same 20-byte records BLE sync lists,
 # then stride records in batches. The app is not running (the raw REPL took
 # over after a soft reset), so the journal's files are closed and quiet.
+#
+# _hl_journal_open() prints one JSON line (protocol 3):
+#   {"name": str, "firmware": str,
+#    "sessions": [hex of the 20-byte 0x81 session record, ...],
+#    "identities": [{"session": int, "epoch": int, "boot": int, "start_clock_s": int,
+#                    "clock_known": bool, "record": hex of the 0x83 identity record},
+#                   ...],          # one per session, in the same order
+#    "pod": {"epoch": int, "boot": int|null, "clock_s": int|null, "unix_s": int|null,
+#            "clock_error": str (only when the clocks could not be read)}}
+# A session is named for ever by (pod, epoch, session id); epoch 0 means a session
+# journaled before protocol 3 (or a damaged header whose epoch cannot be proved).
+# boot/start_clock_s are 0 when clock_known is false. "pod" is the pod's identity
+# now: the journal's epoch, and the boot id and pod clock that the app keeps in RTC
+# memory against the sensor's running timestamp (null where the port has no RTC
+# memory or no app ran since the pod was powered); a session with the same boot id
+# started (clock_s - start_clock_s) seconds before this answer.
+#
+# _hl_journal_send(sid, start, limit) prints base64 lines of (u32 index, 20-byte
+# stride record) for every intact record with start <= index < start + limit, then
+# one JSON line {"next": int, "count": int, "gaps": [[first, count], ...]}: the
+# damaged (unreadable) records in that range, consecutive ones coalesced (a run
+# of damage crossing a batch boundary is declared once per batch). Every index in
+# [start, next) is either sent or in a gap, so the host may acknowledge up to next.
 JOURNAL_OPEN = r"""
+def _hl_pod_clock(epoch):
+    r = {'epoch': epoch, 'boot': None, 'clock_s': None, 'unix_s': None}
+    try:
+        import machine
+        from heavylegs_pod import power
+        from heavylegs_pod.hal.board import Board
+        kept = machine.RTC().memory()
+        b = Board.from_file('board.json')
+        ts = bytearray(4)
+        b.i2c.readfrom_mem_into(b.imu_address, 0x40, ts)
+        now = ts[0] | (ts[1] << 8) | (ts[2] << 16) | (ts[3] << 24)
+        got = power.resume_after_sleep(kept, now)
+        if got is not None and got[2]:
+            r['boot'] = got[2]
+            r['clock_s'] = got[3]
+            if got[0] >= 0:
+                r['unix_s'] = got[0]
+    except Exception as e:
+        r['clock_error'] = repr(e)
+    return r
 def _hl_journal_open():
     global _hl_j
     from heavylegs_pod import wire
@@ -234,11 +277,17 @@ def _hl_journal_open():
     _hl_j = Journal(cfg.get('journal_dir', 'journal'), cfg['journal_kb'] * 1024)
     buf = bytearray(wire.SESSION_SIZE)
     out = []
+    ids = []
     for sid in _hl_j.sessions():
         info = _hl_j.info(sid)
         wire.encode_session(buf, 0, info[0], sid, info[1], info[2], info[3], info[4])
         out.append(binascii.hexlify(buf).decode())
-    print(json.dumps({'name': cfg['name'], 'firmware': firmware_revision(), 'sessions': out}))
+        epoch, boot, clock_s, known = _hl_j.identity(sid)
+        wire.encode_identity(buf, 0, sid, epoch, boot, clock_s, known)
+        ids.append({'session': sid, 'epoch': epoch, 'boot': boot, 'start_clock_s': clock_s,
+                    'clock_known': known, 'record': binascii.hexlify(buf).decode()})
+    print(json.dumps({'name': cfg['name'], 'firmware': firmware_revision(), 'sessions': out,
+                      'identities': ids, 'pod': _hl_pod_clock(_hl_j.epoch)}))
 _hl_journal_open()
 """
 
@@ -249,6 +298,7 @@ def _hl_journal_send(sid, start, limit):
     rec = bytearray(24)
     mv = memoryview(rec)
     out = bytearray()
+    gaps = []
     total = j.count(sid)
     i = start
     while i < total and i - start < limit:
@@ -258,11 +308,15 @@ def _hl_journal_send(sid, start, limit):
         if got:
             struct.pack_into('<I', rec, 0, i)
             out.extend(mv)
+        elif gaps and gaps[-1][0] + gaps[-1][1] == i:
+            gaps[-1][1] += 1
+        else:
+            gaps.append([i, 1])
         i += 1
     j.close_reader()
     for k in range(0, len(out), 1536):
         sys.stdout.write(binascii.b2a_base64(memoryview(out)[k:k + 1536]))
-    print(json.dumps({'next': i, 'count': total}))
+    print(json.dumps({'next': i, 'count': total, 'gaps': gaps}))
 def _hl_journal_ack(sid, count):
     print(json.dumps({'acked': _hl_j.mark_synced(sid, count)}))
 def _hl_journal_erase_synced():
