@@ -99,8 +99,15 @@ def pull(
     console.print(
         f"{report.pod} ({report.address}): {len(report.sessions)} sessions on the pod, "
         f"{report.received} records read, {report.new_strides} new strides stored"
-        + (f", {report.erased} synced sessions erased" if erase_synced else "")
+        + (f", {len(report.erased)} synced sessions erased" if erase_synced else "")
     )
+    from heavylegs.link.sync import describe_dates, describe_gaps
+    from heavylegs.store import Store
+
+    with Store(db_path(db)) as store:
+        notes = describe_gaps(store, report) + describe_dates(store, report)
+    for line in notes + report.warnings:
+        console.print(f"  [yellow]{line}[/]")
 
 
 def doctor(

@@ -2,13 +2,18 @@
 
 The rules are BLE sync's (heavylegs.link.sync), and so are the store calls:
 
-- a pod session is the recording (pod address, session id); the pod's address
-  is its BLE address, so a session synced over BLE and over USB is one recording;
+- a pod session is the recording (pod address, journal epoch, session id); the
+  pod's address is its BLE address, so a session synced over BLE and over USB is
+  one recording, and a session of a reflashed pod's new journal is another;
 - records are committed to SQLite first and acknowledged to the pod's journal
   only then, so the pod never lets go of a record the store does not hold;
-- a record that arrives twice is stored once ((recording, seq) is unique), and
-  a pull starts after what the store already holds, so an interrupted pull
-  just runs again.
+  records the pod cannot read are stored as a gap and acknowledged past;
+- a record that arrives twice is stored once, one that differs from what the
+  store holds under the same identity is kept apart, never merged; a pull
+  starts after what the store already holds, so an interrupted pull just runs
+  again;
+- sessions are dated and paired into runs as sync does; `--erase-synced` erases
+  only sessions the store holds in full under their identity, one by one.
 
 USB needs no owner key: whoever holds the cable holds the pod. The firmware is
 interrupted while the journal is read, and started again afterwards.
@@ -21,7 +26,6 @@ import json
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,32 +33,24 @@ from heavylegs.deploy import podside
 from heavylegs.deploy.errors import DeployError, PodCommandError
 from heavylegs.deploy.flash import ble_address
 from heavylegs.deploy.usb import PodConnection
-from heavylegs.link.sync import PodSession, Syncer, SyncProgress
+from heavylegs.link.client import PodIdentity
+from heavylegs.link.sync import (
+    PodSession,
+    SyncProgress,
+    SyncReport,
+    date_sessions,
+    place_runs,
+    register_sessions,
+    session_held,
+)
 from heavylegs.store import Store, Stride
 from heavylegs_pod import wire
 
+# A pull reports what a BLE sync does.
+PullReport = SyncReport
+
 BATCH = 512  # records per round trip: about 16 KiB of base64 on the wire
 _RECORD = 4 + wire.STRIDE_SIZE  # u32 index, then the stride record
-
-
-@dataclass
-class PullReport:
-    pod: str
-    address: str
-    sessions: list[PodSession] = field(default_factory=list)
-    received: int = 0
-    new_strides: int = 0
-    recordings: dict[int, int] = field(default_factory=dict)
-    erased: int = 0
-
-
-@dataclass(frozen=True)
-class _UsbPod:
-    """What the shared sync rules need to know of a pod (PodClient over BLE)."""
-
-    address: str
-    name: str
-    firmware: str
 
 
 def _parse_batch(out: bytes) -> tuple[list[tuple[int, bytes]], dict[str, Any]]:
@@ -75,6 +71,30 @@ def _parse_batch(out: bytes) -> tuple[list[tuple[int, bytes]], dict[str, Any]]:
     return records, tail
 
 
+def _listing(listing: dict[str, Any]) -> list[PodSession]:
+    sessions = [
+        PodSession.from_wire(wire.decode_session(bytes.fromhex(h))) for h in listing["sessions"]
+    ]
+    identities = {}
+    for ident in listing.get("identities", []):
+        decoded = wire.decode_identity(bytes.fromhex(ident["record"]))
+        identities[decoded["session"]] = decoded
+    return [
+        s.with_identity(identities[s.session]) if s.session in identities else s for s in sessions
+    ]
+
+
+def _pod_identity(listing: dict[str, Any], at: float) -> PodIdentity:
+    pod = listing.get("pod") or {}
+    return PodIdentity(
+        epoch=int(pod.get("epoch") or 0),
+        # No boot id: the pod's uptime cannot date anything (its RTC memory is gone).
+        boot=pod.get("boot"),
+        clock_s=int(pod.get("clock_s") or 0),
+        at=at,
+    )
+
+
 def pull(
     port: str,
     db: Path,
@@ -83,7 +103,7 @@ def pull(
     timeout_s: float = 10.0,
     on_progress: Callable[[SyncProgress], None] | None = None,
     restart: bool = True,
-) -> PullReport:
+) -> SyncReport:
     with PodConnection(port, timeout_s) as conn, Store(db) as store:
         conn.enter_raw_repl()
         address = ble_address(conn)
@@ -93,20 +113,37 @@ def pull(
             raise DeployError(
                 f"the pod on {port} has no readable journal (is heavylegs flashed on it?):\n{err}"
             ) from err
+        listed_at = time.time()
         conn.run(podside.JOURNAL_HELPERS)
-        pod = _UsbPod(address, str(listing["name"]), str(listing["firmware"]))
-        report = PullReport(pod=pod.name, address=address)
-        report.sessions = [
-            PodSession.from_wire(wire.decode_session(bytes.fromhex(h))) for h in listing["sessions"]
-        ]
-        # The recording each session belongs to is chosen exactly as BLE sync does.
-        rules = Syncer(store, None, None)  # type: ignore[arg-type]
-        for session in report.sessions:
-            recording_id = rules._recording_for(pod, session)
-            report.recordings[session.session] = recording_id
-            _pull_session(conn, store, pod, session, recording_id, report, on_progress)
+        name = str(listing["name"])
+        report = SyncReport(pod=name, address=address)
+        report.sessions = _listing(listing)
+        identity = _pod_identity(listing, listed_at)
+        listed_before = store.pod_listed_at(address)
+        register_sessions(store, address, name, report, listed_at, report.sessions)
+        store.set_pod_listed(address, listed_at)
+        try:
+            for session in report.sessions:
+                _pull_session(conn, store, name, session, report, on_progress)
+        finally:
+            date_sessions(store, report, identity, listed_before)
+            place_runs(store, report)
         if erase_synced:
-            report.erased = int(conn.run_json("_hl_journal_erase_synced()")["erased"])
+            for session in report.sessions:
+                if session.open:
+                    continue
+                if session_held(store, report, session):
+                    erased = conn.run_json(
+                        f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
+                    )
+                    if erased.get("erased"):
+                        report.erased.append(session.session)
+                else:
+                    report.not_erased.append(session.session)
+                    report.warnings.append(
+                        f"session {session.session} not erased: the store does not hold all "
+                        f"{session.count} of its records"
+                    )
         if restart:
             conn.restart_firmware(0.2)
     return report
@@ -119,29 +156,33 @@ def _ack(conn: PodConnection, session: int, count: int) -> None:
 def _pull_session(
     conn: PodConnection,
     store: Store,
-    pod: _UsbPod,
+    name: str,
     session: PodSession,
-    recording_id: int,
-    report: PullReport,
+    report: SyncReport,
     on_progress: Callable[[SyncProgress], None] | None,
 ) -> None:
+    recording_id = report.recordings.get(session.session)
+    if recording_id is None:
+        return  # an empty session: nothing to store
     have = store.contiguous_count(recording_id)
     state = store.sync_state(recording_id)
     # Past the prefix we hold, only what this store acknowledged before: a hole
     # there is a record the pod found damaged, not one to ask for again.
     start = max(have, state[0] if state else 0)
-    if start >= session.count:
-        if session.acked < start:
-            _ack(conn, session.session, start)
+    if start > session.count:
+        start = 0  # the store holds more than the pod has: not this session
+    # As BLE sync: before acknowledging what the store holds, make sure it is this
+    # session's when the pod does not remember our acknowledgements or has no epoch.
+    suspect = session.acked < start or session.epoch == 0
+    verify = store.last_stride_below(recording_id, start) if start and suspect else None
+    position = verify if verify is not None else start
+    if position >= session.count:
         store.set_sync_state(recording_id, start, session.count, time.time())
         return
-    if start > session.acked:
-        # Already in this store (recorded live or synced over BLE): let the pod know.
-        _ack(conn, session.session, start)
-    position = start
     while position < session.count:
         out = conn.run(f"_hl_journal_send({session.session}, {position}, {BATCH})")
         records, tail = _parse_batch(out)
+        reached = int(tail["next"])
         strides = []
         for index, record in records:
             decoded = wire.decode_stride(record)
@@ -152,12 +193,34 @@ def _pull_session(
             strides.append(Stride.from_wire(decoded, host_time=host_time))
         report.received += len(strides)
         # Stored first, acknowledged second: the pod lets go only of what is safe here.
-        report.new_strides += store.add_strides(recording_id, strides)
-        reached = int(tail["next"])
+        wrote = store.store_strides(recording_id, strides)
+        report.new_strides += wrote.new
+        if wrote.recording_id != recording_id:
+            # Another session under this identity: kept apart, filled from the start.
+            recording_id = wrote.recording_id
+            report.recordings[session.session] = recording_id
+            report.new_recordings.add(recording_id)
+            report.warnings.append(
+                f"session {session.session}: the store already held a different session "
+                f"under this identity; kept this one apart as recording {recording_id}"
+            )
+            position = 0
+            continue
+        # Every index the pod passed that it did not send, it could not read.
+        sent = {index for index, _ in records}
+        lost_from = None
+        for index in range(position, max(position, reached) + 1):
+            if index < reached and index not in sent:
+                if lost_from is None:
+                    lost_from = index
+            elif lost_from is not None:
+                store.add_gap(recording_id, lost_from, index - lost_from)
+                report.gaps[recording_id] = report.gaps.get(recording_id, 0) + index - lost_from
+                lost_from = None
         if reached <= position:
             break  # the pod's journal ends early (a torn tail): nothing more to read
         store.set_sync_state(recording_id, reached, max(session.count, reached), time.time())
         _ack(conn, session.session, reached)
         position = reached
         if on_progress is not None:
-            on_progress(SyncProgress(pod.name, session.session, reached, session.count))
+            on_progress(SyncProgress(name, session.session, reached, session.count))

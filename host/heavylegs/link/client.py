@@ -76,7 +76,7 @@ class PodIdentity:
     counts from, that clock (whole seconds), and when the host heard it (± spread_s)."""
 
     epoch: int
-    boot: int
+    boot: int | None  # None: the pod cannot say which boot its clock counts from
     clock_s: int
     at: float
     spread_s: float = 0.0

@@ -306,9 +306,12 @@ class Syncer:
             # The store holds more than the pod has: not this session. Read it all;
             # the store keeps apart whatever differs.
             start = 0
-        # Read the last stride we hold once more: acknowledging what the store holds
-        # is only safe if it is this session's.
-        verify = store.last_stride_below(recording_id, start) if start else None
+        # Acknowledging what the store holds is only safe if it is this session's. When
+        # the pod does not remember our acknowledgements, or the identity is a session
+        # id alone (epoch 0: journaled before protocol 3), read the last stride we hold
+        # once more and compare.
+        suspect = session.acked < start or session.epoch == 0
+        verify = store.last_stride_below(recording_id, start) if start and suspect else None
         first = verify if verify is not None else start
         if first >= session.count and not session.open:
             store.set_sync_state(recording_id, start, session.count, time.time())
