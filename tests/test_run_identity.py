@@ -1,0 +1,344 @@
+"""No run is ever lost or mixed up (issue 12), as a user meets it.
+
+Real MicroPython pods on the simulated radio (or the USB test board), real
+SQLite, and the heavylegs command line as a subprocess: two simulated recordings
+into one store, a pod whose journal is recreated between two runs, a long run of
+damaged journal records on one pod while the other is healthy, a pod that stops
+answering mid-sync, and dropping a damaged session from a pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from heavylegs.link.client import PodClient
+from heavylegs.link.keys import KeyStore
+from heavylegs.link.pods import find_pods
+from heavylegs.link.sync import Syncer, SyncStopped
+from heavylegs.sim.pod import SimPod
+from heavylegs.sim.radio import SimRadio, use_radio
+from heavylegs.sim.scenarios import write_scenario
+from heavylegs.sim.session import POD_ADDRESSES, SIM_BACKENDS
+from heavylegs.sim.trace import read_trace
+from heavylegs.store import Store
+from heavylegs_pod import wire
+from heavylegs_pod.journal import Journal
+
+BOUND_S = 300
+LEFT, RIGHT = POD_ADDRESSES["left"], POD_ADDRESSES["right"]
+KEYS = {"left": bytes(range(1, 33)), "right": bytes(range(2, 34))}
+
+
+def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """The heavylegs command line, as a person runs it."""
+    env = dict(os.environ, HEAVYLEGS_HOME=str(home), COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "heavylegs.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=BOUND_S,
+    )
+
+
+async def _record_without_host(traces: dict[str, Path], pod_dir: Path) -> None:
+    """Each pod runs its trace with nobody connected; the session goes to its journal."""
+    async with SimRadio() as radio:
+        pods = [
+            SimPod(
+                radio,
+                trace,
+                foot=foot,
+                name=f"heavylegs-{foot}",
+                address=POD_ADDRESSES[foot],
+                key=KEYS[foot],
+                workdir=pod_dir / foot,
+            )
+            for foot, trace in sorted(traces.items())
+        ]
+        try:
+            for pod in pods:
+                await pod.start()
+            for pod in pods:
+                await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
+                pod.release_sensor()
+            for pod in pods:
+                await asyncio.wait_for(pod.wait_done(), BOUND_S)
+            await asyncio.sleep(0.3)
+        finally:
+            for pod in pods:
+                await pod.stop()
+
+
+def journal_sessions(flash: Path) -> dict[int, list[tuple]]:
+    """Session id -> (seq, ic_ms, gct_ms, cadence) of every readable record."""
+    journal = Journal(str(flash / "journal"), 1 << 30)
+    out = {}
+    for sid in journal.sessions():
+        out[sid] = [
+            (index, d["ic_ms"], d["gct_ms"], d["cadence_spm"])
+            for index, rec in journal.records(sid)
+            for d in [wire.decode_stride(rec)]
+        ]
+    return out
+
+
+def stored(store: Store, recording_id: int) -> list[tuple]:
+    return [(s.seq, s.ic_ms, s.gct_ms, s.cadence_spm) for s in store.strides(recording_id)]
+
+
+def use_traces(pod_dir: Path, traces: dict[str, Path]) -> None:
+    """`sync --sim --pod-dir` boots a pod for each trace in pod_dir/traces."""
+    folder = pod_dir / "traces"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for foot, path in traces.items():
+        shutil.copy(path, folder / f"{foot}.hltrace")
+
+
+@pytest.fixture(scope="module")
+def short_traces(tmp_path_factory) -> dict[str, Path]:
+    return write_scenario("easy", tmp_path_factory.mktemp("short"), minutes=0.5, seed=21)
+
+
+@pytest.fixture(scope="module")
+def longer_traces(tmp_path_factory) -> dict[str, Path]:
+    return write_scenario("easy", tmp_path_factory.mktemp("longer"), minutes=1.0, seed=22)
+
+
+# --- (a) two simulated recordings into one store ------------------------------------
+
+
+def test_two_simulated_recordings_into_one_store_are_two_whole_runs(tmp_path):
+    """`make demo` twice: fresh simulated pods each time, session ids both start at 1."""
+    db = tmp_path / "heavylegs.db"
+    first = cli("record", "--sim", "--minutes", "0.5", "--db", str(db), home=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    with Store(db) as store:
+        (run1,) = store.runs()
+        before = {rec.id: stored(store, rec.id) for rec in run1.recordings}
+    second = cli("record", "--sim", "--minutes", "0.5", "--db", str(db), home=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    truth = {
+        foot: read_trace(tmp_path / "traces" / f"easy-{foot}.hltrace").truth
+        for foot in ("left", "right")
+    }
+    with Store(db) as store:
+        runs = store.runs()
+        assert len(runs) == 2
+        for run in runs:
+            assert run.feet() == ("left", "right")
+            for rec in run.recordings:
+                # every stride of that run, once, and no other run's
+                assert [s.seq for s in store.strides(rec.id)] == list(range(len(truth[rec.foot])))
+        # the first run is exactly as it was
+        assert {rec.id: stored(store, rec.id) for rec in runs[0].recordings} == before
+        epochs = {(rec.pod_address, rec.journal_epoch) for run in runs for rec in run.recordings}
+        assert len(epochs) == 4, "each fresh pod journal has an epoch of its own"
+
+
+# --- (b) a pod reflashed between two runs -------------------------------------------
+
+
+def test_a_reflashed_pod_synced_over_ble_keeps_both_runs_whole(
+    tmp_path, short_traces, longer_traces
+):
+    pod_dir = tmp_path / "pods"
+    db = tmp_path / "heavylegs.db"
+    use_traces(pod_dir, {"left": short_traces["left"]})
+    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
+    (first_run,) = journal_sessions(pod_dir / "left").values()
+    sync = ("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db))
+    result = cli(*sync, home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    # A reflash (erase_flash, a reinstall): the journal is created anew, ids restart at 1.
+    shutil.rmtree(pod_dir / "left" / "journal")
+    asyncio.run(_record_without_host({"left": longer_traces["left"]}, pod_dir))
+    ((sid, second_run),) = journal_sessions(pod_dir / "left").items()
+    assert sid == 1 and len(second_run) > len(first_run)
+    result = cli(*sync, "--erase", home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    with Store(db) as store:
+        runs = store.runs()
+        recordings = [rec for run in runs for rec in run.recordings]
+        assert len(runs) == 2 and len(recordings) == 2
+        assert sorted(len(stored(store, rec.id)) for rec in recordings) == [
+            len(first_run),
+            len(second_run),
+        ]
+        by_length = {len(stored(store, rec.id)): stored(store, rec.id) for rec in recordings}
+        assert by_length[len(first_run)] == first_run
+        assert by_length[len(second_run)] == second_run
+        assert len({rec.journal_epoch for rec in recordings}) == 2
+    # erased from the pod only because the store holds every stride of it
+    assert journal_sessions(pod_dir / "left") == {}
+    assert "erased 1 session(s)" in result.stdout
+
+
+# --- (d) damage on one pod, the other healthy ---------------------------------------
+
+
+def _damage(flash: Path, sid: int, first: int, count: int) -> None:
+    """Zero `count` consecutive stride frames of a journal session (a bad flash range)."""
+    path = flash / "journal" / f"{sid:08x}.hls"
+    data = bytearray(path.read_bytes())
+    header = data[2] + wire.J_OVERHEAD
+    start = header + first * wire.J_STRIDE_SIZE
+    end = header + (first + count) * wire.J_STRIDE_SIZE
+    assert end <= len(data)
+    data[start:end] = bytes(end - start)
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture(scope="module")
+def long_flash(tmp_path_factory) -> Path:
+    """Both pods' flash after a five-minute run no host saw."""
+    base = tmp_path_factory.mktemp("long")
+    traces = write_scenario("easy", base / "traces", minutes=5.0, seed=23)
+    asyncio.run(_record_without_host(traces, base / "pods"))
+    use_traces(base / "pods", traces)
+    return base / "pods"
+
+
+def test_300_damaged_records_on_one_pod_are_reported_and_the_other_pod_syncs(long_flash, tmp_path):
+    pod_dir = tmp_path / "pods"
+    shutil.copytree(long_flash, pod_dir)
+    ((sid, left),) = journal_sessions(pod_dir / "left").items()
+    ((_, right),) = journal_sessions(pod_dir / "right").items()
+    assert len(left) > 380
+    _damage(pod_dir / "left", sid, 50, 300)
+    db = tmp_path / "heavylegs.db"
+    result = cli("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "300 strides unreadable between" in result.stdout
+    with Store(db) as store:
+        recordings = {rec.foot: rec for run in store.runs() for rec in run.recordings}
+        assert stored(store, recordings["right"].id) == right
+        assert stored(store, recordings["left"].id) == left[:50] + left[350:]
+        (gap,) = store.gaps(recordings["left"].id)
+        assert (gap.first_seq, gap.count) == (50, 300)
+        # stored in full, gap included: the pod may let go of the session
+        assert store.holds_session(recordings["left"].id, len(left))
+        run = store.run(recordings["left"].run_id)
+        assert run.feet() == ("left", "right"), "one run: both sessions dated, overlapping"
+    # everything acknowledged: nothing left to send
+    journal = Journal(str(pod_dir / "left" / "journal"), 1 << 30)
+    assert journal.acked(sid) == journal.count(sid) == len(left)
+
+
+# --- a pod that stops answering ---------------------------------------------------
+
+
+async def test_a_stuck_pod_is_given_up_and_the_other_pod_still_syncs(long_flash, tmp_path):
+    pod_dir = tmp_path / "pods"
+    shutil.copytree(long_flash, pod_dir)
+    right = next(iter(journal_sessions(pod_dir / "right").values()))
+    async with SimRadio() as radio:
+        with use_radio(radio):
+            pods = {
+                foot: SimPod(
+                    radio,
+                    pod_dir / "traces" / f"{foot}.hltrace",
+                    foot=foot,
+                    name=f"heavylegs-{foot}",
+                    address=POD_ADDRESSES[foot],
+                    key=KEYS[foot],
+                    workdir=pod_dir / foot,
+                )
+                for foot in ("left", "right")
+            }
+            for pod in pods.values():
+                await pod.start()
+            stopped = False
+
+            def freeze_left(client: PodClient, _size: int) -> None:
+                nonlocal stopped
+                if client.address == LEFT and not stopped:
+                    stopped = True
+                    os.kill(pods["left"].process.pid, signal.SIGSTOP)  # type: ignore[union-attr]
+
+            try:
+                devices = {d.address: d for d in await find_pods(2, 10, SIM_BACKENDS)}
+                with Store(tmp_path / "db.sqlite") as store:
+                    syncer = Syncer(
+                        store,
+                        SIM_BACKENDS,
+                        KeyStore(keys={LEFT: KEYS["left"], RIGHT: KEYS["right"]}),
+                        on_packet=freeze_left,
+                        stall_s=1.0,
+                    )
+                    with pytest.raises(SyncStopped) as stuck:
+                        await syncer.sync(devices[LEFT])
+                    message = str(stuck.value)
+                    assert "moved no record" in message and "are stored" in message
+                    assert "heavylegs drop" in message
+                    report = await syncer.sync(devices[RIGHT])
+                    assert report.new_strides == len(right)
+                    (rec_id,) = report.recordings.values()
+                    assert stored(store, rec_id) == right
+            finally:
+                if stopped:
+                    os.kill(pods["left"].process.pid, signal.SIGCONT)  # type: ignore[union-attr]
+                for pod in pods.values():
+                    await pod.stop()
+
+
+# --- dropping a session ------------------------------------------------------------
+
+
+def test_drop_refuses_a_session_the_store_lacks_unless_forced(tmp_path, short_traces):
+    pod_dir = tmp_path / "pods"
+    use_traces(pod_dir, {"left": short_traces["left"]})
+    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
+    sessions = journal_sessions(pod_dir / "left")
+    ((sid, _),) = sessions.items()
+    db = tmp_path / "heavylegs.db"
+    where = ("--sim", "--pod-dir", str(pod_dir), "--db", str(db))
+
+    refused = cli("drop", str(sid), "--pod", "heavylegs-left", *where, home=tmp_path)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "run sync first, or add --force" in refused.stdout
+    assert "Traceback" not in refused.stdout + refused.stderr
+    assert journal_sessions(pod_dir / "left") == sessions
+
+    unknown = cli("drop", "99", "--pod", LEFT, *where, home=tmp_path)
+    assert unknown.returncode == 2 and "has no session 99" in unknown.stdout
+
+    assert cli("sync", *where, home=tmp_path).returncode == 0
+    dropped = cli("drop", str(sid), "--pod", LEFT.lower(), *where, home=tmp_path)
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    assert "held in full by the store" in dropped.stdout
+    assert journal_sessions(pod_dir / "left") == {}
+
+
+def test_drop_force_erases_what_the_store_lacks(tmp_path, short_traces):
+    pod_dir = tmp_path / "pods"
+    use_traces(pod_dir, {"left": short_traces["left"]})
+    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
+    ((sid, _),) = journal_sessions(pod_dir / "left").items()
+    forced = cli(
+        "drop",
+        str(sid),
+        "--pod",
+        "heavylegs-left",
+        "--force",
+        "--sim",
+        "--pod-dir",
+        str(pod_dir),
+        "--db",
+        str(tmp_path / "db"),
+        home=tmp_path,
+    )
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "NOT all of it in the store" in forced.stdout
+    assert journal_sessions(pod_dir / "left") == {}
