@@ -220,7 +220,9 @@ def test_300_damaged_records_on_one_pod_are_reported_and_the_other_pod_syncs(lon
     db = tmp_path / "heavylegs.db"
     result = cli("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db), home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "300 strides unreadable between" in result.stdout
+    # the pods never had the time of day: where in the session, not when
+    assert "session 1: 300 strides unreadable between" in result.stdout
+    assert "into the session" in result.stdout
     with Store(db) as store:
         recordings = {rec.foot: rec for run in store.runs() for rec in run.recordings}
         assert stored(store, recordings["right"].id) == right
@@ -229,8 +231,6 @@ def test_300_damaged_records_on_one_pod_are_reported_and_the_other_pod_syncs(lon
         assert (gap.first_seq, gap.count) == (50, 300)
         # stored in full, gap included: the pod may let go of the session
         assert store.holds_session(recordings["left"].id, len(left))
-        run = store.run(recordings["left"].run_id)
-        assert run.feet() == ("left", "right"), "one run: both sessions dated, overlapping"
     # everything acknowledged: nothing left to send
     journal = Journal(str(pod_dir / "left" / "journal"), 1 << 30)
     assert journal.acked(sid) == journal.count(sid) == len(left)
@@ -280,7 +280,7 @@ async def test_a_stuck_pod_is_given_up_and_the_other_pod_still_syncs(long_flash,
                     with pytest.raises(SyncStopped) as stuck:
                         await syncer.sync(devices[LEFT])
                     message = str(stuck.value)
-                    assert "moved no record" in message and "are stored" in message
+                    assert "sync stopped" in message and "are stored" in message
                     assert "heavylegs drop" in message
                     report = await syncer.sync(devices[RIGHT])
                     assert report.new_strides == len(right)

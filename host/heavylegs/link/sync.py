@@ -36,7 +36,14 @@ from datetime import datetime
 
 from bleak.backends.device import BLEDevice
 
-from heavylegs.link.client import Backends, LinkError, LinkLost, PodClient, PodIdentity
+from heavylegs.link.client import (
+    Backends,
+    LinkError,
+    LinkLost,
+    PodClient,
+    PodIdentity,
+    PodRefused,
+)
 from heavylegs.link.keys import KeyStore
 from heavylegs.store import RecordingInfo, Store, Stride
 from heavylegs_pod import wire
@@ -379,7 +386,19 @@ class Syncer:
                 store.set_sync_state(
                     recording_id, reached, max(session.count, reached), time.time()
                 )
-                await client.request(wire.OP_ACK, struct.pack("<II", session.session, reached))
+                try:
+                    await client.request(
+                        wire.OP_ACK,
+                        struct.pack("<II", session.session, reached),
+                        timeout_s=max(self.stall_s, 1.0),
+                    )
+                except (LinkLost, PodRefused):
+                    raise
+                except LinkError:
+                    raise SyncStopped(
+                        f"{client.name}: sync stopped: the pod stopped answering in session "
+                        f"{session.session} at record {reached} of {session.count}"
+                    ) from None
                 acked = reached
             if self.on_progress is not None:
                 self.on_progress(SyncProgress(client.name, session.session, reached, session.count))

@@ -372,28 +372,47 @@ class Store(SQLiteFile):
 
     def add_gap(self, recording_id: int, first_seq: int, count: int) -> None:
         """Records [first_seq, first_seq + count) of the session could not be read on the pod."""
+        if count < 1 or first_seq < 0:
+            raise StoreError(f"a gap of {count} records from {first_seq} is no gap")
         with self._writing(f"cannot record a gap in recording {recording_id}") as conn:
             self._require_recording(conn, recording_id)
+            # One stretch of damage is one gap, however many pieces the pod declared
+            # it in (its window cuts a long one) and however often (a resumed sync).
+            first, end = int(first_seq), int(first_seq) + int(count)
+            touching = conn.execute(
+                "SELECT first_seq, count FROM gaps WHERE recording_id = ? "
+                "AND first_seq <= ? AND first_seq + count >= ?",
+                (recording_id, end, first),
+            ).fetchall()
+            for other_first, other_count in touching:
+                first = min(first, other_first)
+                end = max(end, other_first + other_count)
             conn.execute(
-                "INSERT INTO gaps (recording_id, first_seq, count) VALUES (?, ?, ?) "
-                "ON CONFLICT (recording_id, first_seq) DO UPDATE SET "
-                "count = MAX(count, excluded.count)",
-                (recording_id, int(first_seq), int(count)),
+                "DELETE FROM gaps WHERE recording_id = ? AND first_seq <= ? "
+                "AND first_seq + count >= ?",
+                (recording_id, end, first),
+            )
+            conn.execute(
+                "INSERT INTO gaps (recording_id, first_seq, count) VALUES (?, ?, ?)",
+                (recording_id, first, end - first),
             )
 
     def gaps(self, recording_id: int) -> list[Gap]:
         """The recording's unreadable stretches, with the neighbouring strides' host times."""
         with self._reading(f"cannot read the gaps of recording {recording_id}") as conn:
             rows = conn.execute(
-                "SELECT g.first_seq, g.count, "
-                "(SELECT host_time FROM strides s WHERE s.recording_id = g.recording_id "
-                "AND s.seq < g.first_seq ORDER BY s.seq DESC LIMIT 1), "
-                "(SELECT host_time FROM strides s WHERE s.recording_id = g.recording_id "
-                "AND s.seq >= g.first_seq + g.count ORDER BY s.seq LIMIT 1) "
-                "FROM gaps g WHERE g.recording_id = ? ORDER BY g.first_seq",
+                "SELECT g.first_seq, g.count, b.host_time, a.host_time, b.ic_ms, a.ic_ms "
+                "FROM gaps g "
+                "LEFT JOIN strides b ON b.recording_id = g.recording_id AND b.seq = "
+                "(SELECT MAX(seq) FROM strides s WHERE s.recording_id = g.recording_id "
+                "AND s.seq < g.first_seq) "
+                "LEFT JOIN strides a ON a.recording_id = g.recording_id AND a.seq = "
+                "(SELECT MIN(seq) FROM strides s WHERE s.recording_id = g.recording_id "
+                "AND s.seq >= g.first_seq + g.count) "
+                "WHERE g.recording_id = ? ORDER BY g.first_seq",
                 (recording_id,),
             ).fetchall()
-        return [Gap(int(a), int(b), c, d) for a, b, c, d in rows]
+        return [Gap(int(a), int(b), c, d, e, f) for a, b, c, d, e, f in rows]
 
     def holds_session(self, recording_id: int, count: int) -> bool:
         """Every record [0, count) of the session is stored or known unreadable here."""

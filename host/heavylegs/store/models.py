@@ -111,18 +111,32 @@ class Gap:
     count: int
     before_s: float | None = None
     after_s: float | None = None
+    # the same strides' initial contacts on the pod's session clock
+    before_ic_ms: int | None = None
+    after_ic_ms: int | None = None
 
     def describe(self) -> str:
-        """'12 strides unreadable between 14:02 and 14:03', in local time."""
+        """'12 strides unreadable between 14:02 and 14:03' (local time), or, in a run
+        whose time of day is not known, 'between 3:10 and 3:55 into the session'."""
         what = f"{self.count} stride{'s' if self.count != 1 else ''} unreadable"
         if self.before_s is not None and self.after_s is not None:
             return f"{what} between {_clock(self.before_s)} and {_clock(self.after_s)}"
-        if self.before_s is not None:
-            return f"{what} after {_clock(self.before_s)}, at the end of the session"
-        if self.after_s is not None:
-            return f"{what} before {_clock(self.after_s)}, at the start of the session"
+        if self.before_ic_ms is not None and self.after_ic_ms is not None:
+            return (
+                f"{what} between {_elapsed(self.before_ic_ms)} and "
+                f"{_elapsed(self.after_ic_ms)} into the session"
+            )
+        if self.before_s is not None or self.before_ic_ms is not None:
+            return f"{what} at the end of the session"
+        if self.after_s is not None or self.after_ic_ms is not None:
+            return f"{what} at the start of the session"
         last = self.first_seq + self.count - 1
         return f"{what} (records {self.first_seq} to {last})"
+
+
+def _elapsed(ms: int) -> str:
+    minutes, seconds = divmod(int(ms) // 1000, 60)
+    return f"{minutes}:{seconds:02d}"
 
 
 def _clock(at: float) -> str:
