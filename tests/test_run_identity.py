@@ -342,3 +342,56 @@ def test_drop_force_erases_what_the_store_lacks(tmp_path, short_traces):
     assert forced.returncode == 0, forced.stdout + forced.stderr
     assert "NOT all of it in the store" in forced.stdout
     assert journal_sessions(pod_dir / "left") == {}
+
+
+# --- (b) over USB: a reflashed pod, pulled with --erase-synced -----------------------
+
+
+def _usb_trace(folder: Path, seconds: float, seed: int) -> Path:
+    from heavylegs.sim.gait_model import RunParams, simulate_run
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "left.hltrace"
+    simulate_run(RunParams(duration_s=seconds), seed=seed, scenario="steady")["left"].write(path)
+    return path
+
+
+def _usb_run(root: Path, trace: Path, keys: Path) -> None:
+    """Install the firmware on the test board and let it record the trace."""
+    from heavylegs.deploy.flash import flash
+    from heavylegs.deploy.testboard import TestBoard
+
+    with TestBoard(root, trace=trace) as board:
+        flash(board.port, "sim-unix", "left", keys_file=keys, watch_s=0.3)
+        assert board.wait_for(b"SIM trace-end", timeout=60)
+
+
+def test_a_reflashed_pod_pulled_over_usb_with_erase_keeps_both_runs_whole(tmp_path):
+    from heavylegs.deploy.testboard import TestBoard
+
+    root, keys, db = tmp_path / "pod", tmp_path / "keys.json", tmp_path / "heavylegs.db"
+    _usb_run(root, _usb_trace(tmp_path / "t1", 20.0, 31), keys)
+    (first_run,) = journal_sessions(root).values()
+    with TestBoard(root) as board:  # no sensor: nothing new is recorded while pulling
+        result = cli("pull", "--port", board.port, "--db", str(db), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    shutil.rmtree(root / "journal")  # erase_flash and a reinstall: a new journal
+    _usb_run(root, _usb_trace(tmp_path / "t2", 40.0, 32), keys)
+    ((sid, second_run),) = journal_sessions(root).items()
+    assert sid == 1 and len(second_run) > len(first_run)
+    with TestBoard(root) as board:
+        result = cli("pull", "--port", board.port, "--db", str(db), "--erase-synced", home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 synced sessions erased" in result.stdout
+
+    with Store(db) as store:
+        recordings = [rec for run in store.runs() for rec in run.recordings]
+        assert len(recordings) == 2
+        assert len({rec.run_id for rec in recordings}) == 2
+        assert sorted((stored(store, rec.id) for rec in recordings), key=len) == [
+            first_run,
+            second_run,
+        ]
+    # erased only because the store holds every stride of it
+    assert journal_sessions(root) == {}
