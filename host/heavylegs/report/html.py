@@ -15,6 +15,7 @@ from heavylegs.report.summary import (
     FootSummary,
     format_duration,
     format_started,
+    run_notes,
     summarise,
     table_rows,
 )
@@ -49,7 +50,9 @@ def write_report(
     and an older report survives a failure.
     """
     run = store.run(run_id)
-    page = render_analysis(analysis if analysis is not None else analyse_run(store, run))
+    page = render_analysis(
+        analysis if analysis is not None else analyse_run(store, run), run_notes(store, run)
+    )
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     partial = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
@@ -62,10 +65,10 @@ def write_report(
 
 
 def render_report(store: Store, run: RunInfo) -> str:
-    return render_analysis(analyse_run(store, run))
+    return render_analysis(analyse_run(store, run), run_notes(store, run))
 
 
-def render_analysis(analysis: RunAnalysis) -> str:
+def render_analysis(analysis: RunAnalysis, notes: list[str] | None = None) -> str:
     run = analysis.run
     feet = analysis.session.feet
     det = analysis.detector
@@ -157,7 +160,9 @@ def render_analysis(analysis: RunAnalysis) -> str:
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>heavylegs · {title}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f'<header>\n<h1>{title}</h1>\n<p class="meta">{meta}</p>\n</header>\n'
+        f'<header>\n<h1>{title}</h1>\n<p class="meta">{meta}</p>\n'
+        + "".join(f'<p class="note run-note">{escape(note)}</p>\n' for note in notes or ())
+        + "</header>\n"
         + "\n".join(sections)
         + f"\n<footer>heavylegs {escape(_version())} · run {run.id}</footer>\n</body>\n</html>\n"
     )

@@ -87,7 +87,39 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_started(run: RunInfo) -> str:
-    return datetime.fromtimestamp(run.started_at).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    when = datetime.fromtimestamp(run.started_at).astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return f"about {when} (approximate)" if run.approximate else when
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def run_notes(store: Store, run: RunInfo) -> list[str]:
+    """What the reader must know to trust the run: how it is dated, why it has one
+    pod, what the pods could not read, what was kept apart."""
+    notes = []
+    if run.note:
+        notes.append(run.note)
+    for rec in run.recordings:
+        who = f"{rec.foot} pod, session {rec.pod_session}"
+        if rec.date_quality == "pod clock" and rec.started_at is not None:
+            spread = (rec.started_at_max or rec.started_at) - rec.started_at
+            notes.append(
+                f"{who}: date approximate, from the pod's clock (it had no time of day): "
+                f"started about {_when(rec.started_at)}, ±{spread:.0f} s"
+            )
+        elif rec.date_quality == "bounds":
+            if rec.started_at_min is not None and rec.started_at_max is not None:
+                when = f"between {_when(rec.started_at_min)} and {_when(rec.started_at_max)}"
+            else:
+                when = f"before {_when(rec.started_at_max or run.started_at)}"
+            notes.append(f"{who}: date approximate: the pod had no clock; it started {when}")
+        if rec.note and rec.note != run.note:
+            notes.append(f"{who}: {rec.note}")
+        for gap in store.gaps(rec.id):
+            notes.append(f"{who}: {gap.describe()}")
+    return notes
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +178,11 @@ def print_summary(
     heading = (
         f"{run.name} · {format_started(run)} · {format_duration(run.duration_s)} · {run.source}"
     )
+    notes = run_notes(store, run)
     if not summaries:
         console.print(f"[bold]{heading}[/]\nNo strides recorded in this run.")
+        for note in notes:
+            console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         return
     table = Table(title=heading, title_justify="left")
     table.add_column("")
@@ -156,6 +191,8 @@ def print_summary(
     for row in table_rows(summaries):
         table.add_row(row.label, *row.values.values())
     console.print(table)
+    for note in notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
 
 
 def print_analysis(analysis: RunAnalysis, console: Console) -> None:
