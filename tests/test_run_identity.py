@@ -180,9 +180,18 @@ def test_a_reflashed_pod_synced_over_ble_keeps_both_runs_whole(
         assert by_length[len(first_run)] == first_run
         assert by_length[len(second_run)] == second_run
         assert len({rec.journal_epoch for rec in recordings}) == 2
+        # the pod never had the time of day and rebooted before each sync: only bounds,
+        # the second run after the first sync, both before their own sync
+        first, second = sorted(recordings, key=lambda rec: rec.stride_count)
+        assert first.date_quality == second.date_quality == "bounds"
+        assert first.started_at_min is None
+        assert second.started_at_min is not None
+        assert second.started_at_min >= first.started_at_max  # type: ignore[operator]
+        assert "only known to have started" in (store.run(second.run_id).note or "")
     # erased from the pod only because the store holds every stride of it
     assert journal_sessions(pod_dir / "left") == {}
     assert "erased 1 session(s)" in result.stdout
+    assert "(the pod had no clock: date approximate)" in result.stdout
 
 
 # --- (d) damage on one pod, the other healthy ---------------------------------------
@@ -395,3 +404,98 @@ def test_a_reflashed_pod_pulled_over_usb_with_erase_keeps_both_runs_whole(tmp_pa
         ]
     # erased only because the store holds every stride of it
     assert journal_sessions(root) == {}
+
+
+# --- (c) runs recorded after the clock was lost, synced later ------------------------
+
+
+@pytest.fixture(scope="module")
+def clockless_traces(tmp_path_factory) -> dict[str, Path]:
+    """The left foot runs twice with a minute's stop between; the right pod only saw
+    the first run (it walked the second). Same length, so the pods' clocks agree."""
+    from heavylegs.sim.gait_model import RunParams, Segment, Stop, simulate_run
+
+    base = tmp_path_factory.mktemp("clockless")
+    stop = (Stop(60.0, 60.0),)
+    left = simulate_run(RunParams(duration_s=180.0, stops=stop), seed=41, scenario="two")
+    right = simulate_run(
+        RunParams(
+            duration_s=180.0, stops=stop, segments=(Segment(0.0), Segment(120.0, gait="walk"))
+        ),
+        seed=42,
+        scenario="one",
+    )
+    paths = {"left": base / "left.hltrace", "right": base / "right.hltrace"}
+    left["left"].write(paths["left"])
+    right["right"].write(paths["right"])
+    return paths
+
+
+async def test_runs_without_a_clock_are_dated_from_the_pod_clock_and_paired_by_overlap(
+    clockless_traces, tmp_path
+):
+    """Nobody ever gave the pods the time: two runs, then one sync while the pods are
+    still up (same boot), so each session is dated by the pod's uptime arithmetic."""
+    async with SimRadio() as radio:
+        with use_radio(radio):
+            pods = [
+                SimPod(
+                    radio,
+                    clockless_traces[foot],
+                    foot=foot,
+                    name=f"heavylegs-{foot}",
+                    address=POD_ADDRESSES[foot],
+                    key=KEYS[foot],
+                    workdir=tmp_path / foot,
+                    config={"auto_stop_s": 30},
+                )
+                for foot in ("left", "right")
+            ]
+            try:
+                for pod in pods:
+                    await pod.start()
+                for pod in pods:
+                    await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
+                    pod.release_sensor()
+                for pod in pods:
+                    await asyncio.wait_for(pod.wait_done(), BOUND_S)
+                devices = {d.address: d for d in await find_pods(2, 10, SIM_BACKENDS)}
+                keys = KeyStore(keys={LEFT: KEYS["left"], RIGHT: KEYS["right"]})
+                with Store(tmp_path / "heavylegs.db") as store:
+                    syncer = Syncer(store, SIM_BACKENDS, keys)
+                    left = await syncer.sync(devices[LEFT])
+                    right = await syncer.sync(devices[RIGHT])
+            finally:
+                for pod in pods:
+                    await pod.stop()
+
+    assert [s.start_s for s in left.sessions + right.sessions] == [None, None, None]
+    assert len(left.sessions) == 2 and len(right.sessions) == 1
+    starts = {  # the pod-clock second each session began at, from the journals
+        (foot, sid): Journal(str(tmp_path / foot / "journal"), 1 << 30).identity(sid)[2]
+        for foot, report in (("left", left), ("right", right))
+        for sid in report.recordings
+    }
+    with Store(tmp_path / "heavylegs.db") as store:
+        recs = {(rec.foot, rec.pod_session): rec for run in store.runs() for rec in run.recordings}
+        assert {rec.date_quality for rec in recs.values()} == {"pod clock"}
+        left1, left2, right1 = recs["left", 1], recs["left", 2], recs["right", 1]
+        # dated apart, by what the pod's clock says, not at the sync
+        between = left2.started_at - left1.started_at  # type: ignore[operator]
+        assert between == pytest.approx(starts["left", 2] - starts["left", 1], abs=0.01)
+        assert between > 100
+        for rec in recs.values():
+            assert rec.started_at_min < rec.started_at < rec.started_at_max  # type: ignore[operator]
+        # left and right of the first run overlap: one run; the second is the left's alone
+        assert left1.run_id == right1.run_id != left2.run_id
+        paired, alone = store.run(left1.run_id), store.run(left2.run_id)
+        assert paired.feet() == ("left", "right") and paired.note is None
+        assert alone.feet() == ("left",)
+        assert "no right-pod session overlaps it" in (alone.note or "")
+        assert paired.approximate and alone.approximate
+        assert alone.started_at - paired.started_at > 100
+    report = cli("report", str(alone.id), "--db", str(tmp_path / "heavylegs.db"), home=tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "(approximate)" in report.stdout
+    assert "left pod only" in report.stdout
+    assert "date approximate, from the pod's clock" in report.stdout
