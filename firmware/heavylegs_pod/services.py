@@ -538,7 +538,17 @@ class PodServices:
             # feature characteristic, so their procedures are "not supported".
             result = wire.SC_NOT_SUPPORTED
         resp[2] = result
-        self._indicate(conn, self._h_sc, 3)
+        # RSCS 1.0, 3.4: indicate only a client that enabled indications in the
+        # CCCD. MicroPython never shows the CCCD to the app (NimBLE keeps it to
+        # itself, BTstack hides its writes), but a value update with send_update
+        # is indicated by the stack to exactly the clients whose CCCD asks for
+        # it. The price: another subscribed client hears this answer too. The
+        # write itself cannot be failed with 0xFD: MicroPython acknowledges every
+        # write before the app sees it (docs/protocol.md).
+        try:
+            self.ble.gatts_write(self._h_sc, self._resp_views[3], True)
+        except OSError:
+            self.notify_errors += 1
 
     def _respond(self, conn, op, status, extra=0):
         wire.encode_cp_response(self._resp, op, status)
