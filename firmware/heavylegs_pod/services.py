@@ -540,11 +540,12 @@ class PodServices:
         resp[2] = result
         # RSCS 1.0, 3.4: indicate only a client that enabled indications in the
         # CCCD. MicroPython never shows the CCCD to the app (NimBLE keeps it to
-        # itself, BTstack hides its writes), but a value update with send_update
-        # is indicated by the stack to exactly the clients whose CCCD asks for
-        # it. The price: another subscribed client hears this answer too. The
-        # write itself cannot be failed with 0xFD: MicroPython acknowledges every
-        # write before the app sees it (docs/protocol.md).
+        # itself, BTstack hides its writes), but NimBLE indicates a value update
+        # to exactly the connections whose CCCD asks for it (BTstack's binding
+        # keeps one CCCD for all). The price: another subscribed client hears
+        # this answer too. The write itself cannot be failed with 0xFD:
+        # MicroPython acknowledges every write before the app sees it
+        # (docs/protocol.md).
         try:
             self.ble.gatts_write(self._h_sc, self._resp_views[3], True)
         except OSError:
