@@ -11,7 +11,8 @@ PACE_MS apart on the *sensor* clock, so a simulated pod running faster than real
 time paces the same as a real one; when the sensor stands still the wall clock
 takes over, so nothing stays queued. Strides that come faster than that share a
 notification when the MTU allows. The sync stream is not paced but flow-controlled:
-it runs at most SYNC_WINDOW records ahead of what the host acknowledged.
+it sends or declares (as gaps, when damaged) at most SYNC_WINDOW record indices
+beyond what the host acknowledged.
 
 The app (`pod`) provides: start_session() -> id, stop_session() -> id or 0,
 set_time(unix_s), set_foot(right) -> bool, session_erased(id), `now_n`, the
