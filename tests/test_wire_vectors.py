@@ -84,3 +84,41 @@ def test_sync_packets_split_into_whole_records():
         wire.split_records(packet[:-1])
     with pytest.raises(ValueError, match="not a session record"):
         wire.decode_session(stride)
+
+
+@pytest.mark.parametrize("vector", VECTORS["identity"], ids=lambda v: v["hex"][:16])
+def test_identity_vectors(vector):
+    assert wire.decode_identity(bytes.fromhex(vector["hex"])) == vector["decoded"]
+    buf = bytearray(wire.RECORD_SIZE)
+    wire.encode_identity(buf, 0, *vector["args"].values())
+    assert buf.hex() == vector["hex"]
+
+
+@pytest.mark.parametrize("vector", VECTORS["gap"], ids=lambda v: v["hex"][:16])
+def test_gap_vectors(vector):
+    assert wire.decode_gap(bytes.fromhex(vector["hex"])) == vector["decoded"]
+    buf = bytearray(b"\xee" * wire.RECORD_SIZE)  # the reserved bytes are cleared
+    wire.encode_gap(buf, 0, *vector["args"].values())
+    assert buf.hex() == vector["hex"]
+
+
+def test_identity_response_vectors():
+    for vector in VECTORS["identity_response"]:
+        got = wire.decode_identity_response(bytes.fromhex(vector["hex"]))
+        assert got == vector["decoded"] == vector["args"]
+    with pytest.raises(ValueError, match="too short"):
+        wire.decode_identity_response(bytes(11))
+
+
+def test_sync_stream_tags_tell_every_record_apart():
+    identity = bytes.fromhex(VECTORS["identity"][0]["hex"])
+    gap = bytes.fromhex(VECTORS["gap"][0]["hex"])
+    stride = bytes.fromhex(VECTORS["stride"][0]["hex"])
+    packet = gap + stride + identity
+    assert wire.split_records(packet) == [(0x82, 0), (1, 20), (0x83, 40)]
+    with pytest.raises(ValueError, match="not a gap record"):
+        wire.decode_gap(identity)
+    with pytest.raises(ValueError, match="not a session identity record"):
+        wire.decode_identity(gap)
+    with pytest.raises(ValueError, match="gap record of no records"):
+        wire.decode_gap(gap[:10] + bytes(4) + gap[14:])

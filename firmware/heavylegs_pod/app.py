@@ -80,7 +80,8 @@ class Pod:
         # runs on through light and deep sleep, so it dates a run recorded while
         # the pod had no time of day, once a host asks the clock's reading now.
         self.boot_id = new_boot_id()
-        self._clock_at_zero = 0  # pod clock seconds at sample 0
+        self._clock_at_zero = 0  # pod clock seconds at sample 0 ...
+        self._clock_frac_n = 0  # ... plus this many samples (under a second)
         settings = power.power_settings(config)
         self.settings = settings
         self._auto_stop = settings["auto_stop_s"] * self.odr
@@ -128,7 +129,7 @@ class Pod:
         if self._unix_at_zero >= 0:
             flags |= wire.SESSION_TIME_KNOWN
             start_s = self._unix_at_zero + start_n // self.odr
-        start_clock_s = self._clock_at_zero + start_n // self.odr
+        start_clock_s = self._clock_at_zero + (start_n + self._clock_frac_n) // self.odr
         calibration = None
         if self._calibrated():
             flags |= wire.SESSION_CALIBRATED
@@ -177,12 +178,16 @@ class Pod:
 
     def clock_s(self):
         """The pod clock now: whole seconds since the cold boot."""
-        return self._clock_at_zero + self.now_n // self.odr
+        return self._clock_at_zero + (self.now_n + self._clock_frac_n) // self.odr
 
-    def resume_clock(self, boot_id, clock_s):
-        """After a deep sleep: the boot and its clock go on from what RTC memory kept."""
+    def resume_clock(self, boot_id, clock_s, fraction_t25=0):
+        """After a deep sleep: the boot and its clock go on from what RTC memory kept
+        (clock_s and a fraction of a second in 25 us counts, at sample 0)."""
         self.boot_id = boot_id
-        self._clock_at_zero = clock_s - self.now_n // self.odr
+        self._clock_at_zero = clock_s
+        self._clock_frac_n = fraction_t25 // self.imu.ts_per_sample
+        if self._clock_frac_n >= self.odr:
+            self._clock_frac_n = self.odr - 1
         self.keep_clock_now()
 
     def set_foot(self, right):
@@ -406,9 +411,12 @@ class Pod:
         keep = getattr(self.board, "rtc_memory", None)
         if keep is None:
             return
-        whole_s = elapsed_n // self.odr
-        timestamp -= (elapsed_n - whole_s * self.odr) * self.imu.ts_per_sample
-        unix_s = self._unix_at_zero + whole_s if self._unix_at_zero >= 0 else -1
+        whole_s = (elapsed_n + self._clock_frac_n) // self.odr
+        rest_n = elapsed_n + self._clock_frac_n - whole_s * self.odr
+        timestamp = (timestamp - rest_n * self.imu.ts_per_sample) & 0xFFFFFFFF
+        unix_s = -1
+        if self._unix_at_zero >= 0:
+            unix_s = self._unix_at_zero + (elapsed_n - rest_n) // self.odr
         record = power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + whole_s)
         try:
             keep(record)
@@ -429,30 +437,30 @@ def new_boot_id():
 
 
 def resume_from_deep_sleep(board, config):
-    """After a deep sleep: (unix s or -1 when unknown, boot id, pod clock s), with
-    boot id 0 when this is a cold boot (no deep sleep, or no record of ours). A
+    """After a deep sleep: (unix s or -1 when unknown, boot id, pod clock s, the
+    fraction of a second past it in 25 us counts), with boot id 0 when this is a cold boot (no deep sleep, or no record of ours). A
     wake by the timer, which only counts the sensor's clock before it wraps, goes
     back to deep sleep from here and does not return."""
     if not getattr(board, "deep_sleep_wake", False) or not board.woke_from_deep_sleep():
-        return -1, 0, 0
+        return -1, 0, 0, 0
     timestamp, woken = peek_asleep(board.i2c, board.imu_address)
     resumed = power.resume_after_sleep(board.rtc_memory(), timestamp)
     if resumed is None:
-        return -1, 0, 0
-    unix_s, record, boot, clock_s = resumed
+        return -1, 0, 0, 0
+    unix_s, record, boot, clock_s, fraction = resumed
     board.rtc_memory(record)
     if not woken:
         board.deep_sleep_until_int1(power.power_settings(config)["deep_sleep_check_s"] * 1000)
-    return unix_s, boot, clock_s
+    return unix_s, boot, clock_s, fraction
 
 
 def main():
     board = Board.from_file("board.json")
     config = load_config(_CONFIG_FILE)
-    unix_s, boot, clock_s = resume_from_deep_sleep(board, config)
+    unix_s, boot, clock_s, fraction = resume_from_deep_sleep(board, config)
     pod = Pod(board, config, open_radio(), key=load_key())
     if boot:
-        pod.resume_clock(boot, clock_s)
+        pod.resume_clock(boot, clock_s, fraction)
     if unix_s >= 0:
         pod.set_time(unix_s)
     asyncio.run(pod.run())

@@ -123,11 +123,11 @@ def rtc_record(unix_s, timestamp, boot=0, clock_s=0):
 
 
 def resume_after_sleep(record, timestamp):
-    """(unix seconds now or -1, the record to keep, boot id, pod clock s now) from the
-    record kept in RTC memory and the sensor's timestamp now; None when there is no
-    valid record. Boot id 0: an old record that kept none (the boot starts anew).
-    The record moves on by whole seconds only, so repeated wakes do not add up
-    rounding."""
+    """(unix seconds now or -1, the record to keep, boot id, pod clock s now, the
+    fraction of a second past it in 25 us counts) from the record kept in RTC
+    memory and the sensor's timestamp now; None when there is no valid record.
+    Boot id 0: an old record that kept none (the boot starts anew). The record
+    moves on by whole seconds only, so repeated wakes do not add up rounding."""
     if record is None:
         return None
     boot = 0
@@ -150,7 +150,8 @@ def resume_after_sleep(record, timestamp):
         unix_s += whole_s
     if boot:
         clock_s += whole_s
-    return unix_s, rtc_record(unix_s, then, boot, clock_s), boot, clock_s
+    fraction = (timestamp - then) & 0xFFFFFFFF
+    return unix_s, rtc_record(unix_s, then, boot, clock_s), boot, clock_s, fraction
 
 
 def clock_after_sleep(record, timestamp):

@@ -11,7 +11,8 @@ PACE_MS apart on the *sensor* clock, so a simulated pod running faster than real
 time paces the same as a real one; when the sensor stands still the wall clock
 takes over, so nothing stays queued. Strides that come faster than that share a
 notification when the MTU allows. The sync stream is not paced but flow-controlled:
-it runs at most SYNC_WINDOW records ahead of what the host acknowledged.
+it sends or declares (as gaps, when damaged) at most SYNC_WINDOW record indices
+beyond what the host acknowledged.
 
 The app (`pod`) provides: start_session() -> id, stop_session() -> id or 0,
 set_time(unix_s), set_foot(right) -> bool, session_erased(id), `now_n`, the
@@ -538,7 +539,18 @@ class PodServices:
             # feature characteristic, so their procedures are "not supported".
             result = wire.SC_NOT_SUPPORTED
         resp[2] = result
-        self._indicate(conn, self._h_sc, 3)
+        # RSCS 1.0, 3.4: indicate only a client that enabled indications in the
+        # CCCD. MicroPython never shows the CCCD to the app (NimBLE keeps it to
+        # itself, BTstack hides its writes), but NimBLE indicates a value update
+        # to exactly the connections whose CCCD asks for it (BTstack's binding
+        # keeps one CCCD for all). The price: another subscribed client hears
+        # this answer too. The write itself cannot be failed with 0xFD:
+        # MicroPython acknowledges every write before the app sees it
+        # (docs/protocol.md).
+        try:
+            self.ble.gatts_write(self._h_sc, self._resp_views[3], True)
+        except OSError:
+            self.notify_errors += 1
 
     def _respond(self, conn, op, status, extra=0):
         wire.encode_cp_response(self._resp, op, status)

@@ -116,13 +116,14 @@ def test_the_boot_id_and_pod_clock_survive_deep_sleeps_and_old_records_still_rea
     record = rtc_record(-1, timestamp, 0xDEADBEEF, 1000)
     for _ in range(3):
         timestamp = (timestamp + half_day_t25) & 0xFFFFFFFF
-        unix_s, record, boot, clock_s = resume_after_sleep(record, timestamp)
+        unix_s, record, boot, clock_s, fraction = resume_after_sleep(record, timestamp)
     check(boot == 0xDEADBEEF, "the boot id changed across deep sleep: %x" % boot)
     check(clock_s == 1000 + 129_601, "pod clock %d after three wakes" % clock_s)
+    check(fraction == 20000 * 3 - 40000, "the half seconds carried: %d" % fraction)
     check(unix_s == -1, "an unknown time of day became known")
     # a record a protocol-2 pod left: the time of day goes on, the boot starts anew
     old = struct.pack("<4sBiI", b"HLDS", 1, 1_800_000_000, 5)
-    unix_s, record, boot, clock_s = resume_after_sleep(old, 5 + 40000 * 7)
+    unix_s, record, boot, clock_s, _ = resume_after_sleep(old, 5 + 40000 * 7)
     check((unix_s, boot, clock_s) == (1_800_000_000 + 7, 0, 0), "old record %r" % ((unix_s, boot),))
     check(resume_after_sleep(record, 5 + 40000 * 9)[0] == 1_800_000_000 + 9, "rewritten record")
     check(resume_after_sleep(b"HLDS" + bytes(17), 1) is None, "a record of no version")

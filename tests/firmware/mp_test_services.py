@@ -28,6 +28,7 @@ class FakeBLE:
         self.recording = True
         self.handler = None
         self.next_handle = 1
+        self.cccd = {}  # (conn, value handle) -> CCCD bits the central wrote
 
     def config(self, *args, **kwargs):
         return None
@@ -59,6 +60,10 @@ class FakeBLE:
             self.values[handle] = bytes(data)
             if send_update:
                 self.sent.append(("notify", -1, handle, bytes(data)))
+                # as NimBLE's ble_gatts_chr_updated: each central its CCCD asks for
+                for (conn, h), cccd in self.cccd.items():
+                    if h == handle and cccd & 2:
+                        self.sent.append(("indicate", conn, handle, bytes(data)))
         else:
             self.count += 1
 
@@ -305,6 +310,13 @@ def test_fuzzed_writes_never_crash_or_touch_the_journal():
 def test_rsc_control_point_answers_per_the_specification():
     ble, pod, services, h = make()
     ble.connect(HOST)
+    ble.connect(OTHER)
+    ble.cccd[(HOST, h["sc"])] = 2  # HOST enabled indications; OTHER did not
+    for data in (bytes((wire.SC_REQUEST_LOCATIONS,)), b""):
+        ble.sent.clear()
+        ble.write(OTHER, h["sc"], data)
+        services.poll()
+        check(responses(ble, h["sc"], OTHER) == [], "indicated a client that did not ask")
     cases = (
         (struct.pack("<BI", wire.SC_SET_CUMULATIVE, 12345), wire.SC_SUCCESS),
         (bytes((wire.SC_SET_CUMULATIVE, 1)), wire.SC_INVALID_PARAMETER),

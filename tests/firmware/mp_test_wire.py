@@ -91,6 +91,29 @@ def test_status_session_and_journal_frames_match_vectors():
         check(wire.crc16(data, 0, len(data)) == vector["crc"], "crc16")
 
 
+def test_identity_gap_and_identity_answer_match_vectors():
+    import struct
+
+    v = _vectors()
+    for vector in v["identity"]:
+        a = vector["args"]
+        buf = bytearray(wire.RECORD_SIZE)
+        wire.encode_identity(
+            buf, 0, a["session"], a["epoch"], a["boot"], a["start_clock_s"], a["clock_known"]
+        )
+        check(buf.hex() == vector["hex"], "identity %s" % buf.hex())
+    for vector in v["gap"]:
+        a = vector["args"]
+        buf = bytearray(b"\xee" * wire.RECORD_SIZE)
+        wire.encode_gap(buf, 0, a["session"], a["first"], a["count"])
+        check(buf.hex() == vector["hex"], "gap %s" % buf.hex())
+    for vector in v["identity_response"]:
+        a = vector["args"]
+        buf = bytearray(wire.IDENTITY_RESPONSE_SIZE)
+        struct.pack_into(wire.IDENTITY_RESPONSE_FORMAT, buf, 0, a["epoch"], a["boot"], a["clock_s"])
+        check(buf.hex() == vector["hex"], "identity answer %s" % buf.hex())
+
+
 def test_auth_response_matches_the_host():
     from heavylegs_pod import auth
 
