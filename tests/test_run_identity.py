@@ -499,3 +499,98 @@ async def test_runs_without_a_clock_are_dated_from_the_pod_clock_and_paired_by_o
     assert "(approximate)" in report.stdout
     assert "left pod only" in report.stdout
     assert "date approximate, from the pod's clock" in report.stdout
+
+
+# --- identities that collide, damaged headers, empty sessions ------------------------
+
+
+def test_a_session_under_an_identity_the_store_holds_is_kept_apart_not_spliced(
+    tmp_path, short_traces, longer_traces
+):
+    """A journal recreated with its old epoch (as a pod journaled before protocol 3 has
+    epoch 0 for ever): same identity, another session. The last stride the store holds
+    is read again before anything is acknowledged, and differs."""
+    pod_dir = tmp_path / "pods"
+    db = tmp_path / "heavylegs.db"
+    use_traces(pod_dir, {"left": short_traces["left"]})
+    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
+    (first_run,) = journal_sessions(pod_dir / "left").values()
+    sync = ("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db))
+    assert cli(*sync, home=tmp_path).returncode == 0
+    journal = pod_dir / "left" / "journal"
+    for path in journal.iterdir():
+        if path.name != "epoch":
+            path.unlink()
+    asyncio.run(_record_without_host({"left": longer_traces["left"]}, pod_dir))
+    ((sid, second_run),) = journal_sessions(pod_dir / "left").items()
+    assert sid == 1
+
+    result = cli(*sync, "--erase", home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "kept this one apart" in result.stdout
+    with Store(db) as store:
+        recordings = sorted(
+            (rec for run in store.runs() for rec in run.recordings), key=lambda r: r.copy
+        )
+        assert [rec.copy for rec in recordings] == [0, 1]
+        assert len({(r.pod_address, r.journal_epoch, r.pod_session) for r in recordings}) == 1
+        assert stored(store, recordings[0].id) == first_run
+        assert stored(store, recordings[1].id) == second_run
+        assert recordings[0].run_id != recordings[1].run_id
+    assert journal_sessions(pod_dir / "left") == {}, "erased: the copy holds all of it"
+
+
+def test_a_damaged_session_header_is_reported_and_its_strides_kept(tmp_path, short_traces):
+    pod_dir = tmp_path / "pods"
+    use_traces(pod_dir, {"left": short_traces["left"]})
+    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
+    ((sid, records),) = journal_sessions(pod_dir / "left").items()
+    path = pod_dir / "left" / "journal" / f"{sid:08x}.hls"
+    data = bytearray(path.read_bytes())
+    data[5] ^= 0xFF  # a flipped byte inside the header frame: its CRC fails
+    path.write_bytes(bytes(data))
+    db = tmp_path / "heavylegs.db"
+    result = cli("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db), home=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"session {sid}: header damaged" in result.stdout
+    with Store(db) as store:
+        ((run,),) = [store.runs()]
+        (rec,) = run.recordings
+        assert rec.header_damaged and "header damaged" in (rec.note or "")
+        assert stored(store, rec.id) == records
+        assert rec.date_quality == "bounds", "not dated at the sync as if known"
+    report = cli("report", "--db", str(db), home=tmp_path)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "header damaged" in report.stdout
+
+
+def test_empty_sessions_never_become_runs(tmp_path):
+    from heavylegs.link.sync import PodSession, SyncReport, register_sessions
+
+    def listed(session: int, count: int) -> PodSession:
+        return PodSession(session, "left", False, None, True, False, count, 0, "0.1.0", 7)
+
+    with Store(tmp_path / "db") as store:
+        report = SyncReport(pod="p", address=LEFT)
+        register_sessions(store, LEFT, "p", report, 1000.0, [listed(1, 0), listed(2, 5)])
+        assert list(report.recordings) == [2]
+        assert [len(run.recordings) for run in store.runs()] == [1]
+
+
+def test_left_and_right_pair_only_when_their_times_provably_overlap():
+    from heavylegs.link.sync import provably_overlap
+    from heavylegs.store import RecordingInfo
+
+    def rec(foot: str, start: float, spread: float, quality: str = "pod clock") -> RecordingInfo:
+        return RecordingInfo(
+            1, 1, "AA", "p", foot, 1, "0.1", 100, 0, 60_000, start, None, None, 5, 0,
+            start - spread, start + spread, quality,
+        )  # fmt: skip
+
+    left = rec("left", 1000.0, 1.0)
+    assert provably_overlap(left, rec("right", 1030.0, 1.0))
+    assert not provably_overlap(left, rec("right", 1070.0, 1.0)), "starts after left ends"
+    # close enough to overlap, but not whatever the dates' uncertainty
+    assert not provably_overlap(left, rec("right", 1055.0, 10.0))
+    # a date known only by bounds proves no overlap at all
+    assert not provably_overlap(left, rec("right", 1000.0, 1.0, "bounds"))
