@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 from heavylegs.errors import HeavylegsError
-from heavylegs.store import SCHEMA_VERSION, Store, StoreError, Stride, StrideWrite
+from heavylegs.store import (
+    SCHEMA_VERSION,
+    PodContact,
+    Store,
+    StoreError,
+    Stride,
+    StrideWrite,
+)
 from heavylegs_pod import wire
 
 
@@ -214,10 +221,15 @@ def test_moving_a_recording_removes_the_run_it_leaves_empty(tmp_path: Path) -> N
         assert [r.id for r in store.run(target).recordings] == [a, b]
         with pytest.raises(StoreError, match="unknown run"):
             store.run(run_b)
-        store.set_pod_listed("AA", 10.0)
-        store.set_pod_listed("AA", 5.0)  # an older contact never wins
-        assert store.pod_listed_at("AA") == 10.0
-        assert store.pod_listed_at("BB") is None
+        store.set_pod_listed("AA", 10.0, epoch=7, last_session=3)
+        store.set_pod_listed("AA", 5.0, epoch=7, last_session=1)  # an older one never wins
+        contact = store.pod_contact("AA")
+        assert contact == PodContact(10.0, 7, 3)
+        assert store.pod_contact("BB") is None
+        # what could not have been on the pod when it listed sessions 1-3 of journal 7
+        assert contact.started_after(7, 4) and not contact.started_after(7, 3)
+        assert contact.started_after(9, 1), "a newer journal"
+        assert not contact.started_after(0, 9), "sessions from before epochs"
 
 
 def test_same_pod_session_is_one_recording(tmp_path: Path) -> None:

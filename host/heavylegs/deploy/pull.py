@@ -119,9 +119,14 @@ def pull(
         report = SyncReport(pod=name, address=address)
         report.sessions = _listing(listing)
         identity = _pod_identity(listing, listed_at)
-        listed_before = store.pod_listed_at(address)
+        listed_before = store.pod_contact(address)
         register_sessions(store, address, name, report, listed_at, report.sessions)
-        store.set_pod_listed(address, listed_at)
+        store.set_pod_listed(
+            address,
+            listed_at,
+            epoch=identity.epoch,
+            last_session=max((s.session for s in report.sessions), default=0),
+        )
         try:
             for session in report.sessions:
                 _pull_session(conn, store, name, session, report, on_progress)

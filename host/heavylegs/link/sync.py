@@ -45,7 +45,7 @@ from heavylegs.link.client import (
     PodRefused,
 )
 from heavylegs.link.keys import KeyStore
-from heavylegs.store import RecordingInfo, Store, Stride
+from heavylegs.store import PodContact, RecordingInfo, Store, Stride
 from heavylegs_pod import wire
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class Syncer:
         report = SyncReport(pod=device.name or device.address, address=device.address)
         key = self.keys.get(device.address)
         # Known before this sync lists anything: the earliest a new session can date from.
-        listed_before = self.store.pod_listed_at(device.address)
+        listed_before = self.store.pod_contact(device.address)
         started = time.monotonic()
         deadline: float | None = None
         identity: PodIdentity | None = None
@@ -267,10 +267,15 @@ class Syncer:
         register_sessions(
             self.store, client.address, client.name, report, identity.at, report.sessions
         )
-        self.store.set_pod_listed(client.address, identity.at)
+        self.store.set_pod_listed(
+            client.address,
+            identity.at,
+            epoch=identity.epoch,
+            last_session=max((s.session for s in report.sessions), default=0),
+        )
 
     def _date_and_pair(
-        self, report: SyncReport, identity: PodIdentity | None, listed_before: float | None
+        self, report: SyncReport, identity: PodIdentity | None, listed_before: PodContact | None
     ) -> None:
         date_sessions(self.store, report, identity, listed_before)
         place_runs(self.store, report)
@@ -575,7 +580,7 @@ def session_held(store: Store, report: SyncReport, session: PodSession) -> bool:
 
 
 def date_sessions(
-    store: Store, report: SyncReport, identity: PodIdentity | None, listed_before: float | None
+    store: Store, report: SyncReport, identity: PodIdentity | None, listed_before: PodContact | None
 ) -> None:
     """Date every listed session from what is known; never at the sync, silently.
 
@@ -624,9 +629,13 @@ def date_sessions(
 
 
 def _bounds(
-    store: Store, rec: RecordingInfo, listed_before: float | None, now: float
+    store: Store, rec: RecordingInfo, listed_before: PodContact | None, now: float
 ) -> tuple[float | None, float]:
-    low = listed_before
+    low = None
+    if listed_before is not None and listed_before.started_after(
+        rec.journal_epoch, rec.pod_session
+    ):
+        low = listed_before.listed_at
     high = now - (rec.last_ic_ms or 0) / 1000
     for other in store.pod_recordings(rec.pod_address, rec.journal_epoch):
         if other.id == rec.id or not other.date_known or other.started_at_min is None:

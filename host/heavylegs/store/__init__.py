@@ -7,6 +7,7 @@ from heavylegs.store.models import (
     FEET,
     STRIKE_CLASSES,
     Gap,
+    PodContact,
     RecordingInfo,
     RunInfo,
     Stride,
@@ -16,6 +17,7 @@ from heavylegs.store.models import (
 __all__ = [
     "FEET",
     "Gap",
+    "PodContact",
     "SCHEMA_VERSION",
     "STRIKE_CLASSES",
     "RecordingInfo",

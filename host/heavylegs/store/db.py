@@ -13,7 +13,7 @@ import numpy as np
 
 from heavylegs.errors import StoreError
 from heavylegs.store.migrations import migrate
-from heavylegs.store.models import Gap, RecordingInfo, RunInfo, Stride, StrideWrite
+from heavylegs.store.models import Gap, PodContact, RecordingInfo, RunInfo, Stride, StrideWrite
 
 # Long enough to ride out another process's commit, short enough that a stuck writer
 # turns into a clear error instead of a hang.
@@ -496,21 +496,27 @@ class Store(SQLiteFile):
                 (old, old),
             )
 
-    def pod_listed_at(self, pod_address: str) -> float | None:
-        """When the pod last listed its sessions to this store (sync or pull)."""
+    def pod_contact(self, pod_address: str) -> PodContact | None:
+        """When the pod last listed its sessions to this store (sync or pull), and what."""
         with self._reading("cannot read pod contacts") as conn:
             row = conn.execute(
-                "SELECT listed_at FROM pod_contacts WHERE pod_address = ?", (pod_address,)
+                "SELECT listed_at, journal_epoch, last_session FROM pod_contacts "
+                "WHERE pod_address = ?",
+                (pod_address,),
             ).fetchone()
-        return None if row is None else float(row[0])
+        return None if row is None else PodContact(float(row[0]), int(row[1]), int(row[2]))
 
-    def set_pod_listed(self, pod_address: str, at: float) -> None:
+    def set_pod_listed(
+        self, pod_address: str, at: float, *, epoch: int = 0, last_session: int = 0
+    ) -> None:
+        """The pod listed its journal (epoch, sessions up to last_session) at `at`."""
         with self._writing("cannot record a pod contact") as conn:
             conn.execute(
-                "INSERT INTO pod_contacts (pod_address, listed_at) VALUES (?, ?) "
-                "ON CONFLICT (pod_address) DO UPDATE SET "
-                "listed_at = MAX(listed_at, excluded.listed_at)",
-                (pod_address, float(at)),
+                "INSERT INTO pod_contacts (pod_address, listed_at, journal_epoch, last_session) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (pod_address) DO UPDATE SET "
+                "listed_at = excluded.listed_at, journal_epoch = excluded.journal_epoch, "
+                "last_session = excluded.last_session WHERE excluded.listed_at >= listed_at",
+                (pod_address, float(at), int(epoch), int(last_session)),
             )
 
     def find_run_near(

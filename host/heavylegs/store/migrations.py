@@ -82,7 +82,8 @@ _V2 = (
 # different strides) next to it instead of merging the two. A recording's date says
 # how it is known; gaps are records the pod could not read; a run's note says why it
 # holds one pod only; pod_contacts is when each pod last listed its sessions to this
-# store, the earliest a session new at the next sync can have started.
+# store and the last session id of its journal then: a later session of that journal,
+# or any of a newer journal, started after it.
 # SQLite cannot change a UNIQUE constraint in place, so recordings is rebuilt (the
 # documented 12-step way: migrate() turns foreign keys off around it).
 _V3 = (
@@ -133,7 +134,9 @@ _V3 = (
     """
     CREATE TABLE pod_contacts (
         pod_address TEXT PRIMARY KEY,
-        listed_at REAL NOT NULL
+        listed_at REAL NOT NULL,
+        journal_epoch INTEGER NOT NULL,
+        last_session INTEGER NOT NULL
     )
     """,
 )

@@ -146,6 +146,23 @@ def _clock(at: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class PodContact:
+    """A pod's last listing of its journal to this store."""
+
+    listed_at: float
+    journal_epoch: int
+    last_session: int
+
+    def started_after(self, epoch: int, session: int) -> bool:
+        """Whether that session of that journal cannot have been on the pod then."""
+        if epoch == self.journal_epoch:
+            return session > self.last_session
+        # A journal other than the one listed is newer, unless it is the pre-protocol-3
+        # sessions' epoch 0, which a pod keeps beside its first epoch.
+        return epoch != 0
+
+
+@dataclass(frozen=True, slots=True)
 class StrideWrite:
     """What add_strides did with a batch."""
 
