@@ -594,3 +594,45 @@ def test_left_and_right_pair_only_when_their_times_provably_overlap():
     assert not provably_overlap(left, rec("right", 1055.0, 10.0))
     # a date known only by bounds proves no overlap at all
     assert not provably_overlap(left, rec("right", 1000.0, 1.0, "bounds"))
+
+
+async def test_a_pod_over_its_time_limit_is_given_up_saying_what_was_stored(long_flash, tmp_path):
+    pod_dir = tmp_path / "pods"
+    shutil.copytree(long_flash, pod_dir)
+    async with SimRadio(central_mtu=23) as radio:
+        with use_radio(radio):
+            pod = SimPod(
+                radio,
+                pod_dir / "traces" / "left.hltrace",
+                foot="left",
+                name="heavylegs-left",
+                address=LEFT,
+                key=KEYS["left"],
+                workdir=pod_dir / "left",
+            )
+            await pod.start()
+            try:
+                (device,) = await find_pods(1, 10, SIM_BACKENDS)
+                with Store(tmp_path / "db.sqlite") as store:
+                    # No time at all for this pod: the limit is reached at the first check.
+                    syncer = Syncer(
+                        store,
+                        SIM_BACKENDS,
+                        KeyStore(keys={LEFT: KEYS["left"]}),
+                        min_total_s=0.0,
+                        records_per_s=1e9,
+                    )
+                    with pytest.raises(SyncStopped, match="over its time limit") as over:
+                        await syncer.sync(device)
+                    (rec,) = [r for run in store.runs() for r in run.recordings]
+                    assert f"{rec.stride_count} new strides from 1 session are stored" in str(
+                        over.value
+                    )
+                    # what was stored is the journal's, in order, and a later sync finishes it
+                    again = await Syncer(
+                        store, SIM_BACKENDS, KeyStore(keys={LEFT: KEYS["left"]})
+                    ).sync(device)
+                    ((_, records),) = journal_sessions(pod_dir / "left").items()
+                    assert stored(store, again.recordings[1]) == records
+            finally:
+                await pod.stop()
