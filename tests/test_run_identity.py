@@ -290,7 +290,7 @@ async def test_a_stuck_pod_is_given_up_and_the_other_pod_still_syncs(long_flash,
                         await syncer.sync(devices[LEFT])
                     message = str(stuck.value)
                     assert "sync stopped" in message and "are stored" in message
-                    assert "heavylegs drop" in message
+                    assert "heavylegs drop 1 --pod" in message
                     report = await syncer.sync(devices[RIGHT])
                     assert report.new_strides == len(right)
                     (rec_id,) = report.recordings.values()

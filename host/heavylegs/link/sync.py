@@ -63,7 +63,11 @@ CLOCK_BASE_S = 1.0
 
 
 class SyncStopped(LinkError):
-    """A pod's sync was given up (no progress, or over its time limit)."""
+    """A pod's sync was given up (no progress, or over its time limit) in `session`."""
+
+    def __init__(self, message: str, session: int | None = None) -> None:
+        super().__init__(message)
+        self.session = session
 
 
 class SessionKeptApart(Exception):
@@ -220,9 +224,11 @@ class Syncer:
                 # What did arrive is dated and placed like a finished sync's.
                 self._date_and_pair(report, identity, listed_before)
             if isinstance(exc, SyncStopped):
+                which = exc.session if exc.session is not None else "SESSION"
                 raise SyncStopped(
                     f"{exc} ({self._stored(report)}); run sync again, or if the session is "
-                    f"damaged drop it: heavylegs drop SESSION --pod {device.address}"
+                    f"damaged drop it: heavylegs drop {which} --pod {device.address}",
+                    exc.session,
                 ) from None
             raise
 
@@ -402,7 +408,8 @@ class Syncer:
                 except LinkError:
                     raise SyncStopped(
                         f"{client.name}: sync stopped: the pod stopped answering in session "
-                        f"{session.session} at record {reached} of {session.count}"
+                        f"{session.session} at record {reached} of {session.count}",
+                        session.session,
                     ) from None
                 acked = reached
             if self.on_progress is not None:
@@ -427,12 +434,14 @@ class Syncer:
                     raise SyncStopped(
                         f"{client.name}: sync stopped: session {session.session} moved no "
                         f"record for {self.stall_s:.0f} s at record {expected} of "
-                        f"{session.count}"
+                        f"{session.count}",
+                        session.session,
                     )
                 if deadline is not None and now > deadline:
                     raise SyncStopped(
                         f"{client.name}: sync stopped: over its time limit in session "
-                        f"{session.session} at record {expected} of {session.count}"
+                        f"{session.session} at record {expected} of {session.count}",
+                        session.session,
                     )
             params = await client.result(wire.OP_START_SYNC, done, None)
             _, end = struct.unpack_from("<II", params, 0)
