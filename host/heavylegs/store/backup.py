@@ -50,7 +50,7 @@ def backup_store(db_path: Path, reason: str, keep: int = DEFAULT_KEEP) -> Path |
     partial = folder / f".{db_path.stem}-{stamp}-{reason}.partial-{os.getpid()}"
     try:
         _copy(db_path, partial)
-        target = _publish(partial, folder, f"{db_path.stem}-{stamp}", reason)
+        target = _publish(partial, folder, db_path.stem, stamp, reason)
     except OSError as err:
         raise StoreError(f"cannot write a backup in {folder}: {err.strerror or err}") from err
     finally:
@@ -62,18 +62,22 @@ def backup_store(db_path: Path, reason: str, keep: int = DEFAULT_KEEP) -> Path |
 
 def list_backups(db_path: Path) -> list[Path]:
     """This store's backups, oldest first."""
+    return [path for *_, path in sorted(_named_backups(backups_dir(db_path), db_path.stem))]
+
+
+def _named_backups(folder: Path, stem: str) -> list[tuple[str, int, Path]]:
+    """(UTC time stamp, number within that second, path) of each backup of store `stem`."""
     pattern = re.compile(
-        re.escape(db_path.stem) + r"-(\d{8}-\d{6})(?:-(\d+))?-" + _REASON.pattern + r"\.db"
+        re.escape(stem) + r"-(\d{8}-\d{6})(?:-(\d+))?-" + _REASON.pattern + r"\.db"
     )
-    found = []
-    folder = backups_dir(db_path)
     if not folder.is_dir():
         return []
+    found = []
     for path in folder.iterdir():
         match = pattern.fullmatch(path.name)
         if match:
             found.append((match.group(1), int(match.group(2) or 1), path))
-    return [path for *_, path in sorted(found)]
+    return found
 
 
 def _copy(db_path: Path, partial: Path) -> None:
@@ -99,17 +103,22 @@ def _copy(db_path: Path, partial: Path) -> None:
         raise StoreDamagedError(db_path, f"{first}; no backup taken, older backups kept")
 
 
-def _publish(partial: Path, folder: Path, stem: str, reason: str) -> Path:
+def _publish(partial: Path, folder: Path, stem_of: str, stamp: str, reason: str) -> Path:
     """Give the copy its name without ever replacing a file (two backups in one second)."""
-    for counter in range(1, 1000):
-        name = f"{stem}-{reason}.db" if counter == 1 else f"{stem}-{counter}-{reason}.db"
+    # Numbered after every backup of the same second, even ones rotated away, so a
+    # newer backup never takes a name that sorts before an older one.
+    taken = [counter for when, counter, _ in _named_backups(folder, stem_of) if when == stamp]
+    first = max(taken, default=0) + 1
+    for counter in range(first, first + 1000):
+        numbered = "" if counter == 1 else f"-{counter}"
+        name = f"{stem_of}-{stamp}{numbered}-{reason}.db"
         target = folder / name
         try:
             os.link(partial, target)
         except FileExistsError:
             continue
         return target
-    raise StoreError(f"too many backups named {stem}-* in {folder}")
+    raise StoreError(f"too many backups named {stem_of}-{stamp}-* in {folder}")
 
 
 def _rotate(db_path: Path, keep: int) -> None:

@@ -290,6 +290,8 @@ def _require_file(path: Path) -> None:
 
 
 def _require_new(out: Path) -> None:
+    if out.is_dir():
+        raise StoreError(f"{out} is a folder; name a new file for the recovered store")
     if out.exists() or out.is_symlink():
         raise StoreError(f"{out} already exists; name a new file for the recovered store")
     if not out.parent.is_dir():
