@@ -159,6 +159,8 @@ def _table_line(scan: TableScan, verb: str) -> str:
     details = []
     if scan.skipped:
         details.append("unreadable from " + "; from ".join(scan.skipped))
+    if scan.from_orphan_pages:
+        details.append(f"{scan.from_orphan_pages} of them found on pages cut off from the table")
     if scan.rejected:
         details.append(f"{scan.rejected} read but damaged or orphaned, not kept")
     return text + (f" ({'; '.join(details)})" if details else "")

@@ -22,6 +22,7 @@ from typing import Any, Self
 
 from heavylegs.errors import StoreError
 from heavylegs.store.damage import is_damage
+from heavylegs.store.pages import layout_of, orphan_rows
 
 _MIN_KEY = -(2**63)
 _MAX_KEY = 2**63 - 1
@@ -45,6 +46,8 @@ class TableScan:
     # Rows read but refused by the new file's schema (damaged values), or dropped
     # because the row they belong to was lost.
     rejected: int = 0
+    # Rows found on leaf pages that the table's b-tree no longer leads to.
+    from_orphan_pages: int = 0
     # How many rows SQLite can count (often through an intact index); None if it cannot.
     counted: int | None = None
     skipped: list[str] = field(default_factory=list)
@@ -217,6 +220,7 @@ class DamagedCopy:
             report.unreadable = "its key columns are unknown"
             return
         reader = _KeyedReader(self.conn, table, keys, columns)
+        gaps: list[tuple[tuple[int, ...], tuple[int, ...] | None]] = []
         start: tuple[int, ...] | None = (_MIN_KEY,) * len(keys)
         while start is not None:
             last: tuple[int, ...] | None = None
@@ -225,17 +229,45 @@ class DamagedCopy:
                     last = row[: len(keys)]
                     report.read += 1
                     yield row[len(keys) :]
-                return
+                break
             except sqlite3.DatabaseError as err:
                 if not is_damage(err) and last is None and start == (_MIN_KEY,) * len(keys):
                     report.unreadable = str(err)
                     return
             resume = start if last is None else _successor(last)
             if resume is None:
-                return
+                break
             start = reader.next_readable(resume)
+            gaps.append((resume, start))
             end = "the end" if start is None else _describe(keys, start)
             report.skipped.append(f"{_describe(keys, resume)} up to {end}")
+        if gaps:
+            yield from self._from_orphan_pages(table, columns, gaps, report)
+
+    def _from_orphan_pages(
+        self,
+        table: str,
+        columns: list[str],
+        gaps: list[tuple[tuple[int, ...], tuple[int, ...] | None]],
+        report: TableScan,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows of the skipped key ranges found on leaf pages no b-tree reaches any more."""
+        try:
+            layout = layout_of(self.conn, table)
+        except sqlite3.DatabaseError:
+            return
+        if layout is None:
+            return
+        seen: set[tuple[int, ...]] = set()
+        for key, row in orphan_rows(self._copy, self.conn, layout):
+            if key in seen or not any(
+                low <= key and (high is None or key < high) for low, high in gaps
+            ):
+                continue
+            seen.add(key)
+            report.read += 1
+            report.from_orphan_pages += 1
+            yield tuple(row.get(column) for column in columns)
 
     def _count(self, table: str) -> int | None:
         try:
