@@ -321,6 +321,35 @@ def test_a_store_whose_header_is_overwritten_is_recovered_whole(store, tmp_path)
     }
 
 
+def test_a_lost_runs_page_hides_no_stride(store, tmp_path):
+    """Every run's row sits on one page; losing it must not lose the runs' strides."""
+    db, truth = store
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?immutable=1", uri=True)
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'runs'").fetchone()
+    conn.close()
+    with db.open("r+b") as f:
+        f.seek((root - 1) * PAGE)
+        f.write(b"\xa5" * 16)
+
+    assert_clear_damage_error(cli("report", "--db", db), db, "database disk image is malformed")
+    check = cli("db", "check", "--db", db)
+    assert check.returncode == 2
+    assert "runs: 0 readable" in check.stdout
+    assert f"strides: {len(truth)} readable, none lost" in check.stdout
+
+    out = tmp_path / "recovered.db"
+    proc = recover(db, out)
+    assert "kept as runs named 'recovered run N'" in proc.stdout
+    assert_recovered_exactly(out, truth, set())
+    with Store(out) as recovered:
+        runs = recovered.runs()
+        assert [run.name for run in runs] == [f"recovered run {i}" for i in range(1, RUNS + 1)]
+        assert all(run.stride_count == 2 * STRIDES_PER_RECORDING for run in runs)
+    # And the recovered store reports: the point of recovering.
+    report = cli("report", "--db", out, "--out", tmp_path / "r.html")
+    assert report.returncode == 0, report.stdout + report.stderr
+
+
 def test_a_garbage_write_ahead_log_is_ignored_and_loses_nothing(store, tmp_path):
     db, truth = store
     wal = db.with_name(db.name + "-wal")
@@ -514,6 +543,7 @@ def test_backup_is_a_verified_copy(store):
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     conn.close()
     assert sorted(p.name for p in made.parent.iterdir()) == [made.name]
+    assert sorted(p.name for p in db.parent.iterdir()) == ["backups", db.name]
 
 
 def test_backup_rotation_keeps_the_last_n(store):

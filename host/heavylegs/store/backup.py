@@ -81,7 +81,10 @@ def _named_backups(folder: Path, stem: str) -> list[tuple[str, int, Path]]:
 
 
 def _copy(db_path: Path, partial: Path) -> None:
-    source = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    # Read-write like any Store (mode=rw never creates the file): as the last
+    # connection to close it also tidies the -wal and -shm away, which a read-only
+    # one cannot do.
+    source = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=rw", uri=True)
     try:
         target = sqlite3.connect(partial)
         try:

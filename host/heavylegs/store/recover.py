@@ -258,7 +258,8 @@ def _integrity_problems(conn: sqlite3.Connection) -> list[str]:
                 f"{len(orphans)} rows of {', '.join(tables)} refer to rows that do not exist"
             )
     except sqlite3.DatabaseError as err:
-        problems.append(f"foreign key check failed: {err}")
+        if not problems:
+            problems.append(f"foreign key check failed: {err}")
     return problems
 
 
