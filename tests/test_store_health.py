@@ -176,13 +176,14 @@ def assert_clear_damage_error(proc: subprocess.CompletedProcess[str], db: Path, 
 def recover(damaged: Path, out: Path) -> subprocess.CompletedProcess[str]:
     before = damaged.read_bytes()
     beside = sorted(p.name for p in damaged.parent.iterdir())
+    around = sorted(p.name for p in out.parent.iterdir())
     proc = cli("db", "recover", "--db", damaged, "--out", out)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert damaged.read_bytes() == before, "recovery changed the damaged file"
     assert sorted(p.name for p in damaged.parent.iterdir()) == beside
-    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name)) == [
-        out.name
-    ], "recovery left files beside its output"
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted([*around, out.name]), (
+        "recovery left files beside its output"
+    )
     with Store(out) as store:
         assert store.runs()
     conn = sqlite3.connect(out)

@@ -73,7 +73,8 @@ def recover_store(damaged: Path, out: Path) -> RecoveryReport:
     partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
     _remove(partial)
     try:
-        with DamagedCopy(damaged) as copy:
+        # The copy goes beside the output: that disk must hold a store's size anyway.
+        with DamagedCopy(damaged, workdir=out.parent) as copy:
             report.notes.extend(copy.notes)
             _build(copy, partial, report)
         problems = _integrity_problems_of(partial)

@@ -68,10 +68,11 @@ class TableScan:
 class DamagedCopy:
     """A private, read-only copy of a store file for salvage. Use as a context manager."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, workdir: Path | None = None) -> None:
+        """Copy `path` into a private folder made in `workdir` (default: the system's)."""
         self.path = path
         self.notes: list[str] = []
-        self._dir = tempfile.TemporaryDirectory(prefix="heavylegs-salvage-")
+        self._dir = tempfile.TemporaryDirectory(prefix=".heavylegs-salvage-", dir=workdir)
         self._copy = Path(self._dir.name) / "store.db"
         try:
             if not self._snapshot():
