@@ -598,3 +598,40 @@ def test_no_store_yet_means_nothing_to_back_up(tmp_path):
     assert not (tmp_path / "backups").exists()
     with pytest.raises(ValueError):
         backup_store(tmp_path / "heavylegs.db", "Sync now")
+
+
+def test_an_older_store_without_its_header_is_recovered_and_upgraded(tmp_path):
+    """A header lost with its schema version: the version is told from the tables' shape."""
+    from heavylegs.store import SCHEMA_VERSION
+    from heavylegs.store.migrations import MIGRATIONS
+
+    db = tmp_path / "store" / "heavylegs.db"
+    db.parent.mkdir()
+    conn = sqlite3.connect(db, isolation_level=None)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO runs VALUES (1, 'old run', 'live-sim', 1600000000.0, NULL)")
+    conn.execute("INSERT INTO recordings VALUES (1, 1, 'AA:BB', 'pod-L', 'left', 3, '0.0.9')")
+    for seq in range(50):
+        conn.execute(
+            "INSERT INTO strides VALUES (1, ?, 'left', 1, 0, 'rearfoot', ?, 250.0, 730.0, "
+            "164.0, 12.0, 10.5, NULL, NULL)",
+            (seq, 1000 + 730 * seq),
+        )
+    conn.close()
+    truth = stride_rows(db)
+    with db.open("r+b") as f:
+        f.write(b"\x00" * 100)
+
+    out = tmp_path / "recovered.db"
+    recover(db, out)
+    assert_recovered_exactly(out, truth, set())
+    conn = sqlite3.connect(out)
+    assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    conn.close()
+    with Store(out) as recovered:
+        (run,) = recovered.runs()
+        assert (run.name, run.stride_count) == ("old run", 50)
+        (recording,) = run.recordings
+        assert (recording.pod_session, recording.started_at) == (3, None)
