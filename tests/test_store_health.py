@@ -591,6 +591,10 @@ def test_a_damaged_store_is_not_backed_up_over_good_backups(store):
     assert proc.returncode == 2
     assert "older backups kept" in proc.stderr
     assert list_backups(db) == good
+    # The person looking at the damage is told where the last good copy is.
+    check = cli("db", "check", "--db", db)
+    assert check.returncode == 2
+    assert f"the newest is {good[-1].name}" in check.stdout
 
 
 def test_no_store_yet_means_nothing_to_back_up(tmp_path):

@@ -27,7 +27,7 @@ def backups_dir(db_path: Path) -> Path:
     return db_path.parent / "backups"
 
 
-def backup_store(db_path: Path, reason: str, keep: int = DEFAULT_KEEP) -> Path | None:
+def backup_store(db_path: Path, reason: str = "manual", keep: int = DEFAULT_KEEP) -> Path | None:
     """Back up the store at `db_path` before `reason` (e.g. "sync", "erase") writes.
 
     Returns the new backup, <store folder>/backups/<stem>-YYYYmmdd-HHMMSS-<reason>.db
@@ -35,7 +35,7 @@ def backup_store(db_path: Path, reason: str, keep: int = DEFAULT_KEEP) -> Path |
     StoreDamagedError if the store fails SQLite's quick check: then nothing is
     written and no older backup is deleted, and the caller should not write either.
     """
-    if not _REASON.fullmatch(reason):
+    if not isinstance(reason, str) or not _REASON.fullmatch(reason):
         raise ValueError(f"backup reason must be a lowercase word (letters, digits, -): {reason!r}")
     if keep < 1:
         raise ValueError(f"keep at least one backup, got {keep}")

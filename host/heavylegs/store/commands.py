@@ -9,7 +9,7 @@ import typer
 
 from heavylegs.errors import HeavylegsError
 from heavylegs.paths import DbOption, db_path
-from heavylegs.store.backup import DEFAULT_KEEP, backup_store, backups_dir
+from heavylegs.store.backup import DEFAULT_KEEP, backup_store, backups_dir, list_backups
 from heavylegs.store.recover import (
     MAIN_TABLES,
     HealthReport,
@@ -132,6 +132,12 @@ def _health_lines(report: HealthReport) -> list[str]:
         lines.append(
             f"  to copy what is readable into a new file: heavylegs db recover --db {report.path}"
         )
+        saved = list_backups(report.path)
+        if saved:
+            lines.append(
+                f"  {len(saved)} backup(s) of this store are in "
+                f"{saved[-1].parent}; the newest is {saved[-1].name}"
+            )
     return lines
 
 
