@@ -85,6 +85,10 @@ def recover_store(damaged: Path, out: Path) -> RecoveryReport:
         os.link(partial, out)
     except OSError as err:
         raise StoreError(f"cannot write {out}: {err.strerror or err}") from err
+    except sqlite3.Error as err:
+        # The new file failing (a full disk, say), not the damaged one: that is read
+        # through a copy whose errors the scan absorbs.
+        raise StoreError(f"cannot write {out}: {err}") from err
     finally:
         _remove(partial)
     return report
