@@ -149,12 +149,13 @@ def middle_leaf(path: Path) -> tuple[int, list[tuple[int, int]]]:
 # --- running the CLI -------------------------------------------------------------------
 
 
-def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "heavylegs.cli", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=cwd,
         env=dict(os.environ, HEAVYLEGS_HOME="/nonexistent-heavylegs-home"),
     )
 
@@ -302,6 +303,11 @@ def test_a_store_whose_header_is_overwritten_is_recovered_whole(store, tmp_path)
 
     with pytest.raises(StoreDamagedError, match=r"is damaged \(file is not a database\)"):
         Store(db)
+    # Relative paths, as a person types them, from the store's own folder.
+    relative = cli("db", "recover", "--db", db.name, "--out", "here.db", cwd=db.parent)
+    assert relative.returncode == 0, relative.stdout + relative.stderr
+    assert stride_rows(db.parent / "here.db") == truth
+    (db.parent / "here.db").unlink()
     assert_clear_damage_error(cli("report", "--db", db), db, "file is not a database")
     assert_clear_damage_error(
         cli("export", "--db", db, "--out", tmp_path / "x.fit"), db, "file is not a database"
@@ -471,6 +477,7 @@ def record_columns(page: bytes) -> int:
         (["db", "recover", "--db", "{db}", "--out", "{folder}"], "is a folder"),
         (["db", "recover", "--db", "{db}", "--out", "{missing}/x.db"], "is not a folder"),
         (["db", "check", "--db", "{folder}"], "is not a file"),
+        (["db", "recover", "--db", "{text}"], "nothing in"),
         (["db", "backup", "--db", "{db}", "--keep", "0"], "--keep must be 1 or more"),
         (["db", "backup", "--db", "{missing}"], "nothing to back up"),
     ],
@@ -479,14 +486,28 @@ def test_bad_arguments_get_one_line_and_exit_2(tmp_path, args, says):
     db = tmp_path / "heavylegs.db"
     build_small(db)
     before = db.read_bytes()
-    names = {"db": db, "folder": tmp_path, "missing": tmp_path / "missing"}
+    text = tmp_path / "notes.txt"
+    text.write_text("not a store, whatever --db says\n" * 300)
+    names = {"db": db, "folder": tmp_path, "missing": tmp_path / "missing", "text": text}
     proc = cli(*(arg.format(**names) for arg in args))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], proc.stderr
     assert db.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["heavylegs.db"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["heavylegs.db", "notes.txt"]
+
+
+def test_check_refuses_files_that_are_not_stores(tmp_path):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a store\n" * 300)
+    for path in (empty, text):
+        proc = cli("db", "check", "--db", path)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "DAMAGED" in proc.stdout or "no heavylegs tables" in proc.stdout
+    assert empty.read_bytes() == b"" and text.read_text() == "not a store\n" * 300
 
 
 def build_small(path: Path) -> None:

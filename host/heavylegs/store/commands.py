@@ -126,7 +126,7 @@ def _health_lines(report: HealthReport) -> list[str]:
     else:
         lines.append("  SQLite's integrity check: no problems")
     lines.extend(f"  note: {note}" for note in report.notes)
-    lines.append("  readable:")
+    lines.append("  readable:" if report.tables else "  readable: nothing")
     lines.extend(f"    {_table_line(scan, 'readable')}" for scan in _ordered(report.tables))
     if not report.ok:
         lines.append(

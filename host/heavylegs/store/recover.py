@@ -57,6 +57,8 @@ def check_store(path: Path) -> HealthReport:
         report.notes.extend(copy.notes)
         report.problems.extend(_integrity_problems(copy.conn))
         tables = copy.tables()
+        if tables is not None and "runs" not in tables:
+            report.problems.append("it holds no heavylegs tables (is it the right file?)")
         for table in tables or []:
             scan = TableScan(table)
             for _ in copy.scan(table, copy.columns(table), scan):
@@ -155,6 +157,11 @@ def _build(copy: DamagedCopy, partial: Path, report: RecoveryReport) -> None:
         _settle_orphans(conn, report)
     finally:
         conn.close()
+    if found is None and not any(scan.kept for scan in report.tables):
+        raise StoreError(
+            f"nothing in {copy.path} is readable as a heavylegs store (is it the right "
+            "file?); no file written"
+        )
 
 
 def _copy_tables(

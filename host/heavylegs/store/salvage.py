@@ -72,8 +72,10 @@ class DamagedCopy:
         """Copy `path` into a private folder made in `workdir` (default: the system's)."""
         self.path = path
         self.notes: list[str] = []
-        self._dir = tempfile.TemporaryDirectory(prefix=".heavylegs-salvage-", dir=workdir)
-        self._copy = Path(self._dir.name) / "store.db"
+        self._dir = tempfile.TemporaryDirectory(
+            prefix=".heavylegs-salvage-", dir=None if workdir is None else workdir.resolve()
+        )
+        self._copy = Path(self._dir.name).resolve() / "store.db"
         try:
             if not self._snapshot():
                 shutil.copyfile(path, self._copy)
