@@ -660,3 +660,34 @@ def test_an_older_store_without_its_header_is_recovered_and_upgraded(tmp_path):
         assert (run.name, run.stride_count) == ("old run", 50)
         (recording,) = run.recordings
         assert (recording.pod_session, recording.started_at) == (3, None)
+
+
+def flip_middle_of_a_leaf(db: Path) -> None:
+    page, _ = middle_leaf(db)
+    with db.open("r+b") as f:
+        f.seek((page - 1) * PAGE + PAGE // 2)
+        middle = f.read(64)
+        f.seek((page - 1) * PAGE + PAGE // 2)
+        f.write(bytes(b ^ 0xFF for b in middle))
+
+
+def cut_the_last_quarter(db: Path) -> None:
+    os.truncate(db, db.stat().st_size // PAGE * 3 // 4 * PAGE)
+
+
+def zero_the_header(db: Path) -> None:
+    with db.open("r+b") as f:
+        f.write(b"\x00" * 100)
+
+
+@pytest.mark.parametrize("damage", [flip_middle_of_a_leaf, cut_the_last_quarter, zero_the_header])
+def test_each_kind_of_damage_stops_a_backup_before_anything_writes(store, damage):
+    """Sync and erase call backup_store first: on a damaged store it refuses, so they stop."""
+    db, _ = store
+    good = backup_store(db, "sync")
+    damage(db)
+    damaged = db.read_bytes()
+    with pytest.raises(StoreDamagedError, match="is damaged .*no backup taken, older backups kept"):
+        backup_store(db, "sync")
+    assert list_backups(db) == [good]
+    assert db.read_bytes() == damaged
