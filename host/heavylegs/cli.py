@@ -12,6 +12,7 @@ from heavylegs.errors import HeavylegsError
 from heavylegs.link import commands as link_commands
 from heavylegs.report import commands as report_commands
 from heavylegs.sim import commands as sim_commands
+from heavylegs.store import commands as store_commands
 
 app = typer.Typer(
     help="Open running-dynamics pods: record, sync, analyse and explain heavy legs.",
@@ -19,7 +20,7 @@ app = typer.Typer(
 )
 console = Console()
 
-for area in (sim_commands, link_commands, report_commands, deploy_commands):
+for area in (sim_commands, link_commands, report_commands, deploy_commands, store_commands):
     area.register(app)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from heavylegs.errors import StoreError
+from heavylegs.store.damage import store_error
 from heavylegs.store.db import SQLiteFile
 
 _BUSY_TIMEOUT_S = 10.0
@@ -130,7 +131,8 @@ class Diary(SQLiteFile):
             self._migrate(conn)
         except sqlite3.Error as err:
             self.close()
-            raise StoreError(f"cannot prepare the analysis tables in {self.path}: {err}") from err
+            what = f"cannot prepare the analysis tables in {self.path}"
+            raise store_error(self.path, what, err) from err
         except BaseException:
             self.close()
             raise
@@ -165,7 +167,7 @@ class Diary(SQLiteFile):
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.Error as err:
-            raise StoreError(f"{what}: {err}") from err
+            raise store_error(self.path, what, err) from err
 
     # --- self-reports ---------------------------------------------------------------
 
@@ -199,7 +201,7 @@ class Diary(SQLiteFile):
         try:
             return self._checkin_in(self._db, run_id)
         except sqlite3.Error as err:
-            raise StoreError(f"cannot read the check-in of run {run_id}: {err}") from err
+            raise store_error(self.path, f"cannot read the check-in of run {run_id}", err) from err
 
     def checkins(self) -> dict[int, CheckIn]:
         rows = self._read("cannot read check-ins", f"SELECT run_id, {_CHECKIN_COLS} FROM checkins")

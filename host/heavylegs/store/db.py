@@ -12,6 +12,7 @@ from typing import Any, Self
 import numpy as np
 
 from heavylegs.errors import StoreError
+from heavylegs.store.damage import store_error
 from heavylegs.store.migrations import migrate
 from heavylegs.store.models import Gap, PodContact, RecordingInfo, RunInfo, Stride, StrideWrite
 
@@ -114,7 +115,7 @@ class SQLiteFile:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(err, sqlite3.Error):
-                raise StoreError(f"{what}: {err}") from err
+                raise store_error(self.path, what, err) from err
             raise
 
 
@@ -153,7 +154,9 @@ class Store(SQLiteFile):
             conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.Error as err:
             conn.close()
-            raise StoreError(f"cannot open {self.path} as a heavylegs store: {err}") from err
+            raise store_error(
+                self.path, f"cannot open {self.path} as a heavylegs store", err
+            ) from err
         except BaseException:
             conn.close()
             raise
@@ -167,7 +170,7 @@ class Store(SQLiteFile):
         try:
             yield conn
         except sqlite3.Error as err:
-            raise StoreError(f"{what}: {err}") from err
+            raise store_error(self.path, what, err) from err
 
     # --- writing -------------------------------------------------------------------
 
