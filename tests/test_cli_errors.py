@@ -74,7 +74,8 @@ CASES: dict[str, Case] = {
     "record-pods-3": Case(("record", "--sim", "--pods", "3", "--db", "{db}"), "one of 1, 2"),
     "record-pods-0": Case(("record", "--sim", "--pods", "0", "--db", "{db}"), "one of 1, 2"),
     "record-pace-warp": Case(
-        ("record", "--sim", "--pace", "warp", "--db", "{db}"), "'warp' is not one of"
+        ("record", "--sim", "--pace", "warp", "--db", "{db}"),
+        "Invalid value for '--pace': 'warp' is not one of 'fast', 'realtime'",
     ),
     "record-unknown-scenario": Case(
         ("record", "--sim", "--scenario", "nosuch", "--db", "{db}"), "unknown scenario 'nosuch'"
@@ -116,6 +117,7 @@ CASES: dict[str, Case] = {
     "export-out-is-a-folder": Case(("export", "--out", "{folder}"), "is a folder"),
     "export-out-unwritable": Case(("export", "--out", "/proc/run.fit"), "cannot write in"),
     "export-unknown-run": Case(("export", "99"), "unknown run 99"),
+    "export-out-a-device": Case(("export", "--out", "/dev/null"), "not a regular file"),
     # flash, pull, doctor
     "flash-unknown-board": Case(
         ("flash", "--board", "nosuch", "--port", "{folder}/ttyUSB9"), "no board file"

@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+
+
+def _interrupted_while_loading(_signum: int, _frame: object) -> None:
+    print("interrupted", file=sys.stderr)
+    raise SystemExit(130)  # cli_errors.EXIT_INTERRUPTED, not loaded yet
+
+
+# Loading the toolkit takes about a second; a Ctrl-C in it ends as quietly as one
+# later would, not with a traceback of whichever import it hit.
+try:
+    _sigint_before = signal.signal(signal.SIGINT, _interrupted_while_loading)
+except ValueError:  # imported outside the main thread: signals are not ours to set
+    _sigint_before = None
+
 import logging
 from pathlib import Path
 
@@ -12,6 +28,9 @@ from heavylegs.deploy import commands as deploy_commands
 from heavylegs.link import commands as link_commands
 from heavylegs.report import commands as report_commands
 from heavylegs.sim import commands as sim_commands
+
+if _sigint_before is not None:
+    signal.signal(signal.SIGINT, _sigint_before)
 
 app = typer.Typer(
     cls=HeavylegsGroup,

@@ -80,10 +80,13 @@ class HeavylegsGroup(TyperGroup):
             exc.show()
             sys.exit(exc.exit_code)
         except typer.TyperException as exc:
-            say_error(exc.format_message() + _help_hint(exc))
+            # typer checks enum choices through pydantic, which prefixes its own words
+            message = exc.format_message().replace("Value error, ", "")
+            say_error(message + _help_hint(exc))
             sys.exit(EXIT_REFUSED)
         except typer.Abort:
-            say_error("aborted")
+            # Ctrl-C or end of input at a question
+            typer.echo("interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
         except Interrupted as exc:
             typer.echo(one_line(exc), err=True)
@@ -177,6 +180,9 @@ def output_file(value: Path | None) -> Path | None:
         return None
     if value.is_dir():
         raise typer.BadParameter(f"{value} is a folder; give the name of the file to write")
+    if value.exists() and not value.is_file():
+        # the file is replaced by a rename: a device or a pipe would be replaced with it
+        raise typer.BadParameter(f"{value} is not a regular file")
     _check_writable_folder(value.parent)
     return value
 

@@ -82,6 +82,8 @@ def firmware_mpy_dir() -> Path:
             ],
             capture_output=True,
             text=True,
+            # the terminal's Ctrl-C is for the host, which then stops cleanly
+            start_new_session=True,
         )
         if proc.returncode != 0:
             raise SimPodError(f"mpy-cross {relative}:\n{proc.stderr.strip()}")
