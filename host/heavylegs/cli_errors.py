@@ -10,15 +10,16 @@ exits 130 (128 + SIGINT), as shells report it.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import re
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import typer
 
@@ -27,6 +28,8 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from heavylegs.errors import HeavylegsError, Interrupted
+
+T = TypeVar("T")
 
 EXIT_REFUSED = 2
 EXIT_INTERRUPTED = 130
@@ -217,6 +220,35 @@ def _check_writable_folder(folder: Path) -> None:
         raise typer.BadParameter(f"cannot write in {existing}: {exc.strerror}") from exc
     os.close(handle)
     os.unlink(probe)
+
+
+# --- running a command's coroutine --------------------------------------------------
+
+
+def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, but once Ctrl-C has cancelled the command, what the radio stack's
+    callbacks trip over while it is torn down (a reply to a request just cancelled)
+    is not news to the user: the one line saying what was kept is."""
+    interrupted = False
+    task: asyncio.Task[Any] | None = None
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if interrupted or (task is not None and task.cancelling()):
+            return
+        loop.default_exception_handler(context)
+
+    async def watched() -> T:
+        nonlocal task
+        task = asyncio.current_task()
+        asyncio.get_running_loop().set_exception_handler(handle)
+        return await main
+
+    with asyncio.Runner() as runner:
+        try:
+            return runner.run(watched())
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
 
 
 # --- Bluetooth --------------------------------------------------------------------

@@ -22,6 +22,7 @@ from heavylegs.cli_errors import (
     bluetooth_failure,
     number_in,
     one_of,
+    run_interruptible,
     scenario_name,
 )
 from heavylegs.errors import HeavylegsError, Interrupted
@@ -94,7 +95,7 @@ def record_sim_run(
 
             started = time.monotonic()
             try:
-                run_id = asyncio.run(
+                run_id = run_interruptible(
                     record_simulated(
                         store,
                         traces,
@@ -313,7 +314,7 @@ def sync(
 def _run(go, *, radio: bool) -> None:  # type: ignore[no-untyped-def]
     """Run a command's coroutine; a missing radio or a Ctrl-C becomes one line."""
     try:
-        asyncio.run(go())
+        run_interruptible(go())
     except KeyboardInterrupt as exc:
         raise Interrupted("interrupted; what was stored before stays in the store") from exc
     except Exception as exc:
