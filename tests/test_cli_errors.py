@@ -45,7 +45,8 @@ class Case:
 
 
 # {db}: the seeded store, {damaged}: a file of garbage named .db, {file}: a plain file,
-# {folder}: an existing folder, {nan_csv}: an IMU recording with a NaN on line NAN_LINE.
+# {folder}: an existing folder, {nan_csv}: an IMU recording with a NaN on line NAN_LINE,
+# {good_csv}: a good one.
 CASES: dict[str, Case] = {
     # sim
     "sim-unknown-scenario": Case(("sim", "nosuch"), "unknown scenario 'nosuch'; choose from easy"),
@@ -65,6 +66,10 @@ CASES: dict[str, Case] = {
     ),
     "import-missing-file": Case(("sim-import", "{folder}/none.csv"), "does not exist"),
     "import-out-is-a-file": Case(("sim-import", "{nan_csv}", "--out", "{file}"), "not a folder"),
+    "import-trace-would-replace-a-folder": Case(
+        ("sim-import", "{good_csv}", "--out", "{folder}"),
+        "good-right.hltrace: Is a directory",
+    ),
     # scan
     "scan-no-bluetooth": Case(("scan", "--timeout", "1"), NO_BLUETOOTH),
     "scan-timeout-negative": Case(("scan", "--timeout", "-1"), "got -1"),
@@ -156,6 +161,9 @@ def _seed(home: Path) -> None:
     (home / "folder").mkdir()
     rows = ["t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_radps,gyr_y_radps,gyr_z_radps"]
     rows += [f"{i / 200:.4f},0,0,-9.8,0,0.1,0" for i in range(400)]
+    (home / "good.csv").write_text("\n".join(rows) + "\n")
+    # where sim-import would put the good recording's trace, a folder is in the way
+    (home / "folder" / "good-right.hltrace").mkdir()
     rows[NAN_LINE - 1] = "0.0200,0,nan,-9.8,0,0.1,0"
     (home / "trial.csv").write_text("\n".join(rows) + "\n")
 
@@ -200,6 +208,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "file": home / "plain.txt",
         "folder": home / "folder",
         "nan_csv": home / "trial.csv",
+        "good_csv": home / "good.csv",
     }
     args = [arg.format(**places) for arg in case.args]
     before = _snapshot(home)

@@ -114,8 +114,10 @@ def _help_hint(exc: typer.TyperException) -> str:
 
 def describe_os_error(exc: OSError) -> str:
     what = exc.strerror or exc.__class__.__name__
-    if exc.filename is not None:
-        return f"cannot use {exc.filename}: {what}"
+    # A failed rename names the temporary file first; the user named the second.
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    if path is not None:
+        return f"cannot use {path}: {what}"
     return what
 
 
