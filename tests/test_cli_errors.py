@@ -42,6 +42,7 @@ def cli(*args: str) -> list[str]:
 class Case:
     args: tuple[str, ...]
     says: str  # a part of the one error line
+    system_bus: str = "no-system-bus"  # a name in home: nothing there, or a plain file
 
 
 # {db}: the seeded store, {damaged}: a file of garbage named .db, {file}: a plain file,
@@ -72,6 +73,7 @@ CASES: dict[str, Case] = {
     ),
     # scan
     "scan-no-bluetooth": Case(("scan", "--timeout", "1"), NO_BLUETOOTH),
+    "scan-bus-refuses": Case(("scan", "--timeout", "1"), NO_BLUETOOTH, system_bus="plain.txt"),
     "scan-timeout-negative": Case(("scan", "--timeout", "-1"), "got -1"),
     "scan-sim-timeout-nan": Case(("scan", "--sim", "--timeout", "nan"), "got nan"),
     # record
@@ -177,13 +179,13 @@ def _snapshot(home: Path) -> dict[str, str]:
     }
 
 
-def _env(home: Path) -> dict[str, str]:
+def _env(home: Path, system_bus: str = "no-system-bus") -> dict[str, str]:
     return dict(
         os.environ,
         HEAVYLEGS_HOME=str(home),
         COLUMNS="200",
-        # the system bus as on a machine without BlueZ: its socket is not there
-        DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={home / 'no-system-bus'}",
+        # the system bus as on a machine without BlueZ: no socket, or nobody on it
+        DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={home / system_bus}",
     )
 
 
@@ -216,7 +218,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         proc = subprocess.run(
             cli(*args),
             cwd=cwd,
-            env=_env(home),
+            env=_env(home, case.system_bus),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
