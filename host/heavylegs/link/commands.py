@@ -191,7 +191,7 @@ def scan(
         console.print(table)
         console.print(f"{len(found)} pod(s)")
 
-    _run(go, radio=not sim)
+    _run(go)
 
 
 def record(
@@ -240,7 +240,7 @@ def record(
                 await recorder.close()
             console.print(f"recorded run {recorder.run_id}")
 
-    _run(go, radio=True)
+    _run(go)
 
 
 def _live_table(recorder: Recorder) -> Table:
@@ -308,17 +308,17 @@ def sync(
                         f"{report.new_strides} new strides, {report.reconnects} reconnect(s)"
                     )
 
-    _run(go, radio=not sim)
+    _run(go)
 
 
-def _run(go, *, radio: bool) -> None:  # type: ignore[no-untyped-def]
+def _run(go) -> None:  # type: ignore[no-untyped-def]
     """Run a command's coroutine; a missing radio or a Ctrl-C becomes one line."""
     try:
         run_interruptible(go())
     except KeyboardInterrupt as exc:
         raise Interrupted("interrupted; what was stored before stays in the store") from exc
     except Exception as exc:
-        if radio and (message := bluetooth_failure(exc)) is not None:
+        if (message := bluetooth_failure(exc)) is not None:
             raise HeavylegsError(message) from exc
         raise
 
