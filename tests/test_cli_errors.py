@@ -56,6 +56,8 @@ CASES: dict[str, Case] = {
     "sim-out-is-a-file": Case(("sim", "--out", "{file}"), "is a file, not a folder"),
     "sim-out-unwritable": Case(("sim", "--out", "/proc/heavylegs"), "cannot write in /proc"),
     "sim-plot-seconds-zero": Case(("sim", "--plot-seconds", "0"), "more than 0"),
+    "sim-seed-negative": Case(("sim", "--seed", "-1"), "'--seed': must be 0 or more"),
+    "sim-too-short-to-stride": Case(("sim", "--minutes", "0.01"), "still standing"),
     # sim-import
     "import-rate-zero": Case(("sim-import", "{nan_csv}", "--rate", "0"), "12.5 to 6664 Hz"),
     "import-rate-negative": Case(("sim-import", "{nan_csv}", "--rate", "-5"), "got -5"),
@@ -92,6 +94,8 @@ CASES: dict[str, Case] = {
     ),
     "record-minutes-inf": Case(("record", "--sim", "--minutes", "inf", "--db", "{db}"), "got inf"),
     "record-timeout-negative": Case(("record", "--sim", "--timeout", "-1"), "got -1"),
+    "record-seed-negative": Case(("record", "--sim", "--seed", "-3"), "must be 0 or more"),
+    "record-too-short-to-stride": Case(("record", "--sim", "--minutes", "0.01"), "still standing"),
     "record-damaged-store": Case(
         ("record", "--sim", "--minutes", "0.3", "--db", "{damaged}"), "file is not a database"
     ),

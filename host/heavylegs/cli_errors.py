@@ -145,6 +145,13 @@ def number_in(
     return check
 
 
+def seed_value(value: int) -> int:
+    """A random seed: numpy takes any whole number from 0 up."""
+    if value < 0:
+        raise typer.BadParameter(f"must be 0 or more, got {value}")
+    return value
+
+
 def one_of(*allowed: int) -> Callable[[int], int]:
     def check(value: int) -> int:
         if value not in allowed:

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -24,6 +25,7 @@ from heavylegs.cli_errors import (
     one_of,
     run_interruptible,
     scenario_name,
+    seed_value,
 )
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
@@ -33,6 +35,9 @@ from heavylegs.link.pods import scan as scan_pods
 from heavylegs.link.sync import Syncer, SyncProgress
 from heavylegs.paths import DbOption, db_path
 from heavylegs.store import Store
+
+if TYPE_CHECKING:
+    from heavylegs.sim.trace import Trace
 
 console = Console()
 
@@ -77,9 +82,14 @@ def record_sim_run(
 
     traces_dir = (pod_dir / "traces") if pod_dir is not None else db.parent / "traces"
     started_runs: list[int] = []
-    # The store first: a damaged one is refused before minutes of simulation.
+    # Simulated in memory, then the store is opened, then the traces are written:
+    # a run the model refuses creates no store, a damaged store gets no traces.
+    simulated = _simulate(scenario, minutes, seed, FEET[:pods])
     with Store(db) as store:
-        traces = _simulate(scenario, traces_dir, minutes, seed, FEET[:pods])
+        traces = {
+            foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
+            for foot, trace in simulated.items()
+        }
         with Progress(
             TextColumn("[bold]recording simulated pods"),
             BarColumn(),
@@ -121,19 +131,17 @@ def record_sim_run(
     return run_id
 
 
-def _simulate(
-    scenario: str, traces_dir: Path, minutes: float, seed: int, feet: tuple[str, ...]
-) -> dict[str, Path]:
+def _simulate(scenario: str, minutes: float, seed: int, feet: tuple[str, ...]) -> dict[str, Trace]:
     """The scenario's trace for each foot that has a pod."""
-    from heavylegs.sim.scenarios import write_scenario
+    from heavylegs.sim.scenarios import scenario as find_scenario
 
     try:
-        traces = write_scenario(scenario, traces_dir, minutes=minutes, seed=seed)
+        traces = find_scenario(scenario).simulate(minutes=minutes, seed=seed)
     except KeyError as exc:
         raise HeavylegsError(str(exc.args[0])) from exc
     except ValueError as exc:
         raise HeavylegsError(f"cannot simulate {minutes:g} min of {scenario}: {exc}") from exc
-    return {foot: path for foot, path in traces.items() if foot in feet}
+    return {foot: trace for foot, trace in traces.items() if foot in feet}
 
 
 def _keep_or_drop(store: Store, run_ids: list[int]) -> str:
@@ -205,7 +213,7 @@ def record(
     minutes: float = typer.Option(
         3.0, help="with --sim: run length", callback=number_in(0, MAX_MINUTES, "minutes")
     ),
-    seed: int = typer.Option(1),
+    seed: int = typer.Option(1, help="random seed of the simulation", callback=seed_value),
     pace: Pace = typer.Option(Pace.fast, help="with --sim: fast (as fast as possible) or realtime"),
     pod_dir: Path | None = PodDirOption,
     timeout: float = _timeout_option(20.0, "seconds to look for the pods"),

@@ -14,6 +14,7 @@ from heavylegs.cli_errors import (
     number_in,
     output_folder,
     scenario_name,
+    seed_value,
 )
 
 console = Console()
@@ -28,7 +29,7 @@ def sim(
         help="run length; default: the scenario's own",
         callback=number_in(0, MAX_MINUTES, "minutes"),
     ),
-    seed: int = typer.Option(1),
+    seed: int = typer.Option(1, help="random seed of the simulation", callback=seed_value),
     out: Path = typer.Option(
         Path("out/traces"), help="directory for the trace files", callback=output_folder
     ),
