@@ -288,10 +288,10 @@ def _stored(db: Path, query: str) -> list[tuple]:
 
 
 def _record_until(
-    tmp_path: Path, extra: list[str], ready: Callable[[Path], bool]
+    tmp_path: Path, extra: list[str], ready: Callable[[Path], bool], *, group: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Start `record --sim`, and when `ready` says so press Ctrl-C as a terminal does:
-    SIGINT to the whole process group."""
+    """Start `record --sim`, and when `ready` says so press Ctrl-C as a terminal does
+    (SIGINT to the whole process group), or send SIGINT to the host alone."""
     db = tmp_path / "heavylegs.db"
     host = subprocess.Popen(
         cli("record", "--sim", "--db", str(db), *extra),
@@ -307,7 +307,10 @@ def _record_until(
         while time.monotonic() < deadline and host.poll() is None and not ready(db):
             time.sleep(0.05)
         assert host.poll() is None, host.communicate()
-        os.killpg(host.pid, signal.SIGINT)
+        if group:
+            os.killpg(host.pid, signal.SIGINT)
+        else:
+            host.send_signal(signal.SIGINT)
         stdout, stderr = host.communicate(timeout=60)
     finally:
         if host.poll() is None:
@@ -316,11 +319,12 @@ def _record_until(
     return subprocess.CompletedProcess(host.args, host.returncode, stdout, stderr)
 
 
-def test_ctrl_c_mid_recording_keeps_the_strides_in_their_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("group", [True, False], ids=["terminal", "host-only"])
+def test_ctrl_c_mid_recording_keeps_the_strides_in_their_run(tmp_path: Path, group: bool) -> None:
     def some_strides(db: Path) -> bool:
         return bool(_stored(db, "SELECT 1 FROM strides LIMIT 1 OFFSET 30"))
 
-    proc = _record_until(tmp_path, ["--minutes", "3"], some_strides)
+    proc = _record_until(tmp_path, ["--minutes", "3"], some_strides, group=group)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
     assert proc.returncode == 130, proc.stderr
     db = tmp_path / "heavylegs.db"
