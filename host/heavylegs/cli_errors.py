@@ -131,7 +131,8 @@ def number_in(
     *,
     low_allowed: bool = False,
 ) -> Callable[[float | None], float | None]:
-    """A typer callback refusing NaN, infinities and anything outside (low, high]."""
+    """A typer callback refusing NaN, infinities and anything outside (low, high],
+    or [low, high] with `low_allowed`."""
 
     def check(value: float | None) -> float | None:
         if value is None:
