@@ -223,7 +223,7 @@ def test_a_wrong_port_says_so_and_lists_ports(tmp_path: Path):
     result = _cli(
         "flash", "--board", "sim-unix", "--port", str(tmp_path / "ttyUSB9"), home=tmp_path
     )
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert f"cannot open {tmp_path / 'ttyUSB9'}" in result.stdout
     assert "serial ports" in result.stdout
     assert not (tmp_path / "keys.json").exists()
@@ -383,5 +383,5 @@ def test_pull_survives_a_cut_and_never_duplicates(journal_pod: Path, tmp_path: P
 def test_pull_from_a_pod_without_firmware_says_what_is_missing(tmp_path: Path):
     with TestBoard(tmp_path / "pod") as board:
         result = _cli("pull", "--port", board.port, "--db", str(tmp_path / "db"), home=tmp_path)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "has no readable journal (is heavylegs flashed on it?)" in result.stdout

@@ -200,16 +200,16 @@ def test_export_command_writes_each_format(tmp_path: Path) -> None:
 def test_export_command_errors_are_clear(tmp_path: Path) -> None:
     runner = CliRunner()
     missing = runner.invoke(app, ["export", "--db", str(tmp_path / "none.db")])
-    assert missing.exit_code == 1 and "no store" in missing.output
+    assert missing.exit_code == 2 and "no store" in missing.output
     db = tmp_path / "heavylegs.db"
     with Store(db) as store:
         run_id = store.start_run("empty", "live", T0)
     empty = runner.invoke(app, ["export", str(run_id), "--db", str(db)])
-    assert empty.exit_code == 1 and "no strides" in empty.output
+    assert empty.exit_code == 2 and "no strides" in empty.output
     unknown = runner.invoke(app, ["export", "99", "--db", str(db)])
-    assert unknown.exit_code == 1 and "unknown run 99" in unknown.output
+    assert unknown.exit_code == 2 and "unknown run 99" in unknown.output
     bad = runner.invoke(app, ["export", "--db", str(db), "--format", "gpx"])
-    assert bad.exit_code != 0
+    assert bad.exit_code == 2
     assert not (tmp_path / "exports").exists()
 
 

@@ -287,7 +287,7 @@ def test_report_command_prints_flags_and_causes(tmp_path: Path) -> None:
 
 def test_report_command_without_a_store_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", "--db", str(tmp_path / "none.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no store" in result.output
     assert not (tmp_path / "none.db").exists()
 
@@ -320,7 +320,7 @@ def test_checkin_command_refuses_bad_answers(tmp_path: Path, args: list[str], me
     with Store(db) as store:
         run_id = store_run(store, scenario("steady", minutes=12), started_at=T0)
     result = CliRunner().invoke(app, ["checkin", "--db", str(db), *args])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert message in " ".join(result.output.split())
     with Diary(db) as diary:
         assert diary.checkin(run_id) is None
@@ -334,19 +334,21 @@ def test_shoe_command_names_a_pod_and_lists_its_history(tmp_path: Path) -> None:
                 store,
                 scenario("steady", seed=day, minutes=12, speed_known=True),
                 started_at=T0 + day * 86_400,
-                pods={"left": "AA:01", "right": "AA:02"},
+                pods={"left": "AA:00:00:00:00:01", "right": "AA:00:00:00:00:02"},
             )
     runner = CliRunner()
     named = runner.invoke(
-        app, ["shoe", "AA:01", "--name", "Trail pair", "--km", "420", "--db", str(db)]
+        app, ["shoe", "aa:00:00:00:00:01", "--name", "Trail pair", "--km", "420", "--db", str(db)]
     )
     assert named.exit_code == 0, named.output
     assert "Trail pair" in named.output
     # 3 runs of 12 minutes at 3 m/s: about 6.5 km on top of the 420 km before
     row = next(line for line in named.output.splitlines() if "Trail pair" in line)
     assert "3" in row and "426 km" in row
-    bad = runner.invoke(app, ["shoe", "AA:01", "--name", "x", "--km", "-5", "--db", str(db)])
-    assert bad.exit_code == 1 and "0 km or more" in bad.output
+    bad = runner.invoke(
+        app, ["shoe", "AA:00:00:00:00:01", "--name", "x", "--km", "-5", "--db", str(db)]
+    )
+    assert bad.exit_code == 2 and "must be 0 to 20000 km" in bad.output
 
 
 def test_diary_refuses_a_newer_analysis_schema(tmp_path: Path) -> None:

@@ -7,3 +7,7 @@ class HeavylegsError(Exception):
 
 class StoreError(HeavylegsError):
     """The stride database could not be opened, upgraded, written or queried as asked."""
+
+
+class Interrupted(HeavylegsError):
+    """The user stopped a command (Ctrl-C); the message says what was kept."""

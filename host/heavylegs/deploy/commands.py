@@ -7,25 +7,31 @@ the raw REPL and starts the firmware again.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from heavylegs.cli_errors import MAX_TIMEOUT_S, number_in
 from heavylegs.deploy.boards import board_names
-from heavylegs.errors import HeavylegsError
 from heavylegs.paths import DbOption, db_path
 
 # No wrapping: a path or an error message stays on one line, whole, for people and scripts.
 console = Console(soft_wrap=True)
 
 PortOption = typer.Option(..., "--port", help="the pod's serial port, e.g. /dev/ttyACM0 or COM5")
-TimeoutOption = typer.Option(10.0, "--timeout", help="seconds to wait for the pod to answer")
+TimeoutOption = typer.Option(
+    10.0,
+    "--timeout",
+    help="seconds to wait for the pod to answer",
+    callback=number_in(0, MAX_TIMEOUT_S, "seconds"),
+)
 
 
-def _fail(exc: HeavylegsError) -> typer.Exit:
-    console.print(f"[red]error:[/] {exc}")
-    return typer.Exit(1)
+class Foot(StrEnum):
+    left = "left"
+    right = "right"
 
 
 def flash(
@@ -37,32 +43,34 @@ def flash(
         + ") or a path to one",
     ),
     port: str = PortOption,
-    foot: str | None = typer.Option(
+    foot: Foot | None = typer.Option(
         None, "--foot", help="left or right (default: as before, else left)"
     ),
     name: str | None = typer.Option(None, "--name", help="BLE name (default: heavylegs-L/-R)"),
     new_key: bool = typer.Option(
         False, "--new-key", help="give the pod a new owner key; the old one stops working"
     ),
-    watch: float = typer.Option(2.0, "--watch", help="seconds to watch the firmware start"),
+    watch: float = typer.Option(
+        2.0,
+        "--watch",
+        help="seconds to watch the firmware start",
+        callback=number_in(0, MAX_TIMEOUT_S, "seconds", low_allowed=True),
+    ),
     timeout: float = TimeoutOption,
 ) -> None:
     """Compile and install the firmware, board file, settings and owner key; check it starts."""
     from heavylegs.deploy.flash import flash as run_flash
 
-    try:
-        result = run_flash(
-            port,
-            board,
-            foot,
-            name,
-            rotate_key=new_key,
-            timeout_s=timeout,
-            watch_s=watch,
-            progress=lambda message: console.print(f"[dim]{message}[/]"),
-        )
-    except HeavylegsError as exc:
-        raise _fail(exc) from exc
+    result = run_flash(
+        port,
+        board,
+        None if foot is None else foot.value,
+        name,
+        rotate_key=new_key,
+        timeout_s=timeout,
+        watch_s=watch,
+        progress=lambda message: console.print(f"[dim]{message}[/]"),
+    )
     console.print(
         f"flashed heavylegs {result.version} for {result.board} onto pod {result.pod_id} "
         f"(MicroPython {result.micropython}): {len(result.written)} files written, "
@@ -84,18 +92,15 @@ def pull(
     """Copy the pod's journal sessions into the store over USB (as `sync` does over BLE)."""
     from heavylegs.deploy.pull import pull as run_pull
 
-    try:
-        report = run_pull(
-            port,
-            db_path(db),
-            erase_synced=erase_synced,
-            timeout_s=timeout,
-            on_progress=lambda p: console.print(
-                f"[dim]session {p.session}: {p.done}/{p.total} records[/]"
-            ),
-        )
-    except HeavylegsError as exc:
-        raise _fail(exc) from exc
+    report = run_pull(
+        port,
+        db_path(db),
+        erase_synced=erase_synced,
+        timeout_s=timeout,
+        on_progress=lambda p: console.print(
+            f"[dim]session {p.session}: {p.done}/{p.total} records[/]"
+        ),
+    )
     console.print(
         f"{report.pod} ({report.address}): {len(report.sessions)} sessions on the pod, "
         f"{report.received} records read, {report.new_strides} new strides stored"
@@ -120,10 +125,7 @@ def doctor(
     """Report MicroPython version, free flash and RAM, sensor, FIFO overruns and battery."""
     from heavylegs.deploy.doctor import doctor as run_doctor
 
-    try:
-        report = run_doctor(port, board, timeout_s=timeout)
-    except HeavylegsError as exc:
-        raise _fail(exc) from exc
+    report = run_doctor(port, board, timeout_s=timeout)
     marks = {True: "[green]ok[/]  ", False: "[red]FAIL[/]", None: "[yellow]--[/]  "}
     for check in report.checks:
         console.print(f"{marks[check.ok]} {check.name:<11} {check.detail}")

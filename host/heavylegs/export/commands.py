@@ -6,16 +6,14 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from heavylegs.analysis.session import load_session
+from heavylegs.cli_errors import output_file
 from heavylegs.errors import HeavylegsError
 from heavylegs.export.fit import FitError, encode_activity
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
 from heavylegs.paths import DbOption, db_path
 from heavylegs.store import Store
-
-console = Console()
 
 
 class Format(StrEnum):
@@ -49,16 +47,11 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
 def export(
     run: int | None = typer.Argument(None, help="run id (default: the latest)"),
     fmt: Format = typer.Option(Format.fit, "--format", help="fit, csv or parquet"),
-    out: Path | None = typer.Option(None, help="file to write"),
+    out: Path | None = typer.Option(None, help="file to write", callback=output_file),
     db: Path | None = DbOption,
 ) -> None:
     """Export a run: a FIT activity with running dynamics, or its strides as CSV or Parquet."""
-    try:
-        path = export_run(db_path(db), run, fmt, out)
-    except HeavylegsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
-    print(path)
+    print(export_run(db_path(db), run, fmt, out))
 
 
 def register(app: typer.Typer) -> None:

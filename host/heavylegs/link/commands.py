@@ -7,7 +7,9 @@ import contextlib
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -15,7 +17,17 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from heavylegs.errors import HeavylegsError
+from heavylegs.cli_errors import (
+    MAX_MINUTES,
+    MAX_TIMEOUT_S,
+    bluetooth_failure,
+    number_in,
+    one_of,
+    run_interruptible,
+    scenario_name,
+    seed_value,
+)
+from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
@@ -23,6 +35,9 @@ from heavylegs.link.pods import scan as scan_pods
 from heavylegs.link.sync import Syncer, SyncProgress, describe_dates, describe_gaps
 from heavylegs.paths import DbOption, db_path
 from heavylegs.store import Store
+
+if TYPE_CHECKING:
+    from heavylegs.sim.trace import Trace
 
 console = Console()
 
@@ -34,6 +49,18 @@ PodDirOption = typer.Option(
 )
 
 
+def _timeout_option(default: float, help: str) -> typer.models.OptionInfo:
+    return typer.Option(default, help=help, callback=number_in(0, MAX_TIMEOUT_S, "seconds"))
+
+
+class Pace(StrEnum):
+    fast = "fast"
+    realtime = "realtime"
+
+
+FEET = ("left", "right")
+
+
 def record_sim_run(
     db: Path,
     scenario: str,
@@ -42,47 +69,86 @@ def record_sim_run(
     pace: str,
     pod_dir: Path | None = None,
     mtu: int = 247,
+    pods: int = 2,
 ) -> int:
-    """Record a simulated run into `db` with a progress bar; returns the run id."""
-    from heavylegs.sim.scenarios import write_scenario
+    """Record a simulated run into `db` with a progress bar; returns the run id.
+
+    With one pod, only the left foot's pod is booted. Stopped part way (Ctrl-C)
+    or failed, the strides stored so far stay as their run, and a run without a
+    stride is removed: an empty run must never become the latest one.
+    """
     from heavylegs.sim.session import Progress as SimProgress
     from heavylegs.sim.session import record_simulated
 
     traces_dir = (pod_dir / "traces") if pod_dir is not None else db.parent / "traces"
-    traces = write_scenario(scenario, traces_dir, minutes=minutes, seed=seed)
-    with (
-        Store(db) as store,
-        Progress(
+    started_runs: list[int] = []
+    # Simulated in memory, then the store is opened, then the traces are written:
+    # a run the model refuses creates no store, a damaged store gets no traces.
+    simulated = _simulate(scenario, minutes, seed, FEET[:pods])
+    with Store(db) as store:
+        traces = {
+            foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
+            for foot, trace in simulated.items()
+        }
+        with Progress(
             TextColumn("[bold]recording simulated pods"),
             BarColumn(),
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             console=console,
-        ) as bar,
-    ):
-        task = bar.add_task("record", total=minutes * 60.0, detail="starting pods")
+        ) as bar:
+            task = bar.add_task("record", total=minutes * 60.0, detail="starting pods")
 
-        def show(p: SimProgress) -> None:
-            bar.update(
-                task, completed=p.sensor_s, detail=f"{p.strides} strides, {p.sensor_s / 60:.1f} min"
-            )
+            def show(p: SimProgress) -> None:
+                detail = f"{p.strides} strides, {p.sensor_s / 60:.1f} min"
+                bar.update(task, completed=p.sensor_s, detail=detail)
 
-        started = time.monotonic()
-        run_id = asyncio.run(
-            record_simulated(
-                store,
-                traces,
-                duration_s=minutes * 60.0,
-                run_name=f"simulated {scenario} run",
-                pace=pace,
-                on_progress=show,
-                pod_dir=pod_dir,
-                central_mtu=mtu,
-            )
-        )
-        bar.update(task, completed=minutes * 60.0)
+            started = time.monotonic()
+            try:
+                run_id = run_interruptible(
+                    record_simulated(
+                        store,
+                        traces,
+                        duration_s=minutes * 60.0,
+                        run_name=f"simulated {scenario} run",
+                        pace=pace,
+                        on_progress=show,
+                        pod_dir=pod_dir,
+                        central_mtu=mtu,
+                        on_run=started_runs.append,
+                    )
+                )
+            except KeyboardInterrupt as exc:
+                bar.stop()
+                raise Interrupted(f"interrupted; {_keep_or_drop(store, started_runs)}") from exc
+            except BaseException:
+                _keep_or_drop(store, started_runs)
+                raise
+            if store.drop_run_if_empty(run_id):
+                raise HeavylegsError(f"the simulated pods sent no stride in {minutes:g} min")
+            bar.update(task, completed=minutes * 60.0)
     console.print(f"recorded run {run_id} in {time.monotonic() - started:.1f} s")
     return run_id
+
+
+def _simulate(scenario: str, minutes: float, seed: int, feet: tuple[str, ...]) -> dict[str, Trace]:
+    """The scenario's trace for each foot that has a pod."""
+    from heavylegs.sim.scenarios import scenario as find_scenario
+
+    try:
+        traces = find_scenario(scenario).simulate(minutes=minutes, seed=seed)
+    except KeyError as exc:
+        raise HeavylegsError(str(exc.args[0])) from exc
+    except ValueError as exc:
+        raise HeavylegsError(f"cannot simulate {minutes:g} min of {scenario}: {exc}") from exc
+    return {foot: trace for foot, trace in traces.items() if foot in feet}
+
+
+def _keep_or_drop(store: Store, run_ids: list[int]) -> str:
+    """Keep a stopped recording's run if it holds strides, else remove it; says which."""
+    if not run_ids or store.drop_run_if_empty(run_ids[0]):
+        return "nothing recorded"
+    return f"run {run_ids[0]} keeps {store.run(run_ids[0]).stride_count} strides"
 
 
 @contextlib.asynccontextmanager
@@ -116,7 +182,7 @@ async def _sim_environment(
 
 def scan(
     sim: bool = typer.Option(False, "--sim", help="scan simulated pods instead of the radio"),
-    timeout: float = typer.Option(5.0, help="seconds to listen"),
+    timeout: float = _timeout_option(5.0, "seconds to listen"),
     pod_dir: Path | None = PodDirOption,
 ) -> None:
     """List the heavylegs pods in range."""
@@ -138,22 +204,24 @@ def scan(
 
 def record(
     sim: bool = typer.Option(False, "--sim", help="record simulated pods instead of real ones"),
-    pods: int = typer.Option(2, help="how many pods to record (1 or 2)"),
-    scenario: str = typer.Option("easy", help="with --sim: scenario to run"),
-    minutes: float = typer.Option(3.0, help="with --sim: run length"),
-    seed: int = typer.Option(1),
-    pace: str = typer.Option("fast", help="with --sim: fast (as fast as possible) or realtime"),
+    pods: int = typer.Option(2, help="how many pods to record (1 or 2)", callback=one_of(1, 2)),
+    scenario: str = typer.Option(
+        "easy",
+        help="with --sim: scenario to run (see heavylegs sim --list)",
+        callback=scenario_name,
+    ),
+    minutes: float = typer.Option(
+        3.0, help="with --sim: run length", callback=number_in(0, MAX_MINUTES, "minutes")
+    ),
+    seed: int = typer.Option(1, help="random seed of the simulation", callback=seed_value),
+    pace: Pace = typer.Option(Pace.fast, help="with --sim: fast (as fast as possible) or realtime"),
     pod_dir: Path | None = PodDirOption,
-    timeout: float = typer.Option(20.0, help="seconds to look for the pods"),
+    timeout: float = _timeout_option(20.0, "seconds to look for the pods"),
     db: Path | None = DbOption,
 ) -> None:
     """Record a run live from one or two pods (Ctrl-C ends a real recording)."""
     if sim:
-        try:
-            record_sim_run(db_path(db), scenario, minutes, seed, pace, pod_dir)
-        except HeavylegsError as exc:
-            console.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(1) from exc
+        record_sim_run(db_path(db), scenario, minutes, seed, pace.value, pod_dir, pods=pods)
         return
 
     async def go() -> None:
@@ -205,10 +273,12 @@ def _live_table(recorder: Recorder) -> Table:
 
 def sync(
     sim: bool = typer.Option(False, "--sim", help="sync simulated pods instead of real ones"),
-    pods: int = typer.Option(0, help="how many pods to wait for (0: every pod heard)"),
+    pods: int = typer.Option(
+        0, help="how many pods to wait for (0: every pod heard)", callback=one_of(0, 1, 2)
+    ),
     pod_dir: Path | None = PodDirOption,
     erase: bool = typer.Option(False, help="erase the sessions on the pods once synced"),
-    timeout: float = typer.Option(5.0, help="seconds to look for pods"),
+    timeout: float = _timeout_option(5.0, "seconds to look for pods"),
     db: Path | None = DbOption,
 ) -> None:
     """Pull every unsynced session from the pods' journals into the store."""
@@ -318,13 +388,15 @@ def drop(
 
 
 def _run(go) -> None:  # type: ignore[no-untyped-def]
+    """Run a command's coroutine; a missing radio or a Ctrl-C becomes one line."""
     try:
-        asyncio.run(go())
-    except HeavylegsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
-    except KeyboardInterrupt:
-        pass
+        run_interruptible(go())
+    except KeyboardInterrupt as exc:
+        raise Interrupted("interrupted; what was stored before stays in the store") from exc
+    except Exception as exc:
+        if (message := bluetooth_failure(exc)) is not None:
+            raise HeavylegsError(message) from exc
+        raise
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from heavylegs.analysis import Diary, analyse_run
 from heavylegs.analysis.diary import SCALES, CheckIn, checkin_dict
 from heavylegs.analysis.history import shoe_histories
+from heavylegs.cli_errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
 from heavylegs.errors import HeavylegsError
 from heavylegs.export import commands as export_commands
 from heavylegs.paths import DbOption, db_path
@@ -46,15 +47,10 @@ def write_run_report(db: Path, run: int | None, out: Path | None) -> Path:
 def report(
     run: int | None = typer.Argument(None, help="run id (default: the latest)"),
     db: Path | None = DbOption,
-    out: Path | None = typer.Option(None, help="HTML file to write"),
+    out: Path | None = typer.Option(None, help="HTML file to write", callback=output_file),
 ) -> None:
     """Write the HTML report of a run and print its summary, flags and likely causes."""
-    try:
-        path = write_run_report(db_path(db), run, out)
-    except HeavylegsError as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
-    print(path)
+    print(write_run_report(db_path(db), run, out))
 
 
 def checkin(
@@ -87,9 +83,8 @@ def checkin(
             info = pick_run(store, run, path)
         with Diary(path) as diary:
             saved = diary.record_checkin(info.id, given)
-    except (HeavylegsError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        fail(exc)
     answers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in checkin_dict(saved).items())
     console.print(f"check-in for run {info.id}: {answers}", highlight=False)
 
@@ -140,9 +135,15 @@ def _ask() -> CheckIn:
 
 
 def shoe(
-    pod: str | None = typer.Argument(None, help="address of the pod that lives on the shoe"),
+    pod: str | None = typer.Argument(
+        None, help="address of the pod that lives on the shoe", callback=pod_address
+    ),
     name: str | None = typer.Option(None, help="what to call the shoe"),
-    km: float = typer.Option(0.0, help="distance already on the shoe before the pod"),
+    km: float = typer.Option(
+        0.0,
+        help="distance already on the shoe before the pod",
+        callback=number_in(0, MAX_SHOE_KM, "km", low_allowed=True),
+    ),
     db: Path | None = DbOption,
 ) -> None:
     """Name the shoe a pod lives on, or list shoes with their distance and impact trend."""
@@ -150,17 +151,20 @@ def shoe(
     try:
         if not path.exists():
             raise HeavylegsError(f"no store at {path}: record or sync a run first")
-        with Store(path) as store, Diary(path) as diary:
+        with Store(path) as store:
             if pod is not None:
-                if name is None:
+                if name is None or not name.strip():
                     raise HeavylegsError("give the shoe a --name")
-                diary.name_shoe(pod, name, km)
-            latest = store.latest_run()
-            history = [] if latest is None else _history(store, latest)
-            shoes = shoe_histories(history, diary.shoes())
-    except (HeavylegsError, ValueError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+                pod = _known_pod(store, pod)
+            # Opened only now: the diary adds its tables to the store the first time.
+            with Diary(path) as diary:
+                if pod is not None and name is not None:
+                    diary.name_shoe(pod, name, km)
+                latest = store.latest_run()
+                history = [] if latest is None else _history(store, latest)
+                shoes = shoe_histories(history, diary.shoes())
+    except ValueError as exc:
+        fail(exc)
     table = Table(title="Shoes", title_justify="left")
     for column in ("Shoe", "Pod", "Runs", "Time", "Distance", "Impact trend"):
         table.add_column(column)
@@ -174,6 +178,16 @@ def shoe(
             "—" if s.impact_trend_pct is None else f"{s.impact_trend_pct:+.0f}%",
         )
     console.print(table)
+
+
+def _known_pod(store: Store, address: str) -> str:
+    """The address as the store spells it; a pod that never recorded is refused."""
+    known = {rec.pod_address for run in store.runs() for rec in run.recordings}
+    by_upper = {a.upper(): a for a in known}
+    if address.upper() not in by_upper:
+        listed = ", ".join(sorted(known)) or "none yet"
+        raise HeavylegsError(f"no pod {address} in the store (pods: {listed})")
+    return by_upper[address.upper()]
 
 
 def _history(store: Store, latest: RunInfo) -> list:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from numpy.lib.stride_tricks import sliding_window_view
 
 from heavylegs.analysis.fatigue import (
@@ -24,6 +23,10 @@ from heavylegs.analysis.fatigue import (
 )
 from heavylegs.analysis.history import Week
 from heavylegs.report.summary import STRIKE_ORDER, FootData, FootSummary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FOOT_COLOURS = {"left": "#1f77b4", "right": "#e66100"}
 FLAG_COLOURS = {
@@ -238,6 +241,10 @@ _SHORT_NAMES = {
 
 
 def _figure(width_in: float, height_in: float) -> tuple[Figure, Axes]:
+    # Imported here: matplotlib takes half a second to load, and every CLI command
+    # (a refused one too) would pay it at start.
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width_in, height_in))
     # Fixed margins, not a layout engine: constrained layout measures every artist
     # and makes savefig draw twice, which tripled the time for 16,000-point plots.

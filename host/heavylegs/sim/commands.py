@@ -8,17 +8,40 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from heavylegs.cli_errors import (
+    IMPORT_RATE_HZ,
+    MAX_MINUTES,
+    number_in,
+    output_folder,
+    scenario_name,
+    seed_value,
+)
+
 console = Console()
 
 
 def sim(
-    scenario: str = typer.Argument("easy", help="scenario name (see --list)"),
-    minutes: float = typer.Option(None, help="run length; default: the scenario's own"),
-    seed: int = typer.Option(1),
-    out: Path = typer.Option(Path("out/traces"), help="directory for the trace files"),
+    scenario: str = typer.Argument(
+        "easy", help="scenario name (see --list)", callback=scenario_name
+    ),
+    minutes: float = typer.Option(
+        None,
+        help="run length; default: the scenario's own",
+        callback=number_in(0, MAX_MINUTES, "minutes"),
+    ),
+    seed: int = typer.Option(1, help="random seed of the simulation", callback=seed_value),
+    out: Path = typer.Option(
+        Path("out/traces"), help="directory for the trace files", callback=output_folder
+    ),
     plot: bool = typer.Option(False, "--plot", help="also plot the signals with truth events"),
-    plot_from: float = typer.Option(None, help="plot from this second of the run"),
-    plot_seconds: float = typer.Option(4.0, help="length of the plotted window"),
+    plot_from: float = typer.Option(
+        None,
+        help="plot from this second of the run",
+        callback=number_in(0, MAX_MINUTES * 60, "seconds", low_allowed=True),
+    ),
+    plot_seconds: float = typer.Option(
+        4.0, help="length of the plotted window", callback=number_in(0, 600, "seconds")
+    ),
     list_: bool = typer.Option(False, "--list", help="list the scenarios and exit"),
 ) -> None:
     """Write the sensor traces (left and right pod) of a simulated run."""
@@ -43,9 +66,21 @@ def sim(
 
 
 def sim_import(
-    recording: Path = typer.Argument(..., help="a pyshoe trial CSV or gaitmap's imu_sample.csv"),
-    out: Path = typer.Option(Path("out/traces"), help="directory for the trace files"),
-    rate: float = typer.Option(416.0, help="resample to this rate (the pod's ODR)"),
+    recording: Path = typer.Argument(
+        ...,
+        help="a pyshoe trial CSV or gaitmap's imu_sample.csv",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+    out: Path = typer.Option(
+        Path("out/traces"), help="directory for the trace files", callback=output_folder
+    ),
+    rate: float = typer.Option(
+        416.0,
+        help="resample to this rate (the pod's ODR)",
+        callback=number_in(*IMPORT_RATE_HZ, "Hz", low_allowed=True),
+    ),
     plot: bool = typer.Option(False, "--plot", help="also plot the signals with truth events"),
 ) -> None:
     """Turn a recorded foot-IMU CSV into trace files the simulated pod can replay."""

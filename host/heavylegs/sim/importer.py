@@ -257,6 +257,14 @@ def _read_numeric_csv(path: Path, *, header_rows: int, min_rows: int = 8) -> _Ta
         values = np.array(rows, dtype=float)
     except ValueError as exc:
         raise RecordingError(f"{path}: non-numeric value: {exc}") from exc
+    # float() reads "nan" and "inf"; one of them would spread through the resampling
+    missing = np.argwhere(~np.isfinite(values))
+    if len(missing):
+        row, column = (int(i) for i in missing[0])
+        raise RecordingError(
+            f"{path}: line {header_rows + 1 + row}, column {header[-1][column]}: "
+            f"{rows[row][column]!r} is not a finite number"
+        )
     if len(values) < min_rows:
         raise RecordingError(f"{path}: only {len(values)} rows")
     return _Table(header, values.reshape(len(rows), width))

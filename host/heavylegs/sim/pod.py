@@ -82,6 +82,8 @@ def firmware_mpy_dir() -> Path:
             ],
             capture_output=True,
             text=True,
+            # the terminal's Ctrl-C is for the host, which then stops cleanly
+            start_new_session=True,
         )
         if proc.returncode != 0:
             raise SimPodError(f"mpy-cross {relative}:\n{proc.stderr.strip()}")
@@ -192,6 +194,10 @@ class SimPod:
             env=env,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            # A pod is a device of its own: the Ctrl-C a terminal sends to the host's
+            # process group must not reach it. The host stops it; a host that dies
+            # leaves it without a link, and it stops by itself.
+            start_new_session=True,
         )
         self._stderr_task = asyncio.create_task(self.process.stderr.read())  # type: ignore[union-attr]
 

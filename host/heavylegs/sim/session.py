@@ -83,12 +83,18 @@ async def record_simulated(
     on_progress: Callable[[Progress], None] | None = None,
     scan_timeout_s: float = 20.0,
     pod_dir: Path | None = None,
+    on_run: Callable[[int], None] | None = None,
 ) -> int:
-    """Run every pod's trace through its firmware and record it; returns the run id."""
+    """Run every pod's trace through its firmware and record it; returns the run id.
+
+    `on_run` hears the run id however the recording ends, so a caller stopped
+    part way (Ctrl-C) knows which run holds what was recorded.
+    """
     async with SimRadio(central_mtu=central_mtu) as radio:
         with use_radio(radio):
             pods, keys = sim_pods(radio, traces, pace=pace, pod_dir=pod_dir)
             recorder: Recorder | None = None
+            waiters: list[asyncio.Task[None]] = []
             try:
                 for pod in pods:
                     await pod.start()
@@ -101,7 +107,7 @@ async def record_simulated(
                     pod.release_sensor()
                 stop = asyncio.Event()
                 flusher = asyncio.create_task(recorder.run_until(stop))
-                waiters = [asyncio.create_task(pod.wait_done()) for pod in pods]
+                waiters.extend(asyncio.create_task(pod.wait_done()) for pod in pods)
                 while not all(w.done() for w in waiters):
                     await asyncio.wait(waiters, timeout=0.5)
                     for w in waiters:
@@ -117,10 +123,16 @@ async def record_simulated(
                 assert recorder.run_id is not None
                 return recorder.run_id
             finally:
+                if recorder is not None and recorder.run_id is not None and on_run is not None:
+                    on_run(recorder.run_id)
                 if recorder is not None:
                     await recorder.close()
                 for pod in pods:
                     await pod.stop()
+                # Stopped early, a waiter sees its firmware end; that is no news to anyone.
+                for waiter in waiters:
+                    waiter.cancel()
+                await asyncio.gather(*waiters, return_exceptions=True)
 
 
 def _progress(recorder: Recorder, duration_s: float) -> Progress:

@@ -180,12 +180,16 @@ class Trace:
         body = json.dumps(truth, separators=(",", ":")).encode()
         # A new file renamed into place: a reader never sees half a trace.
         tmp = path.with_suffix(path.suffix + ".tmp")
-        with open(tmp, "wb") as out:
-            out.write(MAGIC)
-            out.write(head + b"\n")
-            out.write(raw.tobytes())
-            out.write(body)
-        tmp.replace(path)
+        try:
+            with open(tmp, "wb") as out:
+                out.write(MAGIC)
+                out.write(head + b"\n")
+                out.write(raw.tobytes())
+                out.write(body)
+            tmp.replace(path)
+        finally:
+            # a failed write (a full disk, a folder in the way) leaves nothing behind
+            tmp.unlink(missing_ok=True)
         return path
 
 

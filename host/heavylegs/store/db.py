@@ -716,6 +716,18 @@ class Store(SQLiteFile):
         rows = conn.execute(f"{_SELECT_RECORDINGS} {tail}", params).fetchall()
         return [RecordingInfo(*row[:-2], bool(row[-2]), row[-1]) for row in rows]
 
+    def drop_run_if_empty(self, run_id: int) -> bool:
+        """Remove a run that holds no stride (an interrupted or failed recording); True if gone.
+
+        One statement, so a stride committed meanwhile keeps its run."""
+        with self._writing(f"cannot remove the empty run {run_id}") as conn:
+            cur = conn.execute(
+                "DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM strides s "
+                "JOIN recordings r ON s.recording_id = r.id WHERE r.run_id = runs.id)",
+                (run_id,),
+            )
+        return cur.rowcount > 0
+
 
 def _run_info(row: tuple[Any, ...], recordings: list[RecordingInfo]) -> RunInfo:
     run_id, name, source, started_at, ended_at, note = row

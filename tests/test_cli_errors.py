@@ -1,0 +1,370 @@
+"""Every command, given bad input, refuses it in one line on stderr with exit code 2 and
+changes nothing; Ctrl-C keeps what was recorded and never leaves an empty run.
+
+The real CLI runs as a subprocess against a real SQLite store seeded through the
+Store API. No Bluetooth is simulated by pointing D-Bus at a socket that does not
+exist, which is what bleak meets on a machine without BlueZ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from heavylegs.analysis.synthetic import scenario, store_run
+from heavylegs.cli_errors import NO_BLUETOOTH
+from heavylegs.store import Store
+
+T0 = 1_780_000_000.0
+POD_LEFT = "F0:00:00:00:00:01"
+POD_RIGHT = "F0:00:00:00:00:02"
+NAN_LINE = 5
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "heavylegs.cli", *args]
+
+
+@dataclass(frozen=True)
+class Case:
+    args: tuple[str, ...]
+    says: str  # a part of the one error line
+    system_bus: str = "no-system-bus"  # a name in home: nothing there, or a plain file
+
+
+# {db}: the seeded store, {damaged}: a file of garbage named .db, {file}: a plain file,
+# {folder}: an existing folder, {nan_csv}: an IMU recording with a NaN on line NAN_LINE,
+# {good_csv}: a good one.
+CASES: dict[str, Case] = {
+    # sim
+    "sim-unknown-scenario": Case(("sim", "nosuch"), "unknown scenario 'nosuch'; choose from easy"),
+    "sim-minutes-huge": Case(("sim", "--minutes", "100000"), "at most 600 minutes"),
+    "sim-minutes-nan": Case(("sim", "--minutes", "nan"), "got nan"),
+    "sim-out-is-a-file": Case(("sim", "--out", "{file}"), "is a file, not a folder"),
+    "sim-out-unwritable": Case(("sim", "--out", "/proc/heavylegs"), "cannot write in /proc"),
+    "sim-plot-seconds-zero": Case(("sim", "--plot-seconds", "0"), "more than 0"),
+    "sim-seed-negative": Case(("sim", "--seed", "-1"), "'--seed': must be 0 or more"),
+    "sim-too-short-to-stride": Case(("sim", "--minutes", "0.01"), "still standing"),
+    # sim-import
+    "import-rate-zero": Case(("sim-import", "{nan_csv}", "--rate", "0"), "12.5 to 6664 Hz"),
+    "import-rate-negative": Case(("sim-import", "{nan_csv}", "--rate", "-5"), "got -5"),
+    "import-rate-nan": Case(("sim-import", "{nan_csv}", "--rate", "nan"), "got nan"),
+    "import-rate-huge": Case(("sim-import", "{nan_csv}", "--rate", "1e7"), "got 1e+07"),
+    "import-nan-in-csv": Case(
+        ("sim-import", "{nan_csv}", "--out", "{folder}"),
+        f"line {NAN_LINE}, column acc_y_mps2: 'nan' is not a finite number",
+    ),
+    "import-missing-file": Case(("sim-import", "{folder}/none.csv"), "does not exist"),
+    "import-out-is-a-file": Case(("sim-import", "{nan_csv}", "--out", "{file}"), "not a folder"),
+    "import-trace-would-replace-a-folder": Case(
+        ("sim-import", "{good_csv}", "--out", "{folder}"),
+        "good-right.hltrace: Is a directory",
+    ),
+    # scan
+    "scan-no-bluetooth": Case(("scan", "--timeout", "1"), NO_BLUETOOTH),
+    "scan-bus-refuses": Case(("scan", "--timeout", "1"), NO_BLUETOOTH, system_bus="plain.txt"),
+    "scan-timeout-negative": Case(("scan", "--timeout", "-1"), "got -1"),
+    "scan-sim-timeout-nan": Case(("scan", "--sim", "--timeout", "nan"), "got nan"),
+    # record
+    "record-no-bluetooth": Case(("record", "--timeout", "1", "--db", "{db}"), NO_BLUETOOTH),
+    "record-pods-3": Case(("record", "--sim", "--pods", "3", "--db", "{db}"), "one of 1, 2"),
+    "record-pods-0": Case(("record", "--sim", "--pods", "0", "--db", "{db}"), "one of 1, 2"),
+    "record-pace-warp": Case(
+        ("record", "--sim", "--pace", "warp", "--db", "{db}"),
+        "Invalid value for '--pace': 'warp' is not one of 'fast', 'realtime'",
+    ),
+    "record-unknown-scenario": Case(
+        ("record", "--sim", "--scenario", "nosuch", "--db", "{db}"), "unknown scenario 'nosuch'"
+    ),
+    "record-minutes-zero": Case(
+        ("record", "--sim", "--minutes", "0", "--db", "{db}"), "more than 0"
+    ),
+    "record-minutes-inf": Case(("record", "--sim", "--minutes", "inf", "--db", "{db}"), "got inf"),
+    "record-timeout-negative": Case(("record", "--sim", "--timeout", "-1"), "got -1"),
+    "record-seed-negative": Case(("record", "--sim", "--seed", "-3"), "must be 0 or more"),
+    "record-too-short-to-stride": Case(("record", "--sim", "--minutes", "0.01"), "still standing"),
+    "record-damaged-store": Case(
+        ("record", "--sim", "--minutes", "0.3", "--db", "{damaged}"), "file is not a database"
+    ),
+    # sync
+    "sync-no-bluetooth": Case(("sync", "--timeout", "1", "--db", "{db}"), NO_BLUETOOTH),
+    "sync-timeout-negative": Case(("sync", "--sim", "--timeout", "-1"), "got -1"),
+    "sync-pods-3": Case(("sync", "--sim", "--pods", "3"), "one of 0, 1, 2"),
+    "sync-damaged-store": Case(("sync", "--sim", "--db", "{damaged}"), "file is not a database"),
+    # report
+    "report-out-is-a-folder": Case(("report", "--out", "{folder}"), "is a folder"),
+    "report-out-unwritable": Case(("report", "--out", "/proc/heavylegs.html"), "cannot write in"),
+    "report-out-under-a-file": Case(("report", "--out", "{file}/r.html"), "is a file, so"),
+    "report-unknown-run": Case(("report", "99"), "unknown run 99"),
+    "report-damaged-store": Case(("report", "--db", "{damaged}"), "file is not a database"),
+    # checkin
+    "checkin-sleep-30": Case(("checkin", "--sleep", "30"), "0 to 24 hours"),
+    "checkin-legs-9": Case(("checkin", "--legs", "9"), "legs"),
+    "checkin-unknown-run": Case(("checkin", "99", "--legs", "3"), "unknown run 99"),
+    "checkin-no-answer": Case(("checkin",), "give at least one answer"),
+    # shoe
+    "shoe-km-inf": Case(("shoe", POD_LEFT, "--name", "x", "--km", "inf"), "got inf"),
+    "shoe-km-negative": Case(("shoe", POD_LEFT, "--name", "x", "--km", "-5"), "0 to 20000 km"),
+    "shoe-bad-address": Case(("shoe", "left-shoe", "--name", "x"), "is not a pod address"),
+    "shoe-unknown-pod": Case(
+        ("shoe", "f0:00:00:00:00:09", "--name", "x"), "no pod F0:00:00:00:00:09 in the store"
+    ),
+    "shoe-without-name": Case(("shoe", POD_LEFT), "give the shoe a --name"),
+    # export
+    "export-format-xml": Case(("export", "--format", "xml"), "'xml' is not one of"),
+    "export-out-is-a-folder": Case(("export", "--out", "{folder}"), "is a folder"),
+    "export-out-unwritable": Case(("export", "--out", "/proc/run.fit"), "cannot write in"),
+    "export-unknown-run": Case(("export", "99"), "unknown run 99"),
+    "export-out-a-device": Case(("export", "--out", "/dev/null"), "not a regular file"),
+    # flash, pull, doctor
+    "flash-unknown-board": Case(
+        ("flash", "--board", "nosuch", "--port", "{folder}/ttyUSB9"), "no board file"
+    ),
+    "flash-bad-foot": Case(
+        ("flash", "--board", "sim-unix", "--port", "x", "--foot", "middle"), "'middle'"
+    ),
+    "flash-watch-negative": Case(
+        ("flash", "--board", "sim-unix", "--port", "x", "--watch", "-1"), "got -1"
+    ),
+    "pull-missing-port": Case(("pull", "--port", "{folder}/ttyUSB9"), "cannot open"),
+    "pull-timeout-nan": Case(("pull", "--port", "x", "--timeout", "nan"), "got nan"),
+    "doctor-missing-port": Case(("doctor", "--port", "{folder}/ttyUSB9"), "cannot open"),
+    "doctor-timeout-zero": Case(("doctor", "--port", "x", "--timeout", "0"), "more than 0"),
+    # demo
+    "demo-minutes-negative": Case(("demo", "--minutes", "-1"), "got -1"),
+    "demo-minutes-huge": Case(("demo", "--minutes", "100000"), "at most 600 minutes"),
+    "demo-out-is-a-file": Case(("demo", "--out", "{file}"), "is a file, not a folder"),
+    # the command line itself
+    "unknown-command": Case(("bogus",), "No such command 'bogus'"),
+    "unknown-option": Case(("record", "--bogus"), "No such option: --bogus"),
+}
+
+
+def _seed(home: Path) -> None:
+    home.mkdir(parents=True)
+    with Store(home / "heavylegs.db") as store:
+        store_run(
+            store,
+            scenario("steady", minutes=4),
+            started_at=T0,
+            pods={"left": POD_LEFT, "right": POD_RIGHT},
+        )
+    (home / "damaged.db").write_bytes(bytes(range(256)) * 16)
+    (home / "plain.txt").write_text("not a folder\n")
+    (home / "folder").mkdir()
+    rows = ["t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_radps,gyr_y_radps,gyr_z_radps"]
+    rows += [f"{i / 200:.4f},0,0,-9.8,0,0.1,0" for i in range(400)]
+    (home / "good.csv").write_text("\n".join(rows) + "\n")
+    # where sim-import would put the good recording's trace, a folder is in the way
+    (home / "folder" / "good-right.hltrace").mkdir()
+    rows[NAN_LINE - 1] = "0.0200,0,nan,-9.8,0,0.1,0"
+    (home / "trial.csv").write_text("\n".join(rows) + "\n")
+
+
+def _snapshot(home: Path) -> dict[str, str]:
+    """Every file under home with its digest; the firmware build cache aside."""
+    return {
+        str(path.relative_to(home)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(home.rglob("*"))
+        if path.is_file() and path.relative_to(home).parts[0] != "build"
+    }
+
+
+def _env(home: Path, system_bus: str = "no-system-bus") -> dict[str, str]:
+    return dict(
+        os.environ,
+        HEAVYLEGS_HOME=str(home),
+        COLUMNS="200",
+        # the system bus as on a machine without BlueZ: no socket, or nobody on it
+        DBUS_SYSTEM_BUS_ADDRESS=f"unix:path={home / system_bus}",
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int | None
+    stdout: str
+    stderr: str
+    before: dict[str, str]
+    after: dict[str, str]
+
+
+def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
+    # Each case has its own copy of the seeded home, so cases run side by side.
+    home = root / name
+    shutil.copytree(seeded, home)
+    cwd = home / "cwd"
+    cwd.mkdir()
+    places = {
+        "db": home / "heavylegs.db",
+        "damaged": home / "damaged.db",
+        "file": home / "plain.txt",
+        "folder": home / "folder",
+        "nan_csv": home / "trial.csv",
+        "good_csv": home / "good.csv",
+    }
+    args = [arg.format(**places) for arg in case.args]
+    before = _snapshot(home)
+    try:
+        proc = subprocess.run(
+            cli(*args),
+            cwd=cwd,
+            env=_env(home, case.system_bus),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired as exc:
+        # a command that never ends fails its own case, not the whole table
+        return Outcome(None, str(exc.stdout), f"{exc.stderr}\n(no end in 60 s)", before, {})
+    return Outcome(proc.returncode, proc.stdout, proc.stderr, before, _snapshot(home))
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    root = tmp_path_factory.mktemp("cli-errors")
+    seeded = root / "seeded"
+    _seed(seeded)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {
+            name: pool.submit(_run_case, root, seeded, name, case) for name, case in CASES.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_is_one_line_exit_2_and_changes_nothing(
+    outcomes: dict[str, Outcome], name: str
+) -> None:
+    out = outcomes[name]
+    both = out.stdout + out.stderr
+    assert "Traceback" not in both, both
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("error: ") and CASES[name].says in lines[0], lines[0]
+    assert out.returncode == 2, both
+    assert out.after == out.before
+
+
+def test_every_command_has_a_bad_input_case() -> None:
+    shown = subprocess.run(
+        cli("--help"), capture_output=True, text=True, env=dict(os.environ, COLUMNS="200")
+    ).stdout
+    panel = shown[shown.index("Commands") :]
+    commands = set(re.findall(r"^│ ([a-z][a-z-]*) {2,}", panel, flags=re.MULTILINE))
+    assert {"record", "sync", "flash", "demo"} <= commands
+    covered = {case.args[0] for case in CASES.values()}
+    assert commands <= covered, commands - covered
+
+
+# --- recording: one pod, and Ctrl-C -----------------------------------------------
+
+
+def _stored(db: Path, query: str) -> list[tuple]:
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute(query).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+def _record_until(
+    tmp_path: Path, extra: list[str], ready: Callable[[Path], bool], *, group: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Start `record --sim`, and when `ready` says so press Ctrl-C as a terminal does
+    (SIGINT to the whole process group), or send SIGINT to the host alone."""
+    db = tmp_path / "heavylegs.db"
+    host = subprocess.Popen(
+        cli("record", "--sim", "--db", str(db), *extra),
+        env=_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and host.poll() is None and not ready(db):
+            time.sleep(0.05)
+        assert host.poll() is None, host.communicate()
+        if group:
+            os.killpg(host.pid, signal.SIGINT)
+        else:
+            host.send_signal(signal.SIGINT)
+        stdout, stderr = host.communicate(timeout=60)
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.communicate()
+    return subprocess.CompletedProcess(host.args, host.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("group", [True, False], ids=["terminal", "host-only"])
+def test_ctrl_c_mid_recording_keeps_the_strides_in_their_run(tmp_path: Path, group: bool) -> None:
+    def some_strides(db: Path) -> bool:
+        return bool(_stored(db, "SELECT 1 FROM strides LIMIT 1 OFFSET 30"))
+
+    proc = _record_until(tmp_path, ["--minutes", "3"], some_strides, group=group)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert proc.returncode == 130, proc.stderr
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        (run,) = store.runs()
+        assert run.stride_count > 30 and run.ended_at is not None
+        assert {rec.foot for rec in run.recordings} == {"left", "right"}
+        for rec in run.recordings:
+            seqs = [s.seq for s in store.strides(rec.id)]
+            assert seqs == list(range(len(seqs))), "whole commits only"
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"interrupted; run {run.id} keeps {run.stride_count} strides"]
+
+
+def test_ctrl_c_before_the_first_stride_leaves_no_run(tmp_path: Path) -> None:
+    # At real-time pace the simulated runner stands for 3 s before the first stride.
+    def run_started(db: Path) -> bool:
+        return bool(_stored(db, "SELECT 1 FROM runs"))
+
+    proc = _record_until(tmp_path, ["--minutes", "1", "--pace", "realtime"], run_started)
+    assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    assert proc.returncode == 130, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == ["interrupted; nothing recorded"]
+    with Store(tmp_path / "heavylegs.db") as store:
+        assert store.runs() == [] and store.latest_run() is None
+
+
+def test_one_pod_records_one_pod(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    proc = subprocess.run(
+        cli("record", "--sim", "--pods", "1", "--minutes", "0.3", "--db", str(db)),
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with Store(db) as store:
+        (run,) = store.runs()
+        (rec,) = run.recordings
+        assert (rec.foot, rec.pod_address) == ("left", POD_LEFT)
+        assert rec.stride_count > 5
