@@ -104,6 +104,21 @@ CASES: dict[str, Case] = {
     "sync-timeout-negative": Case(("sync", "--sim", "--timeout", "-1"), "got -1"),
     "sync-pods-3": Case(("sync", "--sim", "--pods", "3"), "one of 0, 1, 2"),
     "sync-damaged-store": Case(("sync", "--sim", "--db", "{damaged}"), "file is not a database"),
+    # drop
+    "drop-no-bluetooth": Case(
+        ("drop", "1", "--pod", POD_LEFT, "--timeout", "1", "--db", "{db}"), NO_BLUETOOTH
+    ),
+    "drop-session-zero": Case(("drop", "0", "--pod", "x", "--sim"), "1 or more, got 0"),
+    "drop-timeout-negative": Case(
+        ("drop", "1", "--pod", "x", "--sim", "--timeout", "-1"), "got -1"
+    ),
+    "drop-without-pod": Case(("drop", "1", "--sim"), "Missing option '--pod'"),
+    # db
+    "db-check-no-store": Case(("db", "check", "--db", "{folder}/none.db"), "no store at"),
+    "db-recover-out-exists": Case(
+        ("db", "recover", "--db", "{db}", "--out", "{file}"), "already exists"
+    ),
+    "db-backup-keep-zero": Case(("db", "backup", "--keep", "0"), "got 0"),
     # report
     "report-out-is-a-folder": Case(("report", "--out", "{folder}"), "is a folder"),
     "report-out-unwritable": Case(("report", "--out", "/proc/heavylegs.html"), "cannot write in"),

@@ -166,7 +166,7 @@ def one_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def assert_clear_damage_error(proc: subprocess.CompletedProcess[str], db: Path, reason: str):
-    assert proc.returncode != 0, proc.stdout
+    assert proc.returncode == 2, proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
     said = one_line(proc)
     assert f"{db.name} is damaged ({reason})" in said, said

@@ -153,6 +153,13 @@ def seed_value(value: int) -> int:
     return value
 
 
+def session_id(value: int) -> int:
+    # Pods number sessions from 1; 0 is how the status says "none".
+    if value < 1:
+        raise typer.BadParameter(f"a pod session id is 1 or more, got {value}")
+    return value
+
+
 def one_of(*allowed: int) -> Callable[[int], int]:
     def check(value: int) -> int:
         if value not in allowed:

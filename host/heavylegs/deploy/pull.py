@@ -44,6 +44,7 @@ from heavylegs.link.sync import (
     session_held,
 )
 from heavylegs.store import Store, Stride
+from heavylegs.store.backup import backup_store
 from heavylegs_pod import wire
 
 # A pull reports what a BLE sync does.
@@ -104,53 +105,68 @@ def pull(
     on_progress: Callable[[SyncProgress], None] | None = None,
     restart: bool = True,
 ) -> SyncReport:
-    with PodConnection(port, timeout_s) as conn, Store(db) as store:
-        conn.enter_raw_repl()
-        address = ble_address(conn)
-        try:
-            listing = conn.run_json(podside.JOURNAL_OPEN)
-        except PodCommandError as err:
-            raise DeployError(
-                f"the pod on {port} has no readable journal (is heavylegs flashed on it?):\n{err}"
-            ) from err
-        listed_at = time.time()
-        conn.run(podside.JOURNAL_HELPERS)
-        name = str(listing["name"])
-        report = SyncReport(pod=name, address=address)
-        report.sessions = _listing(listing)
-        identity = _pod_identity(listing, listed_at)
-        listed_before = store.pod_contact(address)
-        register_sessions(store, address, name, report, listed_at, report.sessions)
-        store.set_pod_listed(
-            address,
-            listed_at,
-            epoch=identity.epoch,
-            last_session=max((s.session for s in report.sessions), default=0),
-        )
-        try:
-            for session in report.sessions:
-                _pull_session(conn, store, name, session, report, on_progress)
-        finally:
-            date_sessions(store, report, identity, listed_before)
-            place_runs(store, report)
-        if erase_synced:
-            for session in report.sessions:
-                if session.open:
-                    continue
-                if session_held(store, report, session):
-                    erased = conn.run_json(
-                        f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
-                    )
-                    if erased.get("erased"):
-                        report.erased.append(session.session)
-                else:
-                    report.not_erased.append(session.session)
-                    report.warnings.append(
-                        f"session {session.session} not erased: the store does not hold all "
-                        f"{session.count} of its records"
-                    )
-        if restart:
-            conn.restart_firmware(0.2)
+    with PodConnection(port, timeout_s) as conn:
+        # Before anything writes: a damaged store stops here, and a pull gone wrong
+        # can be undone from the copy.
+        backup_store(db, "erase" if erase_synced else "pull")
+        with Store(db) as store:
+            return _pull_into(conn, store, port, erase_synced, on_progress, restart)
+
+
+def _pull_into(
+    conn: PodConnection,
+    store: Store,
+    port: str,
+    erase_synced: bool,
+    on_progress: Callable[[SyncProgress], None] | None,
+    restart: bool,
+) -> SyncReport:
+    conn.enter_raw_repl()
+    address = ble_address(conn)
+    try:
+        listing = conn.run_json(podside.JOURNAL_OPEN)
+    except PodCommandError as err:
+        raise DeployError(
+            f"the pod on {port} has no readable journal (is heavylegs flashed on it?):\n{err}"
+        ) from err
+    listed_at = time.time()
+    conn.run(podside.JOURNAL_HELPERS)
+    name = str(listing["name"])
+    report = SyncReport(pod=name, address=address)
+    report.sessions = _listing(listing)
+    identity = _pod_identity(listing, listed_at)
+    listed_before = store.pod_contact(address)
+    register_sessions(store, address, name, report, listed_at, report.sessions)
+    store.set_pod_listed(
+        address,
+        listed_at,
+        epoch=identity.epoch,
+        last_session=max((s.session for s in report.sessions), default=0),
+    )
+    try:
+        for session in report.sessions:
+            _pull_session(conn, store, name, session, report, on_progress)
+    finally:
+        date_sessions(store, report, identity, listed_before)
+        place_runs(store, report)
+    if erase_synced:
+        for session in report.sessions:
+            if session.open:
+                continue
+            if session_held(store, report, session):
+                erased = conn.run_json(
+                    f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
+                )
+                if erased.get("erased"):
+                    report.erased.append(session.session)
+            else:
+                report.not_erased.append(session.session)
+                report.warnings.append(
+                    f"session {session.session} not erased: the store does not hold all "
+                    f"{session.count} of its records"
+                )
+    if restart:
+        conn.restart_firmware(0.2)
     return report
 
 

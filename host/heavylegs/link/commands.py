@@ -26,6 +26,7 @@ from heavylegs.cli_errors import (
     run_interruptible,
     scenario_name,
     seed_value,
+    session_id,
 )
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
@@ -35,6 +36,7 @@ from heavylegs.link.pods import scan as scan_pods
 from heavylegs.link.sync import Syncer, SyncProgress, describe_dates, describe_gaps
 from heavylegs.paths import DbOption, db_path
 from heavylegs.store import Store
+from heavylegs.store.backup import backup_store
 
 if TYPE_CHECKING:
     from heavylegs.sim.trace import Trace
@@ -246,6 +248,9 @@ def record(
                 await flusher
             finally:
                 await recorder.close()
+            if recorder.run_id is None or store.drop_run_if_empty(recorder.run_id):
+                console.print("nothing recorded")
+                return
             console.print(f"recorded run {recorder.run_id}")
             for line in recorder.warnings:
                 console.print(f"  [yellow]{line}[/]", soft_wrap=True)
@@ -293,6 +298,9 @@ def sync(
             found = await scan_pods(timeout, backends, want=pods or None)
             if pods and len(found) < pods:
                 raise HeavylegsError(f"found {len(found)} pod(s), wanted {pods}")
+            # Before anything writes: a damaged store stops here, and a sync gone
+            # wrong can be undone from the copy.
+            backup_store(db_path(db), "erase" if erase else "sync")
             with (
                 Store(db_path(db)) as store,
                 Progress(
@@ -343,14 +351,16 @@ def sync(
 
 
 def drop(
-    session: int = typer.Argument(..., help="the pod's session id (as sync lists it)"),
+    session: int = typer.Argument(
+        ..., help="the pod's session id (as sync lists it)", callback=session_id
+    ),
     pod: str = typer.Option(..., "--pod", help="the pod's name or BLE address"),
     force: bool = typer.Option(
         False, "--force", help="erase it even if the store does not hold all of it"
     ),
     sim: bool = typer.Option(False, "--sim", help="a simulated pod instead of a real one"),
     pod_dir: Path | None = PodDirOption,
-    timeout: float = typer.Option(5.0, help="seconds to look for the pod"),
+    timeout: float = _timeout_option(5.0, "seconds to look for the pod"),
     db: Path | None = DbOption,
 ) -> None:
     """Erase one session from a pod's journal (a damaged one sync cannot finish)."""
@@ -371,6 +381,7 @@ def drop(
                 heard = ", ".join(f"{r.name} ({r.device.address})" for r in found) or "none"
                 failed.append(f"no pod named {pod} in range (heard: {heard})")
                 return
+            backup_store(db_path(db), "drop")
             with Store(db_path(db)) as store:
                 syncer = Syncer(store, backends, keys)
                 try:
