@@ -309,8 +309,8 @@ def _gaitmap_events(rec, item: dict) -> dict:
 
 def evaluate_pyshoe(recs: list, events: list[dict]) -> list[dict]:
     results = []
-    for rec, ev in zip(recs, events, strict=True):
-        ics, tos = ev["ics"], ev["tos"]
+    for rec, events_of in zip(recs, events, strict=True):
+        ics, tos = events_of["ics"], events_of["tos"]
         # a boundary is a contact only if the foot came from a swing (not the standing start)
         t = rec.t0_s + np.arange(len(rec.gyr_dps)) / ODR
         speed = np.linalg.norm(rec.gyr_dps, axis=1)
@@ -320,7 +320,7 @@ def evaluate_pyshoe(recs: list, events: list[dict]) -> list[dict]:
         covered = sum(bool(np.any((ics <= b) & (b <= tos))) for b in contacts)
         annotated_stride = np.diff(rec.boundaries_s)
         annotated_stride = annotated_stride[annotated_stride < 1.6]
-        cad = [c for c in ev["cads"] if c]
+        cad = [c for c in events_of["cads"] if c]
         results.append(
             {
                 "trial": rec.name,
@@ -339,8 +339,8 @@ def evaluate_pyshoe(recs: list, events: list[dict]) -> list[dict]:
 
 def evaluate_walking(recs: list, events: list[dict]) -> list[dict]:
     results = []
-    for rec, ev in zip(recs, events, strict=True):
-        ics, tos, rows = ev["ics"], ev["tos"], ev["rows"]
+    for rec, events_of in zip(recs, events, strict=True):
+        ics, tos, rows = events_of["ics"], events_of["tos"], events_of["rows"]
         ic_err, to_err, stance_err = [], [], []
         missed = 0
         used = set()

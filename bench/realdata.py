@@ -41,7 +41,9 @@ class Recording:
         if self.swings_s:
             ics = [hs for _, hs in self.swings_s]
             tos = [nxt[0] for nxt in self.swings_s[1:]] + [None]
-            return ics, [to if to is not None and to > ic else None for ic, to in zip(ics, tos)]
+            return ics, [
+                to if to is not None and to > ic else None for ic, to in zip(ics, tos, strict=True)
+            ]
         tos: list[float | None] = []
         for k, ic in enumerate(self.ic_s):
             nxt = self.ic_s[k + 1] if k + 1 < len(self.ic_s) else ic + 2.0
