@@ -143,6 +143,7 @@ def _random_state(rnd, k, n, flat_needed):
             k[index] = rnd.between(-limit, limit)
     k[K.S_T] = rnd.between(0, 5000)
     k[K.S_PENDING] = rnd.between(0, 1)
+    k[K.S_SWING_SUM] = rnd.between(0, 2000 * 65536 // 2)
 
 
 def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():

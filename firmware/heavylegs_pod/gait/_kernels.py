@@ -51,39 +51,41 @@ P_DTHETA_HI = const(14)
 P_DTHETA_LO = const(15)
 P_G_FLAT_MIN = const(16)
 P_STILL_GYRO = const(17)
+P_SWING_ANGLE = const(18)  # a swing turns the toe up this far before it can land
 # state
-S_STATE = const(18)
-S_SINCE = const(19)
-S_PAX = const(20)
-S_PAY = const(21)
-S_PAZ = const(22)
-S_PREV_GP = const(23)  # after a step: this sample's pitch rate
-S_SWING_PEAK = const(24)
-S_IC_N = const(25)
-S_STRIKE_SUM = const(26)
-S_SLAP_DONE = const(27)
-S_SLAP_MOVED = const(28)
-S_FLAT_COUNT = const(29)
-S_IMPACT_MAX = const(30)
-S_CLIPPED = const(31)
-S_MIN_GP = const(32)
-S_MIN_N = const(33)
-S_Y_BEFORE = const(34)
-S_Y_AFTER = const(35)
-S_ROLL = const(36)
-S_ROLL_MIN = const(37)
-S_ROLL_MAX = const(38)
-S_ROLL_AT_FLAT = const(39)
-S_STILL_RUN = const(40)
-S_TILTED_FLATS = const(41)
-S_INTEGRATING = const(42)
-S_C = const(43)
-S_S = const(44)
-S_V = const(45)
-S_X = const(46)
-S_T = const(47)
-S_PENDING = const(48)
-K_SIZE = const(49)
+S_STATE = const(19)
+S_SINCE = const(20)
+S_PAX = const(21)
+S_PAY = const(22)
+S_PAZ = const(23)
+S_PREV_GP = const(24)  # after a step: this sample's pitch rate
+S_SWING_PEAK = const(25)
+S_IC_N = const(26)
+S_STRIKE_SUM = const(27)
+S_SLAP_DONE = const(28)
+S_SLAP_MOVED = const(29)
+S_FLAT_COUNT = const(30)
+S_IMPACT_MAX = const(31)
+S_CLIPPED = const(32)
+S_MIN_GP = const(33)
+S_MIN_N = const(34)
+S_Y_BEFORE = const(35)
+S_Y_AFTER = const(36)
+S_ROLL = const(37)
+S_ROLL_MIN = const(38)
+S_ROLL_MAX = const(39)
+S_ROLL_AT_FLAT = const(40)
+S_STILL_RUN = const(41)
+S_TILTED_FLATS = const(42)
+S_INTEGRATING = const(43)
+S_C = const(44)
+S_S = const(45)
+S_V = const(46)
+S_X = const(47)
+S_T = const(48)
+S_PENDING = const(49)
+S_SWING_SUM = const(50)  # pitch turned since the swing began (rate counts x samples)
+K_SIZE = const(51)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -213,6 +215,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_STATE] = ARMED
             k[S_SINCE] = n
             k[S_SWING_PEAK] = gp
+            k[S_SWING_SUM] = gp
         elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
             event = EV_NO_NEXT_CONTACT
     elif state == ARMED:
@@ -220,7 +223,14 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         if gp > peak:
             peak = gp
             k[S_SWING_PEAK] = gp
-        if jerk > k[P_JERK_THR] and gp < peak >> 1:
+        turned = k[S_SWING_SUM] + gp
+        if turned < 0:
+            turned = 0
+        k[S_SWING_SUM] = turned
+        # Only a swing that has turned the toe up by a real swing's angle can land:
+        # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
+        # rebounds past the swing threshold) is not a landing.
+        if jerk > k[P_JERK_THR] and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
             event = EV_IMPACT
         elif n - k[S_SINCE] > k[P_MAX_SWING]:
             k[S_STATE] = SEEK_SWING
@@ -277,6 +287,8 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                     k[S_INTEGRATING] = 0
                     k[S_STATE] = PUSH
                     k[S_FLAT_COUNT] = 0
+                    k[S_SWING_PEAK] = 0
+                    k[S_SWING_SUM] = 0
                     k[S_MIN_GP] = gp
                     k[S_MIN_N] = n
                     k[S_Y_BEFORE] = prev_gp
@@ -291,6 +303,8 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             if gp < -k[P_PUSH_THR]:
                 k[S_STATE] = PUSH
                 k[S_FLAT_COUNT] = 0
+                k[S_SWING_PEAK] = 0
+                k[S_SWING_SUM] = 0
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
@@ -303,14 +317,31 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_X] = 0
                 k[S_T] = 0
         else:  # PUSH: the last negative excursion before the swing is the push-off
-            if gp < k[S_MIN_GP]:
+            if gp < -k[P_PUSH_THR] and k[S_SWING_PEAK] > k[P_SWING_THR]:
+                # down again after a rise that never became a swing (a heel slap's
+                # rebound): the push-off is this new excursion, not the slap
+                k[S_SWING_PEAK] = 0
+                k[S_SWING_SUM] = 0
+                k[S_MIN_GP] = gp
+                k[S_MIN_N] = n
+                k[S_Y_BEFORE] = prev_gp
+            elif gp < k[S_MIN_GP]:
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
             elif n == k[S_MIN_N] + 1:
                 k[S_Y_AFTER] = gp
-            if gp > k[P_SWING_THR]:
-                # the swing has begun, so that minimum was toe-off
+            if gp > 0:
+                if gp > k[S_SWING_PEAK]:
+                    k[S_SWING_PEAK] = gp
+                turned = k[S_SWING_SUM] + gp
+                k[S_SWING_SUM] = turned
+            else:
+                turned = 0
+                k[S_SWING_SUM] = 0
+            if turned > k[P_SWING_ANGLE] and k[S_SWING_PEAK] > k[P_SWING_THR]:
+                # the toe has turned up by a swing's angle without a pause: the swing
+                # has begun, so that minimum was toe-off
                 event = EV_TOE_OFF
             elif resting:
                 flat_count = k[S_FLAT_COUNT] + 1
@@ -438,6 +469,7 @@ if sys.implementation.name == "micropython":
                 p[S_STATE] = ARMED
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = gp
+                p[S_SWING_SUM] = gp
             elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == ARMED:
@@ -445,7 +477,11 @@ if sys.implementation.name == "micropython":
             if gp > peak:
                 peak = gp
                 p[S_SWING_PEAK] = gp
-            if jerk > p[P_JERK_THR] and gp < peak >> 1:
+            turned = ((p[S_SWING_SUM] ^ sign) - sign) + gp
+            if turned < 0:
+                turned = 0
+            p[S_SWING_SUM] = turned
+            if jerk > p[P_JERK_THR] and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
                 event = EV_IMPACT
             elif n - p[S_SINCE] > p[P_MAX_SWING]:
                 p[S_STATE] = SEEK_SWING
@@ -506,6 +542,8 @@ if sys.implementation.name == "micropython":
                         p[S_INTEGRATING] = 0
                         p[S_STATE] = PUSH
                         p[S_FLAT_COUNT] = 0
+                        p[S_SWING_PEAK] = 0
+                        p[S_SWING_SUM] = 0
                         p[S_MIN_GP] = gp
                         p[S_MIN_N] = n
                         p[S_Y_BEFORE] = prev_gp
@@ -520,6 +558,8 @@ if sys.implementation.name == "micropython":
                 if gp < -p[P_PUSH_THR]:
                     p[S_STATE] = PUSH
                     p[S_FLAT_COUNT] = 0
+                    p[S_SWING_PEAK] = 0
+                    p[S_SWING_SUM] = 0
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
@@ -531,13 +571,25 @@ if sys.implementation.name == "micropython":
                     p[S_X] = 0
                     p[S_T] = 0
             else:
-                if gp < (p[S_MIN_GP] ^ sign) - sign:
+                if gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
+                    p[S_SWING_PEAK] = 0
+                    p[S_SWING_SUM] = 0
+                    p[S_MIN_GP] = gp
+                    p[S_MIN_N] = n
+                    p[S_Y_BEFORE] = prev_gp
+                elif gp < (p[S_MIN_GP] ^ sign) - sign:
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
                 elif n == p[S_MIN_N] + 1:
                     p[S_Y_AFTER] = gp
-                if gp > p[P_SWING_THR]:
+                turned = 0
+                if gp > 0:
+                    if gp > p[S_SWING_PEAK]:
+                        p[S_SWING_PEAK] = gp
+                    turned = p[S_SWING_SUM] + gp
+                p[S_SWING_SUM] = turned
+                if turned > p[P_SWING_ANGLE] and p[S_SWING_PEAK] > p[P_SWING_THR]:
                     event = EV_TOE_OFF
                 elif resting:
                     flat_count = p[S_FLAT_COUNT] + 1

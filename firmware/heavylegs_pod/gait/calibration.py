@@ -10,6 +10,14 @@ The pod may be clipped on in any orientation. Three facts fix the foot frame
 - its sign: after every still foot-flat the first large rotation is the heel
   rising, toe going down, which is a negative pitch rate (rotation about +y).
 
+A runner's stance may never pass the stillness test (fast running: the gyro
+never drops below 50 dps, the accelerometer stays 0.2 g or more off 1 g). Then
+the least-rotating part of each stride stands in for the still foot-flat: the
+samples turning slower than 150 dps within 0.4 g of 1 g give gravity, and the
+first fast rotation after such a stretch gives the sign. The solver keeps
+trying for as long as it takes (motion statistics are halved, not frozen, when
+their sums grow large), so a pod that starts mid-run still finds its frame.
+
 Per-sample work is integer-only (accumulators stay below 2**30); the few float
 operations happen once, when the frame is solved.
 """
@@ -96,7 +104,15 @@ class MountingCalibration:
         self._motion_gyro = 100000 // gyro_mdps_per_lsb
         self._still_needed = odr_hz * 30 // 1000  # a running foot-flat is long enough
         self._cue_len = odr_hz * 30 // 1000
-        self._min_motion = odr_hz * 3 // 2  # 1.5 s of moving before solving
+        # 0.75 s of rotation: two walking swings or three running ones, enough for
+        # the principal axis, and early enough for the replay buffer to hold the first steps
+        self._min_motion = odr_hz * 3 // 4
+        self._motion_cap = 4 * odr_hz  # sums halve here: they stay below 2**30
+        # stand-ins for a still foot-flat when there is none (see the module note)
+        self._low_lo = (g * 60 // 100) ** 2
+        self._low_hi = (g * 140 // 100) ** 2
+        self._low_gyro = 150000 // gyro_mdps_per_lsb
+        self._low_cue_gyro = 300000 // gyro_mdps_per_lsb
         self.rows = array("i", [_ONE, 0, 0, 0, _ONE, 0, 0, 0, _ONE])
         self.ready = False
         self.solved = 0  # how many times a frame was (re)solved
@@ -113,6 +129,13 @@ class MountingCalibration:
         self._still_run = 0
         self._cue_left = 0
         self._cue_armed = 0
+        self._low = [0, 0, 0]
+        self._low_n = 0
+        self._low_run = 0
+        self._low_cue = [0, 0, 0]
+        self._low_cues = 0
+        self._low_cue_left = 0
+        self._low_cue_armed = 0
 
     @micropython.native
     def observe(self, gx, gy, gz, ax, ay, az):
@@ -123,6 +146,7 @@ class MountingCalibration:
         sz = az >> sh
         a2 = sx * sx + sy * sy + sz * sz
         gyro_l1 = abs(gx) + abs(gy) + abs(gz)
+        self._observe_low(gx, gy, gz, sx, sy, sz, a2, gyro_l1)
         if gyro_l1 < self._still_gyro and self._still_lo < a2 < self._still_hi:
             self._still_run += 1
             if self._still_run >= self._still_needed:
@@ -146,11 +170,16 @@ class MountingCalibration:
             self._cue[2] += gz >> _MOTION_SHIFT
             if not self._cue_left:
                 self._cues += 1
-        if gyro_l1 > self._motion_gyro and self._motion_n < 4 * self.odr_hz:
+        if gyro_l1 > self._motion_gyro:
             x = gx >> _MOTION_SHIFT
             y = gy >> _MOTION_SHIFT
             z = gz >> _MOTION_SHIFT
             c = self._cov
+            if self._motion_n >= self._motion_cap:
+                # keep learning at half weight rather than stop (a pod that starts mid-run)
+                for i in range(6):
+                    c[i] //= 2
+                self._motion_n //= 2
             c[0] += x * x
             c[1] += y * y
             c[2] += z * z
@@ -158,13 +187,44 @@ class MountingCalibration:
             c[4] += x * z
             c[5] += y * z
             self._motion_n += 1
-            enough_cues = self._cues >= 2 or (self._cues and self._motion_n >= 2 * self._min_motion)
-            if self._motion_n >= self._min_motion and enough_cues and self._gravity_n:
-                return self._solve()
+            if self._motion_n >= self._min_motion:
+                if self._gravity_n:
+                    enough_cues = self._cues >= 2 or (
+                        self._cues and self._motion_n >= 2 * self._min_motion
+                    )
+                    if enough_cues:
+                        return self._solve(self._gravity, self._cue)
+                elif self._low_n >= self._still_needed * 4 and self._low_cues >= 4:
+                    # never still: the least-rotating moments of several strides instead
+                    return self._solve(self._low, self._low_cue)
         return 0
 
-    def _solve(self):
-        frame = solve_frame(self._gravity, self._cov, self._cue)
+    @micropython.native
+    def _observe_low(self, gx, gy, gz, sx, sy, sz, a2, gyro_l1):
+        if gyro_l1 < self._low_gyro and self._low_lo < a2 < self._low_hi:
+            self._low_run += 1
+            if self._low_run >= self._still_needed:
+                self._low_cue_armed = 1
+                if self._low_n < 100000:
+                    self._low[0] += sx
+                    self._low[1] += sy
+                    self._low[2] += sz
+                    self._low_n += 1
+            return
+        self._low_run = 0
+        if self._low_cue_armed and gyro_l1 > self._low_cue_gyro:
+            self._low_cue_armed = 0
+            self._low_cue_left = self._cue_len
+        if self._low_cue_left:
+            self._low_cue_left -= 1
+            self._low_cue[0] += gx >> _MOTION_SHIFT
+            self._low_cue[1] += gy >> _MOTION_SHIFT
+            self._low_cue[2] += gz >> _MOTION_SHIFT
+            if not self._low_cue_left:
+                self._low_cues += 1
+
+    def _solve(self, gravity, cue):
+        frame = solve_frame(gravity, self._cov, cue)
         if frame is None:
             self.reset()
             return 0

@@ -55,6 +55,7 @@ from heavylegs_pod.gait._kernels import (
     P_SLAP_MIN,
     P_SLAP_QUIET,
     P_STILL_GYRO,
+    P_SWING_ANGLE,
     P_SWING_THR,
     S_C,
     S_CLIPPED,
@@ -81,6 +82,7 @@ from heavylegs_pod.gait._kernels import (
     S_X,
     S_Y_AFTER,
     S_Y_BEFORE,
+    ARMED,
     SEEK_SWING,
     SLAP,
     dtheta_parts,
@@ -157,6 +159,7 @@ class GaitEngine:
         jerk_g=0.6,
         flat_dps=50,
         push_dps=100,
+        swing_deg=20,
         max_contact_ms=1500,
         max_swing_ms=1500,
         replay_s=3,
@@ -178,6 +181,8 @@ class GaitEngine:
         k[P_FLAT_THR] = int(flat_dps * lsb_per_dps)
         k[P_PUSH_THR] = int(push_dps * lsb_per_dps)
         k[P_JERK_THR] = int(jerk_g * acc_lsb_per_g)
+        # degrees turned = sum of pitch-rate counts / (odr * counts per dps)
+        k[P_SWING_ANGLE] = int(swing_deg * odr_hz * lsb_per_dps)
         k[P_FLAT_NEEDED] = max(2, odr_hz // 50)  # 20 ms of quiet pitch
         g8 = acc_lsb_per_g >> 3
         k[P_REST_LO] = (g8 * 3 // 4) ** 2
@@ -419,7 +424,9 @@ class GaitEngine:
             self.foot_votes += 1
         elif roll_flat < 0 and self.foot_votes > -100:
             self.foot_votes -= 1
-        k[S_STATE] = SEEK_SWING
+        # the swing is already under way (the kernel saw it turn the toe up): it
+        # keeps its peak and the angle turned so far
+        k[S_STATE] = ARMED
         k[S_SINCE] = min_n
 
     def _finish_pending(self, next_ic_ticks):
