@@ -32,6 +32,7 @@ import micropython
 from micropython import const
 
 from heavylegs_pod.gait._kernels import (
+    ARMED,
     EV_FLAT_RESTED,
     EV_IMPACT,
     EV_NO_NEXT_CONTACT,
@@ -82,7 +83,6 @@ from heavylegs_pod.gait._kernels import (
     S_X,
     S_Y_AFTER,
     S_Y_BEFORE,
-    ARMED,
     SEEK_SWING,
     SLAP,
     dtheta_parts,
