@@ -418,10 +418,16 @@ def _ours_on(rec) -> tuple[np.ndarray, np.ndarray, str]:
 def _score_real(rec, ics, tos, foot_found: str) -> ev.RecordingScore:
     ics = np.asarray(ics, dtype=float)
     tos = np.asarray(tos, dtype=float)
+    true_ics, true_tos = rec.contacts()
     if rec.span_s is not None:
-        # contacts found while standing before or after the labelled walk are not steps
-        keep = (ics > rec.span_s[0] - 1.0) & (ics < rec.span_s[1] + 1.0)
+        # only the trial (TrialBoundaries): some recordings go on with the subject
+        # walking off or shuffling after the trial's end, labelled or not
+        lo, hi = rec.span_s
+        keep = (ics > lo - REAL_TOLERANCE_S) & (ics < hi + REAL_TOLERANCE_S)
         ics, tos = ics[keep], tos[keep]
+        inside = [k for k, ic in enumerate(true_ics) if lo <= ic <= hi]
+        true_ics = [true_ics[k] for k in inside]
+        true_tos = [true_tos[k] for k in inside]
     if rec.boundaries_s:
         t = rec.t0_s + np.arange(len(rec.gyr_dps)) / ODR
         speed = np.linalg.norm(rec.gyr_dps, axis=1)
@@ -437,7 +443,6 @@ def _score_real(rec, ics, tos, foot_found: str) -> ev.RecordingScore:
             foot_true=rec.foot,
             foot_found=foot_found,
         )
-    true_ics, true_tos = rec.contacts()
     return ev.score_contacts(
         rec.name,
         ics,

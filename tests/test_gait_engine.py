@@ -205,14 +205,16 @@ def test_parity_micropython_and_cpython_give_identical_strides(runs, tmp_path, n
 
 
 @pytest.mark.parametrize("name", ["tempo", "upside-down"])
-def test_which_foot_comes_from_the_stance_roll(name):
+def test_the_side_is_never_guessed_only_configured(name):
+    # the stance-roll cue picks the right side on 70% of real recordings: an
+    # unknown side is better than a wrong one (issue 14: wrong on < 2%)
     from heavylegs.sim.scenarios import scenario
 
     for foot, trace in scenario(name).simulate(minutes=2.0, seed=3).items():
         _, engine = run_engine(*counts_of(trace), foot="auto")
-        assert engine.right_foot is (foot == "right")
-        _, configured = run_engine(*counts_of(trace), foot="left")
-        assert configured.right_foot is False, "a configured foot always wins"
+        assert engine.right_foot is None
+        _, configured = run_engine(*counts_of(trace), foot=foot)
+        assert configured.right_foot is (foot == "right"), "a configured foot always wins"
 
 
 def test_a_frame_that_is_not_a_rotation_is_refused():

@@ -153,7 +153,7 @@ def score_contacts(
         err = ((tos[i] - ics[i]) - (to_true - true_ics[j])) * 1000
         out.stance_err_ms.append(err)
         out.stance_scored += 1
-        out.stance_gross += abs(err) > GROSS_STANCE_S * 1000
+        out.stance_gross += int(abs(err) > GROSS_STANCE_S * 1000)
     out.cadence_true_spm = cadence_spm(true_ics)
     out.cadence_found_spm = cadence_spm(ics)
     return out

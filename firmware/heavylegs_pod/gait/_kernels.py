@@ -211,11 +211,18 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
 
     state = k[S_STATE]
     if state == SEEK_SWING:
-        if gp > k[P_SWING_THR]:
+        # A first step from standing (or a step of a turn) can swing slower than the
+        # swing threshold: a sustained toe-up rotation of half a swing's angle arms
+        # too. The leak (a quarter of the flat threshold) keeps gyro bias and
+        # standing sway from ever adding up.
+        lifted = k[S_SWING_SUM] + gp - (k[P_FLAT_THR] >> 2)
+        if lifted < 0:
+            lifted = 0
+        k[S_SWING_SUM] = lifted
+        if gp > k[P_SWING_THR] or lifted > k[P_SWING_ANGLE] >> 1:
             k[S_STATE] = ARMED
             k[S_SINCE] = n
             k[S_SWING_PEAK] = gp
-            k[S_SWING_SUM] = gp
         elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
             event = EV_NO_NEXT_CONTACT
     elif state == ARMED:
@@ -236,6 +243,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_STATE] = SEEK_SWING
             k[S_SINCE] = n
             k[S_INTEGRATING] = 0
+            k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
     else:
@@ -262,6 +270,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_STATE] = SEEK_SWING
             k[S_SINCE] = n
             k[S_INTEGRATING] = 0
+            k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == SLAP:
@@ -465,11 +474,14 @@ if sys.implementation.name == "micropython":
 
         state = p[S_STATE]
         if state == SEEK_SWING:
-            if gp > p[P_SWING_THR]:
+            lifted = ((p[S_SWING_SUM] ^ sign) - sign) + gp - (p[P_FLAT_THR] >> 2)
+            if lifted < 0:
+                lifted = 0
+            p[S_SWING_SUM] = lifted
+            if gp > p[P_SWING_THR] or lifted > p[P_SWING_ANGLE] >> 1:
                 p[S_STATE] = ARMED
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = gp
-                p[S_SWING_SUM] = gp
             elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == ARMED:
@@ -487,6 +499,7 @@ if sys.implementation.name == "micropython":
                 p[S_STATE] = SEEK_SWING
                 p[S_SINCE] = n
                 p[S_INTEGRATING] = 0
+                p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
         else:
@@ -517,6 +530,7 @@ if sys.implementation.name == "micropython":
                 p[S_STATE] = SEEK_SWING
                 p[S_SINCE] = n
                 p[S_INTEGRATING] = 0
+                p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
             elif state == SLAP:
