@@ -425,6 +425,9 @@ def _score_real(rec, ics, tos, foot_found: str) -> ev.RecordingScore:
         lo, hi = rec.span_s
         keep = (ics > lo - REAL_TOLERANCE_S) & (ics < hi + REAL_TOLERANCE_S)
         ics, tos = ics[keep], tos[keep]
+        for a, b in rec.unlabelled_s:
+            keep = (ics < a) | (ics > b)
+            ics, tos = ics[keep], tos[keep]
         inside = [k for k, ic in enumerate(true_ics) if lo <= ic <= hi]
         true_ics = [true_ics[k] for k in inside]
         true_tos = [true_tos[k] for k in inside]

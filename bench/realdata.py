@@ -34,6 +34,7 @@ class Recording:
     # voisard: each step's swing, (toe-off, heel strike) in seconds
     swings_s: list[tuple[float, float]] = field(default_factory=list)
     span_s: tuple[float, float] | None = None  # the labelled part of the trial
+    unlabelled_s: list[tuple[float, float]] = field(default_factory=list)  # gaps in it
 
     def contacts(self) -> tuple[list[float], list[float | None]]:
         """True contacts as (ICs, toe-offs); a toe-off is None where none followed
@@ -116,6 +117,17 @@ def gaitmap_walking() -> list[Recording]:
         # gaitmap strides run min_vel to min_vel; ic and tc inside are the mocap events
         rec.ic_s = sorted({float(x) / rate for x in mine["ic"]})
         rec.to_s = sorted({float(x) / rate for x in mine["tc"]})
+        # the list holds whole strides only: the first and last steps of the walk
+        # are real contacts without truth, so scoring stops at the labelled ones
+        rec.span_s = (rec.ic_s[0], rec.ic_s[-1])
+        # nor are the strides of the turn between the two walks
+        gaps = np.diff(rec.ic_s)
+        typical = float(np.median(gaps))
+        rec.unlabelled_s = [
+            (a + 0.5 * typical, b - 0.5 * typical)
+            for a, b, gap in zip(rec.ic_s[:-1], rec.ic_s[1:], gaps, strict=True)
+            if gap > 1.6 * typical
+        ]
         out.append(rec)
     return out
 

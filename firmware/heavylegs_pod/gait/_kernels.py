@@ -348,7 +348,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             else:
                 turned = 0
                 k[S_SWING_SUM] = 0
-            if turned > k[P_SWING_ANGLE] and k[S_SWING_PEAK] > k[P_SWING_THR]:
+            if turned > k[P_SWING_ANGLE]:
                 # the toe has turned up by a swing's angle without a pause: the swing
                 # has begun, so that minimum was toe-off
                 event = EV_TOE_OFF
@@ -603,7 +603,7 @@ if sys.implementation.name == "micropython":
                         p[S_SWING_PEAK] = gp
                     turned = p[S_SWING_SUM] + gp
                 p[S_SWING_SUM] = turned
-                if turned > p[P_SWING_ANGLE] and p[S_SWING_PEAK] > p[P_SWING_THR]:
+                if turned > p[P_SWING_ANGLE]:
                     event = EV_TOE_OFF
                 elif resting:
                     flat_count = p[S_FLAT_COUNT] + 1
