@@ -229,3 +229,38 @@ def test_a_frame_that_is_not_a_rotation_is_refused():
 def test_a_contact_too_long_to_measure_in_a_machine_word_is_refused():
     with pytest.raises(ValueError, match="too long"):
         d.GaitEngine(ODR, 2048, 70, max_contact_ms=60_000)
+
+
+def run_from(acc: np.ndarray, gyr: np.ndarray, first: int):
+    """The engine as on a pod that wakes at sample `first` of a run already under way."""
+    engine = d.GaitEngine(ODR, 2048, 70)
+    rows = []
+    for n in range(first, len(acc)):
+        a, g = acc[n], gyr[n]
+        if engine.feed(n, int(g[0]), int(g[1]), int(g[2]), int(a[0]), int(a[1]), int(a[2])):
+            rows.append(list(engine.stride))
+    return rows, engine
+
+
+@pytest.mark.parametrize("still_stance", [True, False], ids=["quiet-foot-flat", "never-still"])
+def test_a_pod_started_mid_run_calibrates_within_ten_strides(runs, still_stance):
+    from heavylegs.sim.disturbances import never_still
+
+    trace = mounted(runs["easy"]["left"], random_rotation(2))
+    if not still_stance:
+        trace = never_still(trace, seed=4)
+    first = int(15.0 * ODR)  # well into the run: no standing, no first step
+    rows, engine = run_from(*counts_of(trace), first)
+    assert engine.cal.ready
+    after = [t for t in trace.truth if t.ic_s > first / ODR]
+    late = after[10:]
+    assert len(late) > 20
+    pairs, missed, _ = match(rows, late)
+    assert missed == 0, "every stride after the tenth is measured"
+    ics = np.array([(r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR for r in rows])
+    true_ics = np.array([t.ic_s for t in after])
+    extra = sum(np.min(np.abs(true_ics - ic)) > 0.05 for ic in ics)
+    assert extra == 0
+    if still_stance:  # (the rocking itself moves the push-off minimum by a few ms)
+        gct_err = [r[d.F_GCT_01MS] / 10 - t.gct_s * 1000 for r, t in pairs]
+        assert abs(np.mean(gct_err)) < 3.0 and np.std(gct_err) < 4.0

@@ -1,0 +1,46 @@
+"""What real foot signals do that the gait model's clean strides do not.
+
+Each function takes a simulated `Trace` and returns a new one with one failure
+mode of issue 14 planted, truth unchanged, so that a test can show the engine
+failing on it before the fix and coping after:
+
+- `never_still`: fast running whose stance never passes a stillness test. Real
+  recordings show the smallest gyro sum in every stance at 50-56 dps and the
+  acceleration at least 0.2 g away from 1 g; here the foot rocks through every
+  stance (and everything else) at `rock_hz` by `rock_dps` on each axis and
+  `rock_g` along each axis, with phases that never line up.
+- `started_mid_run` (in the tests: feed the engine from a later sample) needs no
+  new signal: the pod wakes while the runner is already running, so no standing,
+  and no first still foot-flat, precede its first sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from heavylegs.sim.trace import Trace
+
+
+def never_still(
+    trace: Trace,
+    *,
+    rock_dps: float = 60.0,
+    rock_g: float = 0.3,
+    rock_hz: float = 23.0,
+    seed: int = 0,
+) -> Trace:
+    """The same run with no sample still enough to count as rest (see module note)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(trace.header.n_samples) / trace.header.rate_hz
+    phases = rng.uniform(0, 2 * np.pi, size=6)
+    # three axes a third of a cycle apart: their absolute values never all dip together
+    spread = np.array([0.0, 2 * np.pi / 3, 4 * np.pi / 3])
+    wave_g = np.sin(2 * np.pi * rock_hz * t[:, None] + phases[None, 3:] + spread)
+    wave_w = np.sin(2 * np.pi * rock_hz * 1.13 * t[:, None] + phases[None, :3] + spread)
+    return replace(
+        trace,
+        acc_g=trace.acc_g + rock_g * wave_g,
+        gyr_dps=trace.gyr_dps + rock_dps * wave_w,
+    )
