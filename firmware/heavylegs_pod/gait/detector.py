@@ -251,13 +251,17 @@ class GaitEngine:
     @micropython.native
     def feed(self, n, gx, gy, gz, ax, ay, az):
         """One sample (raw counts). Returns 1 when `stride` holds a new stride."""
-        if self.cal.ready:
+        cal = self.cal
+        if cal.ready:
             event = step(self._k, self._rows, n, gx, gy, gz, ax, ay, az)
             if event:
                 self._on_event(event, n)
+            if cal.refining:
+                # the first seconds only: the frame is solved again with more strides
+                cal.observe(gx, gy, gz, ax, ay, az)
         else:
             self._buffer(n, gx, gy, gz, ax, ay, az)
-            if self.cal.observe(gx, gy, gz, ax, ay, az):
+            if cal.observe(gx, gy, gz, ax, ay, az):
                 self._replay_buffer()
         if self._q_len:
             return self._pop()
