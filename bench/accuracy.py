@@ -407,7 +407,7 @@ def _foot_found(engine) -> str:
     return "unknown" if side is None else ("right" if side else "left")
 
 
-def _ours_on(rec) -> tuple[np.ndarray, np.ndarray, str]:
+def ours_on(rec) -> tuple[np.ndarray, np.ndarray, str]:
     acc, gyr = realdata.counts(rec)
     rows, engine = run_engine(acc, gyr, foot="auto")
     ics = np.array([rec.t0_s + (r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR for r in rows])
@@ -415,7 +415,7 @@ def _ours_on(rec) -> tuple[np.ndarray, np.ndarray, str]:
     return ics, tos, _foot_found(engine)
 
 
-def _score_real(rec, ics, tos, foot_found: str) -> ev.RecordingScore:
+def score_real(rec, ics, tos, foot_found: str) -> ev.RecordingScore:
     ics = np.asarray(ics, dtype=float)
     tos = np.asarray(tos, dtype=float)
     true_ics, true_tos = rec.contacts()
@@ -470,7 +470,7 @@ def real_datasets(gm) -> dict:
         if not recs:
             continue
         t0 = time.perf_counter()
-        ours = [_score_real(rec, *_ours_on(rec)) for rec in recs]
+        ours = [score_real(rec, *ours_on(rec)) for rec in recs]
         seconds = time.perf_counter() - t0
         entry = {"ours": ev.summarise(ours), "ours_recordings": [_rec_public(s) for s in ours]}
         entry["ours"]["s_per_sensor_minute"] = seconds / (
@@ -481,7 +481,7 @@ def real_datasets(gm) -> dict:
             theirs = []
             for rec, item in zip(recs, items, strict=True):
                 ics, tos, _ = _contacts(item, ODR, rec.t0_s)
-                theirs.append(_score_real(rec, ics, tos, "given"))
+                theirs.append(score_real(rec, ics, tos, "given"))
             entry["gaitmap"] = ev.summarise(theirs)
             entry["gaitmap_recordings"] = [_rec_public(s) for s in theirs]
         out[name] = entry
