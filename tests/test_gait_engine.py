@@ -264,3 +264,16 @@ def test_a_pod_started_mid_run_calibrates_within_ten_strides(runs, still_stance)
     if still_stance:  # (the rocking itself moves the push-off minimum by a few ms)
         gct_err = [r[d.F_GCT_01MS] / 10 - t.gct_s * 1000 for r, t in pairs]
         assert abs(np.mean(gct_err)) < 3.0 and np.std(gct_err) < 4.0
+
+
+def test_a_foot_slap_rebound_is_not_a_toe_off(runs):
+    # real heel strikes: the pitch rate swings to -530 dps and back up to +390 dps
+    # within 0.1 s; read as a toe-off, the contact came out ~100-170 ms short
+    from heavylegs.sim.disturbances import slap_rebound
+
+    trace = mounted(slap_rebound(runs["easy"]["right"]), random_rotation(4))
+    rows, _ = run_engine(*counts_of(trace))
+    pairs, missed, extra = match(rows, trace.truth)
+    assert (missed, extra) == (0, 0)
+    gct_err = [r[d.F_GCT_01MS] / 10 - t.gct_s * 1000 for r, t in pairs]
+    assert abs(np.mean(gct_err)) < 3.0 and np.std(gct_err) < 4.0

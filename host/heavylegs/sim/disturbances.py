@@ -44,3 +44,35 @@ def never_still(
         acc_g=trace.acc_g + rock_g * wave_g,
         gyr_dps=trace.gyr_dps + rock_dps * wave_w,
     )
+
+
+def slap_rebound(
+    trace: Trace,
+    *,
+    slap_dps: float = 530.0,
+    rebound_dps: float = 390.0,
+    period_s: float = 0.1,
+    delay_s: float = 0.05,
+) -> Trace:
+    """Every landing followed by a foot-slap oscillation of the pitch rate: down to
+    -`slap_dps`, back up to +`rebound_dps` within `period_s` (what real running on
+    curves and some walkers show: about -530 then +390 dps within 0.1 s), as one
+    damped cycle of a sine that starts and ends at zero, `delay_s` after the
+    impact (in the real recordings the heel settles for a few tens of ms first)."""
+    rate = trace.header.rate_hz
+    t = np.arange(int(period_s * rate)) / rate
+    decay_s = (period_s / 2) / np.log(slap_dps / rebound_dps)
+    amplitude = slap_dps * np.exp(period_s / 4 / decay_s)
+    wave = -amplitude * np.sin(2 * np.pi * t / period_s) * np.exp(-t / decay_s)
+    # the model's foot frame to the pod's axes (header.mounting: sensor_from_foot)
+    mounting = np.asarray(trace.header.mounting, dtype=float)
+    pitch_axis = np.array([0.0, -1.0, 0.0]) @ mounting.T  # pitch rate is -gyro_y (foot)
+    gyr = trace.gyr_dps.copy()
+    to_sensor = getattr(trace, "sensor_time", None)
+    for stride in trace.truth:
+        ic = to_sensor(stride.ic_s) if to_sensor else stride.ic_s
+        first = int(round((ic + delay_s) * rate))
+        last = min(first + len(wave), len(gyr))
+        if first < last:
+            gyr[first:last] += wave[: last - first, None] * pitch_axis[None, :]
+    return replace(trace, gyr_dps=gyr)
