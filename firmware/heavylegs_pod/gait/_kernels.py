@@ -232,7 +232,12 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_PEAK] = gp
         turned = k[S_SWING_SUM] + gp
         if turned < 0:
+            # the foot has turned back down by all it had swung up: a landing too
+            # soft to see went by, and a stance. Search afresh from here (the
+            # timeout counts from now), so the next swing and landing are caught.
             turned = 0
+            k[S_SINCE] = n
+            k[S_SWING_PEAK] = 0
         k[S_SWING_SUM] = turned
         # Only a swing that has turned the toe up by a real swing's angle can land:
         # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
@@ -492,6 +497,8 @@ if sys.implementation.name == "micropython":
             turned = ((p[S_SWING_SUM] ^ sign) - sign) + gp
             if turned < 0:
                 turned = 0
+                p[S_SINCE] = n
+                p[S_SWING_PEAK] = 0
             p[S_SWING_SUM] = turned
             if jerk > p[P_JERK_THR] and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
                 event = EV_IMPACT

@@ -76,3 +76,19 @@ def slap_rebound(
         if first < last:
             gyr[first:last] += wave[: last - first, None] * pitch_axis[None, :]
     return replace(trace, gyr_dps=gyr)
+
+
+def low_source_rate(trace: Trace, *, source_hz: float = 100.0) -> Trace:
+    """The same run as a slower IMU records it, resampled back to the trace's rate
+    by linear interpolation (as bench/realdata.py does with 100-200 Hz datasets):
+    an impact's jolt is spread over a whole source period, each sample-to-sample
+    jump a fraction of what the pod's own 416 Hz FIFO would show."""
+    rate = trace.header.rate_hz
+    t = np.arange(trace.header.n_samples) / rate
+    coarse = np.arange(0.0, t[-1], 1.0 / source_hz)
+
+    def through(values: np.ndarray) -> np.ndarray:
+        kept = np.stack([np.interp(coarse, t, values[:, i]) for i in range(3)], axis=1)
+        return np.stack([np.interp(t, coarse, kept[:, i]) for i in range(3)], axis=1)
+
+    return replace(trace, acc_g=through(trace.acc_g), gyr_dps=through(trace.gyr_dps))
