@@ -57,6 +57,9 @@ def test_kernel_and_twin_agree_through_a_run():
     check(strides > 20, "only %d strides" % strides)
     check(seen[K.EV_IMPACT] >= strides and seen[K.EV_TOE_OFF] >= strides, "events %r" % seen)
     check(seen[K.EV_FLAT_RESTED] > 0, "no foot-flat at rest: %r" % seen)
+    # the run is long enough for the second solve (mp_test_sensor_path makes it,
+    # on this same trace, under heap_lock)
+    check(engine.cal.solved == 2 and not engine.cal.refining, "solved %d" % engine.cal.solved)
 
 
 class _Random:
