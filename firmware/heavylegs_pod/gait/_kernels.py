@@ -21,7 +21,8 @@ so every product is bounded:
   1.5 (Q13), v 2**24 or x 2**29: real strides stay far inside (c and s near 1,
   v below 2**21, x below 2**24);
 - sums over a contact (roll, strike) are bounded by the contact window, which
-  the engine limits when it is built;
+  the engine limits when it is built; the swing angle (S_SWING_SUM) stops
+  growing at its threshold, or at the swing timeout;
 - the sample index n must stay below 2**31 (60 days of sensor clock at 416 Hz):
   a 32-bit MCU refuses a larger one at the call (OverflowError), where the native
   engine before went on in big ints, allocating every sample past 2**30.

@@ -8,10 +8,12 @@ first strides of a session are measured too, not lost.
 
 In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
   IC   the impact at initial contact: the first sample-to-sample jump of the
-       acceleration above JERK_G after the swing. The contact lies between that
-       sample and the one before; the midpoint is taken.
+       acceleration above JERK_G once the swing has turned the toe up by
+       SWING_DEG. The contact lies between that sample and the one before; the
+       midpoint is taken.
   TO   the push-off minimum of pitch rate after foot-flat, to sub-sample time by
-       a parabola through the three samples around it.
+       a parabola through the three samples around it, declared once the toe has
+       turned up by SWING_DEG after it (a heel slap's rebound turns less).
   strike angle  the pitch rotation from IC to foot-flat: the foot's pitch at
        contact relative to the flat foot (positive = toe up, heel first).
   pronation  the range of roll (about the forward axis) through stance.
