@@ -147,6 +147,7 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_T] = rnd.between(0, 5000)
     k[K.S_PENDING] = rnd.between(0, 1)
     k[K.S_SWING_SUM] = rnd.between(0, 2000 * 65536 // 2)
+    k[K.S_SOFT_N] = 0 if rnd.bits() % 2 else n - rnd.between(0, 20)
 
 
 def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():

@@ -53,40 +53,42 @@ P_DTHETA_LO = const(15)
 P_G_FLAT_MIN = const(16)
 P_STILL_GYRO = const(17)
 P_SWING_ANGLE = const(18)  # a swing turns the toe up this far before it can land
+P_SOFT_WAIT = const(19)  # samples of slap without a jolt before a landing is taken as soft
 # state
-S_STATE = const(19)
-S_SINCE = const(20)
-S_PAX = const(21)
-S_PAY = const(22)
-S_PAZ = const(23)
-S_PREV_GP = const(24)  # after a step: this sample's pitch rate
-S_SWING_PEAK = const(25)
-S_IC_N = const(26)
-S_STRIKE_SUM = const(27)
-S_SLAP_DONE = const(28)
-S_SLAP_MOVED = const(29)
-S_FLAT_COUNT = const(30)
-S_IMPACT_MAX = const(31)
-S_CLIPPED = const(32)
-S_MIN_GP = const(33)
-S_MIN_N = const(34)
-S_Y_BEFORE = const(35)
-S_Y_AFTER = const(36)
-S_ROLL = const(37)
-S_ROLL_MIN = const(38)
-S_ROLL_MAX = const(39)
-S_ROLL_AT_FLAT = const(40)
-S_STILL_RUN = const(41)
-S_TILTED_FLATS = const(42)
-S_INTEGRATING = const(43)
-S_C = const(44)
-S_S = const(45)
-S_V = const(46)
-S_X = const(47)
-S_T = const(48)
-S_PENDING = const(49)
-S_SWING_SUM = const(50)  # pitch turned since the swing began (rate counts x samples)
-K_SIZE = const(51)
+S_STATE = const(20)
+S_SINCE = const(21)
+S_PAX = const(22)
+S_PAY = const(23)
+S_PAZ = const(24)
+S_PREV_GP = const(25)  # after a step: this sample's pitch rate
+S_SWING_PEAK = const(26)
+S_IC_N = const(27)
+S_STRIKE_SUM = const(28)
+S_SLAP_DONE = const(29)
+S_SLAP_MOVED = const(30)
+S_FLAT_COUNT = const(31)
+S_IMPACT_MAX = const(32)
+S_CLIPPED = const(33)
+S_MIN_GP = const(34)
+S_MIN_N = const(35)
+S_Y_BEFORE = const(36)
+S_Y_AFTER = const(37)
+S_ROLL = const(38)
+S_ROLL_MIN = const(39)
+S_ROLL_MAX = const(40)
+S_ROLL_AT_FLAT = const(41)
+S_STILL_RUN = const(42)
+S_TILTED_FLATS = const(43)
+S_INTEGRATING = const(44)
+S_C = const(45)
+S_S = const(46)
+S_V = const(47)
+S_X = const(48)
+S_T = const(49)
+S_PENDING = const(50)
+S_SWING_SUM = const(51)  # pitch turned since the swing began (rate counts x samples)
+S_SOFT_N = const(52)  # where the slap of a landing too soft to jolt began, 0 = none
+K_SIZE = const(53)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -224,6 +226,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_STATE] = ARMED
             k[S_SINCE] = n
             k[S_SWING_PEAK] = gp
+            k[S_SOFT_N] = 0
         elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
             event = EV_NO_NEXT_CONTACT
     elif state == ARMED:
@@ -244,6 +247,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
         # rebounds past the swing threshold) is not a landing.
         if jerk > k[P_JERK_THR] and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
+            k[S_SOFT_N] = 0
             event = EV_IMPACT
         elif n - k[S_SINCE] > k[P_MAX_SWING]:
             k[S_STATE] = SEEK_SWING
@@ -252,6 +256,19 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
+        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE]:
+            # After a swing the toe only turns down this fast once the heel is on
+            # the ground (the slap). A heel strike too soft to jolt past the
+            # threshold (slow walking, a 100 Hz source resampled) is taken as the
+            # landing once the slap has lasted P_SOFT_WAIT without one, timed at
+            # the slap's start; a real jolt comes within a few ms of it.
+            soft_n = k[S_SOFT_N]
+            if soft_n == 0:
+                k[S_SOFT_N] = n
+            elif n - soft_n >= k[P_SOFT_WAIT]:
+                event = EV_IMPACT
+        else:
+            k[S_SOFT_N] = 0
     else:
         # in contact: impact first, then slap to flat, then push-off
         since_ic = n - k[S_IC_N]
@@ -488,6 +505,7 @@ if sys.implementation.name == "micropython":
                 p[S_STATE] = ARMED
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = gp
+                p[S_SOFT_N] = 0
             elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == ARMED:
@@ -502,6 +520,7 @@ if sys.implementation.name == "micropython":
                 p[S_SWING_PEAK] = 0
             p[S_SWING_SUM] = turned
             if jerk > p[P_JERK_THR] and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
+                p[S_SOFT_N] = 0
                 event = EV_IMPACT
             elif n - p[S_SINCE] > p[P_MAX_SWING]:
                 p[S_STATE] = SEEK_SWING
@@ -510,6 +529,14 @@ if sys.implementation.name == "micropython":
                 p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
+            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE]:
+                soft_n = p[S_SOFT_N]
+                if soft_n == 0:
+                    p[S_SOFT_N] = n
+                elif n - soft_n >= p[P_SOFT_WAIT]:
+                    event = EV_IMPACT
+            else:
+                p[S_SOFT_N] = 0
         else:
             since_ic = n - p[S_IC_N]
             flat_thr = p[P_FLAT_THR]

@@ -57,6 +57,7 @@ from heavylegs_pod.gait._kernels import (
     P_REST_LO,
     P_SLAP_MIN,
     P_SLAP_QUIET,
+    P_SOFT_WAIT,
     P_STILL_GYRO,
     P_SWING_ANGLE,
     P_SWING_THR,
@@ -78,6 +79,7 @@ from heavylegs_pod.gait._kernels import (
     S_SINCE,
     S_SLAP_DONE,
     S_SLAP_MOVED,
+    S_SOFT_N,
     S_STATE,
     S_STRIKE_SUM,
     S_T,
@@ -185,6 +187,7 @@ class GaitEngine:
         k[P_JERK_THR] = int(jerk_g * acc_lsb_per_g)
         # degrees turned = sum of pitch-rate counts / (odr * counts per dps)
         k[P_SWING_ANGLE] = int(swing_deg * odr_hz * lsb_per_dps)
+        k[P_SOFT_WAIT] = odr_hz * 30 // 1000
         k[P_FLAT_NEEDED] = max(2, odr_hz // 50)  # 20 ms of quiet pitch
         g8 = acc_lsb_per_g >> 3
         k[P_REST_LO] = (g8 * 3 // 4) ** 2
@@ -358,6 +361,12 @@ class GaitEngine:
         k = self._k
         ic_n = n - 1
         ic_f = _FRAC // 2
+        soft_n = k[S_SOFT_N]
+        if soft_n:
+            # a landing too soft to jolt: it began where the slap did
+            ic_n = soft_n
+            ic_f = 0
+            k[S_SOFT_N] = 0
         if k[S_PENDING]:
             ticks = ic_n * _FRAC + ic_f
             if ticks - (self._p_ic_n * _FRAC + self._p_ic_f) < self._min_stride * _FRAC:
@@ -437,6 +446,7 @@ class GaitEngine:
         # keeps its peak and the angle turned so far
         k[S_STATE] = ARMED
         k[S_SINCE] = min_n
+        k[S_SOFT_N] = 0
 
     def _finish_pending(self, next_ic_ticks):
         """Queue the pending contact as a stride; next_ic_ticks 0 = no next contact."""
