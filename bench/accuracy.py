@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import realdata  # noqa: E402
 
+from heavylegs import evaluation as ev  # noqa: E402
 from heavylegs.reprocess import quantise, run_engine  # noqa: E402
 from heavylegs.sim.scenarios import SCENARIOS, write_scenario  # noqa: E402
 from heavylegs.sim.trace import read_trace  # noqa: E402
@@ -65,6 +66,13 @@ GAITMAP_WORKER = REPO / "bench" / "gaitmap_ref.py"
 # pyshoe's raw sensor frame is x forward, y right, z down (../shared/NOTES.md);
 # gaitmap's foot sensor frame is x forward, y left, z up: a half turn about x.
 PYSHOE_TO_FSF = np.diag([1.0, -1.0, -1.0])
+# Voisard's Xsens sensors sit on the instep with x towards the ankle, y to the
+# right, z up (gravity reads +x +z at rest; mid-swing turns about +y on both
+# feet): a half turn about z, then gaitmap aligns gravity.
+VOISARD_TO_FSF = np.diag([-1.0, -1.0, 1.0])
+# A detected IC this close to a true one is the same contact (a walking stride is
+# about 1.1 s, a running one 0.7 s per foot; labels scatter by tens of ms).
+REAL_TOLERANCE_S = 0.15
 
 KEYS = ("ic", "to", "to_obs", "to_push", "to_ideal", "gct", "cad", "strike_ok", "len")
 
@@ -301,8 +309,8 @@ def _gaitmap_events(rec, item: dict) -> dict:
 
 def evaluate_pyshoe(recs: list, events: list[dict]) -> list[dict]:
     results = []
-    for rec, ev in zip(recs, events, strict=True):
-        ics, tos = ev["ics"], ev["tos"]
+    for rec, events_of in zip(recs, events, strict=True):
+        ics, tos = events_of["ics"], events_of["tos"]
         # a boundary is a contact only if the foot came from a swing (not the standing start)
         t = rec.t0_s + np.arange(len(rec.gyr_dps)) / ODR
         speed = np.linalg.norm(rec.gyr_dps, axis=1)
@@ -312,7 +320,7 @@ def evaluate_pyshoe(recs: list, events: list[dict]) -> list[dict]:
         covered = sum(bool(np.any((ics <= b) & (b <= tos))) for b in contacts)
         annotated_stride = np.diff(rec.boundaries_s)
         annotated_stride = annotated_stride[annotated_stride < 1.6]
-        cad = [c for c in ev["cads"] if c]
+        cad = [c for c in events_of["cads"] if c]
         results.append(
             {
                 "trial": rec.name,
@@ -331,8 +339,8 @@ def evaluate_pyshoe(recs: list, events: list[dict]) -> list[dict]:
 
 def evaluate_walking(recs: list, events: list[dict]) -> list[dict]:
     results = []
-    for rec, ev in zip(recs, events, strict=True):
-        ics, tos, rows = ev["ics"], ev["tos"], ev["rows"]
+    for rec, events_of in zip(recs, events, strict=True):
+        ics, tos, rows = events_of["ics"], events_of["tos"], events_of["rows"]
         ic_err, to_err, stance_err = [], [], []
         missed = 0
         used = set()
@@ -389,6 +397,157 @@ def real_summary(pyshoe: list[dict], walking: list[dict]) -> dict:
         "walking_to_err_ms": _dist(pooled["to"]),
         "walking_stance_err_ms": _dist(pooled["stance"]),
     }
+
+
+# -- real datasets, one evaluation for all -------------------------------------------
+
+
+def _foot_found(engine) -> str:
+    side = engine.right_foot
+    return "unknown" if side is None else ("right" if side else "left")
+
+
+def ours_on(rec) -> tuple[np.ndarray, np.ndarray, str]:
+    acc, gyr = realdata.counts(rec)
+    rows, engine = run_engine(acc, gyr, foot="auto")
+    ics = np.array([rec.t0_s + (r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR for r in rows])
+    tos = ics + np.array([r[d.F_GCT_01MS] / 10000 for r in rows]) if rows else np.array([])
+    return ics, tos, _foot_found(engine)
+
+
+def score_real(rec, ics, tos, foot_found: str) -> ev.RecordingScore:
+    ics = np.asarray(ics, dtype=float)
+    tos = np.asarray(tos, dtype=float)
+    true_ics, true_tos = rec.contacts()
+    if rec.span_s is not None:
+        # only the trial (TrialBoundaries): some recordings go on with the subject
+        # walking off or shuffling after the trial's end, labelled or not
+        lo, hi = rec.span_s
+        keep = (ics > lo - REAL_TOLERANCE_S) & (ics < hi + REAL_TOLERANCE_S)
+        ics, tos = ics[keep], tos[keep]
+        for a, b in rec.unlabelled_s:
+            keep = (ics < a) | (ics > b)
+            ics, tos = ics[keep], tos[keep]
+        inside = [k for k, ic in enumerate(true_ics) if lo <= ic <= hi]
+        true_ics = [true_ics[k] for k in inside]
+        true_tos = [true_tos[k] for k in inside]
+    if rec.boundaries_s:
+        t = rec.t0_s + np.arange(len(rec.gyr_dps)) / ODR
+        speed = np.linalg.norm(rec.gyr_dps, axis=1)
+        # a boundary is a contact only if the foot came from a swing (not the standing start)
+        marks = [b for b in rec.boundaries_s if speed[(t > b - 0.6) & (t < b)].max(initial=0) > 200]
+        return ev.score_marks(
+            rec.name,
+            ics,
+            tos,
+            marks,
+            REAL_TOLERANCE_S,
+            cadence_marks=rec.boundaries_s,
+            foot_true=rec.foot,
+            foot_found=foot_found,
+        )
+    return ev.score_contacts(
+        rec.name,
+        ics,
+        tos,
+        true_ics,
+        true_tos,
+        REAL_TOLERANCE_S,
+        foot_true=rec.foot,
+        foot_found=foot_found,
+    )
+
+
+def real_datasets(gm) -> dict:
+    """Per real dataset: our engine and (when its venv exists) gaitmap, scored alike."""
+    sets = {
+        "pyshoe_running": ([r for r in realdata.pyshoe() if r.boundaries_s], PYSHOE_TO_FSF, True),
+        "gaitmap_walking": (realdata.gaitmap_walking(), np.eye(3), False),
+        "voisard_walking": (realdata.voisard_walking(), VOISARD_TO_FSF, True),
+    }
+    out: dict = {}
+    for name, (recs, frame, align) in sets.items():
+        if not recs:
+            continue
+        t0 = time.perf_counter()
+        ours = [score_real(rec, *ours_on(rec)) for rec in recs]
+        seconds = time.perf_counter() - t0
+        entry = {"ours": ev.summarise(ours), "ours_recordings": [_rec_public(s) for s in ours]}
+        entry["ours"]["s_per_sensor_minute"] = seconds / (
+            sum(len(r.acc_g) for r in recs) / ODR / 60
+        )
+        if gm:
+            items = gm.run([_real_item(r, frame, align) for r in recs])
+            theirs = []
+            for rec, item in zip(recs, items, strict=True):
+                ics, tos, _ = _contacts(item, ODR, rec.t0_s)
+                theirs.append(score_real(rec, ics, tos, "given"))
+            entry["gaitmap"] = ev.summarise(theirs)
+            entry["gaitmap_recordings"] = [_rec_public(s) for s in theirs]
+        out[name] = entry
+    return out
+
+
+def _rec_public(s: ev.RecordingScore) -> dict:
+    return {
+        "name": s.name,
+        "truth": s.truth,
+        "matched": s.matched,
+        "missed": s.missed,
+        "extra": s.extra,
+        "stance_gross": s.stance_gross,
+        "cadence_err_spm": s.cadence_err_spm,
+        "foot": s.foot_found,
+    }
+
+
+def _fig(x, fmt: str = ".1f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def real_table(real: dict) -> str:
+    """Markdown: per real dataset, ours beside gaitmap."""
+    lines = [
+        "| dataset | detector | truth | matched | missed | extra | IC bias ± SD ms | TO bias ± SD ms "
+        "| stance bias ± SD ms | stance off > 100 ms % | cadence err spm (mean, max) | foot side |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, entry in real.items():
+        for who in ("ours", "gaitmap"):
+            s = entry.get(who)
+            if s is None:
+                continue
+            if s["foot_given"]:
+                foot = "given"
+            else:
+                foot = (
+                    f"{s['foot_right']} right, {s['foot_wrong']} wrong, {s['foot_unknown']} unknown"
+                )
+            label = "heavylegs" if who == "ours" else "gaitmap"
+            lines.append(
+                f"| {name} | {label} | {s['truth']} | {s['matched']} | {s['missed']} | {s['extra']} "
+                f"| {_pm(s['ic_err_ms'])} | {_pm(s['to_err_ms'])} | {_pm(s['stance_err_ms'])} "
+                f"| {_fig(s['stance_gross_pct'])} | {_fig(s['cadence_err_spm'], '.2f')}, "
+                f"{_fig(s['cadence_err_max_spm'], '.2f')} | {foot} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def real_headline(real: dict) -> dict:
+    keys = ("matched", "missed", "extra", "stance_gross_pct", "cadence_err_spm", "ic_sd_ms")
+    out = {}
+    for name, entry in real.items():
+        out[name] = {
+            who: {
+                k: _round(entry[who][k], 2) if isinstance(entry[who][k], float) else entry[who][k]
+                for k in keys
+            }
+            for who in ("ours", "gaitmap")
+            if who in entry
+        }
+        out[name]["ours"]["foot_wrong"] = entry["ours"]["foot_wrong"]
+        out[name]["ours"]["foot_unknown"] = entry["ours"]["foot_unknown"]
+    return out
 
 
 def _public(results: list[dict]) -> list[dict]:
@@ -632,10 +791,23 @@ def main() -> int:
     which.add_argument(
         "--no-gaitmap", action="store_true", help="quote gaitmap's figures even if the venv exists"
     )
+    parser.add_argument(
+        "--real-only",
+        action="store_true",
+        help="only the real datasets (quick); writes nothing, prints the table and JSON",
+    )
     args = parser.parse_args()
     names = [n for n in args.scenarios.split(",") if n] or list(SCENARIOS)
     python = None if args.no_gaitmap else ensure_gaitmap(create=args.gaitmap)
     gm = Gaitmap(python) if python else None
+
+    # real recordings first: they are what the engine must get right
+    real_sets = real_datasets(gm)
+    real_md = real_table(real_sets)
+    print(real_md)
+    if args.real_only:
+        print(json.dumps({"real": real_headline(real_sets)}))
+        return 0
 
     sim_rows: dict[str, dict] = {}
     gm_rows: dict[str, dict] = {}
@@ -687,6 +859,7 @@ def main() -> int:
             f"gaitmap {r['trial']}: {r['found']} found of {r['mocap_contacts']}, IC {r['ic_err_ms']}"
         )
     report = {
+        "real_datasets": real_sets,
         "simulated": sim_rows,
         "overall": overall,
         "pyshoe": pyshoe,
@@ -733,7 +906,11 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.json").write_text(json.dumps(report, indent=1))
     (args.out / "accuracy.md").write_text(
-        markdown(
+        "Real recordings, our engine beside gaitmap on the same 416 Hz counts "
+        "(bench/accuracy.py, host/heavylegs/evaluation.py):\n\n"
+        + real_md
+        + "\nSimulated suite:\n\n"
+        + markdown(
             sim_rows,
             overall,
             pyshoe,
@@ -744,8 +921,10 @@ def main() -> int:
         )
     )
     print()
+    print(real_md)
     print(table)
     headline = {
+        "real": real_headline(real_sets),
         "gct_bias_ms": round(overall["gct_bias_ms"], 2),
         "gct_sd_ms": round(overall["gct_sd_ms"], 2),
         "ic_within_1_sample_pct": round(overall["ic_within_1_sample_pct"], 1),

@@ -21,7 +21,8 @@ so every product is bounded:
   1.5 (Q13), v 2**24 or x 2**29: real strides stay far inside (c and s near 1,
   v below 2**21, x below 2**24);
 - sums over a contact (roll, strike) are bounded by the contact window, which
-  the engine limits when it is built;
+  the engine limits when it is built; the swing angle (S_SWING_SUM) stops
+  growing at its threshold, or at the swing timeout;
 - the sample index n must stay below 2**31 (60 days of sensor clock at 416 Hz):
   a 32-bit MCU refuses a larger one at the call (OverflowError), where the native
   engine before went on in big ints, allocating every sample past 2**30.
@@ -51,39 +52,43 @@ P_DTHETA_HI = const(14)
 P_DTHETA_LO = const(15)
 P_G_FLAT_MIN = const(16)
 P_STILL_GYRO = const(17)
+P_SWING_ANGLE = const(18)  # a swing turns the toe up this far before it can land
+P_SOFT_WAIT = const(19)  # samples of slap without a jolt before a landing is taken as soft
 # state
-S_STATE = const(18)
-S_SINCE = const(19)
-S_PAX = const(20)
-S_PAY = const(21)
-S_PAZ = const(22)
-S_PREV_GP = const(23)  # after a step: this sample's pitch rate
-S_SWING_PEAK = const(24)
-S_IC_N = const(25)
-S_STRIKE_SUM = const(26)
-S_SLAP_DONE = const(27)
-S_SLAP_MOVED = const(28)
-S_FLAT_COUNT = const(29)
-S_IMPACT_MAX = const(30)
-S_CLIPPED = const(31)
-S_MIN_GP = const(32)
-S_MIN_N = const(33)
-S_Y_BEFORE = const(34)
-S_Y_AFTER = const(35)
-S_ROLL = const(36)
-S_ROLL_MIN = const(37)
-S_ROLL_MAX = const(38)
-S_ROLL_AT_FLAT = const(39)
-S_STILL_RUN = const(40)
-S_TILTED_FLATS = const(41)
-S_INTEGRATING = const(42)
-S_C = const(43)
-S_S = const(44)
-S_V = const(45)
-S_X = const(46)
-S_T = const(47)
-S_PENDING = const(48)
-K_SIZE = const(49)
+S_STATE = const(20)
+S_SINCE = const(21)
+S_PAX = const(22)
+S_PAY = const(23)
+S_PAZ = const(24)
+S_PREV_GP = const(25)  # after a step: this sample's pitch rate
+S_SWING_PEAK = const(26)
+S_IC_N = const(27)
+S_STRIKE_SUM = const(28)
+S_SLAP_DONE = const(29)
+S_SLAP_MOVED = const(30)
+S_FLAT_COUNT = const(31)
+S_IMPACT_MAX = const(32)
+S_CLIPPED = const(33)
+S_MIN_GP = const(34)
+S_MIN_N = const(35)
+S_Y_BEFORE = const(36)
+S_Y_AFTER = const(37)
+S_ROLL = const(38)
+S_ROLL_MIN = const(39)
+S_ROLL_MAX = const(40)
+S_ROLL_AT_FLAT = const(41)
+S_STILL_RUN = const(42)
+S_TILTED_FLATS = const(43)
+S_INTEGRATING = const(44)
+S_C = const(45)
+S_S = const(46)
+S_V = const(47)
+S_X = const(48)
+S_T = const(49)
+S_PENDING = const(50)
+S_SWING_SUM = const(51)  # pitch turned since the swing began (rate counts x samples)
+S_SOFT_N = const(52)  # where the slap of a landing too soft to jolt began, 0 = none
+K_SIZE = const(53)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -209,10 +214,19 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
 
     state = k[S_STATE]
     if state == SEEK_SWING:
-        if gp > k[P_SWING_THR]:
+        # A first step from standing (or a step of a turn) can swing slower than the
+        # swing threshold: a sustained toe-up rotation of half a swing's angle arms
+        # too. The leak (a quarter of the flat threshold) keeps gyro bias and
+        # standing sway from ever adding up.
+        lifted = k[S_SWING_SUM] + gp - (k[P_FLAT_THR] >> 2)
+        if lifted < 0:
+            lifted = 0
+        k[S_SWING_SUM] = lifted
+        if gp > k[P_SWING_THR] or lifted > k[P_SWING_ANGLE] >> 1:
             k[S_STATE] = ARMED
             k[S_SINCE] = n
             k[S_SWING_PEAK] = gp
+            k[S_SOFT_N] = 0
         elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
             event = EV_NO_NEXT_CONTACT
     elif state == ARMED:
@@ -220,14 +234,41 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         if gp > peak:
             peak = gp
             k[S_SWING_PEAK] = gp
-        if jerk > k[P_JERK_THR] and gp < peak >> 1:
+        turned = k[S_SWING_SUM] + gp
+        if turned < 0:
+            # the foot has turned back down by all it had swung up: a landing too
+            # soft to see went by, and a stance. Search afresh from here (the
+            # timeout counts from now), so the next swing and landing are caught.
+            turned = 0
+            k[S_SINCE] = n
+            k[S_SWING_PEAK] = 0
+        k[S_SWING_SUM] = turned
+        # Only a swing that has turned the toe up by a real swing's angle can land:
+        # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
+        # rebounds past the swing threshold) is not a landing.
+        if jerk > k[P_JERK_THR] and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
+            k[S_SOFT_N] = 0
             event = EV_IMPACT
         elif n - k[S_SINCE] > k[P_MAX_SWING]:
             k[S_STATE] = SEEK_SWING
             k[S_SINCE] = n
             k[S_INTEGRATING] = 0
+            k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
+        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE]:
+            # After a swing the toe only turns down this fast once the heel is on
+            # the ground (the slap). A heel strike too soft to jolt past the
+            # threshold (slow walking, a 100 Hz source resampled) is taken as the
+            # landing once the slap has lasted P_SOFT_WAIT without one, timed at
+            # the slap's start; a real jolt comes within a few ms of it.
+            soft_n = k[S_SOFT_N]
+            if soft_n == 0:
+                k[S_SOFT_N] = n
+            elif n - soft_n >= k[P_SOFT_WAIT]:
+                event = EV_IMPACT
+        else:
+            k[S_SOFT_N] = 0
     else:
         # in contact: impact first, then slap to flat, then push-off
         since_ic = n - k[S_IC_N]
@@ -252,6 +293,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_STATE] = SEEK_SWING
             k[S_SINCE] = n
             k[S_INTEGRATING] = 0
+            k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == SLAP:
@@ -277,6 +319,8 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                     k[S_INTEGRATING] = 0
                     k[S_STATE] = PUSH
                     k[S_FLAT_COUNT] = 0
+                    k[S_SWING_PEAK] = 0
+                    k[S_SWING_SUM] = 0
                     k[S_MIN_GP] = gp
                     k[S_MIN_N] = n
                     k[S_Y_BEFORE] = prev_gp
@@ -291,6 +335,8 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             if gp < -k[P_PUSH_THR]:
                 k[S_STATE] = PUSH
                 k[S_FLAT_COUNT] = 0
+                k[S_SWING_PEAK] = 0
+                k[S_SWING_SUM] = 0
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
@@ -303,14 +349,31 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_X] = 0
                 k[S_T] = 0
         else:  # PUSH: the last negative excursion before the swing is the push-off
-            if gp < k[S_MIN_GP]:
+            if gp < -k[P_PUSH_THR] and k[S_SWING_PEAK] > k[P_SWING_THR]:
+                # down again after a rise that never became a swing (a heel slap's
+                # rebound): the push-off is this new excursion, not the slap
+                k[S_SWING_PEAK] = 0
+                k[S_SWING_SUM] = 0
+                k[S_MIN_GP] = gp
+                k[S_MIN_N] = n
+                k[S_Y_BEFORE] = prev_gp
+            elif gp < k[S_MIN_GP]:
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
             elif n == k[S_MIN_N] + 1:
                 k[S_Y_AFTER] = gp
-            if gp > k[P_SWING_THR]:
-                # the swing has begun, so that minimum was toe-off
+            if gp > 0:
+                if gp > k[S_SWING_PEAK]:
+                    k[S_SWING_PEAK] = gp
+                turned = k[S_SWING_SUM] + gp
+                k[S_SWING_SUM] = turned
+            else:
+                turned = 0
+                k[S_SWING_SUM] = 0
+            if turned > k[P_SWING_ANGLE]:
+                # the toe has turned up by a swing's angle without a pause: the swing
+                # has begun, so that minimum was toe-off
                 event = EV_TOE_OFF
             elif resting:
                 flat_count = k[S_FLAT_COUNT] + 1
@@ -434,10 +497,15 @@ if sys.implementation.name == "micropython":
 
         state = p[S_STATE]
         if state == SEEK_SWING:
-            if gp > p[P_SWING_THR]:
+            lifted = ((p[S_SWING_SUM] ^ sign) - sign) + gp - (p[P_FLAT_THR] >> 2)
+            if lifted < 0:
+                lifted = 0
+            p[S_SWING_SUM] = lifted
+            if gp > p[P_SWING_THR] or lifted > p[P_SWING_ANGLE] >> 1:
                 p[S_STATE] = ARMED
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = gp
+                p[S_SOFT_N] = 0
             elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == ARMED:
@@ -445,14 +513,30 @@ if sys.implementation.name == "micropython":
             if gp > peak:
                 peak = gp
                 p[S_SWING_PEAK] = gp
-            if jerk > p[P_JERK_THR] and gp < peak >> 1:
+            turned = ((p[S_SWING_SUM] ^ sign) - sign) + gp
+            if turned < 0:
+                turned = 0
+                p[S_SINCE] = n
+                p[S_SWING_PEAK] = 0
+            p[S_SWING_SUM] = turned
+            if jerk > p[P_JERK_THR] and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
+                p[S_SOFT_N] = 0
                 event = EV_IMPACT
             elif n - p[S_SINCE] > p[P_MAX_SWING]:
                 p[S_STATE] = SEEK_SWING
                 p[S_SINCE] = n
                 p[S_INTEGRATING] = 0
+                p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
+            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE]:
+                soft_n = p[S_SOFT_N]
+                if soft_n == 0:
+                    p[S_SOFT_N] = n
+                elif n - soft_n >= p[P_SOFT_WAIT]:
+                    event = EV_IMPACT
+            else:
+                p[S_SOFT_N] = 0
         else:
             since_ic = n - p[S_IC_N]
             flat_thr = p[P_FLAT_THR]
@@ -481,6 +565,7 @@ if sys.implementation.name == "micropython":
                 p[S_STATE] = SEEK_SWING
                 p[S_SINCE] = n
                 p[S_INTEGRATING] = 0
+                p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
             elif state == SLAP:
@@ -506,6 +591,8 @@ if sys.implementation.name == "micropython":
                         p[S_INTEGRATING] = 0
                         p[S_STATE] = PUSH
                         p[S_FLAT_COUNT] = 0
+                        p[S_SWING_PEAK] = 0
+                        p[S_SWING_SUM] = 0
                         p[S_MIN_GP] = gp
                         p[S_MIN_N] = n
                         p[S_Y_BEFORE] = prev_gp
@@ -520,6 +607,8 @@ if sys.implementation.name == "micropython":
                 if gp < -p[P_PUSH_THR]:
                     p[S_STATE] = PUSH
                     p[S_FLAT_COUNT] = 0
+                    p[S_SWING_PEAK] = 0
+                    p[S_SWING_SUM] = 0
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
@@ -531,13 +620,25 @@ if sys.implementation.name == "micropython":
                     p[S_X] = 0
                     p[S_T] = 0
             else:
-                if gp < (p[S_MIN_GP] ^ sign) - sign:
+                if gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
+                    p[S_SWING_PEAK] = 0
+                    p[S_SWING_SUM] = 0
+                    p[S_MIN_GP] = gp
+                    p[S_MIN_N] = n
+                    p[S_Y_BEFORE] = prev_gp
+                elif gp < (p[S_MIN_GP] ^ sign) - sign:
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
                 elif n == p[S_MIN_N] + 1:
                     p[S_Y_AFTER] = gp
-                if gp > p[P_SWING_THR]:
+                turned = 0
+                if gp > 0:
+                    if gp > p[S_SWING_PEAK]:
+                        p[S_SWING_PEAK] = gp
+                    turned = p[S_SWING_SUM] + gp
+                p[S_SWING_SUM] = turned
+                if turned > p[P_SWING_ANGLE]:
                     event = EV_TOE_OFF
                 elif resting:
                     flat_count = p[S_FLAT_COUNT] + 1

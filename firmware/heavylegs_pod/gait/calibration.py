@@ -10,6 +10,14 @@ The pod may be clipped on in any orientation. Three facts fix the foot frame
 - its sign: after every still foot-flat the first large rotation is the heel
   rising, toe going down, which is a negative pitch rate (rotation about +y).
 
+A runner's stance may never pass the stillness test (fast running: the gyro
+never drops below 50 dps, the accelerometer stays 0.2 g or more off 1 g). Then
+the least-rotating part of each stride stands in for the still foot-flat: the
+samples turning slower than 150 dps within 0.4 g of 1 g give gravity, and the
+first fast rotation after such a stretch gives the sign. The solver keeps
+trying for as long as it takes (motion statistics are halved, not frozen, when
+their sums grow large), so a pod that starts mid-run still finds its frame.
+
 Per-sample work is integer-only (accumulators stay below 2**30); the few float
 operations happen once, when the frame is solved.
 """
@@ -37,6 +45,107 @@ def _cross(a, b):
 
 def _dot(a, b):
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _isqrt(value):
+    if value <= 0:
+        return 0
+    x = value
+    y = (x + 1) >> 1
+    while y < x:
+        x = y
+        y = (x + value // x) >> 1
+    return x
+
+
+def _shrink(v, n, limit):
+    """Shift v[0:n] right (in place) until every |v[i]| < limit."""
+    big = 0
+    for i in range(n):
+        a = v[i] if v[i] >= 0 else -v[i]
+        if a > big:
+            big = a
+    while big >= limit:
+        big >>= 1
+        for i in range(n):
+            v[i] >>= 1
+
+
+def _unit_q(v):
+    """v (3 ints) scaled in place to a Q13 unit vector; False if it is zero."""
+    _shrink(v, 3, 1 << 14)
+    n = _isqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    if n == 0:
+        return False
+    for i in range(3):
+        v[i] = v[i] * _ONE // n
+    return True
+
+
+def solve_rows_q(gravity, covariance, push_cue, rows, up, vec, nxt):
+    """solve_frame in integers, into `rows` (Q13), without allocating: for
+    re-solving while the engine runs. up, vec and nxt are int arrays of 3 to work
+    in; the three inputs are consumed (shifted down in place). Every product stays
+    below 2**28. Returns False, rows untouched, if the frame is degenerate."""
+    m = covariance
+    for i in range(3):
+        up[i] = gravity[i]
+    if not _unit_q(up):
+        return False
+    _shrink(m, 6, 1 << 13)
+    # covariance (xx, yy, zz, xy, xz, yz); power iteration from its strongest column
+    k = 0
+    if m[1] > m[k]:
+        k = 1
+    if m[2] > m[k]:
+        k = 2
+    if k == 0:
+        vec[0] = m[0]
+        vec[1] = m[3]
+        vec[2] = m[4]
+    elif k == 1:
+        vec[0] = m[3]
+        vec[1] = m[1]
+        vec[2] = m[5]
+    else:
+        vec[0] = m[4]
+        vec[1] = m[5]
+        vec[2] = m[2]
+    if not _unit_q(vec):
+        return False
+    for _ in range(40):
+        nxt[0] = m[0] * vec[0] + m[3] * vec[1] + m[4] * vec[2]
+        nxt[1] = m[3] * vec[0] + m[1] * vec[1] + m[5] * vec[2]
+        nxt[2] = m[4] * vec[0] + m[5] * vec[1] + m[2] * vec[2]
+        if not _unit_q(nxt):
+            return False
+        for i in range(3):
+            vec[i] = nxt[i]
+    along = (vec[0] * up[0] + vec[1] * up[1] + vec[2] * up[2]) >> Q
+    for i in range(3):
+        vec[i] -= (along * up[i]) >> Q
+    if not _unit_q(vec):
+        return False
+    left = vec
+    # heel rise is a rotation about +y (left): toe down
+    _shrink(push_cue, 3, 1 << 14)
+    if push_cue[0] * left[0] + push_cue[1] * left[1] + push_cue[2] * left[2] < 0:
+        for i in range(3):
+            left[i] = -left[i]
+    fwd = nxt
+    fwd[0] = (left[1] * up[2] - left[2] * up[1]) >> Q
+    fwd[1] = (left[2] * up[0] - left[0] * up[2]) >> Q
+    fwd[2] = (left[0] * up[1] - left[1] * up[0]) >> Q
+    if not _unit_q(fwd):
+        return False
+    left[0] = (up[1] * fwd[2] - up[2] * fwd[1]) >> Q
+    left[1] = (up[2] * fwd[0] - up[0] * fwd[2]) >> Q
+    left[2] = (up[0] * fwd[1] - up[1] * fwd[0]) >> Q
+    for i in range(3):
+        rows[i] = fwd[i]
+        rows[3 + i] = left[i]
+        rows[6 + i] = up[i]
+    return True
 
 
 def solve_frame(gravity, covariance, push_cue):
@@ -96,14 +205,34 @@ class MountingCalibration:
         self._motion_gyro = 100000 // gyro_mdps_per_lsb
         self._still_needed = odr_hz * 30 // 1000  # a running foot-flat is long enough
         self._cue_len = odr_hz * 30 // 1000
-        self._min_motion = odr_hz * 3 // 2  # 1.5 s of moving before solving
+        # 0.75 s of rotation: two walking swings or three running ones, enough for
+        # the principal axis, and early enough for the replay buffer to hold the first steps
+        self._min_motion = odr_hz * 3 // 4
+        self._motion_cap = 4 * odr_hz  # sums halve here: they stay below 2**30
+        # stand-ins for a still foot-flat when there is none (see the module note)
+        self._low_lo = (g * 60 // 100) ** 2
+        self._low_hi = (g * 140 // 100) ** 2
+        self._low_gyro = 150000 // gyro_mdps_per_lsb
+        self._low_cue_gyro = 300000 // gyro_mdps_per_lsb
         self.rows = array("i", [_ONE, 0, 0, 0, _ONE, 0, 0, 0, _ONE])
+        # A first frame comes early (0.75 s of rotation) so that the replay buffer
+        # still holds the first strides; in a tight turn that little motion can put
+        # the lateral axis 20-40 deg off. The engine keeps feeding samples until
+        # this much rotation is in, then the frame is solved again, in integers
+        # (nothing allocated while the engine runs), sign included.
+        self._refine_motion = odr_hz * 8
+        self._q = array("i", [0] * 3)
+        self._vec = array("i", [0] * 3)
+        self._nxt = array("i", [0] * 3)
+        self._rows_new = array("i", [0] * 9)
         self.ready = False
         self.solved = 0  # how many times a frame was (re)solved
         self.reset()
 
     def reset(self):
         self.ready = False
+        self.refining = False
+        self._motion_total = 0
         self._gravity = [0, 0, 0]
         self._gravity_n = 0
         self._cov = [0, 0, 0, 0, 0, 0]
@@ -113,6 +242,13 @@ class MountingCalibration:
         self._still_run = 0
         self._cue_left = 0
         self._cue_armed = 0
+        self._low = [0, 0, 0]
+        self._low_n = 0
+        self._low_run = 0
+        self._low_cue = [0, 0, 0]
+        self._low_cues = 0
+        self._low_cue_left = 0
+        self._low_cue_armed = 0
 
     @micropython.native
     def observe(self, gx, gy, gz, ax, ay, az):
@@ -123,6 +259,7 @@ class MountingCalibration:
         sz = az >> sh
         a2 = sx * sx + sy * sy + sz * sz
         gyro_l1 = abs(gx) + abs(gy) + abs(gz)
+        self._observe_low(gx, gy, gz, sx, sy, sz, a2, gyro_l1)
         if gyro_l1 < self._still_gyro and self._still_lo < a2 < self._still_hi:
             self._still_run += 1
             if self._still_run >= self._still_needed:
@@ -146,11 +283,16 @@ class MountingCalibration:
             self._cue[2] += gz >> _MOTION_SHIFT
             if not self._cue_left:
                 self._cues += 1
-        if gyro_l1 > self._motion_gyro and self._motion_n < 4 * self.odr_hz:
+        if gyro_l1 > self._motion_gyro:
             x = gx >> _MOTION_SHIFT
             y = gy >> _MOTION_SHIFT
             z = gz >> _MOTION_SHIFT
             c = self._cov
+            if self._motion_n >= self._motion_cap:
+                # keep learning at half weight rather than stop (a pod that starts mid-run)
+                for i in range(6):
+                    c[i] //= 2
+                self._motion_n //= 2
             c[0] += x * x
             c[1] += y * y
             c[2] += z * z
@@ -158,13 +300,49 @@ class MountingCalibration:
             c[4] += x * z
             c[5] += y * z
             self._motion_n += 1
-            enough_cues = self._cues >= 2 or (self._cues and self._motion_n >= 2 * self._min_motion)
-            if self._motion_n >= self._min_motion and enough_cues and self._gravity_n:
-                return self._solve()
+            if self._motion_total < self._refine_motion:
+                self._motion_total += 1
+            if self.refining:
+                if self._motion_total >= self._refine_motion:
+                    return self._refine()
+            elif self._motion_n >= self._min_motion:
+                if self._gravity_n:
+                    enough_cues = self._cues >= 2 or (
+                        self._cues and self._motion_n >= 2 * self._min_motion
+                    )
+                    if enough_cues:
+                        return self._solve(self._gravity, self._cue)
+                elif self._low_n >= self._still_needed * 4 and self._low_cues >= 4:
+                    # never still: the least-rotating moments of several strides instead
+                    return self._solve(self._low, self._low_cue)
         return 0
 
-    def _solve(self):
-        frame = solve_frame(self._gravity, self._cov, self._cue)
+    @micropython.native
+    def _observe_low(self, gx, gy, gz, sx, sy, sz, a2, gyro_l1):
+        if gyro_l1 < self._low_gyro and self._low_lo < a2 < self._low_hi:
+            self._low_run += 1
+            if self._low_run >= self._still_needed:
+                self._low_cue_armed = 1
+                if self._low_n < 100000:
+                    self._low[0] += sx
+                    self._low[1] += sy
+                    self._low[2] += sz
+                    self._low_n += 1
+            return
+        self._low_run = 0
+        if self._low_cue_armed and gyro_l1 > self._low_cue_gyro:
+            self._low_cue_armed = 0
+            self._low_cue_left = self._cue_len
+        if self._low_cue_left:
+            self._low_cue_left -= 1
+            self._low_cue[0] += gx >> _MOTION_SHIFT
+            self._low_cue[1] += gy >> _MOTION_SHIFT
+            self._low_cue[2] += gz >> _MOTION_SHIFT
+            if not self._low_cue_left:
+                self._low_cues += 1
+
+    def _solve(self, gravity, cue):
+        frame = solve_frame(gravity, self._cov, cue)
         if frame is None:
             self.reset()
             return 0
@@ -175,6 +353,25 @@ class MountingCalibration:
                 rows[i] = int(value * _ONE + (0.5 if value >= 0 else -0.5))
                 i += 1
         self.ready = True
+        self.refining = True
+        self.solved += 1
+        return 1
+
+    def _refine(self):
+        """The second solve, with every stride seen so far (see __init__)."""
+        self.refining = False
+        if self._gravity_n:
+            gravity, cue, cues = self._gravity, self._cue, self._cues
+        else:
+            gravity, cue, cues = self._low, self._low_cue, self._low_cues
+        if cues < 2:
+            return 0
+        q = self._q
+        if not solve_rows_q(gravity, self._cov, cue, self._rows_new, q, self._vec, self._nxt):
+            return 0
+        rows = self.rows
+        for i in range(9):
+            rows[i] = self._rows_new[i]
         self.solved += 1
         return 1
 
@@ -188,3 +385,4 @@ class MountingCalibration:
         for i in range(9):
             self.rows[i] = rows[i]
         self.ready = True
+        self.refining = False

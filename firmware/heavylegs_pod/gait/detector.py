@@ -8,10 +8,12 @@ first strides of a session are measured too, not lost.
 
 In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
   IC   the impact at initial contact: the first sample-to-sample jump of the
-       acceleration above JERK_G after the swing. The contact lies between that
-       sample and the one before; the midpoint is taken.
+       acceleration above JERK_G once the swing has turned the toe up by
+       SWING_DEG. The contact lies between that sample and the one before; the
+       midpoint is taken.
   TO   the push-off minimum of pitch rate after foot-flat, to sub-sample time by
-       a parabola through the three samples around it.
+       a parabola through the three samples around it, declared once the toe has
+       turned up by SWING_DEG after it (a heel slap's rebound turns less).
   strike angle  the pitch rotation from IC to foot-flat: the foot's pitch at
        contact relative to the flat foot (positive = toe up, heel first).
   pronation  the range of roll (about the forward axis) through stance.
@@ -32,6 +34,7 @@ import micropython
 from micropython import const
 
 from heavylegs_pod.gait._kernels import (
+    ARMED,
     EV_FLAT_RESTED,
     EV_IMPACT,
     EV_NO_NEXT_CONTACT,
@@ -54,7 +57,9 @@ from heavylegs_pod.gait._kernels import (
     P_REST_LO,
     P_SLAP_MIN,
     P_SLAP_QUIET,
+    P_SOFT_WAIT,
     P_STILL_GYRO,
+    P_SWING_ANGLE,
     P_SWING_THR,
     S_C,
     S_CLIPPED,
@@ -74,6 +79,7 @@ from heavylegs_pod.gait._kernels import (
     S_SINCE,
     S_SLAP_DONE,
     S_SLAP_MOVED,
+    S_SOFT_N,
     S_STATE,
     S_STRIKE_SUM,
     S_T,
@@ -156,7 +162,8 @@ class GaitEngine:
         swing_dps=150,
         jerk_g=0.6,
         flat_dps=50,
-        push_dps=100,
+        push_dps=50,
+        swing_deg=15,
         max_contact_ms=1500,
         max_swing_ms=1500,
         replay_s=3,
@@ -178,6 +185,9 @@ class GaitEngine:
         k[P_FLAT_THR] = int(flat_dps * lsb_per_dps)
         k[P_PUSH_THR] = int(push_dps * lsb_per_dps)
         k[P_JERK_THR] = int(jerk_g * acc_lsb_per_g)
+        # degrees turned = sum of pitch-rate counts / (odr * counts per dps)
+        k[P_SWING_ANGLE] = int(swing_deg * odr_hz * lsb_per_dps)
+        k[P_SOFT_WAIT] = odr_hz * 30 // 1000
         k[P_FLAT_NEEDED] = max(2, odr_hz // 50)  # 20 ms of quiet pitch
         g8 = acc_lsb_per_g >> 3
         k[P_REST_LO] = (g8 * 3 // 4) ** 2
@@ -246,13 +256,17 @@ class GaitEngine:
     @micropython.native
     def feed(self, n, gx, gy, gz, ax, ay, az):
         """One sample (raw counts). Returns 1 when `stride` holds a new stride."""
-        if self.cal.ready:
+        cal = self.cal
+        if cal.ready:
             event = step(self._k, self._rows, n, gx, gy, gz, ax, ay, az)
             if event:
                 self._on_event(event, n)
+            if cal.refining:
+                # the first seconds only: the frame is solved again with more strides
+                cal.observe(gx, gy, gz, ax, ay, az)
         else:
             self._buffer(n, gx, gy, gz, ax, ay, az)
-            if self.cal.observe(gx, gy, gz, ax, ay, az):
+            if cal.observe(gx, gy, gz, ax, ay, az):
                 self._replay_buffer()
         if self._q_len:
             return self._pop()
@@ -260,13 +274,16 @@ class GaitEngine:
 
     @property
     def right_foot(self):
-        """True/False when configured or inferred, None while unknown."""
+        """True/False when configured, None otherwise.
+
+        The engine does not guess the side. Its one cue, the sign of the roll from
+        initial contact to foot-flat (eversion), matched the true side on only 70% of
+        117 real recordings (bench/accuracy.py's real datasets): it depends on the
+        runner's foot mechanics as much as on the side, and was as consistent on the
+        wrong recordings as on the right ones. `foot_votes` keeps the tally for study.
+        """
         if self.foot != "auto":
             return self.foot == "right"
-        if self.foot_votes >= 3:
-            return False
-        if self.foot_votes <= -3:
-            return True
         return None
 
     # -- calibration and replay -------------------------------------------------------
@@ -344,6 +361,12 @@ class GaitEngine:
         k = self._k
         ic_n = n - 1
         ic_f = _FRAC // 2
+        soft_n = k[S_SOFT_N]
+        if soft_n:
+            # a landing too soft to jolt: it began where the slap did
+            ic_n = soft_n
+            ic_f = 0
+            k[S_SOFT_N] = 0
         if k[S_PENDING]:
             ticks = ic_n * _FRAC + ic_f
             if ticks - (self._p_ic_n * _FRAC + self._p_ic_f) < self._min_stride * _FRAC:
@@ -419,8 +442,11 @@ class GaitEngine:
             self.foot_votes += 1
         elif roll_flat < 0 and self.foot_votes > -100:
             self.foot_votes -= 1
-        k[S_STATE] = SEEK_SWING
+        # the swing is already under way (the kernel saw it turn the toe up): it
+        # keeps its peak and the angle turned so far
+        k[S_STATE] = ARMED
         k[S_SINCE] = min_n
+        k[S_SOFT_N] = 0
 
     def _finish_pending(self, next_ic_ticks):
         """Queue the pending contact as a stride; next_ic_ticks 0 = no next contact."""

@@ -1,0 +1,94 @@
+"""What real foot signals do that the gait model's clean strides do not.
+
+Each function takes a simulated `Trace` and returns a new one with one failure
+mode of issue 14 planted, truth unchanged, so that a test can show the engine
+failing on it before the fix and coping after:
+
+- `never_still`: fast running whose stance never passes a stillness test. Real
+  recordings show the smallest gyro sum in every stance at 50-56 dps and the
+  acceleration at least 0.2 g away from 1 g; here the foot rocks through every
+  stance (and everything else) at `rock_hz` by `rock_dps` on each axis and
+  `rock_g` along each axis, with phases that never line up.
+- `started_mid_run` (in the tests: feed the engine from a later sample) needs no
+  new signal: the pod wakes while the runner is already running, so no standing,
+  and no first still foot-flat, precede its first sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from heavylegs.sim.trace import Trace
+
+
+def never_still(
+    trace: Trace,
+    *,
+    rock_dps: float = 60.0,
+    rock_g: float = 0.3,
+    rock_hz: float = 23.0,
+    seed: int = 0,
+) -> Trace:
+    """The same run with no sample still enough to count as rest (see module note)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(trace.header.n_samples) / trace.header.rate_hz
+    phases = rng.uniform(0, 2 * np.pi, size=6)
+    # three axes a third of a cycle apart: their absolute values never all dip together
+    spread = np.array([0.0, 2 * np.pi / 3, 4 * np.pi / 3])
+    wave_g = np.sin(2 * np.pi * rock_hz * t[:, None] + phases[None, 3:] + spread)
+    wave_w = np.sin(2 * np.pi * rock_hz * 1.13 * t[:, None] + phases[None, :3] + spread)
+    return replace(
+        trace,
+        acc_g=trace.acc_g + rock_g * wave_g,
+        gyr_dps=trace.gyr_dps + rock_dps * wave_w,
+    )
+
+
+def slap_rebound(
+    trace: Trace,
+    *,
+    slap_dps: float = 530.0,
+    rebound_dps: float = 390.0,
+    period_s: float = 0.1,
+    delay_s: float = 0.05,
+) -> Trace:
+    """Every landing followed by a foot-slap oscillation of the pitch rate: down to
+    -`slap_dps`, back up to +`rebound_dps` within `period_s` (what real running on
+    curves and some walkers show: about -530 then +390 dps within 0.1 s), as one
+    damped cycle of a sine that starts and ends at zero, `delay_s` after the
+    impact (in the real recordings the heel settles for a few tens of ms first)."""
+    rate = trace.header.rate_hz
+    t = np.arange(int(period_s * rate)) / rate
+    decay_s = (period_s / 2) / np.log(slap_dps / rebound_dps)
+    amplitude = slap_dps * np.exp(period_s / 4 / decay_s)
+    wave = -amplitude * np.sin(2 * np.pi * t / period_s) * np.exp(-t / decay_s)
+    # the model's foot frame to the pod's axes (header.mounting: sensor_from_foot)
+    mounting = np.asarray(trace.header.mounting, dtype=float)
+    pitch_axis = np.array([0.0, -1.0, 0.0]) @ mounting.T  # pitch rate is -gyro_y (foot)
+    gyr = trace.gyr_dps.copy()
+    to_sensor = getattr(trace, "sensor_time", None)
+    for stride in trace.truth:
+        ic = to_sensor(stride.ic_s) if to_sensor else stride.ic_s
+        first = int(round((ic + delay_s) * rate))
+        last = min(first + len(wave), len(gyr))
+        if first < last:
+            gyr[first:last] += wave[: last - first, None] * pitch_axis[None, :]
+    return replace(trace, gyr_dps=gyr)
+
+
+def low_source_rate(trace: Trace, *, source_hz: float = 100.0) -> Trace:
+    """The same run as a slower IMU records it, resampled back to the trace's rate
+    by linear interpolation (as bench/realdata.py does with 100-200 Hz datasets):
+    an impact's jolt is spread over a whole source period, each sample-to-sample
+    jump a fraction of what the pod's own 416 Hz FIFO would show."""
+    rate = trace.header.rate_hz
+    t = np.arange(trace.header.n_samples) / rate
+    coarse = np.arange(0.0, t[-1], 1.0 / source_hz)
+
+    def through(values: np.ndarray) -> np.ndarray:
+        kept = np.stack([np.interp(coarse, t, values[:, i]) for i in range(3)], axis=1)
+        return np.stack([np.interp(t, coarse, kept[:, i]) for i in range(3)], axis=1)
+
+    return replace(trace, acc_g=through(trace.acc_g), gyr_dps=through(trace.gyr_dps))

@@ -1,0 +1,49 @@
+"""The one matcher every bench and test scores contacts with (host/heavylegs/evaluation.py)."""
+
+from heavylegs import evaluation as ev
+
+
+def test_closest_pairs_win_and_each_event_is_used_once():
+    # 1.02 is nearer to 1.0 than 0.95 is; 2.5 has no truth; truth 3.0 has no detection
+    m = ev.match_events([0.95, 1.02, 2.5], [1.0, 3.0], tolerance_s=0.1)
+    assert m.pairs == [(1, 0)]
+    assert m.missed == [1]
+    assert m.extra == [0, 2]
+
+
+def test_a_detection_outside_the_tolerance_is_extra_and_the_truth_missed():
+    m = ev.match_events([1.2], [1.0], tolerance_s=0.15)
+    assert (m.pairs, m.missed, m.extra) == ([], [0], [0])
+
+
+def test_a_contact_split_in_two_counts_one_match_one_extra_and_a_gross_stance():
+    # truth: contacts of 0.30 s; the second one detected as two halves
+    true_ic = [0.0, 1.0, 2.0]
+    true_to = [0.3, 1.3, None]
+    ics = [0.01, 1.01, 1.12, 2.0]
+    tos = [0.31, 1.10, 1.30, 2.3]
+    s = ev.score_contacts(
+        "x", ics, tos, true_ic, true_to, 0.15, foot_true="left", foot_found="unknown"
+    )
+    assert (s.matched, s.missed, s.extra) == (3, 0, 1)
+    assert s.stance_scored == 2  # the last contact has no true toe-off
+    assert s.stance_gross == 1  # the first half lasts 0.09 s against 0.30 s
+    summary = ev.summarise([s])
+    assert summary["foot_unknown"] == 1 and summary["foot_wrong"] == 0
+
+
+def test_stance_off_by_more_than_100_ms_is_gross():
+    s = ev.score_contacts("x", [0.0, 1.0], [0.12, 1.3], [0.0, 1.0], [0.3, 1.3], 0.15)
+    assert s.stance_gross == 1 and s.stance_scored == 2
+    assert ev.summarise([s])["stance_gross_pct"] == 50.0
+
+
+def test_cadence_ignores_stops_between_bouts():
+    # 1.0 s strides (120 steps/min) with a 5 s stop in the middle
+    ics = [0, 1, 2, 3, 8, 9, 10]
+    assert ev.cadence_spm(ics) == 120.0
+
+
+def test_marks_inside_contacts_match_the_contact_that_holds_them():
+    m = ev.match_marks_in_contacts([0.0, 1.0], [0.3, 1.3], [0.2, 0.25, 1.2, 5.0], 0.0)
+    assert len(m.pairs) == 2 and m.extra == [] and len(m.missed) == 2

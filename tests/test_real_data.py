@@ -1,0 +1,93 @@
+"""The gait engine on real foot-IMU recordings (../shared/data), against the open peer.
+
+The bars are gaitmap 2.6's figures on the same 416 Hz counts, re-run by
+`bench/accuracy.py --gaitmap` (its venv is not part of the test environment):
+issue 14 asks for at least as many contacts matched, no more extra, no larger
+share of stances off by more than 100 ms, and no foot side guessed wrong. The
+targets not met yet are marked xfail(strict): they fail loudly once met, so the
+bar gets raised rather than forgotten. Skipped when the data folder is absent.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from heavylegs import evaluation as ev
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO / "bench"))
+
+pytestmark = pytest.mark.skipif(not DATA.exists(), reason="no ../shared/data here")
+
+# gaitmap 2.6 (HerzerEventDetection), bench/accuracy.py --gaitmap, same scoring
+GAITMAP = {
+    "voisard_walking": {"matched": 1524, "extra": 50, "stance_gross_pct": 0.79, "ic_sd_ms": 19.18},
+    "gaitmap_walking": {"matched": 55, "extra": 0, "stance_gross_pct": 0.0, "ic_sd_ms": 7.86},
+    "pyshoe_running": {"matched": 202, "extra": 3},
+}
+
+
+def _summary(name: str) -> dict:
+    import accuracy
+    import realdata
+
+    loaders = {
+        "voisard_walking": realdata.voisard_walking,
+        "gaitmap_walking": realdata.gaitmap_walking,
+        "pyshoe_running": lambda: [r for r in realdata.pyshoe() if r.boundaries_s],
+    }
+    recs = loaders[name]()
+    if not recs:
+        pytest.skip(f"{name} is not in ../shared/data")
+    return ev.summarise([accuracy.score_real(r, *accuracy.ours_on(r)) for r in recs])
+
+
+@pytest.fixture(scope="module")
+def figures():
+    cache: dict[str, dict] = {}
+
+    def get(name: str) -> dict:
+        if name not in cache:
+            cache[name] = _summary(name)
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", ["voisard_walking", "gaitmap_walking"])
+def test_walking_contacts_match_at_least_gaitmaps_with_fewer_extra_and_split_stances(figures, name):
+    ours, bar = figures(name), GAITMAP[name]
+    assert ours["matched"] >= bar["matched"]
+    assert ours["extra"] <= bar["extra"]
+    assert ours["stance_gross_pct"] <= bar["stance_gross_pct"]
+
+
+@pytest.mark.parametrize("name", ["voisard_walking", "gaitmap_walking", "pyshoe_running"])
+def test_the_foot_side_is_never_wrong(figures, name):
+    assert figures(name)["foot_wrong"] == 0
+
+
+def test_running_has_no_more_extra_contacts_than_gaitmap(figures):
+    assert figures("pyshoe_running")["extra"] <= GAITMAP["pyshoe_running"]["extra"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 target not met: 200 of 203 matched, gaitmap 202")
+def test_running_contacts_match_at_least_gaitmaps(figures):
+    assert figures("pyshoe_running")["matched"] >= GAITMAP["pyshoe_running"]["matched"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 14 target not met: 1.8 steps/min (trial medians)")
+def test_running_cadence_within_one_step_per_minute(figures):
+    assert figures("pyshoe_running")["cadence_err_spm"] < 1.0
+
+
+@pytest.mark.xfail(
+    strict=True, reason="issue 14 target not met: IC SD 22.3 / 10.6 ms vs 19.2 / 7.9"
+)
+@pytest.mark.parametrize("name", ["voisard_walking", "gaitmap_walking"])
+def test_initial_contact_spread_no_wider_than_gaitmaps(figures, name):
+    assert figures(name)["ic_sd_ms"] <= GAITMAP[name]["ic_sd_ms"]
