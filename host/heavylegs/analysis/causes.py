@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from heavylegs.analysis.diary import CheckIn
 from heavylegs.analysis.fatigue import BALANCE_NORMAL_PCT, BALANCE_POOR_PCT
 from heavylegs.analysis.history import (
     LoadStatus,
@@ -21,6 +20,7 @@ from heavylegs.analysis.history import (
     baseline_drift_pct,
     load_status,
 )
+from heavylegs.store.diary import CheckIn
 
 _DAY_S = 86_400.0
 # Below this score a rule's evidence is too thin to mention.

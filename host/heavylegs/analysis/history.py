@@ -9,11 +9,11 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from heavylegs.analysis.diary import Diary, Shoe
 from heavylegs.analysis.fatigue import FatigueDetector
 from heavylegs.analysis.indicators import usable_strides
 from heavylegs.analysis.session import Session, load_session
 from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import Diary, Shoe
 
 # Bump when a summary field or its meaning changes: cached summaries are rebuilt.
 ANALYSIS_VERSION = 1

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heavylegs.deploy.build import HOST_ONLY, compile_firmware, firmware_modules
-from heavylegs.sim.paths import FIRMWARE_DIR, MAIN_PY
+from heavylegs.paths import FIRMWARE_DIR, MAIN_PY
 
 PACKAGE = "heavylegs_pod"
 # Modules built into (or frozen into) the MicroPython firmware of every board in

@@ -1,12 +1,10 @@
-"""Commands that talk to pods: scan, record (live), sync (journal)."""
+"""Commands that talk to pods: scan, record (live), sync (journal), drop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import time
-from collections.abc import AsyncIterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +15,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from heavylegs.cli_errors import (
+from heavylegs.cli.errors import (
     MAX_MINUTES,
     MAX_TIMEOUT_S,
     bluetooth_failure,
@@ -28,13 +26,14 @@ from heavylegs.cli_errors import (
     seed_value,
     session_id,
 )
+from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.link.pods import scan as scan_pods
 from heavylegs.link.sync import Syncer, SyncProgress, describe_dates, describe_gaps
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 from heavylegs.store import Store
 from heavylegs.store.backup import backup_store
 
@@ -79,8 +78,8 @@ def record_sim_run(
     or failed, the strides stored so far stay as their run, and a run without a
     stride is removed: an empty run must never become the latest one.
     """
-    from heavylegs.sim.session import Progress as SimProgress
-    from heavylegs.sim.session import record_simulated
+    from heavylegs.cli.simulated import Progress as SimProgress
+    from heavylegs.cli.simulated import record_simulated
 
     traces_dir = (pod_dir / "traces") if pod_dir is not None else db.parent / "traces"
     started_runs: list[int] = []
@@ -153,35 +152,6 @@ def _keep_or_drop(store: Store, run_ids: list[int]) -> str:
     return f"run {run_ids[0]} keeps {store.run(run_ids[0]).stride_count} strides"
 
 
-@contextlib.asynccontextmanager
-async def _sim_environment(
-    pod_dir: Path | None, mtu: int = 247
-) -> AsyncIterator[tuple[Backends, KeyStore]]:
-    """Simulated pods booted from pod_dir's flash (or two fresh ones) on a simulated radio."""
-    from heavylegs.sim.radio import SimRadio, use_radio
-    from heavylegs.sim.scenarios import write_scenario
-    from heavylegs.sim.session import SIM_BACKENDS, sim_pods
-
-    traces: dict[str, Path] = {}
-    if pod_dir is not None and (pod_dir / "traces").exists():
-        for path in sorted((pod_dir / "traces").glob("*.hltrace")):
-            foot = "left" if "left" in path.stem else "right"
-            traces[foot] = path
-    if not traces:
-        base = pod_dir if pod_dir is not None else Path(tempfile.mkdtemp(prefix="hlsim-"))
-        traces = write_scenario("easy", base / "traces", minutes=0.2, seed=1)
-    async with SimRadio(central_mtu=mtu) as radio:
-        with use_radio(radio):
-            pods, keys = sim_pods(radio, traces, pod_dir=pod_dir)
-            try:
-                for pod in pods:
-                    await pod.start()
-                yield SIM_BACKENDS, keys
-            finally:
-                for pod in pods:
-                    await pod.stop()
-
-
 def scan(
     sim: bool = typer.Option(False, "--sim", help="scan simulated pods instead of the radio"),
     timeout: float = _timeout_option(5.0, "seconds to listen"),
@@ -191,7 +161,9 @@ def scan(
 
     async def go() -> None:
         if sim:
-            async with _sim_environment(pod_dir) as (backends, _keys):
+            from heavylegs.cli.simulated import sim_environment
+
+            async with sim_environment(pod_dir) as (backends, _keys):
                 found = await scan_pods(timeout, backends, want=2)
         else:
             found = await scan_pods(timeout, Backends())
@@ -292,7 +264,9 @@ def sync(
     async def go() -> None:
         async with contextlib.AsyncExitStack() as stack:
             if sim:
-                backends, keys = await stack.enter_async_context(_sim_environment(pod_dir))
+                from heavylegs.cli.simulated import sim_environment
+
+                backends, keys = await stack.enter_async_context(sim_environment(pod_dir))
             else:
                 backends, keys = Backends(), KeyStore()
             found = await scan_pods(timeout, backends, want=pods or None)
@@ -369,7 +343,9 @@ def drop(
     async def go() -> None:
         async with contextlib.AsyncExitStack() as stack:
             if sim:
-                backends, keys = await stack.enter_async_context(_sim_environment(pod_dir))
+                from heavylegs.cli.simulated import sim_environment
+
+                backends, keys = await stack.enter_async_context(sim_environment(pod_dir))
             else:
                 backends, keys = Backends(), KeyStore()
             found = await scan_pods(timeout, backends)

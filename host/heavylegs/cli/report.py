@@ -10,15 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.analysis import Diary, analyse_run
-from heavylegs.analysis.diary import SCALES, CheckIn, checkin_dict
 from heavylegs.analysis.history import shoe_histories
-from heavylegs.cli_errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
+from heavylegs.cli.errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
+from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
-from heavylegs.export import commands as export_commands
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 from heavylegs.report.html import write_report
 from heavylegs.report.summary import print_analysis, print_summary
 from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import SCALES, CheckIn, checkin_dict
 
 console = Console()
 
@@ -201,4 +201,3 @@ def register(app: typer.Typer) -> None:
     app.command()(report)
     app.command()(checkin)
     app.command()(shoe)
-    export_commands.register(app)

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from heavylegs.cli_errors import (
+from heavylegs.cli.errors import (
     IMPORT_RATE_HZ,
     MAX_MINUTES,
     number_in,
