@@ -36,6 +36,7 @@ from datetime import datetime
 
 from bleak.backends.device import BLEDevice
 
+from heavylegs.errors import HeavylegsError
 from heavylegs.link.client import (
     Backends,
     LinkError,
@@ -70,9 +71,12 @@ class SyncStopped(LinkError):
         self.session = session
 
 
-class SessionKeptApart(Exception):
+class SessionKeptApart(HeavylegsError):
     """A session turned out to be another than the one stored under its identity;
-    its strides went to `recording_id`, a copy kept apart."""
+    its strides went to `recording_id`, a copy kept apart.
+
+    Not a LinkError: the link is fine, and the handlers that give up on a pod
+    must let this one through to the caller that completes the copy."""
 
     def __init__(self, recording_id: int) -> None:
         super().__init__(recording_id)

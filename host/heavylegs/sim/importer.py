@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heavylegs.errors import HeavylegsError
 from heavylegs.sim.trace import STANDARD_GRAVITY, Trace, TraceHeader, TruthMark, TruthStride
 
 POD_RATE_HZ = 416.0
@@ -42,7 +43,7 @@ PYSHOE_COLUMNS = (
 _GAITMAP_AXES = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 
 
-class RecordingError(ValueError):
+class RecordingError(HeavylegsError, ValueError):
     """A recording that cannot be imported, with the reason."""
 
 
