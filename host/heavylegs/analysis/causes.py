@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from heavylegs.analysis.fatigue import BALANCE_NORMAL_PCT, BALANCE_POOR_PCT
 from heavylegs.analysis.history import (
+    FlagNote,
     LoadStatus,
     RunSummary,
     ShoeHistory,
@@ -94,7 +95,7 @@ def explain(ctx: Context) -> tuple[list[Cause], list[str]]:
     return causes, unknowns
 
 
-def _flags(ctx: Context, kind: str) -> list:
+def _flags(ctx: Context, kind: str) -> list[FlagNote]:
     return [f for f in ctx.run.flags if f.kind == kind]
 
 

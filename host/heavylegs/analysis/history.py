@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
@@ -58,11 +59,11 @@ class RunSummary:
     settling_min: float | None
     flags: tuple[FlagNote, ...] = field(default=())
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, body: dict) -> RunSummary:
+    def from_json(cls, body: dict[str, Any]) -> RunSummary:
         body = dict(body)
         body["flags"] = tuple(FlagNote(**f) for f in body.get("flags", ()))
         return cls(**body)

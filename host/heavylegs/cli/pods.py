@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from heavylegs.cli.errors import (
@@ -50,7 +51,8 @@ PodDirOption = typer.Option(
 )
 
 
-def _timeout_option(default: float, help: str) -> typer.models.OptionInfo:
+# Any, as typer.Option itself returns: typer reads the option from the default.
+def _timeout_option(default: float, help: str) -> Any:
     return typer.Option(default, help=help, callback=number_in(0, MAX_TIMEOUT_S, "seconds"))
 
 
@@ -285,7 +287,7 @@ def sync(
                     console=console,
                 ) as bar,
             ):
-                tasks: dict[tuple[str, int], int] = {}
+                tasks: dict[tuple[str, int], TaskID] = {}
 
                 def show(p: SyncProgress) -> None:
                     key = (p.pod, p.session)
@@ -374,7 +376,7 @@ def drop(
         raise typer.Exit(2)
 
 
-def _run(go) -> None:  # type: ignore[no-untyped-def]
+def _run(go: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a command's coroutine; a missing radio or a Ctrl-C becomes one line."""
     try:
         run_interruptible(go())

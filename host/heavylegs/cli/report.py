@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.analysis import Diary, analyse_run
-from heavylegs.analysis.history import shoe_histories
+from heavylegs.analysis.history import RunSummary, shoe_histories
 from heavylegs.cli.errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
@@ -96,7 +96,7 @@ def _interactive() -> bool:
 def _ask() -> CheckIn:
     """The questions in the order a runner thinks of them; a bad answer asks again."""
 
-    def number(question: str, cast: type, low: float, high: float) -> float | None:
+    def number(question: str, cast: type[float], low: float, high: float) -> float | None:
         while True:
             answer = typer.prompt(question, default="", show_default=False).strip()
             if not answer:
@@ -190,7 +190,7 @@ def _known_pod(store: Store, address: str) -> str:
     return by_upper[address.upper()]
 
 
-def _history(store: Store, latest: RunInfo) -> list:
+def _history(store: Store, latest: RunInfo) -> list[RunSummary]:
     from heavylegs.analysis.history import history_until
 
     with Diary(store.path) as diary:

@@ -125,6 +125,7 @@ def _imports(tree: ast.AST, module: str) -> list[tuple[str, bool]]:
     found: list[tuple[str, bool]] = []
 
     def visit(node: ast.AST, required: bool) -> None:
+        child: ast.AST
         if isinstance(node, ast.If):
             guard = _is_cpython_guard(node.test)
             for child in node.body if guard is not True else []:

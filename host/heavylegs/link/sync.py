@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bleak.backends.device import BLEDevice
 
@@ -101,10 +102,10 @@ class PodSession:
     start_clock_s: int | None = None
 
     @classmethod
-    def from_wire(cls, d: dict) -> PodSession:
+    def from_wire(cls, d: dict[str, Any]) -> PodSession:
         return cls(**d)
 
-    def with_identity(self, ident: dict) -> PodSession:
+    def with_identity(self, ident: dict[str, Any]) -> PodSession:
         """Merge a decoded identity record (wire.decode_identity)."""
         return dataclasses.replace(
             self, epoch=ident["epoch"], boot=ident["boot"], start_clock_s=ident["start_clock_s"]
@@ -426,9 +427,8 @@ class Syncer:
             while not done.done():
                 arrived.clear()
                 waiter = asyncio.ensure_future(arrived.wait())
-                await asyncio.wait(
-                    {waiter, done}, timeout=COMMIT_EVERY_S, return_when="FIRST_COMPLETED"
-                )
+                watched: set[asyncio.Future[Any]] = {waiter, done}
+                await asyncio.wait(watched, timeout=COMMIT_EVERY_S, return_when="FIRST_COMPLETED")
                 waiter.cancel()
                 await commit_and_ack()
                 now = time.monotonic()
@@ -636,9 +636,9 @@ def date_sessions(
         if recording_id not in report.new_recordings:
             continue  # dated when it first arrived; a later sync knows less of it
         rec = store.recording(recording_id)
-        low, high = _bounds(store, rec, listed_before, now)
-        start = high if low is None else (low + max(low, high)) / 2
-        store.set_recording_date(recording_id, "bounds", start, low, high)
+        after, before = _bounds(store, rec, listed_before, now)
+        start = before if after is None else (after + max(after, before)) / 2
+        store.set_recording_date(recording_id, "bounds", start, after, before)
 
 
 def _bounds(
