@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +154,19 @@ def _keep_or_drop(store: Store, run_ids: list[int]) -> str:
     return f"run {run_ids[0]} keeps {store.run(run_ids[0]).stride_count} strides"
 
 
+@contextlib.asynccontextmanager
+async def _radio(sim: bool, pod_dir: Path | None) -> AsyncIterator[tuple[Backends, KeyStore]]:
+    """The real radio and this host's keys, or simulated pods booted from pod_dir."""
+    if not sim:
+        yield Backends(), KeyStore()
+        return
+    # Loaded only here: the simulator (bumble) takes a second a real pod need not wait.
+    from heavylegs.cli.simulated import sim_environment
+
+    async with sim_environment(pod_dir) as radio:
+        yield radio
+
+
 def scan(
     sim: bool = typer.Option(False, "--sim", help="scan simulated pods instead of the radio"),
     timeout: float = _timeout_option(5.0, "seconds to listen"),
@@ -162,13 +175,8 @@ def scan(
     """List the heavylegs pods in range."""
 
     async def go() -> None:
-        if sim:
-            from heavylegs.cli.simulated import sim_environment
-
-            async with sim_environment(pod_dir) as (backends, _keys):
-                found = await scan_pods(timeout, backends, want=2)
-        else:
-            found = await scan_pods(timeout, Backends())
+        async with _radio(sim, pod_dir) as (backends, _keys):
+            found = await scan_pods(timeout, backends, want=2 if sim else None)
         table = Table("name", "address", "RSSI")
         for result in found:
             table.add_row(result.name, result.device.address, str(result.rssi))
@@ -264,13 +272,7 @@ def sync(
     failed: list[str] = []
 
     async def go() -> None:
-        async with contextlib.AsyncExitStack() as stack:
-            if sim:
-                from heavylegs.cli.simulated import sim_environment
-
-                backends, keys = await stack.enter_async_context(sim_environment(pod_dir))
-            else:
-                backends, keys = Backends(), KeyStore()
+        async with _radio(sim, pod_dir) as (backends, keys):
             found = await scan_pods(timeout, backends, want=pods or None)
             if pods and len(found) < pods:
                 raise HeavylegsError(f"found {len(found)} pod(s), wanted {pods}")
@@ -343,13 +345,7 @@ def drop(
     failed: list[str] = []
 
     async def go() -> None:
-        async with contextlib.AsyncExitStack() as stack:
-            if sim:
-                from heavylegs.cli.simulated import sim_environment
-
-                backends, keys = await stack.enter_async_context(sim_environment(pod_dir))
-            else:
-                backends, keys = Backends(), KeyStore()
+        async with _radio(sim, pod_dir) as (backends, keys):
             found = await scan_pods(timeout, backends)
             wanted = pod.casefold()
             matches = [
