@@ -27,6 +27,7 @@ browser-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check host firmware tests bench
 	$(BIN)/ruff format --check host firmware tests bench
+	$(BIN)/mypy
 
 # Cross-compile every firmware module for each MCU architecture we ship to.
 firmware: $(STAMP)
@@ -36,7 +37,7 @@ bench: $(STAMP)
 	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(GAITMAP_VENV) build out .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(GAITMAP_VENV) build out .pytest_cache .ruff_cache .mypy_cache
 
 # Optional: gaitmap's published event detection beside ours (bench/accuracy.py).
 # Its own venv, as gaitmap 2.6.0 needs numpy<2.1; every package pinned; never in `make test`.

@@ -2,7 +2,7 @@
 false flags where it was not.
 
 Two sources of runs:
-  synthetic  the stride-level generator (heavylegs.analysis.synthetic): seconds,
+  synthetic  the stride-level generator (heavylegs.sim.strides): seconds,
              exact planted onsets, every confounder (hills, intervals, warm-up,
              stops, walk breaks, treadmill, an easy finish)
   scenarios  the simulator's scenario library (heavylegs.sim.scenarios), turned
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from heavylegs.analysis.fatigue import FatigueDetector
 from heavylegs.analysis.session import Session, session_from_strides
-from heavylegs.analysis.synthetic import SCENARIOS, generate, scenario
+from heavylegs.sim.strides import SCENARIOS, generate, scenario
 
 WITHIN_MIN = 3.0
 

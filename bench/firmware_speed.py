@@ -12,7 +12,7 @@ engine, in the loop app.sensor_task runs, inside the real MicroPython unix port:
   printed next to it, the I2C bus included.
 
 `--port PORT` also runs the same script on a board through its USB serial port
-(any MicroPython board, or the pty test board of heavylegs.deploy.testboard): the
+(any MicroPython board, or the pty test board of heavylegs.sim.testboard): the
 engine compiled for the board's arch goes into a folder of its own on the board
 (hl_bench/, removed afterwards; the pod's firmware is not touched), and the board
 reports its time, allocation and strides for the first --board-seconds of the run,
@@ -38,11 +38,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "host"))
 sys.path.insert(0, str(REPO / "firmware"))
 
+from heavylegs import paths  # noqa: E402
 from heavylegs.deploy.boards import arch_from_mpy, load_board  # noqa: E402
 from heavylegs.deploy.build import compile_firmware  # noqa: E402
 from heavylegs.deploy.usb import PodConnection  # noqa: E402
 from heavylegs.reprocess import quantise  # noqa: E402
-from heavylegs.sim import paths  # noqa: E402
 from heavylegs.sim.gait_model import RunParams, simulate_run  # noqa: E402
 
 ODR_HZ = 416

@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 
 from heavylegs.analysis.run import analyse_run
-from heavylegs.analysis.synthetic import scenario, store_run
 from heavylegs.report.html import write_report
 from heavylegs.report.summary import print_analysis, print_summary
+from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
 
 HOURS = 3.0

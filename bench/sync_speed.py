@@ -24,13 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from heavylegs.cli.simulated import SIM_BACKENDS
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import find_pods
 from heavylegs.link.sync import Syncer
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.session import SIM_BACKENDS
 from heavylegs.store import Store
 from heavylegs_pod import wire
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from heavylegs.sim import paths
+from heavylegs import paths
 
 REPO = Path(__file__).resolve().parents[1]
 FIRMWARE_TESTS = REPO / "tests" / "firmware"

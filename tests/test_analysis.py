@@ -9,7 +9,7 @@ import pytest
 
 from heavylegs.analysis.fatigue import FLAG_KINDS, MIN_EFFECT, FatigueDetector, analyse
 from heavylegs.analysis.session import session_from_strides
-from heavylegs.analysis.synthetic import Effect, generate, scenario
+from heavylegs.sim.strides import Effect, generate, scenario
 
 
 def detect(name: str, seed: int = 0, **changes):

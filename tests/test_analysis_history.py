@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from heavylegs.analysis import CheckIn, Diary, analyse_run
-from heavylegs.analysis.diary import Shoe
 from heavylegs.analysis.history import (
     ANALYSIS_VERSION,
     RunSummary,
@@ -18,8 +17,9 @@ from heavylegs.analysis.history import (
     shoe_histories,
     weekly,
 )
-from heavylegs.analysis.synthetic import scenario, store_run
+from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
+from heavylegs.store.diary import Shoe
 
 DAY = 86_400.0
 T0 = 1_700_000_000.0  # a Tuesday

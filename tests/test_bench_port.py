@@ -1,6 +1,6 @@
 """bench/firmware_speed.py's board mode, end to end, against the pty test board.
 
-The test board is the unix port behind a pseudo-terminal (heavylegs.deploy.testboard),
+The test board is the unix port behind a pseudo-terminal (heavylegs.sim.testboard),
 so the board run must find exactly the strides the unix-port run finds on the same
 samples, allocate nothing, and leave the board's own files as they were. Times are
 only checked to be there: this machine's clock says nothing about a pod's.
@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from heavylegs.deploy.testboard import TestBoard
+from heavylegs.sim.testboard import TestBoard
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "firmware_speed.py"
 

@@ -17,9 +17,9 @@ import pytest
 from matplotlib.image import imread
 
 from heavylegs.analysis import CheckIn, Diary
-from heavylegs.analysis.synthetic import scenario, store_run
 from heavylegs.report.html import write_report
 from heavylegs.report.plots import FOOT_COLOURS
+from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
 
 T0 = 1_700_000_000.0

@@ -11,7 +11,7 @@ import pytest
 from heavylegs.analysis import CheckIn, Diary, analyse_run
 from heavylegs.analysis.causes import CAUSE_KEYS, RULES, Context, build_context, explain
 from heavylegs.analysis.history import FlagNote, RunSummary, ShoeHistory
-from heavylegs.analysis.synthetic import Effect, scenario, store_run
+from heavylegs.sim.strides import Effect, scenario, store_run
 from heavylegs.store import Store
 
 DAY = 86_400.0

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from heavylegs.analysis.synthetic import scenario, store_run
-from heavylegs.cli_errors import NO_BLUETOOTH
+from heavylegs.cli.errors import NO_BLUETOOTH
+from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
 
 T0 = 1_780_000_000.0

@@ -1,7 +1,7 @@
 """flash, pull and doctor against the test board: the unix port on a pseudo-terminal.
 
 The commands run unmodified (through the real CLI where it matters) against
-heavylegs.deploy.testboard, whose `machine` is the simulated board with the
+heavylegs.sim.testboard, whose `machine` is the simulated board with the
 LSM6DSOX emulator and whose filesystem is a private directory.
 """
 
@@ -31,9 +31,9 @@ from heavylegs.deploy.errors import (
 )
 from heavylegs.deploy.flash import flash
 from heavylegs.deploy.pull import pull
-from heavylegs.deploy.testboard import SilentPort, TestBoard
 from heavylegs.deploy.usb import PodConnection
 from heavylegs.link.keys import KeyStore
+from heavylegs.sim.testboard import SilentPort, TestBoard
 from heavylegs.store import Store
 
 WATCH_S = 0.3

@@ -765,7 +765,7 @@ def test_micropython_and_cpython_emulators_agree(tmp_path):
     import subprocess
     import sys
 
-    from heavylegs.sim import paths
+    from heavylegs import paths
 
     script = tmp_path / "differential.py"
     script.write_text(DIFFERENTIAL_SCRIPT)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heavylegs.sim import paths
+from heavylegs import paths
 from heavylegs.sim.trace import Trace, TraceHeader
 
 REPO = Path(__file__).resolve().parents[1]

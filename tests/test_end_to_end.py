@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from bleak import BleakClient, BleakScanner
 
+from heavylegs.cli.simulated import record_simulated
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.session import record_simulated
 from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
 from heavylegs_pod import wire

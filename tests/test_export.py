@@ -14,10 +14,10 @@ from garmin_fit_sdk import Decoder, Stream
 from typer.testing import CliRunner
 
 from heavylegs.analysis.session import session_from_strides
-from heavylegs.analysis.synthetic import generate, scenario, store_run
 from heavylegs.cli import app
 from heavylegs.export import FitError, encode_activity, fit_records, to_csv, to_parquet
 from heavylegs.export.fit import crc16
+from heavylegs.sim.strides import generate, scenario, store_run
 from heavylegs.store import Store, Stride
 
 T0 = 1_700_000_000.0

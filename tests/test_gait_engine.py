@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from heavylegs import paths
 from heavylegs.reprocess import quantise, run_engine
-from heavylegs.sim import paths
 from heavylegs.sim.gait_model import RunParams, simulate_run
 from heavylegs.sim.trace import Trace
 from heavylegs_pod.gait import detector as d

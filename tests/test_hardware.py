@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from heavylegs import paths
 from heavylegs.deploy import boards
 from heavylegs.deploy.build import ARCHS
 from heavylegs.deploy.errors import BoardFileError
-from heavylegs.sim import paths
 
 HARDWARE_README = boards.BOARDS_DIR.parent / "README.md"
 REAL_BOARDS = [n for n in boards.board_names() if not boards.load_board(n).simulated]

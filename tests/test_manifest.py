@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from heavylegs.deploy import manifest
-from heavylegs.sim.paths import MAIN_PY
+from heavylegs.paths import MAIN_PY
 
 
 def test_manifest_covers_everything_main_py_imports():

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from heavylegs import paths
 from heavylegs.deploy import podside
-from heavylegs.sim import paths
 from heavylegs.sim.gait_model import RunParams, simulate_run
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal

@@ -16,11 +16,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from heavylegs.analysis import CheckIn, Diary
-from heavylegs.analysis.synthetic import scenario, store_run
 from heavylegs.cli import app
 from heavylegs.report import print_summary, write_report
 from heavylegs.report.plots import rolling_median
 from heavylegs.report.summary import load_feet
+from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store, StoreError, Stride
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -380,7 +380,7 @@ def test_checkin_asks_when_no_answer_is_given(tmp_path: Path, monkeypatch) -> No
     db = tmp_path / "heavylegs.db"
     with Store(db) as store:
         run_id = store_run(store, scenario("steady", minutes=12), started_at=T0)
-    from heavylegs.report import commands
+    from heavylegs.cli import report as commands
 
     monkeypatch.setattr(commands, "_interactive", lambda: True)
     # sleep, effort, legs (9 is out of range: asked again), strength, fuelling

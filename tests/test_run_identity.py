@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from heavylegs.cli.simulated import POD_ADDRESSES, SIM_BACKENDS
 from heavylegs.link.client import PodClient
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import find_pods
@@ -26,7 +27,6 @@ from heavylegs.link.sync import Syncer, SyncStopped
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.session import POD_ADDRESSES, SIM_BACKENDS
 from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
 from heavylegs_pod import wire
@@ -368,7 +368,7 @@ def _usb_trace(folder: Path, seconds: float, seed: int) -> Path:
 def _usb_run(root: Path, trace: Path, keys: Path) -> None:
     """Install the firmware on the test board and let it record the trace."""
     from heavylegs.deploy.flash import flash
-    from heavylegs.deploy.testboard import TestBoard
+    from heavylegs.sim.testboard import TestBoard
 
     with TestBoard(root, trace=trace) as board:
         flash(board.port, "sim-unix", "left", keys_file=keys, watch_s=0.3)
@@ -376,7 +376,7 @@ def _usb_run(root: Path, trace: Path, keys: Path) -> None:
 
 
 def test_a_reflashed_pod_pulled_over_usb_with_erase_keeps_both_runs_whole(tmp_path):
-    from heavylegs.deploy.testboard import TestBoard
+    from heavylegs.sim.testboard import TestBoard
 
     root, keys, db = tmp_path / "pod", tmp_path / "keys.json", tmp_path / "heavylegs.db"
     _usb_run(root, _usb_trace(tmp_path / "t1", 20.0, 31), keys)

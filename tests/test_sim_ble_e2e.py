@@ -21,7 +21,7 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
 from bumble.hci import OwnAddressType
 
-from heavylegs.sim import paths
+from heavylegs import paths
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.pod_bridge import MsgType, PodBridge
 from heavylegs.sim.radio import SimRadio, use_radio

@@ -286,7 +286,7 @@ async def test_live_recording_reconnects_and_fills_the_gaps(traces, tmp_path):
     truth = {foot: read_trace(path).truth for foot, path in traces.items()}
     async with SimRadio(central_mtu=23) as radio:
         with use_radio(radio):
-            from heavylegs.sim.session import sim_pods
+            from heavylegs.cli.simulated import sim_pods
 
             pods, keys = sim_pods(radio, traces)
             recorder = None

@@ -1,10 +1,10 @@
 """Per-session indicators and fatigue flags, cross-session trends, and likely causes."""
 
 from heavylegs.analysis.causes import Cause, explain
-from heavylegs.analysis.diary import CheckIn, Diary
 from heavylegs.analysis.fatigue import FLAG_KINDS, FatigueDetector, Flag, analyse
 from heavylegs.analysis.run import RunAnalysis, analyse_run
 from heavylegs.analysis.session import FootData, Session, load_session, session_from_strides
+from heavylegs.store.diary import CheckIn, Diary
 
 __all__ = [
     "FLAG_KINDS",

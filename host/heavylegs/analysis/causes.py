@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from heavylegs.analysis.diary import CheckIn
 from heavylegs.analysis.fatigue import BALANCE_NORMAL_PCT, BALANCE_POOR_PCT
 from heavylegs.analysis.history import (
+    FlagNote,
     LoadStatus,
     RunSummary,
     ShoeHistory,
     baseline_drift_pct,
     load_status,
 )
+from heavylegs.store.diary import CheckIn
 
 _DAY_S = 86_400.0
 # Below this score a rule's evidence is too thin to mention.
@@ -94,7 +95,7 @@ def explain(ctx: Context) -> tuple[list[Cause], list[str]]:
     return causes, unknowns
 
 
-def _flags(ctx: Context, kind: str) -> list:
+def _flags(ctx: Context, kind: str) -> list[FlagNote]:
     return [f for f in ctx.run.flags if f.kind == kind]
 
 

@@ -338,7 +338,7 @@ class FatigueDetector:
         finite_after = np.cumsum(finite[::-1])[::-1]
         holds_after = np.cumsum(holds[::-1])[::-1]
         last_t = t[np.flatnonzero(finite)[-1]] if finite.any() else -np.inf
-        for i in np.flatnonzero(finite & (smoothed > threshold)):
+        for i in np.flatnonzero(finite & (smoothed > threshold)).tolist():
             if i < first or last_t - t[i] < self.min_follow_min:
                 continue
             share = holds_after[i] / finite_after[i]

@@ -6,14 +6,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
-from heavylegs.analysis.diary import Diary, Shoe
 from heavylegs.analysis.fatigue import FatigueDetector
 from heavylegs.analysis.indicators import usable_strides
 from heavylegs.analysis.session import Session, load_session
 from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import Diary, Shoe
 
 # Bump when a summary field or its meaning changes: cached summaries are rebuilt.
 ANALYSIS_VERSION = 1
@@ -58,11 +59,11 @@ class RunSummary:
     settling_min: float | None
     flags: tuple[FlagNote, ...] = field(default=())
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, body: dict) -> RunSummary:
+    def from_json(cls, body: dict[str, Any]) -> RunSummary:
         body = dict(body)
         body["flags"] = tuple(FlagNote(**f) for f in body.get("flags", ()))
         return cls(**body)

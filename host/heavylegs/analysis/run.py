@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from heavylegs.analysis.causes import Cause, Context, build_context, explain
-from heavylegs.analysis.diary import CheckIn, Diary
 from heavylegs.analysis.fatigue import FatigueDetector
 from heavylegs.analysis.history import (
     ANALYSIS_VERSION,
@@ -20,6 +19,7 @@ from heavylegs.analysis.history import (
 )
 from heavylegs.analysis.session import Session, load_session
 from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import CheckIn, Diary
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from heavylegs.deploy.errors import BoardFileError
-from heavylegs.sim.paths import FIRMWARE_DIR
+from heavylegs.paths import FIRMWARE_DIR
 
 BOARDS_DIR = FIRMWARE_DIR.parent / "hardware" / "boards"
 # mpy-cross arch names in the order of sys.implementation._mpy's arch field

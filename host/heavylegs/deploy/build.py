@@ -17,11 +17,11 @@ from importlib import metadata
 from pathlib import Path
 
 from heavylegs.deploy.errors import BuildError
-from heavylegs.sim.paths import FIRMWARE_DIR, FIRMWARE_PACKAGE_DIR
+from heavylegs.paths import FIRMWARE_DIR, FIRMWARE_PACKAGE_DIR
 
 # The MCU archs we ship to; `--all-archs` (make test) compiles for each.
 ARCHS = ("armv6m", "armv7emsp", "xtensawin")
-# x64 is the unix port on a PC: the test board (deploy/testboard.py) runs it.
+# x64 is the unix port on a PC: the test board (sim/testboard.py) runs it.
 ALL_ARCHS = (*ARCHS, "x64")
 # CPython-only helpers that never go onto a pod.
 HOST_ONLY = {"_cpython_shim.py"}

@@ -175,10 +175,10 @@ def _pod_config(
     if foot not in FOOT_CHOICES:
         raise DeployError(f"--foot must be left or right, not {foot!r}")
     if not name:
-        name = config.get("name")
+        kept = config.get("name")
         # A name flash made up follows the foot; one the owner chose stays.
-        if name in (None, "", "heavylegs", *(_default_name(f) for f in FOOT_CHOICES)):
-            name = _default_name(foot)
+        made_up = ("", "heavylegs", *(_default_name(f) for f in FOOT_CHOICES))
+        name = kept if isinstance(kept, str) and kept not in made_up else _default_name(foot)
     if len(name.encode()) > 20:
         raise DeployError(f"--name {name!r} is too long: a BLE name here is at most 20 bytes")
     config.update(foot=foot, name=name)
@@ -209,9 +209,9 @@ def _choose_key(
             return held, "this host's key replaced another on the pod (its owner loses access)"
         return held, "kept"
     if auth.KEY_FILE in info.files:
-        on_pod = conn.read_file(auth.KEY_FILE)
-        if on_pod is not None and auth.KEY_MIN <= len(on_pod) <= auth.KEY_MAX:
-            return on_pod, "adopted the key already on the pod"
+        key_on_pod = conn.read_file(auth.KEY_FILE)
+        if key_on_pod is not None and auth.KEY_MIN <= len(key_on_pod) <= auth.KEY_MAX:
+            return key_on_pod, "adopted the key already on the pod"
     return new_key(), "new key"
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from heavylegs.deploy.build import HOST_ONLY, compile_firmware, firmware_modules
-from heavylegs.sim.paths import FIRMWARE_DIR, MAIN_PY
+from heavylegs.paths import FIRMWARE_DIR, MAIN_PY
 
 PACKAGE = "heavylegs_pod"
 # Modules built into (or frozen into) the MicroPython firmware of every board in
@@ -125,6 +125,7 @@ def _imports(tree: ast.AST, module: str) -> list[tuple[str, bool]]:
     found: list[tuple[str, bool]] = []
 
     def visit(node: ast.AST, required: bool) -> None:
+        child: ast.AST
         if isinstance(node, ast.If):
             guard = _is_cpython_guard(node.test)
             for child in node.body if guard is not True else []:

@@ -129,7 +129,7 @@ class PodConnection:
             ) from exc
         if err:
             raise PodCommandError(err.decode(errors="replace").strip())
-        return out
+        return bytes(out)
 
     def run_json(self, code: str, timeout_s: float | None = None) -> Any:
         """Run code that prints one JSON line last (the helpers loaded); returns it decoded."""

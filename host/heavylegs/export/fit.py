@@ -20,6 +20,7 @@ import numpy as np
 
 from heavylegs.analysis.indicators import usable_strides
 from heavylegs.analysis.session import Session
+from heavylegs.errors import HeavylegsError
 
 FIT_EPOCH_UNIX = 631_065_600  # 1989-12-31T00:00:00Z
 _PROFILE_VERSION = 2132
@@ -47,7 +48,7 @@ _RECORD_FIELDS = (
 )
 
 
-class FitError(ValueError):
+class FitError(HeavylegsError, ValueError):
     """The session cannot be written as a FIT activity."""
 
 

@@ -266,7 +266,10 @@ class PodClient:
     async def status(self) -> dict[str, Any]:
         client = self._require()
         try:
-            return wire.decode_status(await client.read_gatt_char(wire.RD_STATUS_UUID))
+            status: dict[str, Any] = wire.decode_status(
+                await client.read_gatt_char(wire.RD_STATUS_UUID)
+            )
+            return status
         except ValueError as exc:
             raise LinkError(f"{self.name}: unreadable status: {exc}") from exc
         except (BleakError, TimeoutError) as exc:

@@ -33,9 +33,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from bleak.backends.device import BLEDevice
 
+from heavylegs.errors import HeavylegsError
 from heavylegs.link.client import (
     Backends,
     LinkError,
@@ -70,9 +72,12 @@ class SyncStopped(LinkError):
         self.session = session
 
 
-class SessionKeptApart(Exception):
+class SessionKeptApart(HeavylegsError):
     """A session turned out to be another than the one stored under its identity;
-    its strides went to `recording_id`, a copy kept apart."""
+    its strides went to `recording_id`, a copy kept apart.
+
+    Not a LinkError: the link is fine, and the handlers that give up on a pod
+    must let this one through to the caller that completes the copy."""
 
     def __init__(self, recording_id: int) -> None:
         super().__init__(recording_id)
@@ -97,10 +102,10 @@ class PodSession:
     start_clock_s: int | None = None
 
     @classmethod
-    def from_wire(cls, d: dict) -> PodSession:
+    def from_wire(cls, d: dict[str, Any]) -> PodSession:
         return cls(**d)
 
-    def with_identity(self, ident: dict) -> PodSession:
+    def with_identity(self, ident: dict[str, Any]) -> PodSession:
         """Merge a decoded identity record (wire.decode_identity)."""
         return dataclasses.replace(
             self, epoch=ident["epoch"], boot=ident["boot"], start_clock_s=ident["start_clock_s"]
@@ -422,9 +427,8 @@ class Syncer:
             while not done.done():
                 arrived.clear()
                 waiter = asyncio.ensure_future(arrived.wait())
-                await asyncio.wait(
-                    {waiter, done}, timeout=COMMIT_EVERY_S, return_when="FIRST_COMPLETED"
-                )
+                watched: set[asyncio.Future[Any]] = {waiter, done}
+                await asyncio.wait(watched, timeout=COMMIT_EVERY_S, return_when="FIRST_COMPLETED")
                 waiter.cancel()
                 await commit_and_ack()
                 now = time.monotonic()
@@ -632,9 +636,9 @@ def date_sessions(
         if recording_id not in report.new_recordings:
             continue  # dated when it first arrived; a later sync knows less of it
         rec = store.recording(recording_id)
-        low, high = _bounds(store, rec, listed_before, now)
-        start = high if low is None else (low + max(low, high)) / 2
-        store.set_recording_date(recording_id, "bounds", start, low, high)
+        after, before = _bounds(store, rec, listed_before, now)
+        start = before if after is None else (after + max(after, before)) / 2
+        store.set_recording_date(recording_id, "bounds", start, after, before)
 
 
 def _bounds(

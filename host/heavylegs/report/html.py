@@ -8,7 +8,6 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from heavylegs.analysis.diary import checkin_dict
 from heavylegs.analysis.run import RunAnalysis, analyse_run
 from heavylegs.report import plots
 from heavylegs.report.summary import (
@@ -20,6 +19,7 @@ from heavylegs.report.summary import (
     table_rows,
 )
 from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import checkin_dict
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;

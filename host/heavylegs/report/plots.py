@@ -22,7 +22,8 @@ from heavylegs.analysis.fatigue import (
     Indicator,
 )
 from heavylegs.analysis.history import Week
-from heavylegs.report.summary import STRIKE_ORDER, FootData, FootSummary
+from heavylegs.analysis.session import FootData
+from heavylegs.report.summary import STRIKE_ORDER, FootSummary
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heavylegs.errors import HeavylegsError
 from heavylegs.sim.trace import STANDARD_GRAVITY, Trace, TraceHeader, TruthMark, TruthStride
 
 POD_RATE_HZ = 416.0
@@ -42,7 +43,7 @@ PYSHOE_COLUMNS = (
 _GAITMAP_AXES = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 
 
-class RecordingError(ValueError):
+class RecordingError(HeavylegsError, ValueError):
     """A recording that cannot be imported, with the reason."""
 
 
@@ -66,12 +67,14 @@ def resample(t_in: np.ndarray, x_in: np.ndarray, t_out: np.ndarray) -> np.ndarra
     weights[np.abs(x) >= _LANCZOS_A] = 0.0
     idx = np.clip(idx, 0, len(t_in) - 1)
     weights /= weights.sum(axis=1, keepdims=True)
-    return np.einsum("ok,ok...->o...", weights, x_in[idx])
+    result: np.ndarray = np.einsum("ok,ok...->o...", weights, x_in[idx])
+    return result
 
 
 def _grid(t_in: np.ndarray, rate_hz: float) -> np.ndarray:
     n = int(np.floor((t_in[-1] - t_in[0]) * rate_hz)) + 1
-    return t_in[0] + np.arange(n) / rate_hz
+    times: np.ndarray = t_in[0] + np.arange(n) / rate_hz
+    return times
 
 
 def import_pyshoe(
@@ -260,10 +263,10 @@ def _read_numeric_csv(path: Path, *, header_rows: int, min_rows: int = 8) -> _Ta
     # float() reads "nan" and "inf"; one of them would spread through the resampling
     missing = np.argwhere(~np.isfinite(values))
     if len(missing):
-        row, column = (int(i) for i in missing[0])
+        bad_row, bad_column = (int(i) for i in missing[0])
         raise RecordingError(
-            f"{path}: line {header_rows + 1 + row}, column {header[-1][column]}: "
-            f"{rows[row][column]!r} is not a finite number"
+            f"{path}: line {header_rows + 1 + bad_row}, column {header[-1][bad_column]}: "
+            f"{rows[bad_row][bad_column]!r} is not a finite number"
         )
     if len(values) < min_rows:
         raise RecordingError(f"{path}: only {len(values)} rows")

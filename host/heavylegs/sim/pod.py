@@ -21,8 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from heavylegs import paths
 from heavylegs.errors import HeavylegsError
-from heavylegs.sim import paths
 from heavylegs.sim.pod_bridge import PodBridge
 from heavylegs.sim.radio import SimRadio
 

@@ -75,7 +75,7 @@ from pathlib import Path
 from bumble import att, core, gatt, hci
 from bumble.device import AdvertisingType, Connection, Device
 
-from heavylegs.sim import paths
+from heavylegs import paths
 from heavylegs.sim.radio import SimRadio
 
 __all__ = ["BoardEventCallback", "MsgType", "PodBridge"]

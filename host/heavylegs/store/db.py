@@ -714,7 +714,8 @@ class Store(SQLiteFile):
         conn: sqlite3.Connection, tail: str, params: tuple[object, ...]
     ) -> list[RecordingInfo]:
         rows = conn.execute(f"{_SELECT_RECORDINGS} {tail}", params).fetchall()
-        return [RecordingInfo(*row[:-2], bool(row[-2]), row[-1]) for row in rows]
+        # header_damaged is stored as 0/1: SQLite has no booleans.
+        return [RecordingInfo(*(*row[:-2], bool(row[-2]), row[-1])) for row in rows]
 
     def drop_run_if_empty(self, run_id: int) -> bool:
         """Remove a run that holds no stride (an interrupted or failed recording); True if gone.

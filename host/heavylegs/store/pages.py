@@ -21,12 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from heavylegs.errors import StoreError
+
 _INTERIOR_INDEX, _INTERIOR_TABLE, _LEAF_INDEX, _LEAF_TABLE = 0x02, 0x05, 0x0A, 0x0D
 _LEAF_OF = {_INTERIOR_INDEX: _LEAF_INDEX, _INTERIOR_TABLE: _LEAF_TABLE}
 _FIXED_WIDTH = {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 7: 8, 8: 0, 9: 0}
 
 
-class _Malformed(Exception):
+class _Malformed(StoreError):
     """This page or cell is not what it claims to be."""
 
 

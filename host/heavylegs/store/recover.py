@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from heavylegs.analysis.diary import Diary
 from heavylegs.errors import StoreError
 from heavylegs.store.db import Store
+from heavylegs.store.diary import Diary
 from heavylegs.store.migrations import MIGRATIONS, SCHEMA_VERSION
 from heavylegs.store.salvage import DamagedCopy, TableScan, quote_name
 

@@ -1,23 +1,22 @@
-"""Commands that talk to pods: scan, record (live), sync (journal)."""
+"""Commands that talk to pods: scan, record (live), sync (journal), drop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from heavylegs.cli_errors import (
+from heavylegs.cli.errors import (
     MAX_MINUTES,
     MAX_TIMEOUT_S,
     bluetooth_failure,
@@ -28,13 +27,14 @@ from heavylegs.cli_errors import (
     seed_value,
     session_id,
 )
+from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.link.pods import scan as scan_pods
 from heavylegs.link.sync import Syncer, SyncProgress, describe_dates, describe_gaps
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 from heavylegs.store import Store
 from heavylegs.store.backup import backup_store
 
@@ -51,7 +51,8 @@ PodDirOption = typer.Option(
 )
 
 
-def _timeout_option(default: float, help: str) -> typer.models.OptionInfo:
+# Any, as typer.Option itself returns: typer reads the option from the default.
+def _timeout_option(default: float, help: str) -> Any:
     return typer.Option(default, help=help, callback=number_in(0, MAX_TIMEOUT_S, "seconds"))
 
 
@@ -79,8 +80,8 @@ def record_sim_run(
     or failed, the strides stored so far stay as their run, and a run without a
     stride is removed: an empty run must never become the latest one.
     """
-    from heavylegs.sim.session import Progress as SimProgress
-    from heavylegs.sim.session import record_simulated
+    from heavylegs.cli.simulated import Progress as SimProgress
+    from heavylegs.cli.simulated import record_simulated
 
     traces_dir = (pod_dir / "traces") if pod_dir is not None else db.parent / "traces"
     started_runs: list[int] = []
@@ -154,32 +155,16 @@ def _keep_or_drop(store: Store, run_ids: list[int]) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _sim_environment(
-    pod_dir: Path | None, mtu: int = 247
-) -> AsyncIterator[tuple[Backends, KeyStore]]:
-    """Simulated pods booted from pod_dir's flash (or two fresh ones) on a simulated radio."""
-    from heavylegs.sim.radio import SimRadio, use_radio
-    from heavylegs.sim.scenarios import write_scenario
-    from heavylegs.sim.session import SIM_BACKENDS, sim_pods
+async def _radio(sim: bool, pod_dir: Path | None) -> AsyncIterator[tuple[Backends, KeyStore]]:
+    """The real radio and this host's keys, or simulated pods booted from pod_dir."""
+    if not sim:
+        yield Backends(), KeyStore()
+        return
+    # Loaded only here: the simulator (bumble) takes a second a real pod need not wait.
+    from heavylegs.cli.simulated import sim_environment
 
-    traces: dict[str, Path] = {}
-    if pod_dir is not None and (pod_dir / "traces").exists():
-        for path in sorted((pod_dir / "traces").glob("*.hltrace")):
-            foot = "left" if "left" in path.stem else "right"
-            traces[foot] = path
-    if not traces:
-        base = pod_dir if pod_dir is not None else Path(tempfile.mkdtemp(prefix="hlsim-"))
-        traces = write_scenario("easy", base / "traces", minutes=0.2, seed=1)
-    async with SimRadio(central_mtu=mtu) as radio:
-        with use_radio(radio):
-            pods, keys = sim_pods(radio, traces, pod_dir=pod_dir)
-            try:
-                for pod in pods:
-                    await pod.start()
-                yield SIM_BACKENDS, keys
-            finally:
-                for pod in pods:
-                    await pod.stop()
+    async with sim_environment(pod_dir) as radio:
+        yield radio
 
 
 def scan(
@@ -190,11 +175,8 @@ def scan(
     """List the heavylegs pods in range."""
 
     async def go() -> None:
-        if sim:
-            async with _sim_environment(pod_dir) as (backends, _keys):
-                found = await scan_pods(timeout, backends, want=2)
-        else:
-            found = await scan_pods(timeout, Backends())
+        async with _radio(sim, pod_dir) as (backends, _keys):
+            found = await scan_pods(timeout, backends, want=2 if sim else None)
         table = Table("name", "address", "RSSI")
         for result in found:
             table.add_row(result.name, result.device.address, str(result.rssi))
@@ -290,11 +272,7 @@ def sync(
     failed: list[str] = []
 
     async def go() -> None:
-        async with contextlib.AsyncExitStack() as stack:
-            if sim:
-                backends, keys = await stack.enter_async_context(_sim_environment(pod_dir))
-            else:
-                backends, keys = Backends(), KeyStore()
+        async with _radio(sim, pod_dir) as (backends, keys):
             found = await scan_pods(timeout, backends, want=pods or None)
             if pods and len(found) < pods:
                 raise HeavylegsError(f"found {len(found)} pod(s), wanted {pods}")
@@ -311,7 +289,7 @@ def sync(
                     console=console,
                 ) as bar,
             ):
-                tasks: dict[tuple[str, int], int] = {}
+                tasks: dict[tuple[str, int], TaskID] = {}
 
                 def show(p: SyncProgress) -> None:
                     key = (p.pod, p.session)
@@ -367,11 +345,7 @@ def drop(
     failed: list[str] = []
 
     async def go() -> None:
-        async with contextlib.AsyncExitStack() as stack:
-            if sim:
-                backends, keys = await stack.enter_async_context(_sim_environment(pod_dir))
-            else:
-                backends, keys = Backends(), KeyStore()
+        async with _radio(sim, pod_dir) as (backends, keys):
             found = await scan_pods(timeout, backends)
             wanted = pod.casefold()
             matches = [
@@ -398,7 +372,7 @@ def drop(
         raise typer.Exit(2)
 
 
-def _run(go) -> None:  # type: ignore[no-untyped-def]
+def _run(go: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run a command's coroutine; a missing radio or a Ctrl-C becomes one line."""
     try:
         run_interruptible(go())

@@ -1,13 +1,18 @@
-"""Record a simulated run: firmware in MicroPython -> simulated radio -> real bleak -> store.
+"""Simulated pods met through the link layer: firmware in MicroPython -> simulated radio
+-> real bleak -> store.
 
-This is what `heavylegs record --sim` and `make demo` run. The host side is the
-same Recorder a real pod would meet; only the bleak backend classes differ.
+This is what `heavylegs record --sim`, `scan --sim`, `sync --sim` and `make demo`
+run. The host side is the same Recorder and Syncer a real pod would meet; only the
+bleak backend classes differ. It lives in cli/ because it is the one place that
+joins the simulator and the link layer: neither imports the other.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +22,7 @@ from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
+from heavylegs.sim.scenarios import write_scenario
 from heavylegs.store import Store
 
 # Public addresses in a block nobody ships, one per foot.
@@ -139,3 +145,28 @@ def _progress(recorder: Recorder, duration_s: float) -> Progress:
     strides = sum(p.received for p in recorder.pods)
     covered = [p.last.ic_ms / 1000 for p in recorder.pods if p.last is not None]
     return Progress(strides, min(covered) if covered else 0.0, duration_s)
+
+
+@contextlib.asynccontextmanager
+async def sim_environment(
+    pod_dir: Path | None, mtu: int = 247
+) -> AsyncIterator[tuple[Backends, KeyStore]]:
+    """Simulated pods booted from pod_dir's flash (or two fresh ones) on a simulated radio."""
+    traces: dict[str, Path] = {}
+    if pod_dir is not None and (pod_dir / "traces").exists():
+        for path in sorted((pod_dir / "traces").glob("*.hltrace")):
+            foot = "left" if "left" in path.stem else "right"
+            traces[foot] = path
+    if not traces:
+        base = pod_dir if pod_dir is not None else Path(tempfile.mkdtemp(prefix="hlsim-"))
+        traces = write_scenario("easy", base / "traces", minutes=0.2, seed=1)
+    async with SimRadio(central_mtu=mtu) as radio:
+        with use_radio(radio):
+            pods, keys = sim_pods(radio, traces, pod_dir=pod_dir)
+            try:
+                for pod in pods:
+                    await pod.start()
+                yield SIM_BACKENDS, keys
+            finally:
+                for pod in pods:
+                    await pod.stop()

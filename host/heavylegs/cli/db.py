@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
+from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 from heavylegs.store.backup import DEFAULT_KEEP, backup_store, backups_dir, list_backups
 from heavylegs.store.recover import (
     MAIN_TABLES,

@@ -13,9 +13,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from heavylegs.cli_errors import MAX_TIMEOUT_S, number_in
+from heavylegs.cli.errors import MAX_TIMEOUT_S, number_in
+from heavylegs.cli.options import DbOption
 from heavylegs.deploy.boards import board_names
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 
 # No wrapping: a path or an error message stays on one line, whole, for people and scripts.
 console = Console(soft_wrap=True)

@@ -1,5 +1,5 @@
 # Boot script of the heavylegs test board: the unix port standing in for a pod
-# on USB. heavylegs.deploy.testboard starts `micropython -i` on this file after
+# on USB. heavylegs.sim.testboard starts `micropython -i` on this file after
 # every (soft) reset. Like a real board it gives the firmware a filesystem and
 # a working directory, then runs main.py unless the host asked for the raw REPL.
 #

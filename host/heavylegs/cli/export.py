@@ -8,11 +8,12 @@ from pathlib import Path
 import typer
 
 from heavylegs.analysis.session import load_session
-from heavylegs.cli_errors import output_file
+from heavylegs.cli.errors import output_file
+from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
 from heavylegs.export.fit import FitError, encode_activity
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 from heavylegs.store import Store
 
 

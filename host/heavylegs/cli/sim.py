@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from heavylegs.cli_errors import (
+from heavylegs.cli.errors import (
     IMPORT_RATE_HZ,
     MAX_MINUTES,
     number_in,
@@ -16,6 +17,9 @@ from heavylegs.cli_errors import (
     scenario_name,
     seed_value,
 )
+
+if TYPE_CHECKING:
+    from heavylegs.sim.scenarios import Scenario
 
 console = Console()
 
@@ -105,7 +109,7 @@ def sim_import(
         console.print(f"plot: {image}")
 
 
-def _list(scenarios) -> None:
+def _list(scenarios: dict[str, Scenario]) -> None:
     table = Table("scenario", "min", "fatigue", "confounders", "description")
     for name, sc in scenarios.items():
         fatigue = sc.metadata()["fatigue"]
@@ -118,7 +122,9 @@ def _list(scenarios) -> None:
     console.print(table)
 
 
-def plot_traces(paths: dict[str, Path], image: Path, *, start_s, seconds: float) -> Path:
+def plot_traces(
+    paths: dict[str, Path], image: Path, *, start_s: float | None, seconds: float
+) -> Path:
     """Both pods' signals over a window of true time, IC (solid) and TO (dashed) marked."""
     import matplotlib
 

@@ -238,7 +238,7 @@ class Diary(SQLiteFile):
 
     # --- summary cache --------------------------------------------------------------
 
-    def cached_summary(self, run_id: int, version: int, stride_count: int) -> dict | None:
+    def cached_summary(self, run_id: int, version: int, stride_count: int) -> dict[str, Any] | None:
         rows = self._read(
             f"cannot read the summary of run {run_id}",
             "SELECT body FROM run_summaries WHERE run_id = ? AND analysis_version = ? "
@@ -247,7 +247,9 @@ class Diary(SQLiteFile):
         )
         return json.loads(rows[0][0]) if rows else None
 
-    def cache_summary(self, run_id: int, version: int, stride_count: int, body: dict) -> None:
+    def cache_summary(
+        self, run_id: int, version: int, stride_count: int, body: dict[str, Any]
+    ) -> None:
         with self._writing(f"cannot cache the summary of run {run_id}") as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO run_summaries (run_id, analysis_version, stride_count, "

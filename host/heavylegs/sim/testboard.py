@@ -19,7 +19,7 @@ board on USB:
 Everything the board prints is also kept in `output`, so a test can see what a
 person watching the serial console would see.
 
-Run `python -m heavylegs.deploy.testboard DIR` to get one for manual use: it
+Run `python -m heavylegs.sim.testboard DIR` to get one for manual use: it
 prints the port to pass to `heavylegs flash --port`.
 """
 
@@ -39,7 +39,7 @@ import time
 import tty
 from pathlib import Path
 
-from heavylegs.sim import paths as sim_paths
+from heavylegs import paths
 
 TESTBOARD_POD_DIR = Path(__file__).resolve().parent / "testboard_pod"
 BOOT_SCRIPT = TESTBOARD_POD_DIR / "_testboard_boot.py"
@@ -177,7 +177,7 @@ class TestBoard:
             del env[key]
         env.update(
             MICROPYPATH=os.pathsep.join(
-                [str(TESTBOARD_POD_DIR), "", str(sim_paths.SIM_BOARD_DIR), ".frozen"]
+                [str(TESTBOARD_POD_DIR), "", str(paths.SIM_BOARD_DIR), ".frozen"]
             ),
             HEAVYLEGS_TESTBOARD_ROOT=str(self.root),
             HEAVYLEGS_TESTBOARD_MAIN="1" if run_main else "0",
@@ -196,7 +196,7 @@ class TestBoard:
         termios.tcflush(self._board_slave, termios.TCIOFLUSH)
         self.boots += 1
         self._proc = subprocess.Popen(
-            [sim_paths.micropython_binary(), "-X", f"heapsize={self.heap}", "-i", str(BOOT_SCRIPT)],
+            [paths.micropython_binary(), "-X", f"heapsize={self.heap}", "-i", str(BOOT_SCRIPT)],
             stdin=self._board_slave,
             stdout=self._board_slave,
             stderr=self._board_slave,

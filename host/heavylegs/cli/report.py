@@ -10,15 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.analysis import Diary, analyse_run
-from heavylegs.analysis.diary import SCALES, CheckIn, checkin_dict
-from heavylegs.analysis.history import shoe_histories
-from heavylegs.cli_errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
+from heavylegs.analysis.history import RunSummary, shoe_histories
+from heavylegs.cli.errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
+from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
-from heavylegs.export import commands as export_commands
-from heavylegs.paths import DbOption, db_path
+from heavylegs.paths import db_path
 from heavylegs.report.html import write_report
 from heavylegs.report.summary import print_analysis, print_summary
 from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import SCALES, CheckIn, checkin_dict
 
 console = Console()
 
@@ -96,7 +96,7 @@ def _interactive() -> bool:
 def _ask() -> CheckIn:
     """The questions in the order a runner thinks of them; a bad answer asks again."""
 
-    def number(question: str, cast: type, low: float, high: float) -> float | None:
+    def number(question: str, cast: type[float], low: float, high: float) -> float | None:
         while True:
             answer = typer.prompt(question, default="", show_default=False).strip()
             if not answer:
@@ -190,7 +190,7 @@ def _known_pod(store: Store, address: str) -> str:
     return by_upper[address.upper()]
 
 
-def _history(store: Store, latest: RunInfo) -> list:
+def _history(store: Store, latest: RunInfo) -> list[RunSummary]:
     from heavylegs.analysis.history import history_until
 
     with Diary(store.path) as diary:
@@ -201,4 +201,3 @@ def register(app: typer.Typer) -> None:
     app.command()(report)
     app.command()(checkin)
     app.command()(shoe)
-    export_commands.register(app)
