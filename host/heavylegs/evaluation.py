@@ -16,12 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 GROSS_STANCE_S = 0.100
 # a stride longer than this is a stop between bouts, not a cadence
 MAX_STRIDE_S = 2.0
+
+# event times in seconds: a list or a numpy array
+Times = Sequence[float] | npt.NDArray[np.floating[Any]]
 
 
 @dataclass
@@ -31,20 +36,8 @@ class Match:
     extra: list[int]  # detected indices without truth
 
 
-def match_events(detected: Sequence[float], truth: Sequence[float], tolerance_s: float) -> Match:
-    """One-to-one pairs within `tolerance_s`, the closest pairs taken first."""
-    det = np.asarray(detected, dtype=float)
-    tru = np.asarray(truth, dtype=float)
-    candidates = []
-    if len(det) and len(tru):
-        # both sorted in practice; searchsorted keeps this O(n log n) on long runs
-        order = np.argsort(det)
-        sorted_det = det[order]
-        for j, t in enumerate(tru):
-            lo = np.searchsorted(sorted_det, t - tolerance_s, side="left")
-            hi = np.searchsorted(sorted_det, t + tolerance_s, side="right")
-            for i in order[lo:hi]:
-                candidates.append((abs(det[i] - t), int(i), j))
+def _closest_first(candidates: list[tuple[float, int, int]], n_det: int, n_true: int) -> Match:
+    """One-to-one pairs from (distance, detected, true) candidates, closest first."""
     candidates.sort()
     used_det: set[int] = set()
     used_true: set[int] = set()
@@ -58,9 +51,26 @@ def match_events(detected: Sequence[float], truth: Sequence[float], tolerance_s:
     pairs.sort(key=lambda p: p[1])
     return Match(
         pairs=pairs,
-        missed=[j for j in range(len(tru)) if j not in used_true],
-        extra=[i for i in range(len(det)) if i not in used_det],
+        missed=[j for j in range(n_true) if j not in used_true],
+        extra=[i for i in range(n_det) if i not in used_det],
     )
+
+
+def match_events(detected: Times, truth: Times, tolerance_s: float) -> Match:
+    """One-to-one pairs within `tolerance_s`, the closest pairs taken first."""
+    det = np.asarray(detected, dtype=float)
+    tru = np.asarray(truth, dtype=float)
+    candidates: list[tuple[float, int, int]] = []
+    if len(det) and len(tru):
+        # both sorted in practice; searchsorted keeps this O(n log n) on long runs
+        order = np.argsort(det)
+        sorted_det = det[order]
+        for j, t in enumerate(tru):
+            lo = int(np.searchsorted(sorted_det, t - tolerance_s, side="left"))
+            hi = int(np.searchsorted(sorted_det, t + tolerance_s, side="right"))
+            for i in order[lo:hi]:
+                candidates.append((float(abs(det[i] - t)), int(i), j))
+    return _closest_first(candidates, len(det), len(tru))
 
 
 def match_marks_in_contacts(
@@ -69,32 +79,17 @@ def match_marks_in_contacts(
     """Truth that marks a moment inside each contact (pyshoe's last foot-flat sample)
     rather than its start: a mark matches the contact that contains it (widened by
     `tolerance_s` each side); one contact per mark, the nearest midpoint first."""
-    ics = np.asarray(ics, dtype=float)
-    tos = np.asarray(tos, dtype=float)
-    candidates = []
+    ic = np.asarray(ics, dtype=float)
+    to = np.asarray(tos, dtype=float)
+    candidates: list[tuple[float, int, int]] = []
     for j, m in enumerate(marks):
-        inside = np.flatnonzero((ics - tolerance_s <= m) & (m <= tos + tolerance_s))
+        inside = np.flatnonzero((ic - tolerance_s <= m) & (m <= to + tolerance_s))
         for i in inside:
-            candidates.append((abs((ics[i] + tos[i]) / 2 - m), int(i), j))
-    candidates.sort()
-    used_det: set[int] = set()
-    used_true: set[int] = set()
-    pairs = []
-    for _, i, j in candidates:
-        if i in used_det or j in used_true:
-            continue
-        used_det.add(i)
-        used_true.add(j)
-        pairs.append((i, j))
-    pairs.sort(key=lambda p: p[1])
-    return Match(
-        pairs=pairs,
-        missed=[j for j in range(len(marks)) if j not in used_true],
-        extra=[i for i in range(len(ics)) if i not in used_det],
-    )
+            candidates.append((float(abs((ic[i] + to[i]) / 2 - m)), int(i), j))
+    return _closest_first(candidates, len(ic), len(marks))
 
 
-def cadence_spm(ics: Sequence[float]) -> float | None:
+def cadence_spm(ics: Times) -> float | None:
     """Steps per minute of one foot's contacts: 120 / median stride, stops left out."""
     strides = np.diff(np.sort(np.asarray(ics, dtype=float)))
     strides = strides[(strides > 0) & (strides < MAX_STRIDE_S)]
@@ -137,25 +132,25 @@ def score_contacts(
     foot_found: str | None = None,
 ) -> RecordingScore:
     """Detected contacts against true contacts with IC (and, where known, toe-off)."""
-    ics = np.asarray(ics, dtype=float)
-    tos = np.asarray(tos, dtype=float)
-    m = match_events(ics, true_ics, tolerance_s)
+    ic = np.asarray(ics, dtype=float)
+    to = np.asarray(tos, dtype=float)
+    m = match_events(ic, true_ics, tolerance_s)
     out = RecordingScore(
         name, len(true_ics), len(m.pairs), len(m.missed), len(m.extra), foot_true=foot_true
     )
     out.foot_found = foot_found
     for i, j in m.pairs:
-        out.ic_err_ms.append((ics[i] - true_ics[j]) * 1000)
+        out.ic_err_ms.append(float(ic[i] - true_ics[j]) * 1000)
         to_true = true_tos[j]
         if to_true is None:
             continue
-        out.to_err_ms.append((tos[i] - to_true) * 1000)
-        err = ((tos[i] - ics[i]) - (to_true - true_ics[j])) * 1000
+        out.to_err_ms.append(float(to[i] - to_true) * 1000)
+        err = float((to[i] - ic[i]) - (to_true - true_ics[j])) * 1000
         out.stance_err_ms.append(err)
         out.stance_scored += 1
         out.stance_gross += int(abs(err) > GROSS_STANCE_S * 1000)
     out.cadence_true_spm = cadence_spm(true_ics)
-    out.cadence_found_spm = cadence_spm(ics)
+    out.cadence_found_spm = cadence_spm(ic)
     return out
 
 
@@ -181,14 +176,14 @@ def score_marks(
     return out
 
 
-def _spread(values: list[float]) -> dict | None:
+def _spread(values: list[float]) -> dict[str, float] | None:
     if not values:
         return None
     v = np.asarray(values, dtype=float)
     return {"mean": float(v.mean()), "sd": float(v.std()), "n": len(v)}
 
 
-def summarise(scores: Sequence[RecordingScore]) -> dict:
+def summarise(scores: Sequence[RecordingScore]) -> dict[str, Any]:
     """One dataset's figures from its recordings' scores."""
     ic = [e for s in scores for e in s.ic_err_ms]
     to = [e for s in scores for e in s.to_err_ms]
