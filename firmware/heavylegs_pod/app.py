@@ -22,11 +22,13 @@ from micropython import const
 
 from heavylegs_pod import power, wire
 from heavylegs_pod.auth import load_key
-from heavylegs_pod.gait.detector import F_IC_FRAC, F_IC_N, StrideDetector, ic_ms
+from heavylegs_pod.gait.detector import F_IC_N, GaitEngine, ic_ms
+from heavylegs_pod.gait.stream import SampleStream
 from heavylegs_pod.hal.board import Board
 from heavylegs_pod.hal.lsm6ds import LSM6DS, peek_asleep
 from heavylegs_pod.hal.radio import open_radio
 from heavylegs_pod.journal import Journal
+from heavylegs_pod.record import encode_stride_record
 from heavylegs_pod.services import PodServices, firmware_version
 
 _STATUS_EVERY_SAMPLES = const(2048)
@@ -62,9 +64,11 @@ class Pod:
         self.config = config
         self.config_path = config_path
         self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part)
-        self.engine = StrideDetector(
+        self.engine = GaitEngine(
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )
+        self.stream = SampleStream(self.imu, self.engine, self.on_stride)
+        self.record = bytearray(wire.STRIDE_SIZE)  # the stride being journaled and sent
         self.odr = self.imu.odr_hz
         self.right_foot = config["foot"] == "right"
         if journal is None:
@@ -118,8 +122,7 @@ class Pod:
     # --- sessions (also called by services.py for the owner's control point) ------
 
     def _calibrated(self):
-        cal = getattr(self.engine, "cal", None)
-        return bool(cal is not None and cal.ready)
+        return bool(self.engine.cal.ready)
 
     def start_session(self, start_n=-1):
         if start_n < 0:
@@ -205,10 +208,11 @@ class Pod:
 
     # --- the sensor path ------------------------------------------------------------
 
-    def on_stride(self, stride):
+    def on_stride(self, stride, now_n):
         """One stride from the engine: journal it and queue it for the centrals."""
+        self.now_n = now_n
         ic_n = stride[F_IC_N]
-        self._last_activity_n = self.now_n
+        self._last_activity_n = now_n
         auto = self._auto_start
         if not self.session:
             if self.state == power.LOW_BATTERY:
@@ -217,10 +221,10 @@ class Pod:
             if auto.count and not proved:
                 # Live at once, numbered and timed as the session will journal it,
                 # so a listening central loses nothing and waits for nothing.
-                first = auto.first_ic()
-                ic = ic_ms(ic_n - first, stride[F_IC_FRAC], self.odr)
-                self.services.stride_record(stride, auto.count - 1, ic)
-                self.services.send_stride(stride)
+                encode_stride_record(
+                    self.record, stride, auto.count - 1, auto.first_ic(), self.odr, self.right_foot
+                )
+                self.services.send_stride(self.record, stride)
             if not proved:
                 return
             # A run started without a phone: the session begins at the bout's
@@ -237,13 +241,14 @@ class Pod:
         self._record(stride, True)
 
     def _record(self, stride, live):
-        ic = ic_ms(stride[F_IC_N] - self.session_start_n, stride[F_IC_FRAC], self.odr)
-        record = self.services.stride_record(stride, self.seq, ic)
+        record = encode_stride_record(
+            self.record, stride, self.seq, self.session_start_n, self.odr, self.right_foot
+        )
         self.seq += 1
         self._last_stride_n = self.now_n
         self.journal.append(record)
         if live:
-            self.services.send_stride(stride)
+            self.services.send_stride(record, stride)
 
     def update_status(self):
         flags = wire.STATUS_RIGHT if self.right_foot else 0
@@ -258,8 +263,8 @@ class Pod:
         else:
             clock = ic_ms(self.now_n, 0, self.odr)
         board = self.board
-        mv = board.battery_mv() if hasattr(board, "battery_mv") else None
-        battery = board.battery_percent(mv) if hasattr(board, "battery_percent") else 100
+        mv = board.battery_mv()
+        battery = board.battery_percent(mv)
         if mv is not None and mv < self.settings["low_battery_mv"]:
             flags |= wire.STATUS_BATTERY_LOW
         self.battery = battery
@@ -276,8 +281,7 @@ class Pod:
         )
 
     async def sensor_task(self):
-        imu = self.imu
-        engine = self.engine
+        stream = self.stream
         services = self.services
         next_status = _STATUS_EVERY_SAMPLES
         while True:
@@ -285,20 +289,8 @@ class Pod:
                 await self._doze()
                 next_status = self.now_n
             await self._fifo_ready.wait()
-            while True:
-                count = imu.read_fifo()
-                if not count:
-                    break
-                first = imu.sample_count - count
-                s = imu.samples
-                for i in range(count):
-                    k = 6 * i
-                    if engine.feed(
-                        first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]
-                    ):
-                        self.now_n = first + i + 1
-                        self.on_stride(engine.stride)
-                self.now_n = imu.sample_count
+            while stream.drain():
+                self.now_n = stream.now_n
                 services.pump(self.now_n)
             now = self.now_n
             if self.session and now - self._last_run_n > self._auto_stop:
@@ -326,7 +318,7 @@ class Pod:
         """Below low_battery_mv: close the session and flush the journal while the
         cell still holds the voltage to write, then sleep until a charger resets us."""
         board = self.board
-        mv = board.battery_mv() if hasattr(board, "battery_mv") else None
+        mv = board.battery_mv()
         if mv is None or mv >= self.settings["low_battery_mv"]:
             return False
         # the state first: the centrals hear "low battery" as the session closes
@@ -348,7 +340,7 @@ class Pod:
         self.update_status()
         imu.sleep(self.settings["wake_threshold_lsb"])
         services.set_advertising(0)
-        if getattr(self.board, "deep_sleep_wake", False):
+        if self.board.deep_sleep_wake:
             self._deep_sleep()  # main() resumes
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
@@ -408,9 +400,6 @@ class Pod:
         the USB tools, which stop the app with a soft reset, read the clocks on from
         it. The timestamp kept is that of the last whole second, so the fraction
         carries over instead of being dropped at every sleep."""
-        keep = getattr(self.board, "rtc_memory", None)
-        if keep is None:
-            return
         whole_s = (elapsed_n + self._clock_frac_n) // self.odr
         rest_n = elapsed_n + self._clock_frac_n - whole_s * self.odr
         timestamp = (timestamp - rest_n * self.imu.ts_per_sample) & 0xFFFFFFFF
@@ -419,7 +408,7 @@ class Pod:
             unix_s = self._unix_at_zero + (elapsed_n - rest_n) // self.odr
         record = power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + whole_s)
         try:
-            keep(record)
+            self.board.rtc_memory(record)
         except (AttributeError, OSError):
             pass  # a port without RTC memory (rp2): a deep sleep is not woken there
 
@@ -441,7 +430,7 @@ def resume_from_deep_sleep(board, config):
     fraction of a second past it in 25 us counts), with boot id 0 when this is a cold boot (no deep sleep, or no record of ours). A
     wake by the timer, which only counts the sensor's clock before it wraps, goes
     back to deep sleep from here and does not return."""
-    if not getattr(board, "deep_sleep_wake", False) or not board.woke_from_deep_sleep():
+    if not board.deep_sleep_wake or not board.woke_from_deep_sleep():
         return -1, 0, 0, 0
     timestamp, woken = peek_asleep(board.i2c, board.imu_address)
     resumed = power.resume_after_sleep(board.rtc_memory(), timestamp)

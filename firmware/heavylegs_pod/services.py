@@ -132,7 +132,6 @@ class PodServices:
         self._flag = asyncio.ThreadSafeFlag()
 
         # Live queue: stride records and their RSC measurements, oldest first.
-        self.record = bytearray(wire.STRIDE_SIZE)  # the stride being handled
         self._ring = bytearray(wire.STRIDE_SIZE * _QUEUE)
         self._ring_head = 0
         self._ring_n = 0
@@ -315,31 +314,8 @@ class PodServices:
 
     # --- live stream ----------------------------------------------------------------
 
-    def stride_record(self, stride, seq, ic_ms):
-        """Encode a stride into `self.record` (also what the journal stores)."""
-        flags = wire.FLAG_RIGHT if self.right_foot else 0
-        if stride[F_RUNNING]:
-            flags |= wire.FLAG_RUNNING
-        if stride[F_CLIPPED]:
-            flags |= wire.FLAG_CLIPPED
-        strike = stride[F_STRIKE_01DEG]
-        flags |= strike_class(strike) << wire.STRIKE_SHIFT
-        wire.encode_stride(
-            self.record,
-            seq,
-            flags,
-            ic_ms,
-            stride[F_GCT_01MS],
-            stride[F_STRIDE_01MS],
-            stride[F_CADENCE_CENTI],
-            strike,
-            stride[F_IMPACT_HALF_G],
-            stride[F_STRIDE_LEN_CM] if self.has_stride_length else 0,
-        )
-        return self.record
-
-    def send_stride(self, stride):
-        """Queue `self.record` and the matching RSC measurement for the centrals."""
+    def send_stride(self, record, stride):
+        """Queue a stride record and the RSC measurement of its engine row for the centrals."""
         if not self.connected():
             # Nobody to tell: the journal has it.
             self._ring_n = 0
@@ -354,7 +330,6 @@ class PodServices:
                 self._status_before -= 1
         at = ((self._ring_head + self._ring_n) % _QUEUE) * wire.STRIDE_SIZE
         ring = self._ring
-        record = self.record
         for i in range(wire.STRIDE_SIZE):
             ring[at + i] = record[i]
         self._ring_n += 1

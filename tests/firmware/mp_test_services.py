@@ -10,7 +10,9 @@ from fwtest_util import check
 from mp_test_journal import ram_fs, read_all, record
 
 from heavylegs_pod import auth, wire
+from heavylegs_pod.gait.detector import F_IC_N
 from heavylegs_pod.journal import Journal
+from heavylegs_pod.record import encode_stride_record
 from heavylegs_pod.services import PodServices
 
 KEY = bytes(range(32))
@@ -325,8 +327,6 @@ def test_rsc_control_point_answers_per_the_specification():
         (bytes((wire.SC_REQUEST_LOCATIONS,)), wire.SC_NOT_SUPPORTED),
         (bytes((0x55,)), wire.SC_NOT_SUPPORTED),
     )
-    if not services.has_stride_length:
-        cases = cases[2:]
     for data, result in cases:
         ble.sent.clear()
         ble.write(HOST, h["sc"], data)
@@ -335,8 +335,7 @@ def test_rsc_control_point_answers_per_the_specification():
         check(len(got) == 1, "one indication")
         r = wire.decode_sc_response(got[0])
         check((r["op"], r["result"]) == (data[0], result), "%s -> %r" % (data.hex(), r))
-    if services.has_stride_length:
-        check(services.total_cm == 123450, "cumulative distance set")
+    check(services.total_cm == 123450, "cumulative distance set")
 
 
 def _stride():
@@ -348,9 +347,8 @@ def _stride():
     s[detector.F_CADENCE_CENTI] = 17143
     s[detector.F_RUNNING] = 1
     s[detector.F_STRIKE_01DEG] = 90
-    if hasattr(detector, "F_STRIDE_LEN_CM"):
-        s[detector.F_STRIDE_LEN_CM] = 210
-        s[detector.F_SPEED_MMS] = 3000
+    s[detector.F_STRIDE_LEN_CM] = 210
+    s[detector.F_SPEED_MMS] = 3000
     from array import array
 
     return array("i", s)
@@ -362,9 +360,10 @@ def test_notifications_are_paced_on_the_sensor_clock_and_batched():
     stride = _stride()
     sent_at = []
     # 6 strides arrive at once (a replay after calibration), then samples move on
+    record = bytearray(wire.STRIDE_SIZE)
     for seq in range(6):
-        services.stride_record(stride, seq, 1000 * seq)
-        services.send_stride(stride)
+        encode_stride_record(record, stride, seq, 0, 416, False)
+        services.send_stride(record, stride)
     for n in range(0, 4000, 8):
         pod.now_n = n
         before = len(ble.sent)
@@ -381,24 +380,25 @@ def test_notifications_are_paced_on_the_sensor_clock_and_batched():
     check(len(strides) < 6, "batched: %d notifications" % len(strides))
     rsc = [wire.decode_rsc(s[3]) for s in ble.sent if s[2] == h["rsc"]]
     check(len(rsc) == 6 and rsc[0]["cadence_spm"] == 171, "rsc %r" % rsc[:1])
-    if services.has_stride_length:
-        check(rsc[0]["stride_len_m"] == 2.1 and rsc[-1]["total_distance_m"] == 12.6, "len")
-        check(abs(rsc[0]["speed_mps"] - 3.0) < 0.01, "speed %r" % rsc[0]["speed_mps"])
+    check(rsc[0]["stride_len_m"] == 2.1 and rsc[-1]["total_distance_m"] == 12.6, "len")
+    check(abs(rsc[0]["speed_mps"] - 3.0) < 0.01, "speed %r" % rsc[0]["speed_mps"])
 
 
 def test_stride_path_allocates_nothing():
     ble, pod, services, h = make()
     ble.connect(HOST, mtu=247)
     stride = _stride()
-    services.stride_record(stride, 0, 0)
-    services.send_stride(stride)
+    record = bytearray(wire.STRIDE_SIZE)
+    encode_stride_record(record, stride, 0, 0, 416, False)
+    services.send_stride(record, stride)
     services.pump(1000)
     ble.recording = False
     micropython.heap_lock()
     try:
         for k in range(40):
-            services.stride_record(stride, k, 700 * k)
-            services.send_stride(stride)
+            stride[F_IC_N] = 300 * k
+            encode_stride_record(record, stride, k, 0, 416, False)
+            services.send_stride(record, stride)
             services.pump(2000 + 30 * k)
     finally:
         micropython.heap_unlock()
