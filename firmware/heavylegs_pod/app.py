@@ -22,14 +22,16 @@ from micropython import const
 
 from heavylegs_pod import power, wire
 from heavylegs_pod.auth import load_key
+from heavylegs_pod.ble import PodServices
+from heavylegs_pod.ble.gatt import firmware_version
 from heavylegs_pod.gait.detector import F_IC_N, GaitEngine, ic_ms
 from heavylegs_pod.gait.stream import SampleStream
 from heavylegs_pod.hal.board import Board
 from heavylegs_pod.hal.lsm6ds import LSM6DS, peek_asleep
 from heavylegs_pod.hal.radio import open_radio
 from heavylegs_pod.journal import Journal
+from heavylegs_pod.owner import OwnerOperations
 from heavylegs_pod.record import encode_stride_record
-from heavylegs_pod.services import PodServices, firmware_version
 
 _STATUS_EVERY_SAMPLES = const(2048)
 AUTO_STOP_S = const(240)
@@ -109,6 +111,8 @@ class Pod:
             bond=config.get("bond", False),
             odr_hz=self.odr,
         )
+        self.live = self.services.live
+        OwnerOperations(self, journal, self.services.control, self.services.sync)
         self._fifo_ready = asyncio.ThreadSafeFlag()
         board.int1.irq(self._on_watermark, trigger=board.int1.IRQ_RISING)
         # A record a former boot left in RTC memory no longer matches the sensor's
@@ -119,7 +123,7 @@ class Pod:
     def _on_watermark(self, pin):
         self._fifo_ready.set()
 
-    # --- sessions (also called by services.py for the owner's control point) ------
+    # --- sessions (also called by owner.py for the owner's control point) ----------
 
     def _calibrated(self):
         return bool(self.engine.cal.ready)
@@ -202,7 +206,7 @@ class Pod:
             return False
         self.config = config
         self.right_foot = right
-        self.services.right_foot = right
+        self.services.sync.right_foot = right
         self.update_status()
         return True
 
@@ -224,7 +228,7 @@ class Pod:
                 encode_stride_record(
                     self.record, stride, auto.count - 1, auto.first_ic(), self.odr, self.right_foot
                 )
-                self.services.send_stride(self.record, stride)
+                self.live.send_stride(self.record, stride)
             if not proved:
                 return
             # A run started without a phone: the session begins at the bout's
@@ -248,7 +252,7 @@ class Pod:
         self._last_stride_n = self.now_n
         self.journal.append(record)
         if live:
-            self.services.send_stride(record, stride)
+            self.live.send_stride(record, stride)
 
     def update_status(self):
         flags = wire.STATUS_RIGHT if self.right_foot else 0
@@ -268,7 +272,7 @@ class Pod:
         if mv is not None and mv < self.settings["low_battery_mv"]:
             flags |= wire.STATUS_BATTERY_LOW
         self.battery = battery
-        self.services.update_status(
+        self.live.update_status(
             self.state,
             flags,
             battery,
@@ -282,7 +286,8 @@ class Pod:
 
     async def sensor_task(self):
         stream = self.stream
-        services = self.services
+        live = self.live
+        gatt = self.services.gatt
         next_status = _STATUS_EVERY_SAMPLES
         while True:
             if self.state == power.ASLEEP:
@@ -291,7 +296,7 @@ class Pod:
             await self._fifo_ready.wait()
             while stream.drain():
                 self.now_n = stream.now_n
-                services.pump(self.now_n)
+                live.pump(self.now_n)
             now = self.now_n
             if self.session and now - self._last_run_n > self._auto_stop:
                 self.stop_session()
@@ -301,12 +306,12 @@ class Pod:
                 self.keep_clock_now()
                 self.check_battery()
             if self.state == power.AWAKE or self.state == power.SYNCING:
-                state = power.SYNCING if services.connected() else power.AWAKE
+                state = power.SYNCING if gatt.connected() else power.AWAKE
                 quiet = now - self._last_activity_n
                 if quiet <= self._nap:
-                    services.set_advertising(power.ADV_AWAKE_US)
+                    gatt.set_advertising(power.ADV_AWAKE_US)
                 else:
-                    services.set_advertising(power.ADV_WINDOW_US)
+                    gatt.set_advertising(power.ADV_WINDOW_US)
                     if state == power.AWAKE and quiet > self._nap + self._window:
                         state = power.ASLEEP
                 if state != self.state:
@@ -325,7 +330,7 @@ class Pod:
         self.state = power.LOW_BATTERY
         self.stop_session()
         self.update_status()
-        self.services.pump(self.now_n)
+        self.live.pump(self.now_n)
         self.imu.power_down()
         board.deep_sleep()
         return True
@@ -335,24 +340,24 @@ class Pod:
         the MCU sleeps: deep where INT1 can wake it (a wake is then a reboot), else
         light, looking at its battery every minute."""
         imu = self.imu
-        services = self.services
+        gatt = self.services.gatt
         self.sleeps += 1
         self.update_status()
         imu.sleep(self.settings["wake_threshold_lsb"])
-        services.set_advertising(0)
+        gatt.set_advertising(0)
         if self.board.deep_sleep_wake:
             self._deep_sleep()  # main() resumes
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
             timestamp = imu.count_sleep()
             self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
-            if imu.woken() or services.connected():
+            if imu.woken() or gatt.connected():
                 break
             if self.check_battery():
                 return
             # Let the radio and the simulated board have their turn.
             await asyncio.sleep_ms(0)
-        services.set_advertising(power.ADV_AWAKE_US)
+        gatt.set_advertising(power.ADV_AWAKE_US)
         imu.wake()
         # The movement that woke us began before the FIFO ran again, so the first
         # samples are mid-step: the engine must not join them to the stillness before
@@ -371,7 +376,7 @@ class Pod:
             self._unix_at_zero += whole_s
         self._clock_at_zero += whole_s
         self.now_n = imu.sample_count
-        services.clock_restarted(self.now_n)
+        self.live.clock_restarted(self.now_n)
         self._last_activity_n = self.now_n
         self._last_run_n = self.now_n
         self.state = power.AWAKE

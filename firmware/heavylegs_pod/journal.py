@@ -5,7 +5,7 @@ loses nothing. Persistent data is only ever appended (with a CRC written last,
 its commit mark), or written to a new file and renamed; nothing is rewritten in
 place. The byte layouts are in wire.py and docs/protocol.md ("Journal").
 
-API, for the app, BLE sync (services.py) and USB pull (deploy/):
+API, for the app, BLE sync (ble/sync.py) and USB pull (deploy/):
 
     j = Journal("journal", capacity_bytes=512 * 1024)
     j.epoch                         # this journal's epoch: random u32, drawn when it was created

@@ -271,7 +271,7 @@ def _hl_journal_open():
     from heavylegs_pod import wire
     from heavylegs_pod.app import load_config
     from heavylegs_pod.journal import Journal
-    from heavylegs_pod.services import firmware_revision
+    from heavylegs_pod.ble.gatt import firmware_revision
     cfg = load_config()
     _hl_j = Journal(cfg.get('journal_dir', 'journal'), cfg['journal_kb'] * 1024)
     buf = bytearray(wire.SESSION_SIZE)
