@@ -1,7 +1,9 @@
-"""The pod's asyncio tasks: sensor FIFO -> gait engine -> journal and BLE.
+"""The pod's asyncio tasks: sensor FIFO -> gait engine -> record -> journal and BLE.
 
 The watermark IRQ only sets a ThreadSafeFlag; the sensor task drains the FIFO in
-bursts and runs the engine sample by sample. Time is the sensor's sample count.
+bursts through gait/stream.py, which runs the engine sample by sample. Each stride
+becomes one wire record (record.py) that goes to the journal and to ble/live.py;
+nothing flows back. Time is the sensor's sample count.
 
 Sessions: the owner starts and stops them over BLE, and power.py's state
 machine starts and stops them by itself: a bout at running cadence that lasts
@@ -14,8 +16,6 @@ place in the journal.
 """
 
 import asyncio
-import json
-import os
 import struct
 
 from micropython import const
@@ -27,41 +27,26 @@ from heavylegs_pod.ble.gatt import firmware_version
 from heavylegs_pod.gait.detector import F_IC_N, GaitEngine, ic_ms
 from heavylegs_pod.gait.stream import SampleStream
 from heavylegs_pod.hal.board import Board
-from heavylegs_pod.hal.lsm6ds import LSM6DS, peek_asleep
+from heavylegs_pod.hal.lsm6ds import LSM6DS
 from heavylegs_pod.hal.radio import open_radio
 from heavylegs_pod.journal import Journal
 from heavylegs_pod.owner import OwnerOperations
 from heavylegs_pod.record import encode_stride_record
+from heavylegs_pod.startup import (
+    CONFIG_FILE,
+    load_config,
+    new_boot_id,
+    resume_from_deep_sleep,
+    save_config,
+)
 
 _STATUS_EVERY_SAMPLES = const(2048)
 AUTO_STOP_S = const(240)
 _DOZE_MS = const(60000)  # a sleeping pod still looks at its battery this often
-_CONFIG_FILE = "pod.json"
-
-
-def load_config(path=_CONFIG_FILE):
-    """Pod settings written at flash time; defaults keep a blank pod usable."""
-    config = {"foot": "left", "name": "heavylegs", "journal_kb": 512, "bond": False}
-    try:
-        with open(path) as f:
-            config.update(json.load(f))
-    except OSError:
-        pass
-    if config["foot"] not in ("left", "right"):
-        raise ValueError("pod.json: foot must be 'left' or 'right', not %r" % config["foot"])
-    return config
-
-
-def save_config(config, path=_CONFIG_FILE):
-    """New file, then rename: a power cut leaves the old settings or the new, never half."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(config, f)
-    os.rename(tmp, path)
 
 
 class Pod:
-    def __init__(self, board, config, ble, journal=None, key=None, config_path=_CONFIG_FILE):
+    def __init__(self, board, config, ble, journal=None, key=None, config_path=CONFIG_FILE):
         self.board = board
         self.config = config
         self.config_path = config_path
@@ -422,35 +407,9 @@ class Pod:
         await self.sensor_task()
 
 
-def new_boot_id():
-    """A cold boot's name: random, nonzero, so two boots of a pod never share one."""
-    boot = 0
-    while not boot:
-        boot = struct.unpack("<I", os.urandom(4))[0]
-    return boot
-
-
-def resume_from_deep_sleep(board, config):
-    """After a deep sleep: (unix s or -1 when unknown, boot id, pod clock s, the
-    fraction of a second past it in 25 us counts), with boot id 0 when this is a cold boot (no deep sleep, or no record of ours). A
-    wake by the timer, which only counts the sensor's clock before it wraps, goes
-    back to deep sleep from here and does not return."""
-    if not board.deep_sleep_wake or not board.woke_from_deep_sleep():
-        return -1, 0, 0, 0
-    timestamp, woken = peek_asleep(board.i2c, board.imu_address)
-    resumed = power.resume_after_sleep(board.rtc_memory(), timestamp)
-    if resumed is None:
-        return -1, 0, 0, 0
-    unix_s, record, boot, clock_s, fraction = resumed
-    board.rtc_memory(record)
-    if not woken:
-        board.deep_sleep_until_int1(power.power_settings(config)["deep_sleep_check_s"] * 1000)
-    return unix_s, boot, clock_s, fraction
-
-
 def main():
     board = Board.from_file("board.json")
-    config = load_config(_CONFIG_FILE)
+    config = load_config(CONFIG_FILE)
     unix_s, boot, clock_s, fraction = resume_from_deep_sleep(board, config)
     pod = Pod(board, config, open_radio(), key=load_key())
     if boot:

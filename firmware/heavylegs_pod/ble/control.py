@@ -20,7 +20,6 @@ class ControlPoint:
     def __init__(self, gatt, key):
         self.gatt = gatt
         self.key = key
-        self.rejected = 0  # requests refused (malformed, unknown, unauthorised)
         self._ops = {}
         self._authed = bytearray(MAX_CONNECTIONS)
         self._nonce_ok = bytearray(MAX_CONNECTIONS)
@@ -44,8 +43,6 @@ class ControlPoint:
     def respond(self, conn, op, status, extra=0):
         """Indicate the answer to op, with `extra` parameter bytes already in resp[3:]."""
         wire.encode_cp_response(self.resp, op, status)
-        if status != wire.CP_SUCCESS:
-            self.rejected += 1
         self.gatt.indicate(conn, self.gatt.h_control, self._resp_views[3 + extra])
 
     def _request(self, conn, data):

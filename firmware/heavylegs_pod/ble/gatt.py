@@ -58,7 +58,6 @@ class Gatt:
         self.flag = flag  # set by every IRQ handler: serve() has work
         self.name = name
         self._adv_interval_us = ADV_AWAKE_US
-        self.notify_errors = 0  # sends the stack refused (buffers full, link gone)
         self._irq_handlers = []
         self._write_handlers = {}
 
@@ -72,7 +71,6 @@ class Gatt:
         self._req_data = [b""] * _REQUESTS
         self._req_head = 0
         self._req_n = 0
-        self.requests_dropped = 0
 
         # One packet buffer for every module's notifications: serve() sends one at a time.
         self.pkt = bytearray(wire.RECORD_SIZE * MAX_BATCH)
@@ -181,8 +179,7 @@ class Gatt:
             conn, handle = data[0], data[1]
             if handle in self._write_handlers:
                 if self._req_n >= _REQUESTS:
-                    self.requests_dropped += 1
-                    return
+                    return  # lost, unanswered: the central times out and asks again
                 at = (self._req_head + self._req_n) % _REQUESTS
                 self._req_conn[at] = conn
                 self._req_handle[at] = handle
@@ -251,23 +248,25 @@ class Gatt:
                 continue  # written just before the link went down
             self._write_handlers[handle](conn, data)
 
+    # A send the stack refuses (its buffers full, the link gone) is lost: live data
+    # is superseded by the next, and the sync stream retries what notify_one lost.
+
     def notify_all(self, handle, data):
         # send_update notifies the centrals that subscribed, and no others.
         try:
             self.ble.gatts_write(handle, data, True)
         except OSError:
-            self.notify_errors += 1
+            pass
 
     def notify_one(self, conn, handle, data):
         try:
             self.ble.gatts_notify(conn, handle, data)
             return True
         except OSError:
-            self.notify_errors += 1
             return False
 
     def indicate(self, conn, handle, data):
         try:
             self.ble.gatts_indicate(conn, handle, data)
         except OSError:
-            self.notify_errors += 1
+            pass

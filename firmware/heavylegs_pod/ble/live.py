@@ -32,7 +32,6 @@ class LiveNotifications:
         self.provisioned = provisioned
         self._pace_samples = odr_hz * PACE_MS // 1000
         self.total_cm = 0
-        self.live_dropped = 0  # strides pushed out of a full queue unsent
 
         # Live queue: stride records and their RSC measurements, oldest first.
         self._ring = bytearray(wire.STRIDE_SIZE * _QUEUE)
@@ -72,9 +71,9 @@ class LiveNotifications:
             self._status_before = 0
             return
         if self._ring_n == _QUEUE:
+            # The oldest goes unsent; the journal has it for the next sync.
             self._ring_head = (self._ring_head + 1) % _QUEUE
             self._ring_n -= 1
-            self.live_dropped += 1
             if self._status_before:
                 self._status_before -= 1
         at = ((self._ring_head + self._ring_n) % _QUEUE) * wire.STRIDE_SIZE

@@ -269,7 +269,7 @@ def _hl_pod_clock(epoch):
 def _hl_journal_open():
     global _hl_j
     from heavylegs_pod import wire
-    from heavylegs_pod.app import load_config
+    from heavylegs_pod.startup import load_config
     from heavylegs_pod.journal import Journal
     from heavylegs_pod.ble.gatt import firmware_revision
     cfg = load_config()
