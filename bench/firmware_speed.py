@@ -1,7 +1,7 @@
 """What the pod's per-sample path costs: time, instructions, allocation, CPU share.
 
 Feeds FIFO bursts of a simulated run through the driver's unpacking and the gait
-engine, in the loop app.sensor_task runs, inside the real MicroPython unix port:
+engine through SampleStream.drain, the loop app.sensor_task runs, inside the real MicroPython unix port:
 
 - bytecode-only versus our build (the engine's viper kernel and native code), as
   a ratio of alternating runs in the same process tree, since the machine is noisy;
@@ -59,46 +59,62 @@ import time
 from array import array
 
 from heavylegs_pod.gait.detector import GaitEngine
+from heavylegs_pod.gait.stream import SampleStream
 from heavylegs_pod.hal.lsm6ds import _unpack_pairs
 
 _BURST = 32
 _BURST_BYTES = 14 * _BURST
 
 
-def burst_through_engine(engine, burst, s, first):
-    _unpack_pairs(burst, 2 * _BURST, s, 0)
-    found = 0
-    for i in range(_BURST):
-        k = 6 * i
-        if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
-            found += 1
-    return found
+# FIFO words from a file, shaped like the driver: the burst is read from the file
+# outside the timed part, unpacked by read_fifo inside it.
+class BurstFile:
+
+    def __init__(self, f):
+        self.f = f
+        self.burst = bytearray(_BURST_BYTES)
+        self.samples = array("h", bytes(12 * _BURST))
+        self.sample_count = 0
+
+    def load(self):
+        return self.f.readinto(self.burst) == _BURST_BYTES
+
+    def read_fifo(self):
+        _unpack_pairs(self.burst, 2 * _BURST, self.samples, 0)
+        self.sample_count += _BURST
+        return _BURST
+
+
+class Tally:
+    def __init__(self):
+        self.strides = 0
+
+    def on_stride(self, stride, now_n):
+        self.strides += 1
 
 
 def bench(path, limit):
     engine = GaitEngine(416, 2048, 70)
-    samples = array("h", bytes(12 * _BURST))
-    burst = bytearray(_BURST_BYTES)
-    n = 0
+    tally = Tally()
     with open(path, "rb") as f:
+        source = BurstFile(f)
+        stream = SampleStream(source, engine, tally.on_stride)
         # calibration stays out of the measurement: solving the frame allocates, once
-        while not engine.cal.ready and f.readinto(burst) == _BURST_BYTES:
-            burst_through_engine(engine, burst, samples, n)
-            n += _BURST
-        start_n = n
-        strides = 0
+        while not engine.cal.ready and source.load():
+            stream.drain()
+        start_n = source.sample_count
+        tally.strides = 0
         us = 0
         gc.collect()
         gc.disable()
         before = gc.mem_alloc()
-        while (not limit or n + _BURST <= limit) and f.readinto(burst) == _BURST_BYTES:
+        while (not limit or source.sample_count + _BURST <= limit) and source.load():
             t0 = time.ticks_us()
-            strides += burst_through_engine(engine, burst, samples, n)
+            stream.drain()
             us += time.ticks_diff(time.ticks_us(), t0)
-            n += _BURST
         allocated = gc.mem_alloc() - before
         gc.enable()
-    print("RESULT", n - start_n, strides, us, allocated)
+    print("RESULT", source.sample_count - start_n, tally.strides, us, allocated)
 """
 UNIX_MAIN = "\nimport sys\nbench(sys.argv[1], int(sys.argv[2]))\n"
 

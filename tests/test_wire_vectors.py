@@ -122,3 +122,46 @@ def test_sync_stream_tags_tell_every_record_apart():
         wire.decode_identity(gap)
     with pytest.raises(ValueError, match="gap record of no records"):
         wire.decode_gap(gap[:10] + bytes(4) + gap[14:])
+
+
+def _write_pull_batch(entries: list, next_index: int, count: int, gaps: list) -> str:
+    buf = bytearray()
+    for index, record in entries:
+        entry = bytearray(wire.PULL_ENTRY_SIZE)
+        at = wire.encode_pull_index(entry, 0, index)
+        entry[at:] = bytes.fromhex(record)
+        buf.extend(entry)
+    out: list[str] = []
+    wire.write_pull_batch(
+        lambda x: out.append(x if isinstance(x, str) else x.decode()), buf, next_index, count, gaps
+    )
+    return "".join(out)
+
+
+@pytest.mark.parametrize("vector", VECTORS["pull_batch"], ids=lambda v: str(v["next"]))
+def test_pull_batch_vectors(vector):
+    entries, tail = wire.decode_pull_batch(vector["text"])
+    assert [(i, r.hex()) for i, r in entries] == [(i, r) for i, r in vector["entries"]]
+    assert tail == {"next": vector["next"], "count": vector["count"], "gaps": vector["gaps"]}
+    got = _write_pull_batch(vector["entries"], vector["next"], vector["count"], vector["gaps"])
+    assert got == vector["text"]
+
+
+def test_a_long_pull_batch_splits_into_lines_and_comes_back_whole():
+    record = VECTORS["stride"][0]["hex"]
+    entries = [[i, record] for i in range(150)]
+    text = _write_pull_batch(entries, 150, 150, [])
+    assert len(text.splitlines()) == 4  # 64 + 64 + 22 entries, then the tail
+    decoded, _ = wire.decode_pull_batch(text)
+    assert [(i, r.hex()) for i, r in decoded] == [tuple(e) for e in entries]
+
+
+def test_a_torn_pull_batch_is_refused():
+    text = VECTORS["pull_batch"][0]["text"]
+    lines = text.splitlines()
+    with pytest.raises(ValueError, match="partial records"):
+        wire.decode_pull_batch(lines[0][:-8] + "\n" + lines[-1])
+    with pytest.raises(ValueError):
+        wire.decode_pull_batch(lines[0])  # no tail
+    with pytest.raises(ValueError, match="empty"):
+        wire.decode_pull_batch("\n")

@@ -1,7 +1,9 @@
-"""The pod's asyncio tasks: sensor FIFO -> gait engine -> journal and BLE.
+"""The pod's asyncio tasks: sensor FIFO -> gait engine -> record -> journal and BLE.
 
 The watermark IRQ only sets a ThreadSafeFlag; the sensor task drains the FIFO in
-bursts and runs the engine sample by sample. Time is the sensor's sample count.
+bursts through gait/stream.py, which runs the engine sample by sample. Each stride
+becomes one wire record (record.py) that goes to the journal and to ble/live.py;
+nothing flows back. Time is the sensor's sample count.
 
 Sessions: the owner starts and stops them over BLE, and power.py's state
 machine starts and stops them by itself: a bout at running cadence that lasts
@@ -14,57 +16,46 @@ place in the journal.
 """
 
 import asyncio
-import json
-import os
 import struct
 
 from micropython import const
 
 from heavylegs_pod import power, wire
 from heavylegs_pod.auth import load_key
-from heavylegs_pod.gait.detector import F_IC_FRAC, F_IC_N, StrideDetector, ic_ms
+from heavylegs_pod.ble import PodServices
+from heavylegs_pod.ble.gatt import firmware_version
+from heavylegs_pod.gait.detector import F_IC_N, GaitEngine, ic_ms
+from heavylegs_pod.gait.stream import SampleStream
 from heavylegs_pod.hal.board import Board
-from heavylegs_pod.hal.lsm6ds import LSM6DS, peek_asleep
+from heavylegs_pod.hal.lsm6ds import LSM6DS
 from heavylegs_pod.hal.radio import open_radio
 from heavylegs_pod.journal import Journal
-from heavylegs_pod.services import PodServices, firmware_version
+from heavylegs_pod.owner import OwnerOperations
+from heavylegs_pod.record import encode_stride_record
+from heavylegs_pod.startup import (
+    CONFIG_FILE,
+    load_config,
+    new_boot_id,
+    resume_from_deep_sleep,
+    save_config,
+)
 
 _STATUS_EVERY_SAMPLES = const(2048)
 AUTO_STOP_S = const(240)
 _DOZE_MS = const(60000)  # a sleeping pod still looks at its battery this often
-_CONFIG_FILE = "pod.json"
-
-
-def load_config(path=_CONFIG_FILE):
-    """Pod settings written at flash time; defaults keep a blank pod usable."""
-    config = {"foot": "left", "name": "heavylegs", "journal_kb": 512, "bond": False}
-    try:
-        with open(path) as f:
-            config.update(json.load(f))
-    except OSError:
-        pass
-    if config["foot"] not in ("left", "right"):
-        raise ValueError("pod.json: foot must be 'left' or 'right', not %r" % config["foot"])
-    return config
-
-
-def save_config(config, path=_CONFIG_FILE):
-    """New file, then rename: a power cut leaves the old settings or the new, never half."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(config, f)
-    os.rename(tmp, path)
 
 
 class Pod:
-    def __init__(self, board, config, ble, journal=None, key=None, config_path=_CONFIG_FILE):
+    def __init__(self, board, config, ble, journal=None, key=None, config_path=CONFIG_FILE):
         self.board = board
         self.config = config
         self.config_path = config_path
         self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part)
-        self.engine = StrideDetector(
+        self.engine = GaitEngine(
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )
+        self.stream = SampleStream(self.imu, self.engine, self.on_stride)
+        self.record = bytearray(wire.STRIDE_SIZE)  # the stride being journaled and sent
         self.odr = self.imu.odr_hz
         self.right_foot = config["foot"] == "right"
         if journal is None:
@@ -105,6 +96,8 @@ class Pod:
             bond=config.get("bond", False),
             odr_hz=self.odr,
         )
+        self.live = self.services.live
+        OwnerOperations(self, journal, self.services.control, self.services.sync)
         self._fifo_ready = asyncio.ThreadSafeFlag()
         board.int1.irq(self._on_watermark, trigger=board.int1.IRQ_RISING)
         # A record a former boot left in RTC memory no longer matches the sensor's
@@ -115,11 +108,10 @@ class Pod:
     def _on_watermark(self, pin):
         self._fifo_ready.set()
 
-    # --- sessions (also called by services.py for the owner's control point) ------
+    # --- sessions (also called by owner.py for the owner's control point) ----------
 
     def _calibrated(self):
-        cal = getattr(self.engine, "cal", None)
-        return bool(cal is not None and cal.ready)
+        return bool(self.engine.cal.ready)
 
     def start_session(self, start_n=-1):
         if start_n < 0:
@@ -199,16 +191,17 @@ class Pod:
             return False
         self.config = config
         self.right_foot = right
-        self.services.right_foot = right
+        self.services.sync.right_foot = right
         self.update_status()
         return True
 
     # --- the sensor path ------------------------------------------------------------
 
-    def on_stride(self, stride):
+    def on_stride(self, stride, now_n):
         """One stride from the engine: journal it and queue it for the centrals."""
+        self.now_n = now_n
         ic_n = stride[F_IC_N]
-        self._last_activity_n = self.now_n
+        self._last_activity_n = now_n
         auto = self._auto_start
         if not self.session:
             if self.state == power.LOW_BATTERY:
@@ -217,10 +210,10 @@ class Pod:
             if auto.count and not proved:
                 # Live at once, numbered and timed as the session will journal it,
                 # so a listening central loses nothing and waits for nothing.
-                first = auto.first_ic()
-                ic = ic_ms(ic_n - first, stride[F_IC_FRAC], self.odr)
-                self.services.stride_record(stride, auto.count - 1, ic)
-                self.services.send_stride(stride)
+                encode_stride_record(
+                    self.record, stride, auto.count - 1, auto.first_ic(), self.odr, self.right_foot
+                )
+                self.live.send_stride(self.record, stride)
             if not proved:
                 return
             # A run started without a phone: the session begins at the bout's
@@ -237,13 +230,14 @@ class Pod:
         self._record(stride, True)
 
     def _record(self, stride, live):
-        ic = ic_ms(stride[F_IC_N] - self.session_start_n, stride[F_IC_FRAC], self.odr)
-        record = self.services.stride_record(stride, self.seq, ic)
+        record = encode_stride_record(
+            self.record, stride, self.seq, self.session_start_n, self.odr, self.right_foot
+        )
         self.seq += 1
         self._last_stride_n = self.now_n
         self.journal.append(record)
         if live:
-            self.services.send_stride(stride)
+            self.live.send_stride(record, stride)
 
     def update_status(self):
         flags = wire.STATUS_RIGHT if self.right_foot else 0
@@ -258,12 +252,12 @@ class Pod:
         else:
             clock = ic_ms(self.now_n, 0, self.odr)
         board = self.board
-        mv = board.battery_mv() if hasattr(board, "battery_mv") else None
-        battery = board.battery_percent(mv) if hasattr(board, "battery_percent") else 100
+        mv = board.battery_mv()
+        battery = board.battery_percent(mv)
         if mv is not None and mv < self.settings["low_battery_mv"]:
             flags |= wire.STATUS_BATTERY_LOW
         self.battery = battery
-        self.services.update_status(
+        self.live.update_status(
             self.state,
             flags,
             battery,
@@ -276,30 +270,18 @@ class Pod:
         )
 
     async def sensor_task(self):
-        imu = self.imu
-        engine = self.engine
-        services = self.services
+        stream = self.stream
+        live = self.live
+        gatt = self.services.gatt
         next_status = _STATUS_EVERY_SAMPLES
         while True:
             if self.state == power.ASLEEP:
                 await self._doze()
                 next_status = self.now_n
             await self._fifo_ready.wait()
-            while True:
-                count = imu.read_fifo()
-                if not count:
-                    break
-                first = imu.sample_count - count
-                s = imu.samples
-                for i in range(count):
-                    k = 6 * i
-                    if engine.feed(
-                        first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]
-                    ):
-                        self.now_n = first + i + 1
-                        self.on_stride(engine.stride)
-                self.now_n = imu.sample_count
-                services.pump(self.now_n)
+            while stream.drain():
+                self.now_n = stream.now_n
+                live.pump(self.now_n)
             now = self.now_n
             if self.session and now - self._last_run_n > self._auto_stop:
                 self.stop_session()
@@ -309,12 +291,12 @@ class Pod:
                 self.keep_clock_now()
                 self.check_battery()
             if self.state == power.AWAKE or self.state == power.SYNCING:
-                state = power.SYNCING if services.connected() else power.AWAKE
+                state = power.SYNCING if gatt.connected() else power.AWAKE
                 quiet = now - self._last_activity_n
                 if quiet <= self._nap:
-                    services.set_advertising(power.ADV_AWAKE_US)
+                    gatt.set_advertising(power.ADV_AWAKE_US)
                 else:
-                    services.set_advertising(power.ADV_WINDOW_US)
+                    gatt.set_advertising(power.ADV_WINDOW_US)
                     if state == power.AWAKE and quiet > self._nap + self._window:
                         state = power.ASLEEP
                 if state != self.state:
@@ -326,14 +308,14 @@ class Pod:
         """Below low_battery_mv: close the session and flush the journal while the
         cell still holds the voltage to write, then sleep until a charger resets us."""
         board = self.board
-        mv = board.battery_mv() if hasattr(board, "battery_mv") else None
+        mv = board.battery_mv()
         if mv is None or mv >= self.settings["low_battery_mv"]:
             return False
         # the state first: the centrals hear "low battery" as the session closes
         self.state = power.LOW_BATTERY
         self.stop_session()
         self.update_status()
-        self.services.pump(self.now_n)
+        self.live.pump(self.now_n)
         self.imu.power_down()
         board.deep_sleep()
         return True
@@ -343,24 +325,24 @@ class Pod:
         the MCU sleeps: deep where INT1 can wake it (a wake is then a reboot), else
         light, looking at its battery every minute."""
         imu = self.imu
-        services = self.services
+        gatt = self.services.gatt
         self.sleeps += 1
         self.update_status()
         imu.sleep(self.settings["wake_threshold_lsb"])
-        services.set_advertising(0)
-        if getattr(self.board, "deep_sleep_wake", False):
+        gatt.set_advertising(0)
+        if self.board.deep_sleep_wake:
             self._deep_sleep()  # main() resumes
         while True:
             self.board.sleep_until_int1(_DOZE_MS)
             timestamp = imu.count_sleep()
             self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
-            if imu.woken() or services.connected():
+            if imu.woken() or gatt.connected():
                 break
             if self.check_battery():
                 return
             # Let the radio and the simulated board have their turn.
             await asyncio.sleep_ms(0)
-        services.set_advertising(power.ADV_AWAKE_US)
+        gatt.set_advertising(power.ADV_AWAKE_US)
         imu.wake()
         # The movement that woke us began before the FIFO ran again, so the first
         # samples are mid-step: the engine must not join them to the stillness before
@@ -379,7 +361,7 @@ class Pod:
             self._unix_at_zero += whole_s
         self._clock_at_zero += whole_s
         self.now_n = imu.sample_count
-        services.clock_restarted(self.now_n)
+        self.live.clock_restarted(self.now_n)
         self._last_activity_n = self.now_n
         self._last_run_n = self.now_n
         self.state = power.AWAKE
@@ -408,9 +390,6 @@ class Pod:
         the USB tools, which stop the app with a soft reset, read the clocks on from
         it. The timestamp kept is that of the last whole second, so the fraction
         carries over instead of being dropped at every sleep."""
-        keep = getattr(self.board, "rtc_memory", None)
-        if keep is None:
-            return
         whole_s = (elapsed_n + self._clock_frac_n) // self.odr
         rest_n = elapsed_n + self._clock_frac_n - whole_s * self.odr
         timestamp = (timestamp - rest_n * self.imu.ts_per_sample) & 0xFFFFFFFF
@@ -419,7 +398,7 @@ class Pod:
             unix_s = self._unix_at_zero + (elapsed_n - rest_n) // self.odr
         record = power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + whole_s)
         try:
-            keep(record)
+            self.board.rtc_memory(record)
         except (AttributeError, OSError):
             pass  # a port without RTC memory (rp2): a deep sleep is not woken there
 
@@ -428,35 +407,9 @@ class Pod:
         await self.sensor_task()
 
 
-def new_boot_id():
-    """A cold boot's name: random, nonzero, so two boots of a pod never share one."""
-    boot = 0
-    while not boot:
-        boot = struct.unpack("<I", os.urandom(4))[0]
-    return boot
-
-
-def resume_from_deep_sleep(board, config):
-    """After a deep sleep: (unix s or -1 when unknown, boot id, pod clock s, the
-    fraction of a second past it in 25 us counts), with boot id 0 when this is a cold boot (no deep sleep, or no record of ours). A
-    wake by the timer, which only counts the sensor's clock before it wraps, goes
-    back to deep sleep from here and does not return."""
-    if not getattr(board, "deep_sleep_wake", False) or not board.woke_from_deep_sleep():
-        return -1, 0, 0, 0
-    timestamp, woken = peek_asleep(board.i2c, board.imu_address)
-    resumed = power.resume_after_sleep(board.rtc_memory(), timestamp)
-    if resumed is None:
-        return -1, 0, 0, 0
-    unix_s, record, boot, clock_s, fraction = resumed
-    board.rtc_memory(record)
-    if not woken:
-        board.deep_sleep_until_int1(power.power_settings(config)["deep_sleep_check_s"] * 1000)
-    return unix_s, boot, clock_s, fraction
-
-
 def main():
     board = Board.from_file("board.json")
-    config = load_config(_CONFIG_FILE)
+    config = load_config(CONFIG_FILE)
     unix_s, boot, clock_s, fraction = resume_from_deep_sleep(board, config)
     pod = Pod(board, config, open_radio(), key=load_key())
     if boot:

@@ -5,7 +5,7 @@ loses nothing. Persistent data is only ever appended (with a CRC written last,
 its commit mark), or written to a new file and renamed; nothing is rewritten in
 place. The byte layouts are in wire.py and docs/protocol.md ("Journal").
 
-API, for the app, BLE sync (services.py) and USB pull (deploy/):
+API, for the app, BLE sync (ble/sync.py) and USB pull (deploy/):
 
     j = Journal("journal", capacity_bytes=512 * 1024)
     j.epoch                         # this journal's epoch: random u32, drawn when it was created
@@ -62,7 +62,6 @@ class Journal:
         self.root = root
         self.capacity_bytes = capacity_bytes
         self.full = False
-        self.dropped = 0  # strides not journaled because it was full
         self._frame = bytearray(wire.J_HEADER_SIZE)
         self._fmv = memoryview(self._frame)
         self._stride_frame = memoryview(self._frame)[: wire.J_STRIDE_SIZE]
@@ -284,12 +283,10 @@ class Journal:
         """Journal one 20-byte stride record; allocates nothing. False if not journaled."""
         f = self._file
         if f is None or self.full:
-            self.dropped += 1
             return False
         if self.usage_bytes + wire.J_STRIDE_SIZE > self.capacity_bytes:
             if not self._room_for(wire.J_STRIDE_SIZE):
                 self.full = True
-                self.dropped += 1
                 return False
         frame = self._frame
         for i in range(wire.STRIDE_SIZE):
@@ -302,7 +299,6 @@ class Journal:
             # The flash refused part of a frame: later frames would sit at the
             # wrong offsets, so this session takes no more.
             self._give_up()
-            self.dropped += 1
             return False
         self._count += 1
         self.usage_bytes += wire.J_STRIDE_SIZE

@@ -1,8 +1,9 @@
 """Host reprocessing: the pod's own gait engine, run under CPython on a trace.
 
-The engine is the firmware module itself (heavylegs_pod.gait.detector), imported
-through the CPython shim, so host figures and pod figures come from one
-implementation; tests/test_parity.py requires both runtimes to agree exactly.
+The engine, its sample path (heavylegs_pod.gait.stream) and the stride record
+(heavylegs_pod.record) are the firmware modules themselves, imported through the
+CPython shim, so a reprocessed stride is byte for byte the record a pod streams;
+tests/test_gait_engine.py and tests/test_record_parity.py hold both runtimes to it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,24 @@ from heavylegs.sim.trace import GYRO_UNITS_PER_DPS, UG_PER_G, Trace, read_trace
 from heavylegs.store import Stride
 from heavylegs_pod import wire
 from heavylegs_pod.gait import detector as d
+from heavylegs_pod.gait.stream import SampleStream
+from heavylegs_pod.record import encode_stride_record
 
 STRIKE_NAMES = wire.STRIKE_NAMES
+
+
+class _Counts:
+    """A whole trace as one FIFO burst, for SampleStream."""
+
+    def __init__(self, acc_counts: np.ndarray, gyr_counts: np.ndarray) -> None:
+        self.samples = np.concatenate([gyr_counts, acc_counts], axis=1).ravel().tolist()
+        self.sample_count = 0
+        self._left = len(acc_counts)
+
+    def read_fifo(self) -> int:
+        count, self._left = self._left, 0
+        self.sample_count += count
+        return count
 
 
 def quantise(
@@ -47,36 +64,30 @@ def run_engine(
 ) -> tuple[list[list[int]], d.GaitEngine]:
     """Feed counts through the engine sample by sample; returns the stride field rows."""
     engine = d.GaitEngine(odr_hz, 32768 // acc_fs_g, gyro_fs_dps * 35 // 1000, foot=foot)
+    if len(acc_counts) != len(gyr_counts):
+        raise ValueError("accelerometer and gyro counts differ in length")
     rows: list[list[int]] = []
-    feed = engine.feed
-    acc = acc_counts.tolist()
-    gyr = gyr_counts.tolist()
-    for n, (a, g) in enumerate(zip(acc, gyr, strict=True)):
-        if feed(n, g[0], g[1], g[2], a[0], a[1], a[2]):
-            rows.append(list(engine.stride))
+    stream = SampleStream(
+        _Counts(acc_counts, gyr_counts), engine, lambda stride, now_n: rows.append(list(stride))
+    )
+    stream.drain()
     return rows, engine
 
 
+def rows_to_records(rows: Iterable[list[int]], odr_hz: int, right_foot: bool) -> list[bytes]:
+    """The wire records a pod would journal for these rows, in a session from sample 0."""
+    buf = bytearray(wire.STRIDE_SIZE)
+    return [
+        bytes(encode_stride_record(buf, row, seq, 0, odr_hz, right_foot))
+        for seq, row in enumerate(rows)
+    ]
+
+
 def rows_to_strides(rows: Iterable[list[int]], odr_hz: int, foot: str) -> list[Stride]:
-    strides = []
-    for r in rows:
-        strides.append(
-            Stride(
-                seq=r[d.F_SEQ],
-                foot=foot,
-                running=bool(r[d.F_RUNNING]),
-                clipped=bool(r[d.F_CLIPPED]),
-                strike_class=STRIKE_NAMES[d.strike_class(r[d.F_STRIKE_01DEG])],
-                ic_ms=d.ic_ms(r[d.F_IC_N], r[d.F_IC_FRAC], odr_hz),
-                gct_ms=r[d.F_GCT_01MS] / 10,
-                stride_ms=r[d.F_STRIDE_01MS] / 10,
-                cadence_spm=r[d.F_CADENCE_CENTI] / 100,
-                strike_deg=r[d.F_STRIKE_01DEG] / 10,
-                impact_g=r[d.F_IMPACT_HALF_G] / 2,
-                stride_len_m=r[d.F_STRIDE_LEN_CM] / 100 if r[d.F_STRIDE_LEN_CM] else None,
-            )
-        )
-    return strides
+    return [
+        Stride.from_wire(wire.decode_stride(record))
+        for record in rows_to_records(rows, odr_hz, foot == "right")
+    ]
 
 
 def strides_from_trace(

@@ -26,16 +26,13 @@ def close(a, b, tolerance, what):
 
 
 def drive(imu, chip, engine):
-    """Every sample of the emulated chip's trace through driver and engine, as the
-    pod's sensor task does; the test plays time. Returns the stride rows."""
+    """Every sample of the emulated chip's trace through driver and engine on the
+    pod's own path (SampleStream.drain); the test plays time. Returns the stride rows."""
+    from heavylegs_pod.gait.stream import SampleStream
+
     strides = []
+    stream = SampleStream(imu, engine, lambda stride, now_n: strides.append(list(stride)))
     while not chip.exhausted:
         chip.advance(chip.ticks_to_watermark())
-        count = imu.read_fifo()
-        first = imu.sample_count - count
-        s = imu.samples
-        for i in range(count):
-            k = 6 * i
-            if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
-                strides.append(list(engine.stride))
+        stream.drain()
     return strides

@@ -1,4 +1,4 @@
-# services.py inside MicroPython against an in-process BLE stand-in: owner
+# The GATT server (ble/) and the owner's operations (owner.py) inside MicroPython against an in-process BLE stand-in: owner
 # checks, replay, fuzzed writes, pacing by the sensor clock, RSC control point,
 # and a send path that allocates nothing.
 import os
@@ -10,8 +10,11 @@ from fwtest_util import check
 from mp_test_journal import ram_fs, read_all, record
 
 from heavylegs_pod import auth, wire
+from heavylegs_pod.ble import PodServices
+from heavylegs_pod.gait.detector import F_IC_N
 from heavylegs_pod.journal import Journal
-from heavylegs_pod.services import PodServices
+from heavylegs_pod.owner import OwnerOperations
+from heavylegs_pod.record import encode_stride_record
 
 KEY = bytes(range(32))
 HOST = 1
@@ -132,14 +135,15 @@ def make(journal=None, key=KEY):
         journal = Journal(ram_fs() + "/journal", 1 << 20)
     pod = FakePod(journal)
     services = PodServices(ble, pod, "hl-test", journal=journal, key=key, odr_hz=416)
+    OwnerOperations(pod, journal, services.control, services.sync)
     handles = {
-        "rsc": services._h_rsc,
-        "sc": services._h_sc,
-        "stride": services._h_stride,
-        "status": services._h_status,
-        "control": services._h_control,
-        "sync": services._h_sync,
-        "battery": services._h_battery,
+        "rsc": services.gatt.h_rsc,
+        "sc": services.gatt.h_sc,
+        "stride": services.gatt.h_stride,
+        "status": services.gatt.h_status,
+        "control": services.gatt.h_control,
+        "sync": services.gatt.h_sync,
+        "battery": services.gatt.h_battery,
     }
     return ble, pod, services, handles
 
@@ -256,7 +260,7 @@ def test_sync_streams_in_order_and_waits_for_acks():
     check(r["status"] == wire.CP_SUCCESS and r["params"] == b"\x01\x00", "list %r" % r)
     ble.write(HOST, h["control"], struct.pack("<BII", wire.OP_START_SYNC, sid, 4))
     services.poll()
-    while services._sync_step():
+    while services.sync.step():
         pass
     packets = [s[3] for s in ble.sent if s[2] == h["sync"]]
     seqs = []
@@ -286,7 +290,7 @@ def test_fuzzed_writes_never_crash_or_touch_the_journal():
             data = bytes((random.randint(1, 12),)) + data[1:]
         ble.write(HOST, targets[i % 2], data[:32])
         services.poll()
-        while services._sync_conn >= 0 and services._sync_step():
+        while services.sync.conn >= 0 and services.sync.step():
             pass
     check(journal.sessions() == [sid], "the unauthorised fuzzer changed the sessions")
     check(journal.acked(sid) == 0, "the unauthorised fuzzer acknowledged records")
@@ -298,7 +302,7 @@ def test_fuzzed_writes_never_crash_or_touch_the_journal():
         data = bytes((random.randint(3, 12),)) + bytes(random.getrandbits(8) for _ in range(n - 1))
         ble.write(OTHER, h["control"], data)
         services.poll()
-        while services._sync_conn >= 0 and services._sync_step():
+        while services.sync.conn >= 0 and services.sync.step():
             pass
     for s in journal.sessions():
         got = read_all(journal, s)
@@ -325,8 +329,6 @@ def test_rsc_control_point_answers_per_the_specification():
         (bytes((wire.SC_REQUEST_LOCATIONS,)), wire.SC_NOT_SUPPORTED),
         (bytes((0x55,)), wire.SC_NOT_SUPPORTED),
     )
-    if not services.has_stride_length:
-        cases = cases[2:]
     for data, result in cases:
         ble.sent.clear()
         ble.write(HOST, h["sc"], data)
@@ -335,8 +337,7 @@ def test_rsc_control_point_answers_per_the_specification():
         check(len(got) == 1, "one indication")
         r = wire.decode_sc_response(got[0])
         check((r["op"], r["result"]) == (data[0], result), "%s -> %r" % (data.hex(), r))
-    if services.has_stride_length:
-        check(services.total_cm == 123450, "cumulative distance set")
+    check(services.live.total_cm == 123450, "cumulative distance set")
 
 
 def _stride():
@@ -348,9 +349,8 @@ def _stride():
     s[detector.F_CADENCE_CENTI] = 17143
     s[detector.F_RUNNING] = 1
     s[detector.F_STRIKE_01DEG] = 90
-    if hasattr(detector, "F_STRIDE_LEN_CM"):
-        s[detector.F_STRIDE_LEN_CM] = 210
-        s[detector.F_SPEED_MMS] = 3000
+    s[detector.F_STRIDE_LEN_CM] = 210
+    s[detector.F_SPEED_MMS] = 3000
     from array import array
 
     return array("i", s)
@@ -362,13 +362,14 @@ def test_notifications_are_paced_on_the_sensor_clock_and_batched():
     stride = _stride()
     sent_at = []
     # 6 strides arrive at once (a replay after calibration), then samples move on
+    record = bytearray(wire.STRIDE_SIZE)
     for seq in range(6):
-        services.stride_record(stride, seq, 1000 * seq)
-        services.send_stride(stride)
+        encode_stride_record(record, stride, seq, 0, 416, False)
+        services.live.send_stride(record, stride)
     for n in range(0, 4000, 8):
         pod.now_n = n
         before = len(ble.sent)
-        services.pump(n)
+        services.live.pump(n)
         if len(ble.sent) > before:
             sent_at.append(n)
     gaps = [b - a for a, b in zip(sent_at, sent_at[1:])]
@@ -381,25 +382,26 @@ def test_notifications_are_paced_on_the_sensor_clock_and_batched():
     check(len(strides) < 6, "batched: %d notifications" % len(strides))
     rsc = [wire.decode_rsc(s[3]) for s in ble.sent if s[2] == h["rsc"]]
     check(len(rsc) == 6 and rsc[0]["cadence_spm"] == 171, "rsc %r" % rsc[:1])
-    if services.has_stride_length:
-        check(rsc[0]["stride_len_m"] == 2.1 and rsc[-1]["total_distance_m"] == 12.6, "len")
-        check(abs(rsc[0]["speed_mps"] - 3.0) < 0.01, "speed %r" % rsc[0]["speed_mps"])
+    check(rsc[0]["stride_len_m"] == 2.1 and rsc[-1]["total_distance_m"] == 12.6, "len")
+    check(abs(rsc[0]["speed_mps"] - 3.0) < 0.01, "speed %r" % rsc[0]["speed_mps"])
 
 
 def test_stride_path_allocates_nothing():
     ble, pod, services, h = make()
     ble.connect(HOST, mtu=247)
     stride = _stride()
-    services.stride_record(stride, 0, 0)
-    services.send_stride(stride)
-    services.pump(1000)
+    record = bytearray(wire.STRIDE_SIZE)
+    encode_stride_record(record, stride, 0, 0, 416, False)
+    services.live.send_stride(record, stride)
+    services.live.pump(1000)
     ble.recording = False
     micropython.heap_lock()
     try:
         for k in range(40):
-            services.stride_record(stride, k, 700 * k)
-            services.send_stride(stride)
-            services.pump(2000 + 30 * k)
+            stride[F_IC_N] = 300 * k
+            encode_stride_record(record, stride, k, 0, 416, False)
+            services.live.send_stride(record, stride)
+            services.live.pump(2000 + 30 * k)
     finally:
         micropython.heap_unlock()
     check(ble.count > 0, "something was sent")
@@ -436,7 +438,7 @@ def _sync_as_the_host_does(mtu, total, damaged):
     covered = 0  # the host acknowledges what it received or was told is gone
     acks = 0
     while True:
-        while services._sync_step():
+        while services.sync.step():
             pass
         for _kind, _, handle, p in ble.sent:
             if handle != h["sync"]:
@@ -466,11 +468,11 @@ def _sync_as_the_host_does(mtu, total, damaged):
             break
         # The stream stalled on the window: the host acknowledges, or sync hangs.
         check(acks < total, "sync does not end")
-        before = services._sync_next
+        before = services.sync.next
         r = control(ble, services, h, struct.pack("<BII", wire.OP_ACK, sid, covered))
         check(r["status"] == wire.CP_SUCCESS, "ack %r" % r)
         acks += 1
-        check(services._sync_step() or services._sync_next > before or covered == total, "stuck")
+        check(services.sync.step() or services.sync.next > before or covered == total, "stuck")
     return seqs, gaps
 
 

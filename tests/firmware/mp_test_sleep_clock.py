@@ -44,7 +44,7 @@ def _sim_board(deep_sleep_wake):
 
 def test_the_boot_id_and_pod_clock_survive_a_deep_sleep_and_only_that():
     from heavylegs_pod import power
-    from heavylegs_pod.app import new_boot_id, resume_from_deep_sleep
+    from heavylegs_pod.startup import new_boot_id, resume_from_deep_sleep
 
     ids = [new_boot_id() for _ in range(8)]
     check(0 not in ids and len(set(ids)) == 8, "boot ids %r" % ids)

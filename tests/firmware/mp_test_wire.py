@@ -114,6 +114,25 @@ def test_identity_gap_and_identity_answer_match_vectors():
         check(buf.hex() == vector["hex"], "identity answer %s" % buf.hex())
 
 
+def test_pull_batch_matches_vectors():
+    for vector in _vectors()["pull_batch"]:
+        buf = bytearray()
+        for index, record in vector["entries"]:
+            entry = bytearray(wire.PULL_ENTRY_SIZE)
+            at = wire.encode_pull_index(entry, 0, index)
+            entry[at:] = bytes.fromhex(record)
+            buf.extend(entry)
+        out = []
+        wire.write_pull_batch(
+            lambda x, out=out: out.append(x if isinstance(x, str) else x.decode()),
+            buf,
+            vector["next"],
+            vector["count"],
+            vector["gaps"],
+        )
+        check("".join(out) == vector["text"], "pull batch %r" % "".join(out))
+
+
 def test_auth_response_matches_the_host():
     from heavylegs_pod import auth
 

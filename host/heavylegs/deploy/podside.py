@@ -240,9 +240,8 @@ _hl_ble_address()
 # memory or no app ran since the pod was powered); a session with the same boot id
 # started (clock_s - start_clock_s) seconds before this answer.
 #
-# _hl_journal_send(sid, start, limit) prints base64 lines of (u32 index, 20-byte
-# stride record) for every intact record with start <= index < start + limit, then
-# one JSON line {"next": int, "count": int, "gaps": [[first, count], ...]}: the
+# _hl_journal_send(sid, start, limit) prints a pull batch (wire.write_pull_batch)
+# of every intact record with start <= index < start + limit; its gaps are the
 # damaged (unreadable) records in that range, consecutive ones coalesced (a run
 # of damage crossing a batch boundary is declared once per batch). Every index in
 # [start, next) is either sent or in a gap, so the host may acknowledge up to next.
@@ -270,9 +269,9 @@ def _hl_pod_clock(epoch):
 def _hl_journal_open():
     global _hl_j
     from heavylegs_pod import wire
-    from heavylegs_pod.app import load_config
+    from heavylegs_pod.startup import load_config
     from heavylegs_pod.journal import Journal
-    from heavylegs_pod.services import firmware_revision
+    from heavylegs_pod.ble.gatt import firmware_revision
     cfg = load_config()
     _hl_j = Journal(cfg.get('journal_dir', 'journal'), cfg['journal_kb'] * 1024)
     buf = bytearray(wire.SESSION_SIZE)
@@ -293,30 +292,26 @@ _hl_journal_open()
 
 JOURNAL_HELPERS = r"""
 def _hl_journal_send(sid, start, limit):
-    import struct
+    from heavylegs_pod import wire
     j = _hl_j
-    rec = bytearray(24)
-    mv = memoryview(rec)
+    rec = bytearray(wire.PULL_ENTRY_SIZE)
     out = bytearray()
     gaps = []
     total = j.count(sid)
     i = start
     while i < total and i - start < limit:
-        got = j.read(sid, i, rec, 4)
+        got = j.read(sid, i, rec, wire.encode_pull_index(rec, 0, i))
         if got < 0:
             break
         if got:
-            struct.pack_into('<I', rec, 0, i)
-            out.extend(mv)
+            out.extend(rec)
         elif gaps and gaps[-1][0] + gaps[-1][1] == i:
             gaps[-1][1] += 1
         else:
             gaps.append([i, 1])
         i += 1
     j.close_reader()
-    for k in range(0, len(out), 1536):
-        sys.stdout.write(binascii.b2a_base64(memoryview(out)[k:k + 1536]))
-    print(json.dumps({'next': i, 'count': total, 'gaps': gaps}))
+    wire.write_pull_batch(sys.stdout.write, out, i, total, gaps)
 def _hl_journal_ack(sid, count):
     print(json.dumps({'acked': _hl_j.mark_synced(sid, count)}))
 def _hl_journal_erase_synced():

@@ -21,9 +21,6 @@ interrupted while the journal is read, and started again afterwards.
 
 from __future__ import annotations
 
-import base64
-import json
-import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,25 +48,15 @@ from heavylegs_pod import wire
 PullReport = SyncReport
 
 BATCH = 512  # records per round trip: about 16 KiB of base64 on the wire
-_RECORD = 4 + wire.STRIDE_SIZE  # u32 index, then the stride record
 
 
 def _parse_batch(out: bytes) -> tuple[list[tuple[int, bytes]], dict[str, Any]]:
-    lines = [line for line in out.decode(errors="replace").splitlines() if line.strip()]
-    if not lines:
+    if not out.strip():
         raise PodCommandError("the pod sent nothing for a journal batch")
     try:
-        tail = json.loads(lines[-1])
-        blob = b"".join(base64.b64decode(line) for line in lines[:-1])
+        return wire.decode_pull_batch(out.decode(errors="replace"))
     except ValueError as err:
         raise PodCommandError(f"garbled journal batch from the pod: {err}") from err
-    if len(blob) % _RECORD:
-        raise PodCommandError("the pod sent a journal batch of partial records")
-    records = [
-        (struct.unpack_from("<I", blob, k)[0], blob[k + 4 : k + _RECORD])
-        for k in range(0, len(blob), _RECORD)
-    ]
-    return records, tail
 
 
 def _listing(listing: dict[str, Any]) -> list[PodSession]:
