@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from heavylegs import paths
 from heavylegs.reprocess import quantise, rows_to_records, rows_to_strides, run_engine
-from heavylegs.sim import paths
 from heavylegs.sim.gait_model import RunParams, simulate_run
 from heavylegs.store import Stride
 from heavylegs_pod import wire

@@ -54,9 +54,12 @@ def _parse_batch(out: bytes) -> tuple[list[tuple[int, bytes]], dict[str, Any]]:
     if not out.strip():
         raise PodCommandError("the pod sent nothing for a journal batch")
     try:
-        return wire.decode_pull_batch(out.decode(errors="replace"))
+        records, tail = wire.decode_pull_batch(out.decode(errors="replace"))
     except ValueError as err:
         raise PodCommandError(f"garbled journal batch from the pod: {err}") from err
+    # wire.py is MicroPython code without annotations: say what it returns
+    parsed: tuple[list[tuple[int, bytes]], dict[str, Any]] = (records, tail)
+    return parsed
 
 
 def _listing(listing: dict[str, Any]) -> list[PodSession]:
