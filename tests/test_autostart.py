@@ -16,14 +16,14 @@ from bleak import BleakClient, BleakScanner
 
 from heavylegs.link.client import BATTERY_LEVEL
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
-from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
-from heavylegs.sim.pod import (
+from heavylegs.sim.board.simlink_proto import (
     WOKE_AT_TRACE_END,
     WOKE_BY_INT1,
     WOKE_BY_NOTHING,
     WOKE_BY_TIMER,
-    SimPod,
 )
+from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
+from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.trace import read_trace

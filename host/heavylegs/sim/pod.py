@@ -23,14 +23,18 @@ from pathlib import Path
 
 from heavylegs.errors import HeavylegsError
 from heavylegs.sim import paths
+from heavylegs.sim.board.simlink_proto import (
+    BOARD_EVENT_DEEPSLEEP,
+    BOARD_EVENT_LIGHTSLEEP,
+    BOARD_EVENT_TRACE_END,
+    WOKE_AT_TRACE_END,
+    WOKE_BY_INT1,
+    WOKE_BY_NOTHING,
+    WOKE_BY_TIMER,
+)
 from heavylegs.sim.pod_bridge import PodBridge
 from heavylegs.sim.radio import SimRadio
 
-BOARD_EVENT_TRACE_END = 0x80
-BOARD_EVENT_LIGHTSLEEP = 0x81
-BOARD_EVENT_DEEPSLEEP = 0x82
-# what ended a deep sleep (sim/board/machine.py WOKE_*)
-WOKE_BY_NOTHING, WOKE_BY_INT1, WOKE_BY_TIMER, WOKE_AT_TRACE_END = range(4)
 SIM_BOARD = {
     "name": "simulated pod",
     "i2c": {"id": 0, "freq": 400000},
