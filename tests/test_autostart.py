@@ -26,7 +26,7 @@ from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.trace import read_trace
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
 from heavylegs_pod.power import ADV_AWAKE_US, ADV_WINDOW_US

@@ -17,8 +17,8 @@ from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.session import record_simulated
-from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 
 # Stated tolerances of the first detector against the gait model's exact events.

@@ -26,7 +26,7 @@ from heavylegs.sim.gait_model import (
     rotation,
     simulate_run,
 )
-from heavylegs.sim.trace import GYRO_UNITS_PER_DPS, UG_PER_G
+from heavylegs.trace import GYRO_UNITS_PER_DPS, UG_PER_G
 
 IDEAL = PodParams(acc_noise_g=0, gyr_noise_dps=0, acc_bias_g=0, gyr_bias_dps=0, gain_sd=0)
 RATE = 416.0

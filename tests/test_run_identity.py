@@ -27,8 +27,8 @@ from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.session import POD_ADDRESSES, SIM_BACKENDS
-from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
 

@@ -1,5 +1,13 @@
 """Where the emulated chip's samples come from: a list in memory, or a trace file."""
 
+import sys
+
+# MicroPython loads the board's modules top-level from MICROPYPATH; CPython as a package.
+if sys.implementation.name == "micropython":
+    from trace_layout import SAMPLE_BYTES, read_header
+else:
+    from heavylegs.sim.board.trace_layout import SAMPLE_BYTES, read_header
+
 
 class ArraySource:
     """Samples from an in-memory list of 6-tuples (trace units) at a given rate."""
@@ -26,18 +34,19 @@ class TraceFileSource:
     _BLOCK = 512
 
     def __init__(self, path):
-        import json
         from array import array
 
         self._file = open(path, "rb")
-        if self._file.readline() != b"HLTRACE1\n":
-            raise OSError("not a heavylegs trace: %s" % path)
-        header = json.loads(self._file.readline())
+        try:
+            header = read_header(self._file)
+        except ValueError as exc:
+            self._file.close()
+            raise OSError("%s: %s" % (path, exc))
         self.header = header
         self.n_samples = header["n_samples"]
         self.rate_mhz = int(header["rate_hz"] * 1000 + 0.5)
         self._data_start = self._file.tell()
-        self._block = array("i", bytes(24 * self._BLOCK))
+        self._block = array("i", bytes(SAMPLE_BYTES * self._BLOCK))
         self._block_index = -1
 
     def n_ticks(self, odr_mhz):
@@ -49,7 +58,7 @@ class TraceFileSource:
             index = self.n_samples - 1
         block = index // self._BLOCK
         if block != self._block_index:
-            self._file.seek(self._data_start + block * self._BLOCK * 24)
+            self._file.seek(self._data_start + block * self._BLOCK * SAMPLE_BYTES)
             self._file.readinto(self._block)
             self._block_index = block
         base = (index - block * self._BLOCK) * 6

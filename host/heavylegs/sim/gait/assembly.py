@@ -9,7 +9,7 @@ import numpy as np
 from heavylegs.sim.gait.kinematics import foot_motion
 from heavylegs.sim.gait.params import FEET, PodParams, RunParams
 from heavylegs.sim.gait.stride_plan import Plan, is_stride, plan_run, truth_of
-from heavylegs.sim.trace import STANDARD_GRAVITY, Trace, TraceHeader
+from heavylegs.trace import STANDARD_GRAVITY, Trace, TraceHeader
 
 
 def _sample_times(pod: PodParams, duration_s: float) -> np.ndarray:

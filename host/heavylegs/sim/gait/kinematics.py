@@ -11,7 +11,7 @@ from heavylegs.sim.gait.impacts import add_impacts
 from heavylegs.sim.gait.orientation import Angles, ContactStyle, FootAngles, cross, subset_angles
 from heavylegs.sim.gait.params import BALL_ON_FOOT, DEG, PodParams, RunParams
 from heavylegs.sim.gait.stride_plan import Contact
-from heavylegs.sim.trace import STANDARD_GRAVITY
+from heavylegs.trace import STANDARD_GRAVITY
 
 
 @dataclass(slots=True)

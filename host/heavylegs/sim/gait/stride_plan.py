@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from heavylegs.sim.gait.params import DEG, FEET, RunParams, Segment, strike_class
-from heavylegs.sim.trace import TruthStride
+from heavylegs.trace import TruthStride
 
 
 @dataclass(slots=True)

@@ -1,11 +1,7 @@
 """Trace files: what a simulated (or recorded) pod's sensor experiences.
 
-Layout (docs/simulation.md has the full description):
-
-    b"HLTRACE1\\n"
-    one line of JSON: the header (rate, units, axes, pod, clock, sample count, ...)
-    n_samples x 6 little-endian int32: acc x, y, z in micro-g, gyro x, y, z in 1/8 mdps
-    JSON ground truth (a list), to the end of the file
+The file's layout and the one parser of its header and truth, shared with the
+simulated board, are in sim/board/trace_layout.py; docs/simulation.md describes it.
 
 Samples are physical values in the *sensor* frame at the sensor's own clock; the
 chip emulator quantises and clips them to whatever full scale the firmware sets,
@@ -32,11 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-MAGIC = b"HLTRACE1\n"
-VERSION = 1
+from heavylegs.sim.board.trace_layout import (
+    GYRO_UNITS_PER_DPS,
+    MAGIC,
+    SAMPLE_BYTES,
+    UG_PER_G,
+    VERSION,
+    read_header,
+    read_truth,
+)
+
 CHANNELS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
-UG_PER_G = 1_000_000
-GYRO_UNITS_PER_DPS = 8000
 STANDARD_GRAVITY = 9.80665
 _INT32_MAX = 2**31 - 1
 
@@ -198,37 +200,19 @@ _HEADER_FIELDS = {f.name for f in fields(TraceHeader)}
 
 
 def read_trace(path: Path) -> Trace:
-    data = Path(path).read_bytes()
-    if not data.startswith(MAGIC):
-        raise TraceError(f"{path}: not a heavylegs trace (bad magic)")
-    end = data.find(b"\n", len(MAGIC))
-    if end < 0:
-        raise TraceError(f"{path}: header line is not terminated")
-    try:
-        doc = json.loads(data[len(MAGIC) : end])
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{path}: header is not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise TraceError(f"{path}: header is not a JSON object")
-    if doc.get("version") != VERSION:
-        raise TraceError(f"{path}: unsupported trace version {doc.get('version')}")
-    for key in ("n_samples", "rate_hz", "pod", "foot"):
-        if key not in doc:
-            raise TraceError(f"{path}: header has no {key!r}")
-    n = int(doc["n_samples"])
-    start = end + 1
-    stop = start + n * 24
-    if len(data) < stop:
-        raise TraceError(
-            f"{path}: truncated: {n} samples announced, {(len(data) - start) // 24} present"
-        )
-    raw = np.frombuffer(data[start:stop], dtype="<i4").reshape(n, 6)
-    try:
-        truth_doc = json.loads(data[stop:] or b"[]")
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{path}: ground truth is not JSON: {exc}") from exc
-    if not isinstance(truth_doc, list):
-        raise TraceError(f"{path}: ground truth is not a JSON list")
+    with open(path, "rb") as f:
+        try:
+            doc = read_header(f)
+            n = int(doc["n_samples"])
+            samples = f.read(n * SAMPLE_BYTES)
+            if len(samples) < n * SAMPLE_BYTES:
+                raise ValueError(
+                    f"truncated: {n} samples announced, {len(samples) // SAMPLE_BYTES} present"
+                )
+            truth_doc = read_truth(f)
+        except ValueError as exc:
+            raise TraceError(f"{path}: {exc}") from exc
+    raw = np.frombuffer(samples, dtype="<i4").reshape(n, 6)
     # Unknown keys are skipped, so a newer writer's extra fields do not break this reader.
     header = TraceHeader(**{k: v for k, v in doc.items() if k in _HEADER_FIELDS})
     strides, marks = [], []
