@@ -41,27 +41,18 @@ MINUTES = 10.0
 
 async def record_journal(trace: Path, flash: Path) -> None:
     async with SimRadio() as radio:
-        pod = SimPod(
+        async with SimPod(
             radio, trace, foot="left", name="bench", address=ADDRESS, key=KEY, workdir=flash
-        )
-        await pod.start()
-        try:
-            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-            pod.release_sensor()
-            await asyncio.wait_for(pod.wait_done(), 600)
-            await asyncio.sleep(0.5)
-        finally:
-            await pod.stop()
+        ) as pod:
+            await pod.run_trace(600, settle_s=0.5)
 
 
 async def sync_once(trace: Path, flash: Path, db: Path, mtu: int) -> dict[str, float]:
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio, trace, foot="left", name="bench", address=ADDRESS, key=KEY, workdir=flash
-            )
-            await pod.start()
-            try:
+            ):
                 (device,) = await find_pods(1, 10, SIM_BACKENDS)
                 with Store(db) as store:
                     syncer = Syncer(store, SIM_BACKENDS, KeyStore(keys={ADDRESS: KEY}))
@@ -70,8 +61,6 @@ async def sync_once(trace: Path, flash: Path, db: Path, mtu: int) -> dict[str, f
                     report = await syncer.sync(device)
                     elapsed = time.perf_counter() - started
                     sent = radio.link.acl_bytes - before
-            finally:
-                await pod.stop()
     strides = report.received
     return {
         "strides": strides,

@@ -43,21 +43,16 @@ CLOCK_CHECK_S = 100
 
 async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
     async with SimRadio() as radio:
-        pod = SimPod(
+        async with SimPod(
             radio, trace, foot="left", name="hl", address=ADDRESS, workdir=workdir, **knobs
-        )
-        await pod.start()
-        try:
-            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-            pod.release_sensor()
-            if knobs.get("battery") is not None:
+        ) as pod:
+            if knobs.get("battery") is None:
+                await pod.run_trace(BOUND_S, settle_s=0.3)
+            else:
+                await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
+                pod.release_sensor()
                 # A flat battery ends in deep sleep: the process goes, as on a board.
                 await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
-            else:
-                await asyncio.wait_for(pod.wait_done(), BOUND_S)
-                await asyncio.sleep(0.3)
-        finally:
-            await pod.stop()
     return pod
 
 
@@ -208,7 +203,7 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
     battery: list[int] = []
     async with SimRadio() as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -216,9 +211,7 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
                 address=ADDRESS,
                 workdir=tmp_path / "pod",
                 battery=(3700.0, 10000.0),
-            )
-            await pod.start()
-            try:
+            ) as pod:
                 device = await BleakScanner.find_device_by_name(
                     "hl-low", timeout=10.0, backend=SimBleakScanner
                 )
@@ -230,8 +223,6 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
                     await client.start_notify(BATTERY_LEVEL, lambda _c, d: battery.append(d[0]))
                     pod.release_sensor()
                     await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
-            finally:
-                await pod.stop()
     names = [s["state"] for s in states]
     # one run of each, in this order: connected and idle, the run, the flat cell
     assert [n for k, n in enumerate(names) if k == 0 or n != names[k - 1]] == [

@@ -42,7 +42,7 @@ def flash_with_session(tmp_path_factory) -> tuple[Path, Path]:
 
     async def run() -> None:
         async with SimRadio() as radio:
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -50,15 +50,8 @@ def flash_with_session(tmp_path_factory) -> tuple[Path, Path]:
                 address=ADDRESS,
                 key=KEY,
                 workdir=flash,
-            )
-            await pod.start()
-            try:
-                await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-                pod.release_sensor()
-                await asyncio.wait_for(pod.wait_done(), 60)
-                await asyncio.sleep(0.3)
-            finally:
-                await pod.stop()
+            ) as pod:
+                await pod.run_trace(60, settle_s=0.3)
 
     asyncio.run(run())
     return flash, traces["left"]
@@ -75,11 +68,9 @@ async def test_random_writes_at_every_characteristic(flash_with_session, tmp_pat
     answers: list[bytes] = []
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio, trace, foot="left", name="fuzz", address=ADDRESS, key=KEY, workdir=flash
-            )
-            await pod.start()
-            try:
+            ) as pod:
                 (device,) = await find_pods(1, 10, BACKENDS)
                 async with BleakClient(device, backend=SimBleakClient) as client:
                     # The firmware's services; GAP and GATT (0x1800, 0x1801) are the
@@ -118,8 +109,6 @@ async def test_random_writes_at_every_characteristic(flash_with_session, tmp_pat
                     )
                     assert pod.process is not None and pod.process.returncode is None
                     await asyncio.sleep(0.2)
-            finally:
-                await pod.stop()
     # every control-point answer was a refusal (nothing authorised) or a challenge
     for answer in answers:
         if answer[0] == wire.CP_RESPONSE:

@@ -52,17 +52,10 @@ def traces(tmp_path_factory) -> dict[str, Path]:
 
 async def _run_without_host(trace: Path, workdir: Path) -> None:
     async with SimRadio() as radio:
-        pod = SimPod(
+        async with SimPod(
             radio, trace, foot="left", name="hl-left", address=ADDRESS, key=KEY, workdir=workdir
-        )
-        await pod.start()
-        try:
-            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-            pod.release_sensor()
-            await asyncio.wait_for(pod.wait_done(), BOUND_S)
-            await asyncio.sleep(0.3)
-        finally:
-            await pod.stop()
+        ) as pod:
+            await pod.run_trace(BOUND_S, settle_s=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +100,7 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
 
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -115,9 +108,7 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
                 address=ADDRESS,
                 key=KEY,
                 workdir=flash,
-            )
-            await pod.start()
-            try:
+            ):
 
                 def on_packet(client: PodClient, size: int) -> None:
                     nonlocal packets
@@ -151,15 +142,13 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
                     assert again.new_strides == 0 and again.received == 0
                     (listed,) = again.sessions
                     assert listed.acked == listed.count == len(records)
-            finally:
-                await pod.stop()
 
 
 async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(flash, traces):
     before = journal_records(flash)
     async with SimRadio(central_mtu=23) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -167,9 +156,7 @@ async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(fl
                 address=ADDRESS,
                 key=KEY,
                 workdir=flash,
-            )
-            await pod.start()
-            try:
+            ):
                 (device,) = await find_pods(1, 10, BACKENDS)
                 client = PodClient(device, BACKENDS)
                 await client.connect()
@@ -202,8 +189,6 @@ async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(fl
                         await bleak.write_gatt_char(wire.RD_STATUS_UUID, b"\x00" * 20, True)
                 finally:
                     await client.disconnect()
-            finally:
-                await pod.stop()
     assert journal_records(flash) == before
 
 
@@ -233,9 +218,9 @@ async def test_rsc_measurements_read_as_the_specification_says(traces, mtu):
     strides: list[dict] = []
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(radio, traces["left"], foot="left", name="hl-left", address=ADDRESS)
-            await pod.start()
-            try:
+            async with SimPod(
+                radio, traces["left"], foot="left", name="hl-left", address=ADDRESS
+            ) as pod:
                 (device,) = await find_pods(1, 10, BACKENDS)
                 async with BleakClient(device, backend=SimBleakClient) as client:
                     features = int.from_bytes(await client.read_gatt_char(RSC_FEATURE), "little")
@@ -258,8 +243,6 @@ async def test_rsc_measurements_read_as_the_specification_says(traces, mtu):
                     async with asyncio.timeout(10):
                         while len(rsc) < len(truth):
                             await asyncio.sleep(0.05)
-            finally:
-                await pod.stop()
     readings = [spec_rsc(m) for m in rsc]
     assert len(readings) == len(strides) == len(truth)
     with_length = bool(features & wire.RSC_FEATURE_STRIDE_LENGTH)

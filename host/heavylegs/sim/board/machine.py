@@ -40,6 +40,7 @@ import struct
 import sys
 import time
 
+import sim_board
 from lsm6ds_emu import LSM6DSEmulator
 from sample_sources import TraceFileSource
 from simlink_proto import (
@@ -70,9 +71,9 @@ class _Board:
         self.chip = None
         path = os.getenv("HEAVYLEGS_SIM_TRACE")
         if path:
-            part = os.getenv("HEAVYLEGS_SIM_PART") or "LSM6DSOX"
+            part = os.getenv("HEAVYLEGS_SIM_PART") or sim_board.IMU_PART
             self.chip = LSM6DSEmulator(TraceFileSource(path), part)
-            self.devices[_env_int("HEAVYLEGS_SIM_ADDR", 0x6A)] = self.chip
+            self.devices[_env_int("HEAVYLEGS_SIM_ADDR", sim_board.IMU_ADDRESS)] = self.chip
         self.reset_cause = PWRON_RESET
         self.rtc_memory = b""
         self.ext0 = None  # (pin id, level) that ends a deep sleep, from esp32.wake_on_ext0
@@ -86,7 +87,7 @@ class _Board:
             self.rtc_memory = bytes.fromhex(kept["rtc"])
             if self.chip is not None:
                 self.chip.restore(kept["chip"])
-        self.int1_pin = _env_int("HEAVYLEGS_SIM_INT1", 4)
+        self.int1_pin = _env_int("HEAVYLEGS_SIM_INT1", sim_board.INT1_PIN)
         self.pace = os.getenv("HEAVYLEGS_SIM_PACE") or "fast"
         self.pins = {}
         self.pump_started = False
@@ -95,7 +96,7 @@ class _Board:
         spec = os.getenv("HEAVYLEGS_SIM_BATTERY")
         if spec:
             parts = [float(x) for x in spec.split(",")]
-            parts += [26, 2.0][len(parts) - 2 :]
+            parts += [sim_board.BATTERY_ADC_PIN, sim_board.BATTERY_DIVIDER][len(parts) - 2 :]
             self.battery = parts  # start mV, mV per hour, pin, divider
 
     def sensor_s(self):
