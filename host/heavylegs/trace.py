@@ -167,16 +167,20 @@ class Trace:
             for s in self.truth
         ]
 
+    def sample_units(self) -> np.ndarray:
+        """The samples as the file stores them: n x 6 int32, micro-g and 1/8 mdps."""
+        raw = np.empty((len(self.acc_g), 6), dtype=np.float64)
+        raw[:, :3] = np.round(self.acc_g * UG_PER_G)
+        raw[:, 3:] = np.round(self.gyr_dps * GYRO_UNITS_PER_DPS)
+        # int32 holds +-2147 g and +-268,000 dps: saturate instead of wrapping.
+        return np.clip(raw, -_INT32_MAX, _INT32_MAX).astype("<i4")
+
     def write(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = self.header
         header.n_samples = len(self.acc_g)
-        raw = np.empty((header.n_samples, 6), dtype=np.float64)
-        raw[:, :3] = np.round(self.acc_g * UG_PER_G)
-        raw[:, 3:] = np.round(self.gyr_dps * GYRO_UNITS_PER_DPS)
-        # int32 holds +-2147 g and +-268,000 dps: saturate instead of wrapping.
-        raw = np.clip(raw, -_INT32_MAX, _INT32_MAX).astype("<i4")
+        raw = self.sample_units()
         head = json.dumps(header.to_json(), separators=(",", ":")).encode()
         truth = [asdict(s) for s in self.truth] + [asdict(m) for m in self.marks]
         body = json.dumps(truth, separators=(",", ":")).encode()
