@@ -9,7 +9,8 @@ DocID032891, LSM6DS3TR-C) as transcribed in ST's own register headers
 the mainline Linux st_lsm6dsx driver, which encodes FIFO depths and field widths
 (512 words for the 0x6C parts; 4 kbyte and an 11-bit DIFF_FIFO for the 3TR-C).
 
-Modelled here (the FIFO in lsm6ds_fifo.py, activity in lsm6ds_activity.py):
+Modelled here (the FIFO in lsm6ds_fifo.py, output registers and timestamp in
+lsm6ds_outputs.py, activity in lsm6ds_activity.py):
 - Both: WHO_AM_I, CTRL1_XL/CTRL2_G ODR and full scale (FS_125 too), XL_HM_MODE
   (ODR code 1011 is 1.6 Hz in low-power mode, 12.5 Hz in high-performance
   mode), CTRL3_C BOOT, BDU, H_LACTIVE, IF_INC and SW_RESET, STATUS_REG
@@ -32,8 +33,7 @@ temperature/timestamp/step batching, the trigger-driven modes (bypass-to-
 continuous and bypass-to-FIFO act as bypass, continuous-to-FIFO as continuous),
 COUNTER_BDR, the 3TR-C BLE and 8-bit FIFO formats, CTRL5_C output rounding,
 CTRL8_XL XL_FS_MODE, filters, offsets and self-test, sensor turn-on time, INT2.
-Output registers convert a sample with the full scale in force when it is first
-read. A batch rate above the sensor's ODR is treated as the ODR (the pattern-FIFO
+A batch rate above the sensor's ODR is treated as the ODR (the pattern-FIFO
 datasheets require the FIFO ODR to be at most both sensor ODRs). With
 different ODRs the slower sensor's samples fall on multiples of its period from
 time zero, and within one time slot the gyro word precedes the accel word; TAG_CNT
@@ -53,19 +53,21 @@ if sys.implementation.name == "micropython":
     import lsm6ds_registers as registers
     from lsm6ds_activity import ActivityMixin
     from lsm6ds_fifo import FifoMixin
+    from lsm6ds_outputs import OutputsMixin
     from sample_sources import ArraySource, TraceFileSource
 else:
     from heavylegs.sim.board import lsm6ds_parts as parts
     from heavylegs.sim.board import lsm6ds_registers as registers
     from heavylegs.sim.board.lsm6ds_activity import ActivityMixin
     from heavylegs.sim.board.lsm6ds_fifo import FifoMixin
+    from heavylegs.sim.board.lsm6ds_outputs import OutputsMixin
     from heavylegs.sim.board.sample_sources import ArraySource, TraceFileSource
 
 # Callers take the sample sources from here too.
 __all__ = ["ArraySource", "LSM6DSEmulator", "TraceFileSource"]
 
 
-class LSM6DSEmulator(FifoMixin, ActivityMixin):
+class LSM6DSEmulator(FifoMixin, OutputsMixin, ActivityMixin):
     def __init__(self, source, part="LSM6DSOX"):
         part = parts.ALIASES.get(part, part)
         if part not in parts.PARTS:
@@ -248,26 +250,7 @@ class LSM6DSEmulator(FifoMixin, ActivityMixin):
             not self._legacy or lf is not None
         )
 
-    def _time25(self):
-        """Sensor time in 25 us units since power-on (stands still when all is off)."""
-        if not self.odr_mhz:
-            return self._t25_base
-        return self._t25_base + (self.tick - self._t25_tick) * self._t25_per_tick
-
-    # -- FIFO bookkeeping -----------------------------------------------------------
-    def _data_ready(self):
-        """STATUS_REG bits XLDA, GDA: a sample newer than the last one read out."""
-        value = 0
-        tick = self.tick
-        if tick > 0:
-            d = self._div_xl
-            if d and ((tick - 1) // d) * d > self._xl_seen:
-                value |= 0x01
-            d = self._div_g
-            if d and ((tick - 1) // d) * d > self._g_seen:
-                value |= 0x02
-        return value
-
+    # -- interrupts ----------------------------------------------------------------
     def int1(self):
         """Level of the INT1 pin (electrical: inverted when H_LACTIVE is set)."""
         route = self.regs[registers.INT1_CTRL]
@@ -376,44 +359,6 @@ class LSM6DSEmulator(FifoMixin, ActivityMixin):
             return (self._timestamp() >> (8 * (reg - registers.TIMESTAMP0))) & 0xFF
         return self.regs[reg]
 
-    def _timestamp(self):
-        value = self._ts_acc
-        if self._ts_on:
-            value += self._time25() - self._ts_start
-        if self._legacy:
-            if not self.regs[registers.WAKE_UP_DUR] & 0x10:
-                value >>= 8  # TIMER_HR = 0: 6.4 ms per LSB
-            return value & 0xFFFFFF
-        return value & 0xFFFFFFFF
-
-    def _read_out(self, reg):
-        """Output registers: each sensor's latest sample, held under BDU."""
-        pair = (reg - registers.OUT_TEMP_L) >> 1
-        if pair:
-            gyro = pair <= 3
-            d = self._div_g if gyro else self._div_xl
-            bit = 1 << pair
-            if d and self.tick > 0 and not self._bdu_pending & bit:
-                s = ((self.tick - 1) // d) * d
-                if self._out_tick[pair] != s:
-                    self._load(s)
-                    if gyro:
-                        v = parts.quantise(self._sample[2 + pair], self._gyr_per)
-                    else:
-                        v = parts.quantise(self._sample[pair - 4], self._acc_per)
-                    self._out[2 * pair] = v & 0xFF
-                    self._out[2 * pair + 1] = (v >> 8) & 0xFF
-                    self._out_tick[pair] = s
-            if reg & 1:
-                self._bdu_pending &= ~bit
-                if gyro:
-                    self._g_seen = self._out_tick[pair]
-                else:
-                    self._xl_seen = self._out_tick[pair]
-            elif self.regs[registers.CTRL3_C] & registers.CTRL3_BDU:
-                self._bdu_pending |= bit
-        return self._out[reg - registers.OUT_TEMP_L]
-
     def write(self, reg, data):
         inc = self.regs[registers.CTRL3_C] & registers.CTRL3_IF_INC
         for value in data:
@@ -455,7 +400,3 @@ class LSM6DSEmulator(FifoMixin, ActivityMixin):
                 self._reconfigure(reg, value)
             return
         self.regs[reg] = value
-
-    def _fold_time(self):
-        self._t25_base = self._time25()
-        self._t25_tick = self.tick
