@@ -27,7 +27,7 @@ from pathlib import Path
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import find_pods
 from heavylegs.link.sync import Syncer
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.sim.session import SIM_BACKENDS
@@ -37,14 +37,6 @@ from heavylegs_pod import wire
 ADDRESS = "F0:00:00:00:00:01"
 KEY = bytes(range(32))
 MINUTES = 10.0
-
-
-async def record_journal(trace: Path, flash: Path) -> None:
-    async with SimRadio() as radio:
-        async with SimPod(
-            radio, trace, foot="left", name="bench", address=ADDRESS, key=KEY, workdir=flash
-        ) as pod:
-            await pod.run_trace(600, settle_s=0.5)
 
 
 async def sync_once(trace: Path, flash: Path, db: Path, mtu: int) -> dict[str, float]:
@@ -76,7 +68,8 @@ def main() -> int:
     try:
         traces = write_scenario("easy", work / "traces", minutes=MINUTES, seed=11)
         recorded = work / "recorded"
-        asyncio.run(record_journal(traces["left"], recorded))
+        pod_options = {"foot": "left", "name": "bench", "address": ADDRESS, "key": KEY}
+        asyncio.run(run_alone(traces["left"], recorded, bound_s=600, settle_s=0.5, **pod_options))
         results = {}
         for mtu in (23, 247):
             flash = work / f"flash{mtu}"

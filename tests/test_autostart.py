@@ -23,7 +23,7 @@ from heavylegs.sim.board.simlink_proto import (
     WOKE_BY_TIMER,
 )
 from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.trace import read_trace
@@ -42,17 +42,14 @@ CLOCK_CHECK_S = 100
 
 
 async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
-    async with SimRadio() as radio:
-        async with SimPod(
-            radio, trace, foot="left", name="hl", address=ADDRESS, workdir=workdir, **knobs
-        ) as pod:
-            if knobs.get("battery") is None:
-                await pod.run_trace(BOUND_S, settle_s=0.3)
-            else:
-                await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-                pod.release_sensor()
-                # A flat battery ends in deep sleep: the process goes, as on a board.
-                await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
+    pod_options = dict(foot="left", name="hl", address=ADDRESS, **knobs)
+    if knobs.get("battery") is None:
+        return await run_alone(trace, workdir, bound_s=BOUND_S, **pod_options)
+    async with SimRadio() as radio, SimPod(radio, trace, workdir=workdir, **pod_options) as pod:
+        await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
+        pod.release_sensor()
+        # A flat battery ends in deep sleep: the process goes, as on a board.
+        await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
     return pod
 
 

@@ -18,7 +18,7 @@ from bleak.exc import BleakGATTProtocolError, BleakGATTProtocolErrorCode
 from heavylegs.link.client import Backends
 from heavylegs.link.pods import find_pods
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs_pod import wire
@@ -40,20 +40,8 @@ def flash_with_session(tmp_path_factory) -> tuple[Path, Path]:
     traces = write_scenario("easy", tmp_path_factory.mktemp("tr"), minutes=0.3, seed=9)
     flash = tmp_path_factory.mktemp("flash") / "pod"
 
-    async def run() -> None:
-        async with SimRadio() as radio:
-            async with SimPod(
-                radio,
-                traces["left"],
-                foot="left",
-                name="fuzz",
-                address=ADDRESS,
-                key=KEY,
-                workdir=flash,
-            ) as pod:
-                await pod.run_trace(60, settle_s=0.3)
-
-    asyncio.run(run())
+    pod_options = {"foot": "left", "name": "fuzz", "address": ADDRESS, "key": KEY}
+    asyncio.run(run_alone(traces["left"], flash, bound_s=60, **pod_options))
     return flash, traces["left"]
 
 

@@ -31,7 +31,7 @@ from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.link.sync import Syncer
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.store import Store
@@ -50,14 +50,6 @@ def traces(tmp_path_factory) -> dict[str, Path]:
     return write_scenario("easy", tmp_path_factory.mktemp("traces"), minutes=1.0, seed=5)
 
 
-async def _run_without_host(trace: Path, workdir: Path) -> None:
-    async with SimRadio() as radio:
-        async with SimPod(
-            radio, trace, foot="left", name="hl-left", address=ADDRESS, key=KEY, workdir=workdir
-        ) as pod:
-            await pod.run_trace(BOUND_S, settle_s=0.3)
-
-
 @pytest.fixture(scope="module")
 def long_traces(tmp_path_factory) -> dict[str, Path]:
     return write_scenario("easy", tmp_path_factory.mktemp("long"), minutes=3.0, seed=6)
@@ -67,7 +59,17 @@ def long_traces(tmp_path_factory) -> dict[str, Path]:
 def recorded_flash(long_traces, tmp_path_factory) -> Path:
     """A pod's flash after a three-minute run that no host saw."""
     workdir = tmp_path_factory.mktemp("flash") / "left"
-    asyncio.run(_run_without_host(long_traces["left"], workdir))
+    asyncio.run(
+        run_alone(
+            long_traces["left"],
+            workdir,
+            bound_s=BOUND_S,
+            foot="left",
+            name="hl-left",
+            address=ADDRESS,
+            key=KEY,
+        )
+    )
     return workdir
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from heavylegs.errors import HeavylegsError
 from heavylegs.sim import paths
@@ -304,3 +305,15 @@ class SimPod:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(self._sockdir, ignore_errors=True)
+
+
+async def run_alone(
+    trace: Path, workdir: Path, *, bound_s: float, settle_s: float = 0.3, **pod_options: Any
+) -> SimPod:
+    """One pod runs its whole trace with no host on the air; returns it, stopped.
+
+    Its flash (`workdir`) then holds what a run that nobody watched leaves behind.
+    """
+    async with SimRadio() as radio, SimPod(radio, trace, workdir=workdir, **pod_options) as pod:
+        await pod.run_trace(bound_s, settle_s=settle_s)
+    return pod
