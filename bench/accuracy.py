@@ -45,7 +45,7 @@ import realdata  # noqa: E402
 from heavylegs import evaluation as ev  # noqa: E402
 from heavylegs.reprocess import quantise, run_engine  # noqa: E402
 from heavylegs.sim.scenarios import SCENARIOS, write_scenario  # noqa: E402
-from heavylegs.sim.trace import read_trace  # noqa: E402
+from heavylegs.trace import read_trace  # noqa: E402
 from heavylegs_pod.gait import detector as d  # noqa: E402
 
 ODR = 416

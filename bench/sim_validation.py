@@ -34,7 +34,7 @@ from heavylegs.sim.gait_model import (
     simulate_run,
 )
 from heavylegs.sim.importer import import_gaitmap, import_pyshoe
-from heavylegs.sim.trace import Trace
+from heavylegs.trace import Trace
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

@@ -28,7 +28,7 @@ from heavylegs.cli.simulated import SIM_BACKENDS
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import find_pods
 from heavylegs.link.sync import Syncer
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs.store import Store
@@ -39,29 +39,12 @@ KEY = bytes(range(32))
 MINUTES = 10.0
 
 
-async def record_journal(trace: Path, flash: Path) -> None:
-    async with SimRadio() as radio:
-        pod = SimPod(
-            radio, trace, foot="left", name="bench", address=ADDRESS, key=KEY, workdir=flash
-        )
-        await pod.start()
-        try:
-            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-            pod.release_sensor()
-            await asyncio.wait_for(pod.wait_done(), 600)
-            await asyncio.sleep(0.5)
-        finally:
-            await pod.stop()
-
-
 async def sync_once(trace: Path, flash: Path, db: Path, mtu: int) -> dict[str, float]:
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio, trace, foot="left", name="bench", address=ADDRESS, key=KEY, workdir=flash
-            )
-            await pod.start()
-            try:
+            ):
                 (device,) = await find_pods(1, 10, SIM_BACKENDS)
                 with Store(db) as store:
                     syncer = Syncer(store, SIM_BACKENDS, KeyStore(keys={ADDRESS: KEY}))
@@ -70,8 +53,6 @@ async def sync_once(trace: Path, flash: Path, db: Path, mtu: int) -> dict[str, f
                     report = await syncer.sync(device)
                     elapsed = time.perf_counter() - started
                     sent = radio.link.acl_bytes - before
-            finally:
-                await pod.stop()
     strides = report.received
     return {
         "strides": strides,
@@ -87,7 +68,8 @@ def main() -> int:
     try:
         traces = write_scenario("easy", work / "traces", minutes=MINUTES, seed=11)
         recorded = work / "recorded"
-        asyncio.run(record_journal(traces["left"], recorded))
+        pod_options = {"foot": "left", "name": "bench", "address": ADDRESS, "key": KEY}
+        asyncio.run(run_alone(traces["left"], recorded, bound_s=600, settle_s=0.5, **pod_options))
         results = {}
         for mtu in (23, 247):
             flash = work / f"flash{mtu}"

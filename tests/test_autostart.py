@@ -16,17 +16,17 @@ from bleak import BleakClient, BleakScanner
 
 from heavylegs.link.client import BATTERY_LEVEL
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
-from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
-from heavylegs.sim.pod import (
+from heavylegs.sim.board.simlink_proto import (
     WOKE_AT_TRACE_END,
     WOKE_BY_INT1,
     WOKE_BY_NOTHING,
     WOKE_BY_TIMER,
-    SimPod,
 )
+from heavylegs.sim.gait_model import RunParams, Segment, simulate_run
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.trace import read_trace
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
 from heavylegs_pod.power import ADV_AWAKE_US, ADV_WINDOW_US
@@ -42,22 +42,14 @@ CLOCK_CHECK_S = 100
 
 
 async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
-    async with SimRadio() as radio:
-        pod = SimPod(
-            radio, trace, foot="left", name="hl", address=ADDRESS, workdir=workdir, **knobs
-        )
-        await pod.start()
-        try:
-            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-            pod.release_sensor()
-            if knobs.get("battery") is not None:
-                # A flat battery ends in deep sleep: the process goes, as on a board.
-                await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
-            else:
-                await asyncio.wait_for(pod.wait_done(), BOUND_S)
-                await asyncio.sleep(0.3)
-        finally:
-            await pod.stop()
+    pod_options = dict(foot="left", name="hl", address=ADDRESS, **knobs)
+    if knobs.get("battery") is None:
+        return await run_alone(trace, workdir, bound_s=BOUND_S, **pod_options)
+    async with SimRadio() as radio, SimPod(radio, trace, workdir=workdir, **pod_options) as pod:
+        await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
+        pod.release_sensor()
+        # A flat battery ends in deep sleep: the process goes, as on a board.
+        await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
     return pod
 
 
@@ -208,7 +200,7 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
     battery: list[int] = []
     async with SimRadio() as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -216,9 +208,7 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
                 address=ADDRESS,
                 workdir=tmp_path / "pod",
                 battery=(3700.0, 10000.0),
-            )
-            await pod.start()
-            try:
+            ) as pod:
                 device = await BleakScanner.find_device_by_name(
                     "hl-low", timeout=10.0, backend=SimBleakScanner
                 )
@@ -230,8 +220,6 @@ async def test_a_connected_host_sees_syncing_recording_then_low_battery(tmp_path
                     await client.start_notify(BATTERY_LEVEL, lambda _c, d: battery.append(d[0]))
                     pod.release_sensor()
                     await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
-            finally:
-                await pod.stop()
     names = [s["state"] for s in states]
     # one run of each, in this order: connected and idle, the run, the flat cell
     assert [n for k, n in enumerate(names) if k == 0 or n != names[k - 1]] == [

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from heavylegs import paths
-from heavylegs.sim.trace import Trace, TraceHeader
+from heavylegs.trace import Trace, TraceHeader
 
 REPO = Path(__file__).resolve().parents[1]
 ADAFRUIT_PACKAGES = ("adafruit_lsm6ds", "adafruit_bus_device", "adafruit_register")

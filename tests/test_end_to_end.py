@@ -17,8 +17,8 @@ from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 
 # Stated tolerances of the first detector against the gait model's exact events.
@@ -81,11 +81,9 @@ async def test_bleak_client_receives_strides_matching_truth(traces, tmp_path):
     rsc: list[dict] = []
     async with SimRadio() as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio, traces["left"], foot="left", name="hl-test", address="F0:00:00:00:00:09"
-            )
-            await pod.start()
-            try:
+            ) as pod:
                 device = await BleakScanner.find_device_by_name(
                     "hl-test", timeout=10.0, backend=SimBleakScanner
                 )
@@ -109,8 +107,6 @@ async def test_bleak_client_receives_strides_matching_truth(traces, tmp_path):
                     pod.release_sensor()
                     await asyncio.wait_for(pod.wait_done(), 60)
                     await client.read_gatt_char(wire.RD_STATUS_UUID)  # all notifications are in
-            finally:
-                await pod.stop()
     assert len(received) == len(truth)
     assert len(rsc) == len(truth)
     for got, true in zip(received, truth, strict=True):

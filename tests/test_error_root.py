@@ -12,9 +12,7 @@ from heavylegs.errors import HeavylegsError
 HOST = Path(__file__).resolve().parent.parent / "host" / "heavylegs"
 # MicroPython stand-ins, run by micropython, never imported by CPython.
 MICROPYTHON_ONLY = ("sim/board/", "sim/testboard_pod/")
-# The trace format moves to heavylegs/trace.py in issue 13 (simulator part);
-# TraceError joins the root there.
-NOT_YET = {"heavylegs.sim.trace.TraceError"}
+NOT_YET: set[str] = set()
 
 
 def _host_modules() -> list[str]:

@@ -18,7 +18,7 @@ from bleak.exc import BleakGATTProtocolError, BleakGATTProtocolErrorCode
 from heavylegs.link.client import Backends
 from heavylegs.link.pods import find_pods
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
 from heavylegs_pod import wire
@@ -40,27 +40,8 @@ def flash_with_session(tmp_path_factory) -> tuple[Path, Path]:
     traces = write_scenario("easy", tmp_path_factory.mktemp("tr"), minutes=0.3, seed=9)
     flash = tmp_path_factory.mktemp("flash") / "pod"
 
-    async def run() -> None:
-        async with SimRadio() as radio:
-            pod = SimPod(
-                radio,
-                traces["left"],
-                foot="left",
-                name="fuzz",
-                address=ADDRESS,
-                key=KEY,
-                workdir=flash,
-            )
-            await pod.start()
-            try:
-                await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-                pod.release_sensor()
-                await asyncio.wait_for(pod.wait_done(), 60)
-                await asyncio.sleep(0.3)
-            finally:
-                await pod.stop()
-
-    asyncio.run(run())
+    pod_options = {"foot": "left", "name": "fuzz", "address": ADDRESS, "key": KEY}
+    asyncio.run(run_alone(traces["left"], flash, bound_s=60, **pod_options))
     return flash, traces["left"]
 
 
@@ -75,11 +56,9 @@ async def test_random_writes_at_every_characteristic(flash_with_session, tmp_pat
     answers: list[bytes] = []
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio, trace, foot="left", name="fuzz", address=ADDRESS, key=KEY, workdir=flash
-            )
-            await pod.start()
-            try:
+            ) as pod:
                 (device,) = await find_pods(1, 10, BACKENDS)
                 async with BleakClient(device, backend=SimBleakClient) as client:
                     # The firmware's services; GAP and GATT (0x1800, 0x1801) are the
@@ -118,8 +97,6 @@ async def test_random_writes_at_every_characteristic(flash_with_session, tmp_pat
                     )
                     assert pod.process is not None and pod.process.returncode is None
                     await asyncio.sleep(0.2)
-            finally:
-                await pod.stop()
     # every control-point answer was a refusal (nothing authorised) or a challenge
     for answer in answers:
         if answer[0] == wire.CP_RESPONSE:

@@ -17,7 +17,7 @@ import pytest
 from heavylegs import paths
 from heavylegs.reprocess import quantise, run_engine
 from heavylegs.sim.gait_model import RunParams, simulate_run
-from heavylegs.sim.trace import Trace
+from heavylegs.trace import Trace
 from heavylegs_pod.gait import detector as d
 
 ODR = 416
@@ -146,7 +146,7 @@ def _still(seconds: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _signal_trace(acc_g: np.ndarray, gyr_dps: np.ndarray) -> Trace:
-    from heavylegs.sim.trace import TraceHeader
+    from heavylegs.trace import TraceHeader
 
     return Trace(
         TraceHeader(rate_hz=ODR, n_samples=len(acc_g), pod="x", foot="left"), acc_g, gyr_dps, []

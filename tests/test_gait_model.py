@@ -26,7 +26,6 @@ from heavylegs.sim.gait_model import (
     rotation,
     simulate_run,
 )
-from heavylegs.sim.trace import GYRO_UNITS_PER_DPS, UG_PER_G
 
 IDEAL = PodParams(acc_noise_g=0, gyr_noise_dps=0, acc_bias_g=0, gyr_bias_dps=0, gain_sd=0)
 RATE = 416.0
@@ -165,10 +164,8 @@ def test_impacts_sit_at_contact_in_pod_time_whatever_the_clock():
 
 def _through_emulator(trace, part: str, fs_code: int, window: slice):
     """Read the output registers at every sample of `window`, as a driver polling would."""
-    rows = np.zeros((len(trace.acc_g), 6), dtype=np.int64)
-    rows[:, :3] = np.round(trace.acc_g * UG_PER_G)
-    rows[:, 3:] = np.round(trace.gyr_dps * GYRO_UNITS_PER_DPS)
-    chip = LSM6DSEmulator(ArraySource([tuple(r) for r in rows.tolist()], 416_000), part)
+    rows = trace.sample_units().tolist()
+    chip = LSM6DSEmulator(ArraySource([tuple(r) for r in rows], 416_000), part)
     chip.write(0x10, bytes([(6 << 4) | (fs_code << 2)]))  # CTRL1_XL: 416 Hz, full scale
     chip.write(0x11, bytes([(6 << 4) | (3 << 2)]))  # CTRL2_G: 416 Hz, 2000 dps
     chip.advance(window.start)

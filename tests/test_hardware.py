@@ -13,9 +13,19 @@ from heavylegs import paths
 from heavylegs.deploy import boards
 from heavylegs.deploy.build import ARCHS
 from heavylegs.deploy.errors import BoardFileError
+from heavylegs.sim.board import sim_board
 
 HARDWARE_README = boards.BOARDS_DIR.parent / "README.md"
 REAL_BOARDS = [n for n in boards.board_names() if not boards.load_board(n).simulated]
+
+
+def test_the_sim_board_file_describes_the_board_the_simulator_wires():
+    # SimPod and the stand-in machine module take their wiring from sim_board;
+    # `heavylegs flash --board sim-unix` offers the board file: they must agree.
+    data = boards.load_board("sim-unix").data
+    wired = sim_board.board_json()
+    assert data["i2c"] == wired["i2c"]
+    assert dict(data["imu"], address=int(data["imu"]["address"], 0)) == wired["imu"]
 
 
 def test_the_reference_boards_have_board_files():

@@ -13,7 +13,7 @@ from heavylegs.sim.importer import (
     import_recording,
     resample,
 )
-from heavylegs.sim.trace import STANDARD_GRAVITY, read_trace
+from heavylegs.trace import STANDARD_GRAVITY, read_trace
 
 DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"no recordings at {DATA}")

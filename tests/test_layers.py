@@ -41,9 +41,10 @@ FIRMWARE_AREA = "heavylegs_pod"
 # (link.keys). link never imports deploy.
 SIDEWAYS = {("deploy", "link")}
 
-# The trace format moves from sim/trace.py to heavylegs/trace.py (issue 13,
-# simulator part); until it does, sim.trace is the bottom-layer module it will be.
-BOTTOM_MODULES = {"heavylegs.sim.trace": "trace"}
+# The trace file layout is a leaf module with no imports that the simulated board
+# also loads inside MicroPython, so it lives in sim/board/; it belongs to the trace
+# format's layer.
+BOTTOM_MODULES = {"heavylegs.sim.board.trace_layout": "trace"}
 
 
 def _module_name(path: Path) -> str:

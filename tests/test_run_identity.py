@@ -10,6 +10,7 @@ answering mid-sync, and dropping a damaged session from a pod.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -27,8 +28,8 @@ from heavylegs.link.sync import Syncer, SyncStopped
 from heavylegs.sim.pod import SimPod
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
 
@@ -51,31 +52,22 @@ def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 async def _record_without_host(traces: dict[str, Path], pod_dir: Path) -> None:
     """Each pod runs its trace with nobody connected; the session goes to its journal."""
-    async with SimRadio() as radio:
+    async with SimRadio() as radio, contextlib.AsyncExitStack() as stack:
         pods = [
-            SimPod(
-                radio,
-                trace,
-                foot=foot,
-                name=f"heavylegs-{foot}",
-                address=POD_ADDRESSES[foot],
-                key=KEYS[foot],
-                workdir=pod_dir / foot,
+            await stack.enter_async_context(
+                SimPod(
+                    radio,
+                    trace,
+                    foot=foot,
+                    name=f"heavylegs-{foot}",
+                    address=POD_ADDRESSES[foot],
+                    key=KEYS[foot],
+                    workdir=pod_dir / foot,
+                )
             )
             for foot, trace in sorted(traces.items())
         ]
-        try:
-            for pod in pods:
-                await pod.start()
-            for pod in pods:
-                await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-                pod.release_sensor()
-            for pod in pods:
-                await asyncio.wait_for(pod.wait_done(), BOUND_S)
-            await asyncio.sleep(0.3)
-        finally:
-            for pod in pods:
-                await pod.stop()
+        await asyncio.gather(*(pod.run_trace(BOUND_S, settle_s=0.3) for pod in pods))
 
 
 def journal_sessions(flash: Path) -> dict[int, list[tuple]]:
@@ -438,36 +430,29 @@ async def test_runs_without_a_clock_are_dated_from_the_pod_clock_and_paired_by_o
     still up (same boot), so each session is dated by the pod's uptime arithmetic."""
     async with SimRadio() as radio:
         with use_radio(radio):
-            pods = [
-                SimPod(
-                    radio,
-                    clockless_traces[foot],
-                    foot=foot,
-                    name=f"heavylegs-{foot}",
-                    address=POD_ADDRESSES[foot],
-                    key=KEYS[foot],
-                    workdir=tmp_path / foot,
-                    config={"auto_stop_s": 30},
-                )
-                for foot in ("left", "right")
-            ]
-            try:
-                for pod in pods:
-                    await pod.start()
-                for pod in pods:
-                    await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-                    pod.release_sensor()
-                for pod in pods:
-                    await asyncio.wait_for(pod.wait_done(), BOUND_S)
+            async with contextlib.AsyncExitStack() as stack:
+                pods = [
+                    await stack.enter_async_context(
+                        SimPod(
+                            radio,
+                            clockless_traces[foot],
+                            foot=foot,
+                            name=f"heavylegs-{foot}",
+                            address=POD_ADDRESSES[foot],
+                            key=KEYS[foot],
+                            workdir=tmp_path / foot,
+                            config={"auto_stop_s": 30},
+                        )
+                    )
+                    for foot in ("left", "right")
+                ]
+                await asyncio.gather(*(pod.run_trace(BOUND_S) for pod in pods))
                 devices = {d.address: d for d in await find_pods(2, 10, SIM_BACKENDS)}
                 keys = KeyStore(keys={LEFT: KEYS["left"], RIGHT: KEYS["right"]})
                 with Store(tmp_path / "heavylegs.db") as store:
                     syncer = Syncer(store, SIM_BACKENDS, keys)
                     left = await syncer.sync(devices[LEFT])
                     right = await syncer.sync(devices[RIGHT])
-            finally:
-                for pod in pods:
-                    await pod.stop()
 
     assert [s.start_s for s in left.sessions + right.sessions] == [None, None, None]
     assert len(left.sessions) == 2 and len(right.sessions) == 1
@@ -601,7 +586,7 @@ async def test_a_pod_over_its_time_limit_is_given_up_saying_what_was_stored(long
     shutil.copytree(long_flash, pod_dir)
     async with SimRadio(central_mtu=23) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 pod_dir / "traces" / "left.hltrace",
                 foot="left",
@@ -609,9 +594,7 @@ async def test_a_pod_over_its_time_limit_is_given_up_saying_what_was_stored(long
                 address=LEFT,
                 key=KEYS["left"],
                 workdir=pod_dir / "left",
-            )
-            await pod.start()
-            try:
+            ):
                 (device,) = await find_pods(1, 10, SIM_BACKENDS)
                 with Store(tmp_path / "db.sqlite") as store:
                     # No time at all for this pod: the limit is reached at the first check.
@@ -634,5 +617,3 @@ async def test_a_pod_over_its_time_limit_is_given_up_saying_what_was_stored(long
                     ).sync(device)
                     ((_, records),) = journal_sessions(pod_dir / "left").items()
                     assert stored(store, again.recordings[1]) == records
-            finally:
-                await pod.stop()

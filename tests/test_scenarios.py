@@ -19,7 +19,7 @@ from heavylegs.sim.scenarios import (
     scenario_metadata,
     write_scenario,
 )
-from heavylegs.sim.trace import read_trace
+from heavylegs.trace import read_trace
 
 FATIGUE_FREE_CONFOUNDED = ("hilly", "intervals", "long-warm-up", "stop-and-go", "treadmill")
 

@@ -41,9 +41,7 @@ async def test_no_indication_reaches_a_client_that_did_not_enable_them(trace, mt
     monkeypatch.setattr(gatt_client.Client, "on_att_handle_value_indication", record)
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(radio, trace, foot="left", name="hl-left", address=ADDRESS)
-            await pod.start()
-            try:
+            async with SimPod(radio, trace, foot="left", name="hl-left", address=ADDRESS):
                 (device,) = await find_pods(1, 10, BACKENDS)
                 async with BleakClient(device, backend=SimBleakClient) as client:
                     handle = client.services.get_characteristic(SC_CONTROL_POINT).handle
@@ -90,8 +88,6 @@ async def test_no_indication_reaches_a_client_that_did_not_enable_them(trace, mt
                     )
                     last = wire.decode_sc_response(await asyncio.wait_for(answers.get(), 5))
                     assert last["op"] == wire.SC_UPDATE_LOCATION
-            finally:
-                await pod.stop()
     # Each unsubscribed write was handled before the client subscribed again: had
     # the pod indicated its answer, the central's ATT layer would have received it.
     assert [value for h, value in on_air if h == handle] == [

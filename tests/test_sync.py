@@ -31,11 +31,11 @@ from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.link.sync import Syncer
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
-from heavylegs.sim.pod import SimPod
+from heavylegs.sim.pod import SimPod, run_alone
 from heavylegs.sim.radio import SimRadio, use_radio
 from heavylegs.sim.scenarios import write_scenario
-from heavylegs.sim.trace import read_trace
 from heavylegs.store import Store
+from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
 
@@ -50,21 +50,6 @@ def traces(tmp_path_factory) -> dict[str, Path]:
     return write_scenario("easy", tmp_path_factory.mktemp("traces"), minutes=1.0, seed=5)
 
 
-async def _run_without_host(trace: Path, workdir: Path) -> None:
-    async with SimRadio() as radio:
-        pod = SimPod(
-            radio, trace, foot="left", name="hl-left", address=ADDRESS, key=KEY, workdir=workdir
-        )
-        await pod.start()
-        try:
-            await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
-            pod.release_sensor()
-            await asyncio.wait_for(pod.wait_done(), BOUND_S)
-            await asyncio.sleep(0.3)
-        finally:
-            await pod.stop()
-
-
 @pytest.fixture(scope="module")
 def long_traces(tmp_path_factory) -> dict[str, Path]:
     return write_scenario("easy", tmp_path_factory.mktemp("long"), minutes=3.0, seed=6)
@@ -74,7 +59,17 @@ def long_traces(tmp_path_factory) -> dict[str, Path]:
 def recorded_flash(long_traces, tmp_path_factory) -> Path:
     """A pod's flash after a three-minute run that no host saw."""
     workdir = tmp_path_factory.mktemp("flash") / "left"
-    asyncio.run(_run_without_host(long_traces["left"], workdir))
+    asyncio.run(
+        run_alone(
+            long_traces["left"],
+            workdir,
+            bound_s=BOUND_S,
+            foot="left",
+            name="hl-left",
+            address=ADDRESS,
+            key=KEY,
+        )
+    )
     return workdir
 
 
@@ -107,7 +102,7 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
 
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -115,9 +110,7 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
                 address=ADDRESS,
                 key=KEY,
                 workdir=flash,
-            )
-            await pod.start()
-            try:
+            ):
 
                 def on_packet(client: PodClient, size: int) -> None:
                     nonlocal packets
@@ -151,15 +144,13 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
                     assert again.new_strides == 0 and again.received == 0
                     (listed,) = again.sessions
                     assert listed.acked == listed.count == len(records)
-            finally:
-                await pod.stop()
 
 
 async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(flash, traces):
     before = journal_records(flash)
     async with SimRadio(central_mtu=23) as radio:
         with use_radio(radio):
-            pod = SimPod(
+            async with SimPod(
                 radio,
                 traces["left"],
                 foot="left",
@@ -167,9 +158,7 @@ async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(fl
                 address=ADDRESS,
                 key=KEY,
                 workdir=flash,
-            )
-            await pod.start()
-            try:
+            ):
                 (device,) = await find_pods(1, 10, BACKENDS)
                 client = PodClient(device, BACKENDS)
                 await client.connect()
@@ -202,8 +191,6 @@ async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(fl
                         await bleak.write_gatt_char(wire.RD_STATUS_UUID, b"\x00" * 20, True)
                 finally:
                     await client.disconnect()
-            finally:
-                await pod.stop()
     assert journal_records(flash) == before
 
 
@@ -233,9 +220,9 @@ async def test_rsc_measurements_read_as_the_specification_says(traces, mtu):
     strides: list[dict] = []
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            pod = SimPod(radio, traces["left"], foot="left", name="hl-left", address=ADDRESS)
-            await pod.start()
-            try:
+            async with SimPod(
+                radio, traces["left"], foot="left", name="hl-left", address=ADDRESS
+            ) as pod:
                 (device,) = await find_pods(1, 10, BACKENDS)
                 async with BleakClient(device, backend=SimBleakClient) as client:
                     features = int.from_bytes(await client.read_gatt_char(RSC_FEATURE), "little")
@@ -258,8 +245,6 @@ async def test_rsc_measurements_read_as_the_specification_says(traces, mtu):
                     async with asyncio.timeout(10):
                         while len(rsc) < len(truth):
                             await asyncio.sleep(0.05)
-            finally:
-                await pod.stop()
     readings = [spec_rsc(m) for m in rsc]
     assert len(readings) == len(strides) == len(truth)
     with_length = bool(features & wire.RSC_FEATURE_STRIDE_LENGTH)

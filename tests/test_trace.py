@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from heavylegs.sim.board.lsm6ds_emu import TraceFileSource
-from heavylegs.sim.trace import (
+from heavylegs.trace import (
     MAGIC,
     Trace,
     TraceError,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from heavylegs.sim.trace import GYRO_UNITS_PER_DPS, UG_PER_G, Trace, read_trace
 from heavylegs.store import Stride
+from heavylegs.trace import GYRO_UNITS_PER_DPS, UG_PER_G, Trace, read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.gait import detector as d
 from heavylegs_pod.gait.stream import SampleStream

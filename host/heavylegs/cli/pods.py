@@ -39,7 +39,7 @@ from heavylegs.store import Store
 from heavylegs.store.backup import backup_store
 
 if TYPE_CHECKING:
-    from heavylegs.sim.trace import Trace
+    from heavylegs.trace import Trace
 
 console = Console()
 

@@ -131,7 +131,7 @@ def plot_traces(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from heavylegs.sim.trace import read_trace
+    from heavylegs.trace import read_trace
 
     traces = {foot: read_trace(path) for foot, path in paths.items()}
     if start_s is None:

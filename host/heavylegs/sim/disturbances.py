@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from heavylegs.sim.trace import Trace
+from heavylegs.trace import Trace
 
 
 def never_still(

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from heavylegs.errors import HeavylegsError
-from heavylegs.sim.trace import STANDARD_GRAVITY, Trace, TraceHeader, TruthMark, TruthStride
+from heavylegs.trace import STANDARD_GRAVITY, Trace, TraceHeader, TruthMark, TruthStride
 
 POD_RATE_HZ = 416.0
 GAITMAP_RATE_HZ = 204.8

@@ -20,22 +20,14 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from heavylegs import paths
 from heavylegs.errors import HeavylegsError
+from heavylegs.sim.board import sim_board
+from heavylegs.sim.board import simlink_proto as proto
 from heavylegs.sim.pod_bridge import PodBridge
 from heavylegs.sim.radio import SimRadio
-
-BOARD_EVENT_TRACE_END = 0x80
-BOARD_EVENT_LIGHTSLEEP = 0x81
-BOARD_EVENT_DEEPSLEEP = 0x82
-# what ended a deep sleep (sim/board/machine.py WOKE_*)
-WOKE_BY_NOTHING, WOKE_BY_INT1, WOKE_BY_TIMER, WOKE_AT_TRACE_END = range(4)
-SIM_BOARD = {
-    "name": "simulated pod",
-    "i2c": {"id": 0, "freq": 400000},
-    "imu": {"address": 0x6A, "part": "LSM6DSOX", "int1": 4},
-}
 
 
 class SimPodError(HeavylegsError):
@@ -147,11 +139,9 @@ class SimPod:
         self._stderr_task: asyncio.Task[bytes] | None = None
 
     async def start(self) -> None:
-        board = dict(SIM_BOARD, imu=dict(SIM_BOARD["imu"], part=self.part))
-        if self.deep_sleep:
-            board["imu"]["deep_sleep_wake"] = True
-        if self.battery is not None:
-            board["battery"] = {"adc": 26, "divider": 2.0}
+        board = sim_board.board_json(
+            self.part, deep_sleep_wake=self.deep_sleep, battery=self.battery is not None
+        )
         (self.workdir / "board.json").write_text(json.dumps(board))
         config_path = self.workdir / "pod.json"
         if not config_path.exists():
@@ -182,7 +172,7 @@ class SimPod:
             HEAVYLEGS_SIM_POD=self.address,
         )
         if self.battery is not None:
-            env["HEAVYLEGS_SIM_BATTERY"] = f"{self.battery[0]:g},{self.battery[1]:g},26,2"
+            env["HEAVYLEGS_SIM_BATTERY"] = f"{self.battery[0]:g},{self.battery[1]:g}"
         # The pod's own heap budget is checked by a firmware test; the emulated
         # chip shares this process, so the simulated board gets more room.
         self.process = await asyncio.create_subprocess_exec(
@@ -200,6 +190,25 @@ class SimPod:
             start_new_session=True,
         )
         self._stderr_task = asyncio.create_task(self.process.stderr.read())  # type: ignore[union-attr]
+
+    async def __aenter__(self) -> SimPod:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.stop()
+
+    async def run_trace(self, bound_s: float, *, settle_s: float = 0.0) -> None:
+        """Run the whole trace through the firmware, whether or not a host is connected.
+
+        `settle_s` gives the firmware time to finish what the end of the trace starts
+        (closing the session in its journal) before the caller stops it.
+        """
+        assert self.bridge is not None, "start the pod first"
+        await asyncio.wait_for(self.bridge.attached.wait(), 10)
+        self.release_sensor()
+        await asyncio.wait_for(self.wait_done(), bound_s)
+        await asyncio.sleep(settle_s)
 
     async def power_cut(self) -> None:
         """Kill the firmware as a flat battery would, mid-write if it was writing."""
@@ -227,19 +236,19 @@ class SimPod:
         self._go.touch()
 
     def _board_event(self, kind: int, payload: bytes) -> None:
-        if kind == BOARD_EVENT_TRACE_END:
+        if kind == proto.BOARD_EVENT_TRACE_END:
             self.ticks_at_end = int.from_bytes(payload[:4], "little")
             self.trace_done.set()
-        elif kind == BOARD_EVENT_LIGHTSLEEP:
+        elif kind == proto.BOARD_EVENT_LIGHTSLEEP:
             self.sleep_ticks.append(int.from_bytes(payload[:4], "little"))
-        elif kind == BOARD_EVENT_DEEPSLEEP:
+        elif kind == proto.BOARD_EVENT_DEEPSLEEP:
             self.deep_sleep_tick = int.from_bytes(payload[:4], "little")
-            woke = payload[4] if len(payload) > 4 else WOKE_BY_NOTHING
+            woke = payload[4] if len(payload) > 4 else proto.WOKE_BY_NOTHING
             entered = int.from_bytes(payload[5:9], "little") if len(payload) >= 9 else 0
             self.deep_sleeps.append((entered, self.deep_sleep_tick, woke))
-            if woke in (WOKE_BY_INT1, WOKE_BY_TIMER):
+            if woke in (proto.WOKE_BY_INT1, proto.WOKE_BY_TIMER):
                 self._reboot = asyncio.get_running_loop().create_task(self._boot_after_sleep())
-            elif woke == WOKE_AT_TRACE_END:
+            elif woke == proto.WOKE_AT_TRACE_END:
                 self.ticks_at_end = self.deep_sleep_tick
                 self.trace_done.set()
 
@@ -296,3 +305,15 @@ class SimPod:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
         shutil.rmtree(self._sockdir, ignore_errors=True)
+
+
+async def run_alone(
+    trace: Path, workdir: Path, *, bound_s: float, settle_s: float = 0.3, **pod_options: Any
+) -> SimPod:
+    """One pod runs its whole trace with no host on the air; returns it, stopped.
+
+    Its flash (`workdir`) then holds what a run that nobody watched leaves behind.
+    """
+    async with SimRadio() as radio, SimPod(radio, trace, workdir=workdir, **pod_options) as pod:
+        await pod.run_trace(bound_s, settle_s=settle_s)
+    return pod

@@ -76,50 +76,42 @@ from bumble import att, core, gatt, hci
 from bumble.device import AdvertisingType, Connection, Device
 
 from heavylegs import paths
+from heavylegs.sim.board import simlink_proto as proto
 from heavylegs.sim.radio import SimRadio
 
 __all__ = ["BoardEventCallback", "MsgType", "PodBridge"]
 
 logger = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = 1
-BOARD_EVENT_MIN = 0x80
 
 BoardEventCallback = Callable[[int, bytes], "Awaitable[None] | None"]
 
 
 class MsgType(enum.IntEnum):
-    HELLO = 0x01
-    ACTIVE = 0x02
-    CONFIG = 0x03
-    ADVERTISE = 0x04
-    REGISTER = 0x05
-    WRITE_LOCAL = 0x06
-    NOTIFY = 0x07
-    INDICATE = 0x08
-    SET_BUFFER = 0x09
-    DISCONNECT = 0x0A
-    HELLO_ACK = 0x41
-    REGISTERED = 0x45
-    CENTRAL_CONNECT = 0x50
-    CENTRAL_DISCONNECT = 0x51
-    CENTRAL_WRITE = 0x52
-    INDICATE_DONE = 0x53
-    MTU_EXCHANGED = 0x54
+    """The frame types of simlink_proto, as an enum for logs and type checks."""
+
+    HELLO = proto.MSG_HELLO
+    ACTIVE = proto.MSG_ACTIVE
+    CONFIG = proto.MSG_CONFIG
+    ADVERTISE = proto.MSG_ADVERTISE
+    REGISTER = proto.MSG_REGISTER
+    WRITE_LOCAL = proto.MSG_WRITE_LOCAL
+    NOTIFY = proto.MSG_NOTIFY
+    INDICATE = proto.MSG_INDICATE
+    SET_BUFFER = proto.MSG_SET_BUFFER
+    DISCONNECT = proto.MSG_DISCONNECT
+    HELLO_ACK = proto.MSG_HELLO_ACK
+    REGISTERED = proto.MSG_REGISTERED
+    CENTRAL_CONNECT = proto.MSG_CENTRAL_CONNECT
+    CENTRAL_DISCONNECT = proto.MSG_CENTRAL_DISCONNECT
+    CENTRAL_WRITE = proto.MSG_CENTRAL_WRITE
+    INDICATE_DONE = proto.MSG_INDICATE_DONE
+    MTU_EXCHANGED = proto.MSG_MTU_EXCHANGED
 
 
-_CONFIG_GAP_NAME = 1
-_CONFIG_MTU = 2
-
-_FLAG_READ = 0x0002
-_FLAG_WRITE_NO_RESPONSE = 0x0004
-_FLAG_WRITE = 0x0008
-_FLAG_NOTIFY = 0x0010
-_FLAG_INDICATE = 0x0020
 _PROPERTY_BITS = 0x7F
 _DESC_READ = 0x01
 _DESC_WRITE = 0x02
-_DEFAULT_VALUE_LEN = 20  # the C port's default value buffer
 # NimBLE status codes the real port reports in IRQ 20.
 _BLE_HS_ENOTCONN = 7
 _BLE_HS_ETIMEOUT = 13
@@ -143,7 +135,7 @@ class _Slot:
     readable: bool
     writable: bool
     value: bytes = b""
-    buffer_len: int = _DEFAULT_VALUE_LEN
+    buffer_len: int = proto.DEFAULT_VALUE_LEN
     append: bool = False
     attribute: att.Attribute[bytes] | None = field(default=None, repr=False)
 
@@ -371,7 +363,7 @@ class PodBridge:
         writer.write(struct.pack("<HB", len(payload) + 1, msgtype) + payload)
 
     async def _on_frame(self, msgtype: int, payload: bytes) -> None:
-        if msgtype >= BOARD_EVENT_MIN:
+        if msgtype >= proto.BOARD_EVENT_MIN:
             await self._board_event(msgtype, payload)
             return
         handler = self._handlers.get(msgtype)
@@ -396,14 +388,17 @@ class PodBridge:
 
     async def _hello(self, frame: _Reader) -> None:
         version = frame.u8()
-        if version != PROTOCOL_VERSION:
+        if version != proto.PROTOCOL_VERSION:
             logger.warning(
-                "%s: board speaks protocol %d, bridge %d", self.address, version, PROTOCOL_VERSION
+                "%s: board speaks protocol %d, bridge %d",
+                self.address,
+                version,
+                proto.PROTOCOL_VERSION,
             )
         await self._reset_radio()
         self._reset_services()
         identity = self.radio.identity_address(self.device)
-        self._send(MsgType.HELLO_ACK, bytes((PROTOCOL_VERSION,)) + _address_bytes(identity))
+        self._send(MsgType.HELLO_ACK, bytes((proto.PROTOCOL_VERSION,)) + _address_bytes(identity))
         self.attached.set()
 
     async def _active(self, frame: _Reader) -> None:
@@ -413,13 +408,13 @@ class PodBridge:
 
     async def _config(self, frame: _Reader) -> None:
         key = frame.u8()
-        if key == _CONFIG_GAP_NAME:
+        if key == proto.CONFIG_GAP_NAME:
             name = frame.rest()
             self.device.name = name.decode("utf-8", "replace")
             for attribute in self.device.gatt_server.attributes:
                 if attribute.type == gatt.GATT_DEVICE_NAME_CHARACTERISTIC:
                     attribute.value = name
-        elif key == _CONFIG_MTU:
+        elif key == proto.CONFIG_MTU:
             self.device.gatt_server.max_mtu = frame.u16()
 
     async def _advertise(self, frame: _Reader) -> None:
@@ -473,8 +468,8 @@ class PodBridge:
             for _ in range(frame.u8()):
                 char_uuid, flags = frame.uuid(), frame.u16()
                 slot = _Slot(
-                    readable=bool(flags & _FLAG_READ),
-                    writable=bool(flags & (_FLAG_WRITE | _FLAG_WRITE_NO_RESPONSE)),
+                    readable=bool(flags & proto.FLAG_READ),
+                    writable=bool(flags & (proto.FLAG_WRITE | proto.FLAG_WRITE_NO_RESPONSE)),
                 )
                 characteristic: gatt.Characteristic[bytes] = gatt.Characteristic(
                     char_uuid,
@@ -485,7 +480,7 @@ class PodBridge:
                 slot.attribute = characteristic
                 ordered.append(slot)
                 descriptors: list[gatt.Descriptor] = []
-                if flags & (_FLAG_NOTIFY | _FLAG_INDICATE):
+                if flags & (proto.FLAG_NOTIFY | proto.FLAG_INDICATE):
                     descriptors.append(
                         gatt.Descriptor(
                             gatt.GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,

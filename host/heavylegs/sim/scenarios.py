@@ -37,7 +37,7 @@ from heavylegs.sim.gait_model import (
     lace_mounting,
     simulate_run,
 )
-from heavylegs.sim.trace import Trace
+from heavylegs.trace import Trace
 
 # Indicator names used in the metadata.
 GCT_RISING = "gct_rising"

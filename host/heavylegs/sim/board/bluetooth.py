@@ -12,12 +12,36 @@ import struct
 
 import _simlink
 from micropython import const
+from simlink_proto import (
+    CONFIG_GAP_NAME,
+    CONFIG_MTU,
+    DEFAULT_VALUE_LEN,
+    MSG_ACTIVE,
+    MSG_ADVERTISE,
+    MSG_CENTRAL_CONNECT,
+    MSG_CENTRAL_DISCONNECT,
+    MSG_CENTRAL_WRITE,
+    MSG_CONFIG,
+    MSG_DISCONNECT,
+    MSG_HELLO,
+    MSG_HELLO_ACK,
+    MSG_INDICATE,
+    MSG_INDICATE_DONE,
+    MSG_MTU_EXCHANGED,
+    MSG_NOTIFY,
+    MSG_REGISTER,
+    MSG_REGISTERED,
+    MSG_SET_BUFFER,
+    MSG_WRITE_LOCAL,
+    PROTOCOL_VERSION,
+)
 
-FLAG_READ = const(0x0002)
-FLAG_WRITE_NO_RESPONSE = const(0x0004)
-FLAG_WRITE = const(0x0008)
-FLAG_NOTIFY = const(0x0010)
-FLAG_INDICATE = const(0x0020)
+# The real module's flag constants, from the numbers both ends of the link share.
+from simlink_proto import FLAG_INDICATE as FLAG_INDICATE
+from simlink_proto import FLAG_NOTIFY as FLAG_NOTIFY
+from simlink_proto import FLAG_READ as FLAG_READ
+from simlink_proto import FLAG_WRITE as FLAG_WRITE
+from simlink_proto import FLAG_WRITE_NO_RESPONSE as FLAG_WRITE_NO_RESPONSE
 
 _IRQ_CENTRAL_CONNECT = const(1)
 _IRQ_CENTRAL_DISCONNECT = const(2)
@@ -25,31 +49,6 @@ _IRQ_GATTS_WRITE = const(3)
 _IRQ_GATTS_INDICATE_DONE = const(20)
 _IRQ_MTU_EXCHANGED = const(21)
 
-# Frame types, board -> host (layouts in pod_bridge.py).
-_MSG_HELLO = const(0x01)
-_MSG_ACTIVE = const(0x02)
-_MSG_CONFIG = const(0x03)
-_MSG_ADVERTISE = const(0x04)
-_MSG_REGISTER = const(0x05)
-_MSG_WRITE_LOCAL = const(0x06)
-_MSG_NOTIFY = const(0x07)
-_MSG_INDICATE = const(0x08)
-_MSG_SET_BUFFER = const(0x09)
-_MSG_DISCONNECT = const(0x0A)
-# Frame types, host -> board.
-_MSG_HELLO_ACK = const(0x41)
-_MSG_REGISTERED = const(0x45)
-_MSG_CENTRAL_CONNECT = const(0x50)
-_MSG_CENTRAL_DISCONNECT = const(0x51)
-_MSG_CENTRAL_WRITE = const(0x52)
-_MSG_INDICATE_DONE = const(0x53)
-_MSG_MTU_EXCHANGED = const(0x54)
-
-_PROTOCOL_VERSION = const(1)
-_CONFIG_GAP_NAME = const(1)
-_CONFIG_MTU = const(2)
-
-_DEFAULT_VALUE_LEN = const(20)
 _MAX_VALUE_LEN = const(512)
 _ADV_MAX = const(31)
 _ADV_INTERVAL_MIN_US = const(20000)
@@ -116,7 +115,7 @@ class _Value:
     # One entry of the local GATT database, shaped like the C port's:
     # a buffer whose size bounds remote writes, and the current length.
     def __init__(self):
-        self.buf = bytearray(_DEFAULT_VALUE_LEN)
+        self.buf = bytearray(DEFAULT_VALUE_LEN)
         self.n = 0
         self.append = False
 
@@ -167,9 +166,9 @@ class BLE:
             return self._active
         if active and not self._active:
             if self._mac is None:
-                reply = _simlink.request(_MSG_HELLO, bytes((_PROTOCOL_VERSION,)), _MSG_HELLO_ACK)
+                reply = _simlink.request(MSG_HELLO, bytes((PROTOCOL_VERSION,)), MSG_HELLO_ACK)
                 self._mac = (reply[1], bytes(reply[2:8]))
-            _simlink.send(_MSG_ACTIVE, b"\x01")
+            _simlink.send(MSG_ACTIVE, b"\x01")
             self._active = True
             self._send_config()
             if self._handler is not None:
@@ -177,7 +176,7 @@ class BLE:
         elif not active and self._active:
             # Like the real stack going down: links drop without IRQs and
             # services must be registered again.
-            _simlink.send(_MSG_ACTIVE, b"\x00")
+            _simlink.send(MSG_ACTIVE, b"\x00")
             self._active = False
             self._db = {}
             self._conns = {}
@@ -188,8 +187,8 @@ class BLE:
             raise OSError(_ENODEV)
 
     def _send_config(self):
-        _simlink.send(_MSG_CONFIG, bytes((_CONFIG_GAP_NAME,)) + self._gap_name)
-        _simlink.send(_MSG_CONFIG, struct.pack("<BH", _CONFIG_MTU, self._mtu))
+        _simlink.send(MSG_CONFIG, bytes((CONFIG_GAP_NAME,)) + self._gap_name)
+        _simlink.send(MSG_CONFIG, struct.pack("<BH", CONFIG_MTU, self._mtu))
 
     def config(self, *args, **kwargs):
         if args:
@@ -232,7 +231,7 @@ class BLE:
         if resp_data is not None:
             self._resp = bytes(resp_data)
         if interval_us is None:
-            _simlink.send(_MSG_ADVERTISE, struct.pack("<IBB", 0, 0, 0))
+            _simlink.send(MSG_ADVERTISE, struct.pack("<IBB", 0, 0, 0))
             return
         if len(self._adv) > _ADV_MAX or len(self._resp) > _ADV_MAX:
             raise OSError(_EINVAL)
@@ -240,13 +239,13 @@ class BLE:
         if interval_us < _ADV_INTERVAL_MIN_US or interval_us > _ADV_INTERVAL_MAX_US:
             raise OSError(_EINVAL)
         head = struct.pack("<IBB", interval_us, 1 if connectable else 0, len(self._adv))
-        _simlink.send(_MSG_ADVERTISE, head + self._adv + self._resp)
+        _simlink.send(MSG_ADVERTISE, head + self._adv + self._resp)
 
     def gap_disconnect(self, conn_handle):
         self._check_active()
         if conn_handle not in self._conns:
             return False
-        _simlink.send(_MSG_DISCONNECT, struct.pack("<H", conn_handle))
+        _simlink.send(MSG_DISCONNECT, struct.pack("<H", conn_handle))
         return True
 
     def gatts_register_services(self, services_definition):
@@ -268,7 +267,7 @@ class BLE:
                     _wire_uuid(descriptor[0], wire)
                     wire.extend(struct.pack("<H", descriptor[1]))
             counts.append(count)
-        reply = _simlink.request(_MSG_REGISTER, wire, _MSG_REGISTERED)
+        reply = _simlink.request(MSG_REGISTER, wire, MSG_REGISTERED)
         if reply[0]:
             raise OSError(reply[0])
         self._db = {}
@@ -300,7 +299,7 @@ class BLE:
     def gatts_write(self, value_handle, data, send_update=False):
         entry = self._value(value_handle)
         entry.set_local(data)
-        _simlink.send_hh(_MSG_WRITE_LOCAL, value_handle, 1 if send_update else 0, data)
+        _simlink.send_hh(MSG_WRITE_LOCAL, value_handle, 1 if send_update else 0, data)
 
     def _send_to_central(self, msgtype, conn_handle, value_handle, data):
         self._check_active()
@@ -320,10 +319,10 @@ class BLE:
             )
 
     def gatts_notify(self, conn_handle, value_handle, data=None):
-        self._send_to_central(_MSG_NOTIFY, conn_handle, value_handle, data)
+        self._send_to_central(MSG_NOTIFY, conn_handle, value_handle, data)
 
     def gatts_indicate(self, conn_handle, value_handle, data=None):
-        self._send_to_central(_MSG_INDICATE, conn_handle, value_handle, data)
+        self._send_to_central(MSG_INDICATE, conn_handle, value_handle, data)
 
     def gatts_set_buffer(self, value_handle, buf_len, append=False):
         entry = self._value(value_handle)
@@ -331,7 +330,7 @@ class BLE:
         entry.n = 0
         entry.append = bool(append)
         _simlink.send(
-            _MSG_SET_BUFFER, struct.pack("<HHB", value_handle, buf_len, 1 if append else 0)
+            MSG_SET_BUFFER, struct.pack("<HHB", value_handle, buf_len, 1 if append else 0)
         )
 
     def _irq(self, event, data):
@@ -339,24 +338,24 @@ class BLE:
             self._handler(event, data)
 
     def _on_frame(self, msgtype, p):
-        if msgtype == _MSG_CENTRAL_WRITE:
+        if msgtype == MSG_CENTRAL_WRITE:
             conn, handle = struct.unpack_from("<HH", p, 0)
             entry = self._db.get(handle)
             if entry is not None:
                 # Applied before the IRQ so the handler can gatts_read it.
                 entry.set_remote(memoryview(p)[4:])
                 self._irq(_IRQ_GATTS_WRITE, (conn, handle))
-        elif msgtype == _MSG_CENTRAL_CONNECT:
+        elif msgtype == MSG_CENTRAL_CONNECT:
             conn = struct.unpack_from("<H", p, 0)[0]
             self._conns[conn] = True
             self._irq(_IRQ_CENTRAL_CONNECT, (conn, p[2], memoryview(p)[3:9]))
-        elif msgtype == _MSG_CENTRAL_DISCONNECT:
+        elif msgtype == MSG_CENTRAL_DISCONNECT:
             conn = struct.unpack_from("<H", p, 0)[0]
             self._conns.pop(conn, None)
             self._irq(_IRQ_CENTRAL_DISCONNECT, (conn, p[2], memoryview(p)[3:9]))
-        elif msgtype == _MSG_INDICATE_DONE:
+        elif msgtype == MSG_INDICATE_DONE:
             conn, handle, status = struct.unpack_from("<HHB", p, 0)
             self._irq(_IRQ_GATTS_INDICATE_DONE, (conn, handle, status))
-        elif msgtype == _MSG_MTU_EXCHANGED:
+        elif msgtype == MSG_MTU_EXCHANGED:
             conn, mtu = struct.unpack_from("<HH", p, 0)
             self._irq(_IRQ_MTU_EXCHANGED, (conn, mtu))

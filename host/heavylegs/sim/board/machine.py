@@ -40,16 +40,19 @@ import struct
 import sys
 import time
 
-from lsm6ds_emu import LSM6DSEmulator, TraceFileSource
+import sim_board
+from lsm6ds_emu import LSM6DSEmulator
+from sample_sources import TraceFileSource
+from simlink_proto import (
+    BOARD_EVENT_DEEPSLEEP,
+    BOARD_EVENT_LIGHTSLEEP,
+    BOARD_EVENT_TRACE_END,
+    WOKE_AT_TRACE_END,
+    WOKE_BY_INT1,
+    WOKE_BY_NOTHING,
+    WOKE_BY_TIMER,
+)
 
-_BOARD_EVENT_TRACE_END = 0x80
-_BOARD_EVENT_LIGHTSLEEP = 0x81
-_BOARD_EVENT_DEEPSLEEP = 0x82
-# What ended a deep sleep (the byte after the tick in the 0x82 event).
-WOKE_BY_NOTHING = 0  # no wake source: only a reset (a charger, the button) ends it
-WOKE_BY_INT1 = 1
-WOKE_BY_TIMER = 2
-WOKE_AT_TRACE_END = 3  # the trace ran out first: the simulation is over
 _DEEP_SLEEP_FILE = "sim_deepsleep.json"  # what survives a deep sleep: chip and RTC memory
 PWRON_RESET = 1
 DEEPSLEEP_RESET = 4
@@ -68,9 +71,9 @@ class _Board:
         self.chip = None
         path = os.getenv("HEAVYLEGS_SIM_TRACE")
         if path:
-            part = os.getenv("HEAVYLEGS_SIM_PART") or "LSM6DSOX"
+            part = os.getenv("HEAVYLEGS_SIM_PART") or sim_board.IMU_PART
             self.chip = LSM6DSEmulator(TraceFileSource(path), part)
-            self.devices[_env_int("HEAVYLEGS_SIM_ADDR", 0x6A)] = self.chip
+            self.devices[_env_int("HEAVYLEGS_SIM_ADDR", sim_board.IMU_ADDRESS)] = self.chip
         self.reset_cause = PWRON_RESET
         self.rtc_memory = b""
         self.ext0 = None  # (pin id, level) that ends a deep sleep, from esp32.wake_on_ext0
@@ -84,7 +87,7 @@ class _Board:
             self.rtc_memory = bytes.fromhex(kept["rtc"])
             if self.chip is not None:
                 self.chip.restore(kept["chip"])
-        self.int1_pin = _env_int("HEAVYLEGS_SIM_INT1", 4)
+        self.int1_pin = _env_int("HEAVYLEGS_SIM_INT1", sim_board.INT1_PIN)
         self.pace = os.getenv("HEAVYLEGS_SIM_PACE") or "fast"
         self.pins = {}
         self.pump_started = False
@@ -93,7 +96,7 @@ class _Board:
         spec = os.getenv("HEAVYLEGS_SIM_BATTERY")
         if spec:
             parts = [float(x) for x in spec.split(",")]
-            parts += [26, 2.0][len(parts) - 2 :]
+            parts += [sim_board.BATTERY_ADC_PIN, sim_board.BATTERY_DIVIDER][len(parts) - 2 :]
             self.battery = parts  # start mV, mV per hour, pin, divider
 
     def sensor_s(self):
@@ -254,7 +257,7 @@ def _sleep(ms):
 def lightsleep(ms=0):
     board = _get_board()
     if board.chip is not None:
-        _send_board_event(_BOARD_EVENT_LIGHTSLEEP, struct.pack("<I", board.chip.tick))
+        _send_board_event(BOARD_EVENT_LIGHTSLEEP, struct.pack("<I", board.chip.tick))
     _sleep(ms)
 
 
@@ -286,7 +289,7 @@ def deepsleep(ms=0):
         with open(_DEEP_SLEEP_FILE, "w") as f:
             json.dump({"chip": chip.snapshot(), "rtc": board.rtc_memory.hex()}, f)
     if chip is not None:
-        _send_board_event(_BOARD_EVENT_DEEPSLEEP, struct.pack("<IBI", chip.tick, woke, entered))
+        _send_board_event(BOARD_EVENT_DEEPSLEEP, struct.pack("<IBI", chip.tick, woke, entered))
     # Waking from deep sleep is a reset: the process ends here.
     sys.exit(0)
 
@@ -340,7 +343,7 @@ async def _sensor_pump(board, pin):
         if chip.exhausted and chip.fifo_level() < max(chip.watermark(), 1):
             if not board.trace_end_sent:
                 board.trace_end_sent = True
-                _send_board_event(_BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
+                _send_board_event(BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
             await asyncio.sleep_ms(50)
 
 

@@ -1,11 +1,7 @@
 """Trace files: what a simulated (or recorded) pod's sensor experiences.
 
-Layout (docs/simulation.md has the full description):
-
-    b"HLTRACE1\\n"
-    one line of JSON: the header (rate, units, axes, pod, clock, sample count, ...)
-    n_samples x 6 little-endian int32: acc x, y, z in micro-g, gyro x, y, z in 1/8 mdps
-    JSON ground truth (a list), to the end of the file
+The file's layout and the one parser of its header and truth, shared with the
+simulated board, are in sim/board/trace_layout.py; docs/simulation.md describes it.
 
 Samples are physical values in the *sensor* frame at the sensor's own clock; the
 chip emulator quantises and clips them to whatever full scale the firmware sets,
@@ -32,16 +28,27 @@ from pathlib import Path
 
 import numpy as np
 
-MAGIC = b"HLTRACE1\n"
-VERSION = 1
+from heavylegs.errors import HeavylegsError
+from heavylegs.sim.board.trace_layout import (
+    GYRO_UNITS_PER_DPS as GYRO_UNITS_PER_DPS,
+)
+from heavylegs.sim.board.trace_layout import (
+    MAGIC,
+    SAMPLE_BYTES,
+    VERSION,
+    read_header,
+    read_truth,
+)
+from heavylegs.sim.board.trace_layout import (
+    UG_PER_G as UG_PER_G,
+)
+
 CHANNELS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
-UG_PER_G = 1_000_000
-GYRO_UNITS_PER_DPS = 8000
 STANDARD_GRAVITY = 9.80665
 _INT32_MAX = 2**31 - 1
 
 
-class TraceError(ValueError):
+class TraceError(HeavylegsError, ValueError):
     """A trace file that cannot be read as one."""
 
 
@@ -165,16 +172,20 @@ class Trace:
             for s in self.truth
         ]
 
+    def sample_units(self) -> np.ndarray:
+        """The samples as the file stores them: n x 6 int32, micro-g and 1/8 mdps."""
+        raw = np.empty((len(self.acc_g), 6), dtype=np.float64)
+        raw[:, :3] = np.round(self.acc_g * UG_PER_G)
+        raw[:, 3:] = np.round(self.gyr_dps * GYRO_UNITS_PER_DPS)
+        # int32 holds +-2147 g and +-268,000 dps: saturate instead of wrapping.
+        return np.clip(raw, -_INT32_MAX, _INT32_MAX).astype("<i4")
+
     def write(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = self.header
         header.n_samples = len(self.acc_g)
-        raw = np.empty((header.n_samples, 6), dtype=np.float64)
-        raw[:, :3] = np.round(self.acc_g * UG_PER_G)
-        raw[:, 3:] = np.round(self.gyr_dps * GYRO_UNITS_PER_DPS)
-        # int32 holds +-2147 g and +-268,000 dps: saturate instead of wrapping.
-        raw = np.clip(raw, -_INT32_MAX, _INT32_MAX).astype("<i4")
+        raw = self.sample_units()
         head = json.dumps(header.to_json(), separators=(",", ":")).encode()
         truth = [asdict(s) for s in self.truth] + [asdict(m) for m in self.marks]
         body = json.dumps(truth, separators=(",", ":")).encode()
@@ -198,37 +209,19 @@ _HEADER_FIELDS = {f.name for f in fields(TraceHeader)}
 
 
 def read_trace(path: Path) -> Trace:
-    data = Path(path).read_bytes()
-    if not data.startswith(MAGIC):
-        raise TraceError(f"{path}: not a heavylegs trace (bad magic)")
-    end = data.find(b"\n", len(MAGIC))
-    if end < 0:
-        raise TraceError(f"{path}: header line is not terminated")
-    try:
-        doc = json.loads(data[len(MAGIC) : end])
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{path}: header is not JSON: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise TraceError(f"{path}: header is not a JSON object")
-    if doc.get("version") != VERSION:
-        raise TraceError(f"{path}: unsupported trace version {doc.get('version')}")
-    for key in ("n_samples", "rate_hz", "pod", "foot"):
-        if key not in doc:
-            raise TraceError(f"{path}: header has no {key!r}")
-    n = int(doc["n_samples"])
-    start = end + 1
-    stop = start + n * 24
-    if len(data) < stop:
-        raise TraceError(
-            f"{path}: truncated: {n} samples announced, {(len(data) - start) // 24} present"
-        )
-    raw = np.frombuffer(data[start:stop], dtype="<i4").reshape(n, 6)
-    try:
-        truth_doc = json.loads(data[stop:] or b"[]")
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{path}: ground truth is not JSON: {exc}") from exc
-    if not isinstance(truth_doc, list):
-        raise TraceError(f"{path}: ground truth is not a JSON list")
+    with open(path, "rb") as f:
+        try:
+            doc = read_header(f)
+            n = int(doc["n_samples"])
+            samples = f.read(n * SAMPLE_BYTES)
+            if len(samples) < n * SAMPLE_BYTES:
+                raise ValueError(
+                    f"truncated: {n} samples announced, {len(samples) // SAMPLE_BYTES} present"
+                )
+            truth_doc = read_truth(f)
+        except ValueError as exc:
+            raise TraceError(f"{path}: {exc}") from exc
+    raw = np.frombuffer(samples, dtype="<i4").reshape(n, 6)
     # Unknown keys are skipped, so a newer writer's extra fields do not break this reader.
     header = TraceHeader(**{k: v for k, v in doc.items() if k in _HEADER_FIELDS})
     strides, marks = [], []

@@ -1,0 +1,32 @@
+"""The simulated pod board, described once: its wiring as the board stand-ins implement it.
+
+The stand-in `machine` (MicroPython) takes its defaults from here, and SimPod
+(CPython, heavylegs.sim.board.sim_board) writes board_json() onto the simulated
+pod's flash, so the firmware's Board is built from the same wiring the emulated
+chip is on. hardware/boards/sim-unix.json, the board file `heavylegs flash`
+offers, must say the same (tests/test_hardware.py checks it).
+"""
+
+I2C_ID = 0
+I2C_FREQ_HZ = 400000
+IMU_ADDRESS = 0x6A
+IMU_PART = "LSM6DSOX"
+INT1_PIN = 4
+# A cell read by ADC on this pin through a divider of this ratio (when the pod has one).
+BATTERY_ADC_PIN = 26
+BATTERY_DIVIDER = 2.0
+
+
+def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False):
+    """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads)."""
+    imu = {"address": IMU_ADDRESS, "part": part, "int1": INT1_PIN}
+    if deep_sleep_wake:
+        imu["deep_sleep_wake"] = True
+    board = {
+        "name": "simulated pod",
+        "i2c": {"id": I2C_ID, "freq": I2C_FREQ_HZ},
+        "imu": imu,
+    }
+    if battery:
+        board["battery"] = {"adc": BATTERY_ADC_PIN, "divider": BATTERY_DIVIDER}
+    return board
