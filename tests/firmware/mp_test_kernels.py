@@ -121,6 +121,8 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_STRIKE_SUM] = rnd.between(-contact, contact)
     k[K.S_SLAP_DONE] = rnd.between(0, 1)
     k[K.S_SLAP_MOVED] = rnd.between(0, 1)
+    k[K.S_SLAP_LOW] = rnd.between(-65536, 0)
+    k[K.S_SLAP_HIGH] = rnd.between(-65536, 65536)
     k[K.S_FLAT_COUNT] = rnd.between(0, 3 * flat_needed)
     k[K.S_IMPACT_MAX] = rnd.between(0, 3 * 4096 * 4096)
     k[K.S_CLIPPED] = rnd.between(0, 1)

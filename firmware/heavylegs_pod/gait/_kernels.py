@@ -88,7 +88,9 @@ S_T = const(49)
 S_PENDING = const(50)
 S_SWING_SUM = const(51)  # pitch turned since the swing began (rate counts x samples)
 S_SOFT_N = const(52)  # where the slap of a landing too soft to jolt began, 0 = none
-K_SIZE = const(53)
+S_SLAP_LOW = const(53)  # the slap's lowest pitch rate so far (0 until it turns toe-down)
+S_SLAP_HIGH = const(54)  # the highest pitch rate since that low
+K_SIZE = const(55)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -301,6 +303,25 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_STRIKE_SUM] += gp
                 if not quiet:
                     k[S_SLAP_MOVED] = 1
+                    # A fast runner's stance may never go quiet: the slap runs
+                    # straight into the roll over the forefoot. The slap is over once
+                    # the pitch rate, still toe-down, has come back up from its low by
+                    # twice the flat threshold and turned down again by one: the
+                    # nearest this foot comes to flat.
+                    low = k[S_SLAP_LOW]
+                    high = k[S_SLAP_HIGH]
+                    if gp < low:
+                        k[S_SLAP_LOW] = gp
+                        k[S_SLAP_HIGH] = gp
+                    elif gp > high:
+                        k[S_SLAP_HIGH] = gp
+                    elif (
+                        high < 0
+                        and high - low > 2 * flat_thr
+                        and gp < high - flat_thr
+                        and since_ic >= k[P_SLAP_MIN]
+                    ):
+                        k[S_SLAP_DONE] = 1
                 elif since_ic >= k[P_SLAP_MIN] and (k[S_SLAP_MOVED] or since_ic > k[P_SLAP_QUIET]):
                     # the slap (or a midfoot landing's lack of one) is over
                     k[S_SLAP_DONE] = 1
@@ -573,6 +594,20 @@ if sys.implementation.name == "micropython":
                     p[S_STRIKE_SUM] = ((p[S_STRIKE_SUM] ^ sign) - sign) + gp
                     if not quiet:
                         p[S_SLAP_MOVED] = 1
+                        low = (p[S_SLAP_LOW] ^ sign) - sign
+                        high = (p[S_SLAP_HIGH] ^ sign) - sign
+                        if gp < low:
+                            p[S_SLAP_LOW] = gp
+                            p[S_SLAP_HIGH] = gp
+                        elif gp > high:
+                            p[S_SLAP_HIGH] = gp
+                        elif (
+                            high < 0
+                            and high - low > 2 * flat_thr
+                            and gp < high - flat_thr
+                            and since_ic >= p[P_SLAP_MIN]
+                        ):
+                            p[S_SLAP_DONE] = 1
                     elif since_ic >= p[P_SLAP_MIN] and (
                         p[S_SLAP_MOVED] or since_ic > p[P_SLAP_QUIET]
                     ):

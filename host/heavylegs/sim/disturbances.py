@@ -92,3 +92,72 @@ def low_source_rate(trace: Trace, *, source_hz: float = 100.0) -> Trace:
         return np.stack([np.interp(t, coarse, kept[:, i]) for i in range(3)], axis=1)
 
     return replace(trace, acc_g=through(trace.acc_g), gyr_dps=through(trace.gyr_dps))
+
+
+def sprint_saturation(
+    trace: Trace,
+    *,
+    impact_g: float = 40.0,
+    ring_hz: float = 35.0,
+    ring_decay_s: float = 0.012,
+    heel_drop_dps: float = 2600.0,
+    heel_drop_s: float = 0.03,
+    gyro_gain: float = 2.0,
+) -> Trace:
+    """A sprint as a real foot IMU records it, for a ±16 g / ±2000 dps chip to clip.
+
+    The gait model's landings peak near 20 g and its push-off near 1,200 dps;
+    real sprint landings hit the foot with 30-50 g and the pitch rate passes
+    2,000 dps both at push-off and as the heel drops after a forefoot landing.
+    Each landing gets a damped `ring_hz` shock of `impact_g` (vertical, and half
+    of it forward) and a heel drop of `heel_drop_dps` over `heel_drop_s`; every
+    rotation is `gyro_gain` times faster. The values are left unclipped: the
+    chip emulator (quantise) clips them at its full scale, as the sensor does."""
+    rate = trace.header.rate_hz
+    t = np.arange(int(5 * ring_decay_s * rate)) / rate
+    shock = impact_g * np.sin(2 * np.pi * ring_hz * t + np.pi / 2) * np.exp(-t / ring_decay_s)
+    th = np.arange(int(heel_drop_s * rate)) / rate
+    drop = heel_drop_dps * np.sin(np.pi * th / heel_drop_s)
+    mounting = np.asarray(trace.header.mounting, dtype=float)
+    up = np.array([0.0, 0.0, 1.0]) @ mounting.T
+    forward = np.array([1.0, 0.0, 0.0]) @ mounting.T
+    pitch_axis = np.array([0.0, -1.0, 0.0]) @ mounting.T  # pitch rate is -gyro_y (foot)
+    acc = trace.acc_g.copy()
+    gyr = trace.gyr_dps * gyro_gain
+    to_sensor = getattr(trace, "sensor_time", None)
+    for stride in trace.truth:
+        ic = to_sensor(stride.ic_s) if to_sensor else stride.ic_s
+        first = int(np.ceil(ic * rate))
+        last = min(first + len(shock), len(acc))
+        if first < last:
+            acc[first:last] += shock[: last - first, None] * (up + 0.5 * forward)[None, :]
+        last = min(first + len(drop), len(gyr))
+        if first < last:
+            gyr[first:last] += drop[: last - first, None] * pitch_axis[None, :]
+    return replace(trace, acc_g=acc, gyr_dps=gyr)
+
+
+def rolling_stance(trace: Trace, *, roll_dps: float = 220.0, settle_s: float = 0.02) -> Trace:
+    """Fast running whose foot never rests in stance: the heel's slap runs straight
+    into the roll over the forefoot, so the pitch rate stays below -`roll_dps`/2
+    from shortly after the landing to the push-off and never passes near zero
+    (issue 14 mode 7: real fast running stays 50-56 dps from still at its
+    quietest). Added as a smooth hump from `settle_s` after each landing to its
+    push-off minimum, zero in slope at both ends, so the truth's toe-off and the
+    minimum the engine times it by stay where they were."""
+    rate = trace.header.rate_hz
+    mounting = np.asarray(trace.header.mounting, dtype=float)
+    pitch_axis = np.array([0.0, -1.0, 0.0]) @ mounting.T
+    gyr = trace.gyr_dps.copy()
+    to_sensor = getattr(trace, "sensor_time", None)
+    for stride in trace.truth:
+        ic = to_sensor(stride.ic_s) if to_sensor else stride.ic_s
+        push = to_sensor(stride.push_min_s) if to_sensor else stride.push_min_s
+        first = int(np.ceil((ic + settle_s * 0.25) * rate))
+        last = min(int(push * rate), len(gyr))
+        if last - first < 4:
+            continue
+        u = (np.arange(first, last) / rate - ic) / (push - ic)
+        hump = np.sin(np.pi * np.clip(u, 0.0, 1.0)) ** 2
+        gyr[first:last] -= roll_dps * hump[:, None] * pitch_axis[None, :]
+    return replace(trace, gyr_dps=gyr)
