@@ -258,11 +258,16 @@ def test_running_with_a_real_signal_fault_keeps_every_stride_and_its_contact_tim
 
 
 def test_a_clipped_sprint_is_one_contact_per_landing():
-    # 40 g landings and 2,000+ dps rotations clipped by a +-16 g / +-2000 dps chip:
-    # each landing is one contact, at its time
+    # 40 g landings, 20-25 g swings and 2,000+ dps rotations clipped by a +-16 g /
+    # +-2000 dps chip: each landing is one contact, at its time. Before a landing
+    # had to jolt on top of a hard swing's own change, the foot slowing in the late
+    # swing was taken for it: 190 of 397 landings 60 ms early (missed + extra),
+    # contacts 20 ms long on average.
     for score in _engine_against_truth("sprint-clipped", 0.05):
         assert (score.missed, score.extra) == (0, 0)
-        assert np.std(score.ic_err_ms) < 6.0
+        assert np.std(score.ic_err_ms) < 2.0
+        stance = np.array(score.stance_err_ms)
+        assert abs(stance.mean()) < 3.0 and stance.std() < 4.0
 
 
 @pytest.mark.xfail(

@@ -90,7 +90,10 @@ S_SWING_SUM = const(51)  # pitch turned since the swing began (rate counts x sam
 S_SOFT_N = const(52)  # where the slap of a landing too soft to jolt began, 0 = none
 S_SLAP_LOW = const(53)  # the slap's lowest pitch rate so far (0 until it turns toe-down)
 S_SLAP_HIGH = const(54)  # the highest pitch rate since that low
-K_SIZE = const(55)
+S_PJX = const(55)  # in a swing: the last sample's jerk (acceleration change), x
+S_PJY = const(56)
+S_PJZ = const(57)
+K_SIZE = const(58)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -248,7 +251,32 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         # Only a swing that has turned the toe up by a real swing's angle can land:
         # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
         # rebounds past the swing threshold) is not a landing.
-        if jerk > k[P_JERK_THR] and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
+        pjx = k[S_PJX]
+        pjy = k[S_PJY]
+        pjz = k[S_PJZ]
+        k[S_PJX] = jerk_x
+        k[S_PJY] = jerk_y
+        k[S_PJZ] = jerk_z
+        jerk_thr = k[P_JERK_THR]
+        # A sprinter's foot slowing from 20 g late in the swing changes by 0.6 g a
+        # sample too, but smoothly: while the foot is still swinging that hard (above
+        # ~4.2 g, 32 x (0.75 g)^2) and its change is near the threshold already, only
+        # a jolt on top of it (the change itself changing by half the threshold) lands.
+        swing_jerk = (
+            (pjx if pjx >= 0 else -pjx) + (pjy if pjy >= 0 else -pjy) + (pjz if pjz >= 0 else -pjz)
+        )
+        jolted = swing_jerk < (jerk_thr * 3) >> 2 or a2 < rest_lo << 3
+        if not jolted:
+            jolt_x = jerk_x - pjx
+            jolt_y = jerk_y - pjy
+            jolt_z = jerk_z - pjz
+            jolt = (
+                (jolt_x if jolt_x >= 0 else -jolt_x)
+                + (jolt_y if jolt_y >= 0 else -jolt_y)
+                + (jolt_z if jolt_z >= 0 else -jolt_z)
+            )
+            jolted = jolt > jerk_thr >> 1
+        if jerk > jerk_thr and jolted and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
             k[S_SOFT_N] = 0
             event = EV_IMPACT
         elif n - k[S_SINCE] > k[P_MAX_SWING]:
@@ -471,15 +499,19 @@ if sys.implementation.name == "micropython":
             p[S_STILL_RUN] = 0
 
         jerk_x = ax - ((p[S_PAX] ^ sign) - sign)
-        if jerk_x < 0:
-            jerk_x = -jerk_x
         jerk_y = ay - ((p[S_PAY] ^ sign) - sign)
-        if jerk_y < 0:
-            jerk_y = -jerk_y
         jerk_z = az - ((p[S_PAZ] ^ sign) - sign)
+        jerk = jerk_x
+        if jerk_x < 0:
+            jerk = -jerk_x
+        if jerk_y < 0:
+            jerk -= jerk_y
+        else:
+            jerk += jerk_y
         if jerk_z < 0:
-            jerk_z = -jerk_z
-        jerk = jerk_x + jerk_y + jerk_z
+            jerk -= jerk_z
+        else:
+            jerk += jerk_z
         p[S_PAX] = ax
         p[S_PAY] = ay
         p[S_PAZ] = az
@@ -540,7 +572,46 @@ if sys.implementation.name == "micropython":
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = 0
             p[S_SWING_SUM] = turned
-            if jerk > p[P_JERK_THR] and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
+            pjx = (p[S_PJX] ^ sign) - sign
+            pjy = (p[S_PJY] ^ sign) - sign
+            pjz = (p[S_PJZ] ^ sign) - sign
+            p[S_PJX] = jerk_x
+            p[S_PJY] = jerk_y
+            p[S_PJZ] = jerk_z
+            jerk_thr = p[P_JERK_THR]
+            swing_jerk = pjx
+            if pjx < 0:
+                swing_jerk = -pjx
+            if pjy < 0:
+                swing_jerk -= pjy
+            else:
+                swing_jerk += pjy
+            if pjz < 0:
+                swing_jerk -= pjz
+            else:
+                swing_jerk += pjz
+            jolted = 0
+            if swing_jerk < (jerk_thr * 3) >> 2:
+                jolted = 1
+            elif a2 < rest_lo << 3:
+                jolted = 1
+            else:
+                jolt = jerk_x - pjx
+                if jolt < 0:
+                    jolt = -jolt
+                d_jolt = jerk_y - pjy
+                if d_jolt < 0:
+                    jolt -= d_jolt
+                else:
+                    jolt += d_jolt
+                d_jolt = jerk_z - pjz
+                if d_jolt < 0:
+                    jolt -= d_jolt
+                else:
+                    jolt += d_jolt
+                if jolt > jerk_thr >> 1:
+                    jolted = 1
+            if jerk > jerk_thr and jolted and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
                 p[S_SOFT_N] = 0
                 event = EV_IMPACT
             elif n - p[S_SINCE] > p[P_MAX_SWING]:
