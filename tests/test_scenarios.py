@@ -248,6 +248,12 @@ def _engine_against_truth(name: str, tolerance_s: float):
         # missed, contacts 660 ms long (each ran through the next stride)
         "fast-never-still",
         "slap-rebound",
+        # these passed once they were written (the first engine fixes of issue 14
+        # came before them): they keep what was fixed
+        "tight-turns",
+        "first-last-steps",
+        # calibrated within its first strides, from a pod woken 40 s into the run
+        "woken-mid-run",
     ],
 )
 def test_running_with_a_real_signal_fault_keeps_every_stride_and_its_contact_time(name):
@@ -273,7 +279,8 @@ def test_a_clipped_sprint_is_one_contact_per_landing():
 @pytest.mark.xfail(
     strict=True,
     reason="issue 14 target not met: a foot rocking 60 dps / 0.3 g on every axis from the "
-    "first sample (standing too) never calibrates, 0 of 491 strides",
+    "first sample never calibrates, 0 of 491 strides (never 30 ms below 150 dps anywhere, "
+    "harsher than real fast running's 50-56 dps in every stance)",
 )
 def test_a_stance_that_is_never_still_from_the_first_sample_keeps_every_stride():
     for score in _engine_against_truth("rocking-stance", 0.05):
@@ -286,4 +293,14 @@ def test_a_stance_that_is_never_still_from_the_first_sample_keeps_every_stride()
 )
 def test_walking_from_a_100_hz_source_keeps_every_step():
     for score in _engine_against_truth("walk-100hz", 0.1):
+        assert (score.missed, score.extra) == (0, 0)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14 target not met: a lost-packet gap over a landing loses it and the "
+    "next stride (4 of 491 strides missed, 2 extra, 2 of ~60 gaps)",
+)
+def test_lost_packets_lose_no_stride():
+    for score in _engine_against_truth("sample-gaps", 0.05):
         assert (score.missed, score.extra) == (0, 0)

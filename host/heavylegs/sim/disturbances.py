@@ -180,3 +180,55 @@ def rolling_stance(trace: Trace, *, roll_dps: float = 220.0, settle_s: float = 0
         hump = np.sin(np.pi * np.clip(u, 0.0, 1.0)) ** 2
         gyr[first:last] -= roll_dps * hump[:, None] * pitch_axis[None, :]
     return replace(trace, gyr_dps=gyr)
+
+
+def gap_spans(
+    n_samples: int,
+    rate_hz: float,
+    *,
+    every_s: float = 6.0,
+    gap_ms: tuple[float, float] = (20.0, 120.0),
+    seed: int = 0,
+) -> list[tuple[int, int]]:
+    """Where `sample_gaps` loses packets: (first, last) sample of each filled span."""
+    rng = np.random.default_rng(seed)
+    spans = []
+    at = rng.uniform(0.5, every_s * 1.5)
+    while at * rate_hz < n_samples - 1:
+        first = int(at * rate_hz)
+        last = min(first + int(rng.uniform(*gap_ms) / 1000 * rate_hz) + 1, n_samples - 1)
+        spans.append((first, last))
+        at += rng.uniform(0.5, 1.5) * every_s
+    return spans
+
+
+def sample_gaps(trace: Trace, **where) -> Trace:
+    """Lost packets in a recording, as the host fills them when it reprocesses one
+    (bench/realdata.py with voisard's gaps in PacketCounter): the samples either
+    side of each gap joined by a straight line. About one gap every 6 s, of 20-120
+    ms, anywhere in the stride (`gap_spans` says where; `where` is passed to it)."""
+    acc = trace.acc_g.copy()
+    gyr = trace.gyr_dps.copy()
+    for first, last in gap_spans(trace.header.n_samples, trace.header.rate_hz, **where):
+        w = (np.arange(first, last + 1) - first) / (last - first)
+        acc[first : last + 1] = acc[first] + w[:, None] * (acc[last] - acc[first])
+        gyr[first : last + 1] = gyr[first] + w[:, None] * (gyr[last] - gyr[first])
+    return replace(trace, acc_g=acc, gyr_dps=gyr)
+
+
+def woken_mid_run(trace: Trace, *, at_s: float = 40.0) -> Trace:
+    """The pod's first sample is `at_s` into the run (it woke, or was started, while
+    the runner was running): no standing start, no first still foot-flat. Truth
+    keeps the strides that begin after it."""
+    rate = trace.header.rate_hz
+    first = int(at_s * rate)
+    header = replace(
+        trace.header,
+        n_samples=trace.header.n_samples - first,
+        start_offset_s=float(trace.true_time(first / rate)),
+    )
+    shifted = replace(
+        trace, header=header, acc_g=trace.acc_g[first:], gyr_dps=trace.gyr_dps[first:]
+    )
+    start = float(shifted.true_time(0.0))
+    return replace(shifted, truth=[s for s in trace.truth if s.ic_s > start])

@@ -226,6 +226,20 @@ def _warm_up() -> tuple[Segment, ...]:
     )
 
 
+def _tight_turns(until_s: float) -> tuple[Turn, ...]:
+    turns = []
+    t = 20.0
+    k = 0
+    while t < until_s - 5.0:
+        if k % 5 == 4:
+            turns.append(Turn(at_s=t, angle_deg=180.0, duration_s=2.5))
+        else:
+            turns.append(Turn(at_s=t, angle_deg=90.0 if k % 2 else -90.0, duration_s=1.5))
+        t += 12.0
+        k += 1
+    return tuple(turns)
+
+
 _EASY = RunParams()
 _NATURAL = replace(_EASY, gct_asym_pct=1.8, strike_asym_deg=0.8, step_asym_pct=0.4)
 
@@ -418,6 +432,37 @@ SCENARIOS: dict[str, Scenario] = {
             3.0,
             replace(_NATURAL, speed_mps=1.3, cadence_spm=110.0, gct_s=0.65),
             disturbances=("low_source_rate",),
+        ),
+        Scenario(
+            "tight-turns",
+            "easy run on a winding path: a 90 deg curve in 1.5 s every 12 s and a "
+            "U-turn (180 deg in 2.5 s) every minute",
+            3.0,
+            replace(_NATURAL, turns=_tight_turns(_m(3.0))),
+            confounders=("turns",),
+        ),
+        Scenario(
+            "first-last-steps",
+            "easy run stopped every 25 s for 8 s: first steps from standing and last "
+            "steps to standing, eight times",
+            4.0,
+            replace(_NATURAL, stops=tuple(Stop(25.0 + 33.0 * k, 8.0) for k in range(7))),
+            confounders=("stops",),
+        ),
+        Scenario(
+            "sample-gaps",
+            "easy run recorded with lost packets: a 20-120 ms gap every ~6 s, filled "
+            "by a straight line as the host does",
+            3.0,
+            _NATURAL,
+            disturbances=("sample_gaps",),
+        ),
+        Scenario(
+            "woken-mid-run",
+            "the pods wake 40 s into a run: no standing start, no first still foot-flat",
+            3.0,
+            _NATURAL,
+            disturbances=("woken_mid_run",),
         ),
     )
 }
