@@ -25,13 +25,30 @@ from heavylegs.sim.scenarios import SCENARIOS  # noqa: E402
 
 ODR = realdata.ODR_HZ
 WINDOW_S = 1.6
-# scenario -> (real loader, recording index, excerpt start in s, what was taken from it)
+# scenario -> (real loader, recording index, real excerpt start s, simulated excerpt
+# start s, what was taken from the real signal)
 PAIRS = {
-    "fast-never-still": ("pyshoe", 5, 3.0, "fastest pyshoe trial: stance rate never near zero"),
-    "slap-rebound": ("voisard", 0, 6.0, "voisard heel strikes: slap then rebound within 0.1 s"),
-    "rocking-stance": ("pyshoe", 5, 3.0, "pyshoe running: stance gyro sum never below 50 dps"),
-    "walk-100hz": ("voisard", 0, 6.0, "voisard: a 100 Hz IMU resampled to 416 Hz"),
-    "sprint-clipped": (None, 0, 0.0, "no clipped real recording here (800 Hz set kept back)"),
+    "fast-never-still": (
+        "pyshoe",
+        5,
+        3.0,
+        20.0,
+        "fastest pyshoe trial: stance rate never near zero",
+    ),
+    "slap-rebound": ("voisard", 0, 6.0, 20.0, "voisard heel strikes: slap then rebound in 0.1 s"),
+    "rocking-stance": ("pyshoe", 5, 3.0, 20.0, "pyshoe running: stance gyro sum never < 50 dps"),
+    "walk-100hz": ("voisard", 0, 6.0, 20.0, "voisard: a 100 Hz IMU resampled to 416 Hz"),
+    "sprint-clipped": (None, 0, 0.0, 20.0, "no clipped real recording here (800 Hz set kept back)"),
+    "tight-turns": ("voisard", 0, 13.0, 67.5, "voisard U-turn vs a simulated 180 deg in 2.5 s"),
+    "first-last-steps": (
+        "voisard",
+        0,
+        4.8,
+        32.0,
+        "voisard first steps vs setting off after a stop",
+    ),
+    "sample-gaps": (None, 0, 0.0, 20.0, "gaps filled by a straight line, as for voisard's"),
+    "woken-mid-run": (None, 0, 0.0, 0.0, "the pod's first samples: already running"),
 }
 
 
@@ -49,12 +66,12 @@ def main() -> int:
     out = REPO / "docs" / "img"
     loaders = {"pyshoe": realdata.pyshoe, "voisard": realdata.voisard_walking}
     cache: dict[str, list] = {}
-    for name, (loader, index, start_s, note) in PAIRS.items():
-        traces = SCENARIOS[name].simulate(minutes=1.0, seed=1)
+    for name, (loader, index, start_s, sim_start_s, note) in PAIRS.items():
+        traces = SCENARIOS[name].simulate(minutes=1.5, seed=1)
         sim = traces["left"]
         acc_s, gyr_s = sim.acc_g.clip(-16, 16), sim.gyr_dps.clip(-2293, 2293)  # the chip's range
         fig, axes = plt.subplots(2, 2, figsize=(8, 3.6), sharex=True, dpi=80)
-        panels = [("simulated: " + name, excerpt(acc_s, gyr_s, 20.0))]
+        panels = [("simulated: " + name, excerpt(acc_s, gyr_s, sim_start_s))]
         if loader:
             if loader not in cache:
                 cache[loader] = loaders[loader]()
