@@ -86,7 +86,7 @@ def main() -> int:
             axes[1][col].set_xlabel("s", fontsize=7)
         if not loader:
             for row in axes:
-                row[0].axis("off")
+                row[1].axis("off")
         fig.suptitle(note, fontsize=8)
         fig.tight_layout()
         fig.savefig(out / f"fault_{name}.png")

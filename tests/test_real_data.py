@@ -80,7 +80,9 @@ def test_running_contacts_match_at_least_gaitmaps(figures):
     assert figures("pyshoe_running")["matched"] >= GAITMAP["pyshoe_running"]["matched"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 target not met: 1.23 steps/min (trial medians; gaitmap 1.88)")
+@pytest.mark.xfail(
+    strict=True, reason="issue 14 target not met: 1.23 steps/min (trial medians; gaitmap 1.88)"
+)
 def test_running_cadence_within_one_step_per_minute(figures):
     assert figures("pyshoe_running")["cadence_err_spm"] < 1.0
 
