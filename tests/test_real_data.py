@@ -88,7 +88,7 @@ def test_running_cadence_within_one_step_per_minute(figures):
 
 
 @pytest.mark.xfail(
-    strict=True, reason="issue 14 target not met: IC SD 21.1 / 10.6 ms vs 19.2 / 7.9"
+    strict=True, reason="issue 14 target not met: IC SD 21.0 / 10.6 ms vs 19.2 / 7.9"
 )
 @pytest.mark.parametrize("name", ["voisard_walking", "gaitmap_walking"])
 def test_initial_contact_spread_no_wider_than_gaitmaps(figures, name):

@@ -286,7 +286,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
-        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE]:
+        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE] and peak > k[P_FLAT_THR]:
             # After a swing the toe only turns down this fast once the heel is on
             # the ground (the slap). A heel strike too soft to jolt past the
             # threshold (slow walking, a 100 Hz source resampled) is taken as the
@@ -299,6 +299,21 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 event = EV_IMPACT
         else:
             k[S_SOFT_N] = 0
+            flat_thr = k[P_FLAT_THR]
+            if -flat_thr < gp and gp < flat_thr and rest_lo < a2 and a2 < rest_hi:
+                rested = k[S_FLAT_COUNT] + 1
+                if rested >= 3 * k[P_FLAT_NEEDED]:
+                    # A swing never rests this long: the foot is on the ground, and
+                    # its landing went by unseen (a gap in the record, or too soft).
+                    # The contact before ends without a stride time, and until a new
+                    # swing rises, the push-off to come is not a landing's slap.
+                    k[S_SWING_PEAK] = 0
+                    rested = 0
+                    if k[S_PENDING]:
+                        event = EV_NO_NEXT_CONTACT
+                k[S_FLAT_COUNT] = rested
+            else:
+                k[S_FLAT_COUNT] = 0
     else:
         # in contact: impact first, then slap to flat, then push-off
         since_ic = n - k[S_IC_N]
@@ -621,7 +636,7 @@ if sys.implementation.name == "micropython":
                 p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
-            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE]:
+            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE] and peak > p[P_FLAT_THR]:
                 soft_n = p[S_SOFT_N]
                 if soft_n == 0:
                     p[S_SOFT_N] = n
@@ -629,6 +644,17 @@ if sys.implementation.name == "micropython":
                     event = EV_IMPACT
             else:
                 p[S_SOFT_N] = 0
+                flat_thr = p[P_FLAT_THR]
+                if -flat_thr < gp and gp < flat_thr and rest_lo < a2 and a2 < rest_hi:
+                    rested = p[S_FLAT_COUNT] + 1
+                    if rested >= 3 * p[P_FLAT_NEEDED]:
+                        p[S_SWING_PEAK] = 0
+                        rested = 0
+                        if p[S_PENDING]:
+                            event = EV_NO_NEXT_CONTACT
+                    p[S_FLAT_COUNT] = rested
+                else:
+                    p[S_FLAT_COUNT] = 0
         else:
             since_ic = n - p[S_IC_N]
             flat_thr = p[P_FLAT_THR]
