@@ -88,7 +88,12 @@ S_T = const(49)
 S_PENDING = const(50)
 S_SWING_SUM = const(51)  # pitch turned since the swing began (rate counts x samples)
 S_SOFT_N = const(52)  # where the slap of a landing too soft to jolt began, 0 = none
-K_SIZE = const(53)
+S_SLAP_LOW = const(53)  # the slap's lowest pitch rate so far (0 until it turns toe-down)
+S_SLAP_HIGH = const(54)  # the highest pitch rate since that low
+S_PJX = const(55)  # in a swing: the last sample's jerk (acceleration change), x
+S_PJY = const(56)
+S_PJZ = const(57)
+K_SIZE = const(58)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -246,7 +251,32 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         # Only a swing that has turned the toe up by a real swing's angle can land:
         # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
         # rebounds past the swing threshold) is not a landing.
-        if jerk > k[P_JERK_THR] and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
+        pjx = k[S_PJX]
+        pjy = k[S_PJY]
+        pjz = k[S_PJZ]
+        k[S_PJX] = jerk_x
+        k[S_PJY] = jerk_y
+        k[S_PJZ] = jerk_z
+        jerk_thr = k[P_JERK_THR]
+        # A sprinter's foot slowing from 20 g late in the swing changes by 0.6 g a
+        # sample too, but smoothly: while the foot is still swinging that hard (above
+        # ~4.2 g, 32 x (0.75 g)^2) and its change is near the threshold already, only
+        # a jolt on top of it (the change itself changing by half the threshold) lands.
+        swing_jerk = (
+            (pjx if pjx >= 0 else -pjx) + (pjy if pjy >= 0 else -pjy) + (pjz if pjz >= 0 else -pjz)
+        )
+        jolted = swing_jerk < (jerk_thr * 3) >> 2 or a2 < rest_lo << 3
+        if not jolted:
+            jolt_x = jerk_x - pjx
+            jolt_y = jerk_y - pjy
+            jolt_z = jerk_z - pjz
+            jolt = (
+                (jolt_x if jolt_x >= 0 else -jolt_x)
+                + (jolt_y if jolt_y >= 0 else -jolt_y)
+                + (jolt_z if jolt_z >= 0 else -jolt_z)
+            )
+            jolted = jolt > jerk_thr >> 1
+        if jerk > jerk_thr and jolted and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
             k[S_SOFT_N] = 0
             event = EV_IMPACT
         elif n - k[S_SINCE] > k[P_MAX_SWING]:
@@ -256,7 +286,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
-        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE]:
+        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE] and peak > k[P_FLAT_THR]:
             # After a swing the toe only turns down this fast once the heel is on
             # the ground (the slap). A heel strike too soft to jolt past the
             # threshold (slow walking, a 100 Hz source resampled) is taken as the
@@ -269,6 +299,21 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 event = EV_IMPACT
         else:
             k[S_SOFT_N] = 0
+            flat_thr = k[P_FLAT_THR]
+            if -flat_thr < gp and gp < flat_thr and rest_lo < a2 and a2 < rest_hi:
+                rested = k[S_FLAT_COUNT] + 1
+                if rested >= 3 * k[P_FLAT_NEEDED]:
+                    # A swing never rests this long: the foot is on the ground, and
+                    # its landing went by unseen (a gap in the record, or too soft).
+                    # The contact before ends without a stride time, and until a new
+                    # swing rises, the push-off to come is not a landing's slap.
+                    k[S_SWING_PEAK] = 0
+                    rested = 0
+                    if k[S_PENDING]:
+                        event = EV_NO_NEXT_CONTACT
+                k[S_FLAT_COUNT] = rested
+            else:
+                k[S_FLAT_COUNT] = 0
     else:
         # in contact: impact first, then slap to flat, then push-off
         since_ic = n - k[S_IC_N]
@@ -301,6 +346,25 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_STRIKE_SUM] += gp
                 if not quiet:
                     k[S_SLAP_MOVED] = 1
+                    # A fast runner's stance may never go quiet: the slap runs
+                    # straight into the roll over the forefoot. The slap is over once
+                    # the pitch rate, still toe-down, has come back up from its low by
+                    # twice the flat threshold and turned down again by one: the
+                    # nearest this foot comes to flat.
+                    low = k[S_SLAP_LOW]
+                    high = k[S_SLAP_HIGH]
+                    if gp < low:
+                        k[S_SLAP_LOW] = gp
+                        k[S_SLAP_HIGH] = gp
+                    elif gp > high:
+                        k[S_SLAP_HIGH] = gp
+                    elif (
+                        high < 0
+                        and high - low > 2 * flat_thr
+                        and gp < high - flat_thr
+                        and since_ic >= k[P_SLAP_MIN]
+                    ):
+                        k[S_SLAP_DONE] = 1
                 elif since_ic >= k[P_SLAP_MIN] and (k[S_SLAP_MOVED] or since_ic > k[P_SLAP_QUIET]):
                     # the slap (or a midfoot landing's lack of one) is over
                     k[S_SLAP_DONE] = 1
@@ -450,15 +514,19 @@ if sys.implementation.name == "micropython":
             p[S_STILL_RUN] = 0
 
         jerk_x = ax - ((p[S_PAX] ^ sign) - sign)
-        if jerk_x < 0:
-            jerk_x = -jerk_x
         jerk_y = ay - ((p[S_PAY] ^ sign) - sign)
-        if jerk_y < 0:
-            jerk_y = -jerk_y
         jerk_z = az - ((p[S_PAZ] ^ sign) - sign)
+        jerk = jerk_x
+        if jerk_x < 0:
+            jerk = -jerk_x
+        if jerk_y < 0:
+            jerk -= jerk_y
+        else:
+            jerk += jerk_y
         if jerk_z < 0:
-            jerk_z = -jerk_z
-        jerk = jerk_x + jerk_y + jerk_z
+            jerk -= jerk_z
+        else:
+            jerk += jerk_z
         p[S_PAX] = ax
         p[S_PAY] = ay
         p[S_PAZ] = az
@@ -519,7 +587,46 @@ if sys.implementation.name == "micropython":
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = 0
             p[S_SWING_SUM] = turned
-            if jerk > p[P_JERK_THR] and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
+            pjx = (p[S_PJX] ^ sign) - sign
+            pjy = (p[S_PJY] ^ sign) - sign
+            pjz = (p[S_PJZ] ^ sign) - sign
+            p[S_PJX] = jerk_x
+            p[S_PJY] = jerk_y
+            p[S_PJZ] = jerk_z
+            jerk_thr = p[P_JERK_THR]
+            swing_jerk = pjx
+            if pjx < 0:
+                swing_jerk = -pjx
+            if pjy < 0:
+                swing_jerk -= pjy
+            else:
+                swing_jerk += pjy
+            if pjz < 0:
+                swing_jerk -= pjz
+            else:
+                swing_jerk += pjz
+            jolted = 0
+            if swing_jerk < (jerk_thr * 3) >> 2:
+                jolted = 1
+            elif a2 < rest_lo << 3:
+                jolted = 1
+            else:
+                jolt = jerk_x - pjx
+                if jolt < 0:
+                    jolt = -jolt
+                d_jolt = jerk_y - pjy
+                if d_jolt < 0:
+                    jolt -= d_jolt
+                else:
+                    jolt += d_jolt
+                d_jolt = jerk_z - pjz
+                if d_jolt < 0:
+                    jolt -= d_jolt
+                else:
+                    jolt += d_jolt
+                if jolt > jerk_thr >> 1:
+                    jolted = 1
+            if jerk > jerk_thr and jolted and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
                 p[S_SOFT_N] = 0
                 event = EV_IMPACT
             elif n - p[S_SINCE] > p[P_MAX_SWING]:
@@ -529,7 +636,7 @@ if sys.implementation.name == "micropython":
                 p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
-            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE]:
+            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE] and peak > p[P_FLAT_THR]:
                 soft_n = p[S_SOFT_N]
                 if soft_n == 0:
                     p[S_SOFT_N] = n
@@ -537,6 +644,17 @@ if sys.implementation.name == "micropython":
                     event = EV_IMPACT
             else:
                 p[S_SOFT_N] = 0
+                flat_thr = p[P_FLAT_THR]
+                if -flat_thr < gp and gp < flat_thr and rest_lo < a2 and a2 < rest_hi:
+                    rested = p[S_FLAT_COUNT] + 1
+                    if rested >= 3 * p[P_FLAT_NEEDED]:
+                        p[S_SWING_PEAK] = 0
+                        rested = 0
+                        if p[S_PENDING]:
+                            event = EV_NO_NEXT_CONTACT
+                    p[S_FLAT_COUNT] = rested
+                else:
+                    p[S_FLAT_COUNT] = 0
         else:
             since_ic = n - p[S_IC_N]
             flat_thr = p[P_FLAT_THR]
@@ -573,6 +691,20 @@ if sys.implementation.name == "micropython":
                     p[S_STRIKE_SUM] = ((p[S_STRIKE_SUM] ^ sign) - sign) + gp
                     if not quiet:
                         p[S_SLAP_MOVED] = 1
+                        low = (p[S_SLAP_LOW] ^ sign) - sign
+                        high = (p[S_SLAP_HIGH] ^ sign) - sign
+                        if gp < low:
+                            p[S_SLAP_LOW] = gp
+                            p[S_SLAP_HIGH] = gp
+                        elif gp > high:
+                            p[S_SLAP_HIGH] = gp
+                        elif (
+                            high < 0
+                            and high - low > 2 * flat_thr
+                            and gp < high - flat_thr
+                            and since_ic >= p[P_SLAP_MIN]
+                        ):
+                            p[S_SLAP_DONE] = 1
                     elif since_ic >= p[P_SLAP_MIN] and (
                         p[S_SLAP_MOVED] or since_ic > p[P_SLAP_QUIET]
                     ):

@@ -78,6 +78,8 @@ from heavylegs_pod.gait._kernels import (
     S_S,
     S_SINCE,
     S_SLAP_DONE,
+    S_SLAP_HIGH,
+    S_SLAP_LOW,
     S_SLAP_MOVED,
     S_SOFT_N,
     S_STATE,
@@ -377,6 +379,8 @@ class GaitEngine:
         k[S_STRIKE_SUM] = gp
         k[S_SLAP_DONE] = 0
         k[S_SLAP_MOVED] = 0
+        k[S_SLAP_LOW] = 0
+        k[S_SLAP_HIGH] = 0
         k[S_FLAT_COUNT] = 0
         k[S_IMPACT_MAX] = 0
         k[S_CLIPPED] = 0

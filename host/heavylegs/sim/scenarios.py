@@ -57,6 +57,9 @@ class Scenario:
     ideal_clock: bool = False
     part: str = "LSM6DSOX"
     confounders: tuple[str, ...] = ()  # what changes without being fatigue
+    # what real signals do that the gait model does not (heavylegs.sim.disturbances),
+    # applied in order to every pod's trace; truth is unchanged
+    disturbances: tuple[str, ...] = ()
 
     def run_params(self, minutes: float | None = None) -> RunParams:
         minutes = self.minutes if minutes is None else minutes
@@ -148,16 +151,25 @@ class Scenario:
                 if s.at_s / 60 < minutes
             ],
             "turns": len([t for t in p.turns if t.at_s / 60 < minutes]),
-        }
+        } | ({"disturbances": list(self.disturbances)} if self.disturbances else {})
 
     def simulate(self, *, minutes: float | None = None, seed: int = 1) -> dict[str, Trace]:
-        return simulate_run(
+        traces = simulate_run(
             self.run_params(minutes),
             seed=seed,
             scenario=self.name,
             pods=self.pods(seed),
             meta=self.metadata(minutes),
         )
+        if not self.disturbances:
+            return traces
+        from heavylegs.sim import disturbances
+
+        for foot, trace in traces.items():
+            for name in self.disturbances:
+                trace = getattr(disturbances, name)(trace)
+            traces[foot] = trace
+        return traces
 
 
 def _fs(part: str) -> int:
@@ -212,6 +224,20 @@ def _warm_up() -> tuple[Segment, ...]:
     return tuple(Segment(_m(4 * k), speed_mps=v) for k, v in enumerate(speeds)) + (
         Segment(_m(16), speed_mps=3.1),
     )
+
+
+def _tight_turns(until_s: float) -> tuple[Turn, ...]:
+    turns = []
+    t = 20.0
+    k = 0
+    while t < until_s - 5.0:
+        if k % 5 == 4:
+            turns.append(Turn(at_s=t, angle_deg=180.0, duration_s=2.5))
+        else:
+            turns.append(Turn(at_s=t, angle_deg=90.0 if k % 2 else -90.0, duration_s=1.5))
+        t += 12.0
+        k += 1
+    return tuple(turns)
 
 
 _EASY = RunParams()
@@ -367,6 +393,76 @@ SCENARIOS: dict[str, Scenario] = {
             50.0,
             replace(_NATURAL, segments=_warm_up(), turns=_corners(300.0, _m(50))),
             confounders=("warm_up", "pace_change"),
+        ),
+        # What real recordings showed and the gait model did not (issue 14): each
+        # is one failure mode, planted on top of a clean run (sim/disturbances.py).
+        Scenario(
+            "fast-never-still",
+            "5.0 m/s heel striker whose stance never goes quiet: the slap runs straight "
+            "into the roll over the forefoot (pitch rate below -110 dps all stance)",
+            3.0,
+            replace(_NATURAL, speed_mps=5.0, cadence_spm=180.0, gct_s=0.19, strike_deg=8.0),
+            disturbances=("rolling_stance",),
+        ),
+        Scenario(
+            "sprint-clipped",
+            "8 m/s sprint, 210 steps/min: 40 g landings and 2,000+ dps rotations "
+            "clip a +-16 g / +-2000 dps chip",
+            2.0,
+            replace(_NATURAL, speed_mps=8.0, cadence_spm=210.0, gct_s=0.13, strike_deg=-8.0),
+            disturbances=("sprint_saturation",),
+        ),
+        Scenario(
+            "slap-rebound",
+            "easy run whose every heel strike rings: -530 dps then +390 dps within 0.1 s",
+            3.0,
+            _NATURAL,
+            disturbances=("slap_rebound",),
+        ),
+        Scenario(
+            "rocking-stance",
+            "easy run with no still sample anywhere: the foot rocks by 60 dps and 0.3 g",
+            3.0,
+            _NATURAL,
+            disturbances=("never_still",),
+        ),
+        Scenario(
+            "walk-100hz",
+            "walking at 1.3 m/s recorded by a 100 Hz IMU and resampled to 416 Hz",
+            3.0,
+            replace(_NATURAL, speed_mps=1.3, cadence_spm=110.0, gct_s=0.65),
+            disturbances=("low_source_rate",),
+        ),
+        Scenario(
+            "tight-turns",
+            "easy run on a winding path: a 90 deg curve in 1.5 s every 12 s and a "
+            "U-turn (180 deg in 2.5 s) every minute",
+            3.0,
+            replace(_NATURAL, turns=_tight_turns(_m(3.0))),
+            confounders=("turns",),
+        ),
+        Scenario(
+            "first-last-steps",
+            "easy run stopped every 25 s for 8 s: first steps from standing and last "
+            "steps to standing, eight times",
+            4.0,
+            replace(_NATURAL, stops=tuple(Stop(25.0 + 33.0 * k, 8.0) for k in range(7))),
+            confounders=("stops",),
+        ),
+        Scenario(
+            "sample-gaps",
+            "easy run recorded with lost packets: a 20-120 ms gap every ~6 s, filled "
+            "by a straight line as the host does",
+            3.0,
+            _NATURAL,
+            disturbances=("sample_gaps",),
+        ),
+        Scenario(
+            "woken-mid-run",
+            "the pods wake 40 s into a run: no standing start, no first still foot-flat",
+            3.0,
+            _NATURAL,
+            disturbances=("woken_mid_run",),
         ),
     )
 }
