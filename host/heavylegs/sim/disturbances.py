@@ -22,6 +22,7 @@ failing on it before the fix and coping after:
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -172,6 +173,8 @@ def rolling_stance(trace: Trace, *, roll_dps: float = 220.0, settle_s: float = 0
     for stride in trace.truth:
         ic = to_sensor(stride.ic_s) if to_sensor else stride.ic_s
         push = to_sensor(stride.push_min_s) if to_sensor else stride.push_min_s
+        if push is None:
+            continue  # the last step before standing has no push-off to roll towards
         first = int(np.ceil((ic + settle_s * 0.25) * rate))
         last = min(int(push * rate), len(gyr))
         if last - first < 4:
@@ -202,7 +205,7 @@ def gap_spans(
     return spans
 
 
-def sample_gaps(trace: Trace, **where) -> Trace:
+def sample_gaps(trace: Trace, **where: Any) -> Trace:
     """Lost packets in a recording, as the host fills them when it reprocesses one
     (bench/realdata.py with voisard's gaps in PacketCounter): the samples either
     side of each gap joined by a straight line. About one gap every 6 s, of 20-120
