@@ -10,6 +10,7 @@ own bin-to-bin scatter, and the onset is where a ramp or a step fits the drift b
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -350,13 +351,20 @@ class FatigueDetector:
         self.flags_.sort(key=lambda f: (-f.confidence, f.onset_min))
         return self
 
-    def _slowdown(self, t, lv, gct_all, gct_corrected, base_of) -> Slowdown | None:
+    def _slowdown(
+        self,
+        t: np.ndarray,
+        lv: np.ndarray,
+        gct_all: np.ndarray,
+        gct_corrected: np.ndarray,
+        base_of: Callable[[np.ndarray], float],
+    ) -> Slowdown | None:
         """A lasting slowdown from the baseline pace, dated like a drift."""
+        assert self.baseline_ is not None
         slowing = -100 * (lv - base_of(lv))
-        finite = np.flatnonzero(np.isfinite(slowing))
-        if len(finite) < 10:
+        if np.isfinite(slowing).sum() < 10:
             return None
-        first = int(np.searchsorted(t, self.baseline_min[1]))
+        first = int(np.searchsorted(t, self.baseline_.end_min))
         smoothed = rolling_nanmedian(slowing, self.smooth_bins)
         found = self._first_lasting(t, slowing, smoothed, SLOWDOWN_MIN_PCT, first)
         if found is None:
@@ -436,6 +444,12 @@ class FatigueDetector:
             share = holds_after[i] / finite_after[i]
             if share < self.persistence:
                 continue
+            late = d[t >= last_t - 5.0]
+            if not np.nanmedian(late) > threshold / 2:
+                # back to the baseline by the end: a stretch at another pace (a tempo
+                # block, say) the couplings did not quite explain; fatigue does not
+                # wear off before the run ends
+                return None
             fit = _fit_change(t, d, first)
             if fit is None:
                 return None
@@ -454,7 +468,6 @@ class FatigueDetector:
                 t, d - level, first, alarm, min(len(t), alarm + int(3 / self.bin_min) + 1)
             )
             rest = d[alarm:]
-            late = d[t >= last_t - 5.0]
             return _Detection(
                 alarm=int(alarm),
                 onset_min=onset,
