@@ -61,6 +61,10 @@ CADENCE_COUPLING_PRIOR = (0.25, 0.08)
 _COUPLING_SD_FLOOR = 0.02
 # a comparison at another pace is widened by this many SDs of the coupling
 _COUPLING_Z = 2.0
+# Contact time's combined response to speed is about speed^-0.8 but runners (and the
+# simulator, about -0.6) differ, and step changes of pace (a tempo block, a stepped
+# warm-up) teach the high-passed regression nothing: its SD widens comparisons too.
+_GCT_SPEED_SD = 0.2
 # a lasting slowdown worth saying out loud, in %
 SLOWDOWN_MIN_PCT = 3.0
 # the pre-onset level of a drift is pulled towards the baseline with the weight of
@@ -327,6 +331,9 @@ class FatigueDetector:
             d = deviations["cadence"]
             deviations["cadence"] = np.sign(d) * np.maximum(np.abs(d) - band, 0.0)
             self.slowdown_ = self._slowdown(t, lv, gct_all, deviations["contact_time"], base_of)
+            band = _COUPLING_Z * _GCT_SPEED_SD * 100 * np.abs(lv0 - base_of(lv))
+            d = deviations["contact_time"]
+            deviations["contact_time"] = np.sign(d) * np.maximum(np.abs(d) - band, 0.0)
         if balance is not None:
             deviations["asymmetry"] = balance - base_of(balance)
         first = int(np.searchsorted(t, end))
