@@ -13,7 +13,11 @@ set otherwise; the first line says which.
 
 Delay = found onset - planted onset, in minutes (negative: the onset was placed
 early). A planted onset counts as found when a flag of an expected kind has its
-onset within 3 minutes of it (the design target). The last line is one JSON object.
+onset within 3 minutes of it (the design target); a flag of any kind dated more
+than 3 minutes before the planted onset counts as early. On runs without fatigue,
+every flag is a false flag and every cause the rules name (from this run alone,
+with no self-report) is a false cause. A table per scenario comes before the
+last line, which is one JSON object.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from heavylegs.analysis.causes import build_context, explain
 from heavylegs.analysis.fatigue import FatigueDetector
+from heavylegs.analysis.history import summarise_session
 from heavylegs.analysis.session import Session, session_from_strides
 from heavylegs.sim.strides import SCENARIOS, generate, scenario
 
@@ -113,13 +119,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("auto", "synthetic", "scenarios"), default="auto")
     parser.add_argument(
-        "--seeds", type=int, default=None, help="runs per scenario (2 library, 5 synthetic)"
+        "--seeds", type=int, default=None, help="runs per scenario (2 library, 10 synthetic)"
     )
     args = parser.parse_args()
     source = args.source
     if source == "auto":
         source = "scenarios" if library_available() else "synthetic"
-    seeds = args.seeds or (2 if source == "scenarios" else 5)
+    seeds = args.seeds or (2 if source == "scenarios" else 10)
     print(f"source: {source}, {seeds} seeds per scenario")
     if source == "scenarios" and not library_available():
         raise SystemExit("the scenario library (heavylegs.sim.scenarios) has no metadata")
@@ -128,19 +134,35 @@ def main() -> None:
     delays: list[float] = []
     alarm_delays: list[float] = []
     planted = found = 0
-    quiet_runs = confounder_runs = false_flags = 0
+    quiet_runs = confounder_runs = false_flags = false_causes = early_flags = 0
     misses: list[str] = []
+    table: dict[str, dict[str, float]] = {}
     started = time.perf_counter()
     for case in cases:
         det = FatigueDetector().detect(case.session)
+        row = table.setdefault(
+            case.name,
+            {"runs": 0, "planted": 0, "found": 0, "max_delay": 0.0, "early": 0, "flags": 0},
+        )
+        row["runs"] += 1
         if case.planted_onset_min is None:
             quiet_runs += 1
             confounder_runs += bool(case.confounders)
             false_flags += len(det.flags_)
+            causes, _ = explain(build_context([summarise_session(case.session, det)], {}, []))
+            false_causes += len(causes)
+            row["flags"] += len(det.flags_)
+            row["causes"] = row.get("causes", 0) + len(causes)
             shown = ", ".join(f"{f.kind}@{f.onset_min:.1f}" for f in det.flags_) or "no flag"
+            if causes:
+                shown += "; causes: " + ", ".join(c.key for c in causes)
             print(f"  {case.name:22s} seed {case.seed}: {shown}")
             continue
         planted += 1
+        row["planted"] += 1
+        early = [f for f in det.flags_ if f.onset_min < case.planted_onset_min - WITHIN_MIN]
+        early_flags += len(early)
+        row["early"] += len(early)
         hits = [
             f
             for f in det.flags_
@@ -152,7 +174,9 @@ def main() -> None:
         if hits:
             first = min(hits, key=lambda f: abs(f.onset_min - case.planted_onset_min))
             found += 1
+            row["found"] += 1
             delays.append(first.onset_min - case.planted_onset_min)
+            row["max_delay"] = max(row["max_delay"], abs(delays[-1]))
             alarm_delays.append(min(f.alarm_min for f in hits) - case.planted_onset_min)
             print(
                 f"  {case.name:22s} seed {case.seed}: planted {case.planted_onset_min:.1f} "
@@ -166,9 +190,27 @@ def main() -> None:
                 f"NOT FOUND (flags: {shown or 'none'})"
             )
     elapsed = time.perf_counter() - started
+    print()
     print(
-        f"planted onsets found: {found}/{planted}; false flags on {quiet_runs} runs without "
-        f"fatigue ({confounder_runs} with confounders): {false_flags}; {elapsed:.1f} s"
+        f"{'scenario':22s} {'runs':>4s} {'found':>7s} {'max |delay|':>11s} {'early':>5s} "
+        f"{'false flags':>11s} {'false causes':>12s}"
+    )
+    for name, row in table.items():
+        planted_here = row["planted"]
+        print(
+            f"{name:22s} {row['runs']:4d} "
+            + (
+                f"{row['found']:3d}/{planted_here:<3d} {row['max_delay']:11.2f} {row['early']:5d} "
+                f"{'':>11s} {'':>12s}"
+                if planted_here
+                else f"{'':>7s} {'':>11s} {'':>5s} {row['flags']:11d} {row.get('causes', 0):12d}"
+            )
+        )
+    print()
+    print(
+        f"planted onsets found: {found}/{planted} ({early_flags} flags dated early); false "
+        f"flags on {quiet_runs} runs without fatigue ({confounder_runs} with confounders): "
+        f"{false_flags}; false causes: {false_causes}; {elapsed:.1f} s"
     )
     if misses:
         print(f"missed: {', '.join(misses)}")
@@ -186,6 +228,9 @@ def main() -> None:
                 "runs_without_fatigue": quiet_runs,
                 "confounder_runs": confounder_runs,
                 "false_flags": false_flags,
+                "false_causes": false_causes,
+                "early_flags": early_flags,
+                "seeds_per_scenario": seeds,
             }
         )
     )

@@ -105,7 +105,7 @@ def _strength() -> Context:
 
 
 def _warmup() -> Context:
-    return neutral(runs=history(settling_min=9.0))
+    return neutral(runs=history(settling_min=9.0, flags=(fatigue_flag(onset=12.0),)))
 
 
 def _overstriding() -> Context:
@@ -189,10 +189,21 @@ def test_each_cause_fires_on_its_own_evidence_only(key: str) -> None:
 
 
 def test_causes_are_ranked_by_weight_of_evidence() -> None:
-    runs = history(settling_min=4.5)  # weak: a mildly long settling
+    # weak: a mildly long settling, behind a fatigue sign
+    runs = history(settling_min=4.5, flags=(fatigue_flag(onset=30.0),))
     ctx = neutral(runs=runs, checkins={runs[-1].run_id: CheckIn(sleep_h=4.0)})
     ranked = [c.key for c in explain(ctx)[0]]
     assert ranked == ["sleep", "warmup"]
+
+
+def test_a_slow_start_is_no_cause_without_something_to_explain() -> None:
+    # an easy start before a good run: no flag and fresh legs, so no warm-up cause
+    runs = history(settling_min=9.0)
+    assert explain(neutral(runs=runs))[0] == []
+    fresh = {runs[-1].run_id: CheckIn(legs=2)}
+    assert explain(neutral(runs=runs, checkins=fresh))[0] == []
+    heavy = {runs[-1].run_id: CheckIn(legs=4)}
+    assert [c.key for c in explain(neutral(runs=runs, checkins=heavy))[0]] == ["warmup"]
 
 
 def test_late_fatigue_strengthens_fuelling_but_not_sleep() -> None:

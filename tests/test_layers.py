@@ -30,7 +30,7 @@ RANK = {
     "reprocess": 4,
     "analysis": 3,
     "store": 2,
-    "errors": 1,
+    "errors": 0,  # the root error: every layer may raise it
     "paths": 1,
     "trace": 1,
 }

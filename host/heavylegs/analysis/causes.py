@@ -204,6 +204,10 @@ def _warmup(ctx: Context) -> Cause | None:
     settling = ctx.run.settling_min
     if settling is None or settling < 4:
         return None
+    # a slow start is only a cause of something: a fatigue sign or legs that felt heavy
+    heavy = ctx.checkin is not None and ctx.checkin.legs is not None and ctx.checkin.legs >= 4
+    if not ctx.run.flags and not heavy:
+        return None
     score = 0.5 if settling >= 8 else 0.35
     return Cause(
         "warmup",

@@ -10,6 +10,7 @@ own bin-to-bin scatter, and the onset is where a ramp or a step fits the drift b
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,9 @@ from heavylegs.analysis.indicators import (
     Bins,
     bin_session,
     combine_feet,
+    coupling_evidence,
     pace_coupling,
+    pooled_coupling,
     robust_sd,
     rolling_nanmedian,
 )
@@ -51,6 +54,26 @@ _UNITS = {
     "variability": "%",
     "impact": "%",
 }
+# Cadence follows speed as speed^0.25 on average, but runners differ (about 0.15 to
+# 0.35): the prior's SD says so, and a run or the runner's history narrows it.
+CADENCE_COUPLING_PRIOR = (0.25, 0.08)
+# however much evidence piles up, a runner's coupling is not known better than this
+_COUPLING_SD_FLOOR = 0.02
+# a comparison at another pace is widened by this many SDs of the coupling
+_COUPLING_Z = 2.0
+# Contact time's combined response to speed is about speed^-0.8 but runners (and the
+# simulator, about -0.6) differ, and step changes of pace (a tempo block, a stepped
+# warm-up) teach the high-passed regression nothing: its SD widens comparisons too.
+_GCT_SPEED_SD = 0.2
+# a lasting slowdown worth saying out loud, in %
+SLOWDOWN_MIN_PCT = 3.0
+# the pre-onset level of a drift is pulled towards the baseline with the weight of
+# this many bins: a chance-low baseline cannot date an onset early, yet an onset
+# just after the baseline keeps its level
+_LEVEL_PRIOR_BINS = 6
+# ramp lengths (minutes) tried for the onset fit; 0 is a step
+_RAMP_MIN = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0)
+
 # Garmin's bands for the longer side's share of contact time.
 BALANCE_NORMAL_PCT = 50.7
 BALANCE_POOR_PCT = 52.2
@@ -105,6 +128,27 @@ class Baseline:
 
 
 @dataclass(frozen=True, slots=True)
+class Slowdown:
+    """A lasting slowdown and what it did to contact time, as measured and as corrected."""
+
+    onset_min: float
+    speed_pct: float  # how much slower than the baseline, from the onset on (positive)
+    raw_gct_pct: float  # contact time as measured, from the onset on, vs the baseline
+    corrected_gct_pct: float  # contact time at comparable pace, from the onset on
+
+    @property
+    def text(self) -> str:
+        def change(pct: float) -> str:
+            return f"{'rose' if pct >= 0 else 'fell'} {abs(pct):.0f}%"
+
+        return (
+            f"You slowed {self.speed_pct:.0f}% from minute {self.onset_min:.0f}; contact time "
+            f"{change(self.raw_gct_pct)} as measured, {change(self.corrected_gct_pct)} once "
+            "corrected for pace"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Indicator:
     """A drift series on the bins: deviation from baseline (positive = worse)."""
 
@@ -143,6 +187,9 @@ class FatigueDetector:
     persistence: float = 0.8
     threshold_sigmas: float = 4.0
     min_effect: dict[str, float] = field(default_factory=lambda: dict(MIN_EFFECT))
+    # (mean, sd) of the cadence-speed coupling before this run: the population prior,
+    # or the runner's own from their history (see analysis.run)
+    cadence_coupling_prior: tuple[float, float] = CADENCE_COUPLING_PRIOR
 
     bins_: Bins | None = None
     baseline_: Baseline | None = None
@@ -152,6 +199,10 @@ class FatigueDetector:
     balance_pct_: np.ndarray | None = None
     flags_: list[Flag] = field(default_factory=list)
     notes_: list[str] = field(default_factory=list)
+    # what this run alone says about each coupling: (slope, precision), for pooling
+    coupling_evidence_: dict[str, tuple[float, float]] = field(default_factory=dict)
+    coupling_sd_: dict[str, float] = field(default_factory=dict)
+    slowdown_: Slowdown | None = None
 
     def __post_init__(self) -> None:
         start, end = self.baseline_min
@@ -171,7 +222,8 @@ class FatigueDetector:
         self.bins_ = bins = bin_session(session, self.bin_min)
         self.flags_, self.notes_, self.indicators_ = [], [], {}
         self.baseline_, self.couplings_, self.per_foot_gct_pct_ = None, {}, {}
-        self.balance_pct_ = None
+        self.balance_pct_, self.slowdown_ = None, None
+        self.coupling_evidence_, self.coupling_sd_ = {}, {}
         feet = list(bins.feet)
         if not feet:
             self.notes_.append("no running strides: nothing to analyse")
@@ -197,7 +249,16 @@ class FatigueDetector:
         gct_all = combine_feet(list(lg.values()))
         if speed_known:
             b_s, b_v = pace_coupling(gct_all, [ls, lv], [0.5, -0.8], [(0.0, 2.0), (-1.5, 0.0)])
-            (c_v,) = pace_coupling(lc, [lv], [0.25], [(0.0, 0.6)])
+            # cadence: a Bayesian update of the prior, so its remaining uncertainty can
+            # widen comparisons at another pace (a slow pace trend teaches nothing)
+            evidence = coupling_evidence(lc, lv)
+            if evidence is not None:
+                self.coupling_evidence_["cadence_per_speed"] = evidence
+            c_v, c_sd = pooled_coupling(
+                self.cadence_coupling_prior, [evidence] if evidence is not None else []
+            )
+            c_v = float(np.clip(c_v, 0.0, 0.6))
+            self.coupling_sd_["cadence_per_speed"] = max(c_sd, _COUPLING_SD_FLOOR)
             (i_v,) = pace_coupling(li, [lv], [1.0], [(0.0, 2.0)])
         else:
             # Without speed, a slowdown shows only through stride time; its coupling
@@ -219,7 +280,11 @@ class FatigueDetector:
         norm = {f: lg[f] - b_s * ls - b_v * lv0 for f in feet}
         norm_all = combine_feet(list(norm.values()))
 
-        start, end, default_start = self._baseline_window(t, norm_all, lc, session.duration_min)
+        # settling is judged at comparable pace: an easy warm-up before faster running
+        # is not a runner still settling in
+        start, end, default_start = self._baseline_window(
+            t, norm_all, lc - c_v * lv0, session.duration_min
+        )
         base = (t >= start) & (t < end)
         if np.isfinite(norm_all[base]).sum() < 4:
             self.notes_.append("too few running strides in the baseline window to judge fatigue")
@@ -254,6 +319,21 @@ class FatigueDetector:
             "variability": 100 * (cv / base_of(cv) - 1),
             "impact": 100 * ((li - i_v * lv0) - base_of(li - i_v * lv0)),
         }
+        if speed_known:
+            # the coupling is uncertain: a cadence change at another pace is only
+            # counted beyond what that uncertainty could explain
+            band = (
+                _COUPLING_Z
+                * self.coupling_sd_["cadence_per_speed"]
+                * 100
+                * np.abs(lv0 - base_of(lv))
+            )
+            d = deviations["cadence"]
+            deviations["cadence"] = np.sign(d) * np.maximum(np.abs(d) - band, 0.0)
+            self.slowdown_ = self._slowdown(t, lv, gct_all, deviations["contact_time"], base_of)
+            band = _COUPLING_Z * _GCT_SPEED_SD * 100 * np.abs(lv0 - base_of(lv))
+            d = deviations["contact_time"]
+            deviations["contact_time"] = np.sign(d) * np.maximum(np.abs(d) - band, 0.0)
         if balance is not None:
             deviations["asymmetry"] = balance - base_of(balance)
         first = int(np.searchsorted(t, end))
@@ -274,8 +354,35 @@ class FatigueDetector:
             self.indicators_[kind] = indicator
             if found is not None:
                 self.flags_.append(self._flag(kind, side, found, indicator, deviations[kind]))
-        self.flags_.sort(key=lambda f: f.onset_min)
+        # strongest evidence first: a weak flag must not be read first for being early
+        self.flags_.sort(key=lambda f: (-f.confidence, f.onset_min))
         return self
+
+    def _slowdown(
+        self,
+        t: np.ndarray,
+        lv: np.ndarray,
+        gct_all: np.ndarray,
+        gct_corrected: np.ndarray,
+        base_of: Callable[[np.ndarray], float],
+    ) -> Slowdown | None:
+        """A lasting slowdown from the baseline pace, dated like a drift."""
+        assert self.baseline_ is not None
+        slowing = -100 * (lv - base_of(lv))
+        if np.isfinite(slowing).sum() < 10:
+            return None
+        first = int(np.searchsorted(t, self.baseline_.end_min))
+        smoothed = rolling_nanmedian(slowing, self.smooth_bins)
+        found = self._first_lasting(t, slowing, smoothed, SLOWDOWN_MIN_PCT, first)
+        if found is None:
+            return None
+        after = t >= found.onset_min
+        speed_pct = float(100 * (1 - math.exp(-np.nanmedian(slowing[after]) / 100)))
+        if speed_pct < SLOWDOWN_MIN_PCT:
+            return None
+        raw = float(100 * (math.exp(np.nanmedian(gct_all[after]) - base_of(gct_all)) - 1))
+        corrected = float(100 * (math.exp(np.nanmedian(gct_corrected[after]) / 100) - 1))
+        return Slowdown(round(found.onset_min, 1), speed_pct, raw, corrected)
 
     # --- baseline -----------------------------------------------------------------
 
@@ -344,13 +451,34 @@ class FatigueDetector:
             share = holds_after[i] / finite_after[i]
             if share < self.persistence:
                 continue
-            onset, model = _fit_onset(t, d, first, i, min(len(t), i + int(3 / self.bin_min) + 1))
-            rest = d[i:]
             late = d[t >= last_t - 5.0]
+            if not np.nanmedian(late) > threshold / 2:
+                # back to the baseline by the end: a stretch at another pace (a tempo
+                # block, say) the couplings did not quite explain; fatigue does not
+                # wear off before the run ends
+                return None
+            fit = _fit_change(t, d, first)
+            if fit is None:
+                return None
+            onset, level, rise, model = fit
+            # a drift that was there from the baseline's end on is a chance-low
+            # baseline, not fatigue: the change itself must clear the threshold
+            if rise < threshold:
+                return None
+            alarm = i
+            if t[alarm] < onset:
+                later = np.flatnonzero((t >= onset) & finite & (smoothed - level > threshold))
+                alarm = int(later[0]) if len(later) else alarm
+            # dated near the alarm, where later terrain cannot pull the fit around,
+            # on the drift from the level the run held before it
+            onset, model = _fit_onset(
+                t, d - level, first, alarm, min(len(t), alarm + int(3 / self.bin_min) + 1)
+            )
+            rest = d[alarm:]
             return _Detection(
-                alarm=int(i),
+                alarm=int(alarm),
                 onset_min=onset,
-                size=float(np.nanmedian(rest)),
+                size=float(np.nanmedian(rest) - level),
                 late=float(np.nanmedian(late)),
                 persistence=float(share),
                 model=model,
@@ -436,6 +564,45 @@ class FatigueDetector:
 
 def analyse(session: Session, **params: object) -> FatigueDetector:
     return FatigueDetector(**params).detect(session)  # type: ignore[arg-type]
+
+
+def _fit_change(t: np.ndarray, d: np.ndarray, lo: int) -> tuple[float, float, float, str] | None:
+    """Where the drift began: a penalised change-point fit over the whole run after the baseline.
+
+    The model is a level, then a rise over a ramp of some length (0: a step) to a
+    plateau; every start bin and ramp length in `_RAMP_MIN` is tried. The level is
+    free but pulled towards 0 (the baseline), so a chance-low baseline shows up as a
+    level, not as an early onset, and the onset is where the change is, not where the
+    deviation first crossed a line. Returns (onset, level, rise, model) or None.
+    """
+    sel = np.arange(lo, len(t))
+    sel = sel[np.isfinite(d[sel])]
+    if len(sel) < 6:
+        return None
+    tt, dd = t[sel], d[sel]
+    # a change needs a few bins after it to be a change
+    taus = tt[: max(1, len(tt) - 3)]
+    ramps = np.asarray(_RAMP_MIN)
+    lead = tt[None, None, :] - taus[None, :, None]  # (1, tau, time)
+    width = np.maximum(ramps, 1e-9)[:, None, None]
+    shape = np.where(
+        ramps[:, None, None] > 0, np.clip(lead / width, 0.0, 1.0), (lead >= 0).astype(float)
+    )  # (ramp, tau, time)
+    n = len(dd) + _LEVEL_PRIOR_BINS
+    sg = shape.sum(axis=2)
+    sgg = (shape**2).sum(axis=2)
+    sgd = shape @ dd
+    sd = dd.sum()
+    det = n * sgg - sg**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.where(det > 0, (sgg * sd - sg * sgd) / det, sd / n)
+        rise = np.where(det > 0, (n * sgd - sg * sd) / det, 0.0)
+    gain = np.where(rise > 0, level * sd + rise * sgd, -np.inf)
+    if not np.isfinite(gain).any():
+        return None
+    r, k = np.unravel_index(int(np.argmax(gain)), gain.shape)
+    model = "step" if ramps[r] == 0 else f"{ramps[r]:g}-minute ramp"
+    return float(taus[k]), float(level[r, k]), float(rise[r, k]), model
 
 
 def _fit_onset(t: np.ndarray, d: np.ndarray, lo: int, alarm: int, hi: int) -> tuple[float, str]:

@@ -17,7 +17,7 @@ from heavylegs.store import RunInfo, Store
 from heavylegs.store.diary import Diary, Shoe
 
 # Bump when a summary field or its meaning changes: cached summaries are rebuilt.
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2
 # Contact time across runs is shown at one reference pace: 170 steps/min, and
 # 3.0 m/s when speed is known. Pace moves contact time more than weeks of training.
 REF_CADENCE_SPM = 170.0
@@ -58,6 +58,9 @@ class RunSummary:
     balance_pct: float | None
     settling_min: float | None
     flags: tuple[FlagNote, ...] = field(default=())
+    # what this run alone says about the cadence-speed coupling, (slope, precision):
+    # pooled over a runner's runs it replaces the population prior (analysis.run)
+    cadence_speed_evidence: tuple[float, float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +69,8 @@ class RunSummary:
     def from_json(cls, body: dict[str, Any]) -> RunSummary:
         body = dict(body)
         body["flags"] = tuple(FlagNote(**f) for f in body.get("flags", ()))
+        if body.get("cadence_speed_evidence") is not None:
+            body["cadence_speed_evidence"] = tuple(body["cadence_speed_evidence"])
         return cls(**body)
 
 
@@ -128,13 +133,26 @@ def summarise_session(session: Session, detector: FatigueDetector) -> RunSummary
         impact_at_ref_g=impact_ref,
         strike_deg_median=float(np.median(np.concatenate(all_strike))) if len(gct) else None,
         rearfoot_share=float(np.mean(np.concatenate(all_rear))) if len(gct) else None,
-        balance_pct=None if base is None else base.balance_pct,
+        balance_pct=None if base is None else _usual_balance(detector),
         settling_min=None if base is None else base.settling_min,
         flags=tuple(
             FlagNote(f.kind, f.foot, f.onset_min, f.size, f.unit, f.confidence)
             for f in detector.flags_
         ),
+        cadence_speed_evidence=detector.coupling_evidence_.get("cadence_per_speed"),
     )
+
+
+def _usual_balance(detector: FatigueDetector) -> float | None:
+    """The run's left share before any asymmetry drift: all of it, not just the baseline
+    window, so a normal 50.6% does not read as borderline by chance."""
+    balance, base = detector.balance_pct_, detector.baseline_
+    if balance is None or base is None:
+        return None
+    t = detector.t_min
+    onset = min((f.onset_min for f in detector.flags_ if f.kind == "asymmetry"), default=np.inf)
+    before = (t >= base.start_min) & (t < onset) & np.isfinite(balance)
+    return float(np.median(balance[before])) if before.any() else base.balance_pct
 
 
 def run_summary(store: Store, diary: Diary, run: RunInfo) -> RunSummary:

@@ -7,6 +7,7 @@ and both feet line up on the same bins for the left/right balance.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,3 +207,42 @@ def pace_coupling(
     prior = np.array(priors)
     beta = np.linalg.solve(X.T @ X + lam * np.eye(k), X.T @ Y + lam * prior)
     return [float(np.clip(b, lo, hi)) for b, (lo, hi) in zip(beta, bounds, strict=True)]
+
+
+def coupling_evidence(
+    y: np.ndarray, x: np.ndarray, *, window: int = 11
+) -> tuple[float, float] | None:
+    """What this run alone says about the slope of `y` on `x`: (slope, precision).
+
+    The same high-pass as `pace_coupling`, so only short-term co-variation counts;
+    precision is 1 / variance of the least-squares slope, so runs (or a prior) can be
+    pooled by adding precisions. None when the run has no pace changes to learn from.
+    """
+    hp_y = y - rolling_nanmedian(y, window)
+    hp_x = x - rolling_nanmedian(x, window)
+    ok = np.isfinite(hp_y) & np.isfinite(hp_x)
+    if ok.sum() < 8:
+        return None
+    xx, yy = hp_x[ok], hp_y[ok]
+    sxx = float(xx @ xx)
+    if sxx <= 0:
+        return None
+    slope = float(xx @ yy) / sxx
+    residual = robust_sd(yy - slope * xx)
+    if not np.isfinite(residual) or residual <= 0:
+        return None
+    return slope, sxx / residual**2
+
+
+def pooled_coupling(
+    prior: tuple[float, float], evidence: list[tuple[float, float]]
+) -> tuple[float, float]:
+    """(mean, sd) of a coupling: a (mean, sd) prior updated with (slope, precision) evidence."""
+    mean, sd = prior
+    precision = 1 / sd**2
+    weighted = mean * precision
+    for slope, p in evidence:
+        if np.isfinite(slope) and np.isfinite(p) and p > 0:
+            precision += p
+            weighted += slope * p
+    return weighted / precision, 1 / math.sqrt(precision)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from heavylegs.analysis.causes import Cause, Context, build_context, explain
-from heavylegs.analysis.fatigue import FatigueDetector
+from heavylegs.analysis.fatigue import CADENCE_COUPLING_PRIOR, FatigueDetector, Slowdown
 from heavylegs.analysis.history import (
     ANALYSIS_VERSION,
     LoadStatus,
@@ -17,6 +17,7 @@ from heavylegs.analysis.history import (
     summarise_session,
     weekly,
 )
+from heavylegs.analysis.indicators import pooled_coupling
 from heavylegs.analysis.session import Session, load_session
 from heavylegs.store import RunInfo, Store
 from heavylegs.store.diary import CheckIn, Diary
@@ -36,15 +37,24 @@ class RunAnalysis:
     causes: tuple[Cause, ...]
     unknowns: tuple[str, ...]
 
+    @property
+    def slowdown(self) -> Slowdown | None:
+        """A lasting slowdown, with contact time as measured and corrected for pace;
+        `.text` says it in one sentence ("You slowed 5% from minute 50; ...")."""
+        return self.detector.slowdown_
+
+
+def runner_cadence_coupling(history: list[RunSummary]) -> tuple[float, float]:
+    """(mean, sd) of this runner's cadence-speed coupling: the population prior updated
+    with what each earlier run's pace changes said about it."""
+    evidence = [r.cadence_speed_evidence for r in history if r.cadence_speed_evidence]
+    return pooled_coupling(CADENCE_COUPLING_PRIOR, evidence)
+
 
 def analyse_run(store: Store, run: RunInfo) -> RunAnalysis:
     """Analyse `run` and place it among every earlier run in the same store."""
     session = load_session(store, run)
-    detector = FatigueDetector().detect(session)
-    summary = summarise_session(session, detector)
     with Diary(store.path) as diary:
-        if run.stride_count:
-            diary.cache_summary(run.id, ANALYSIS_VERSION, run.stride_count, summary.to_json())
         earlier = [
             run_summary(store, diary, other)
             for other in store.runs()
@@ -52,6 +62,12 @@ def analyse_run(store: Store, run: RunInfo) -> RunAnalysis:
             and other.id != run.id
             and (other.started_at, other.id) < (run.started_at, run.id)
         ]
+        # the runner's own coupling, learned across earlier runs, judges this one
+        detector = FatigueDetector(cadence_coupling_prior=runner_cadence_coupling(earlier))
+        detector.detect(session)
+        summary = summarise_session(session, detector)
+        if run.stride_count:
+            diary.cache_summary(run.id, ANALYSIS_VERSION, run.stride_count, summary.to_json())
         checkins = diary.checkins()
         named = diary.shoes()
     history = (*earlier, summary)

@@ -207,6 +207,8 @@ def print_analysis(analysis: RunAnalysis, console: Console) -> None:
         console.print(table)
     elif analysis.detector.baseline_ is not None:
         console.print("No lasting fatigue signs in this run.")
+    if analysis.slowdown is not None:
+        console.print(analysis.slowdown.text + ".", highlight=False)
     for note in analysis.detector.notes_:
         console.print(f"[dim]{note}[/]")
     console.print("[bold]Why are my legs heavy?[/]")

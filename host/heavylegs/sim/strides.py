@@ -102,6 +102,12 @@ class SyntheticRun:
     speed_known: bool = False
     # Treadmill belts hold the speed: less stride-to-stride drift in pace.
     pace_wander: float = 0.015
+    # (minute, speed factor) knots of a slow pace trend, linear between them and held
+    # beyond: a negative split, a progressive run, a runner slowing down.
+    progression: tuple[tuple[float, float], ...] = ()
+    # This runner's cadence-speed coupling: runners differ (about 0.15-0.35), and the
+    # analysis only knows a prior for it.
+    cadence_speed_exp: float = CADENCE_SPEED_EXP
     seed: int = 0
     notes: str = ""
     # Confounders present in this run that must not raise a flag.
@@ -153,6 +159,9 @@ def _pace_grid(run: SyntheticRun, wander: np.ndarray) -> np.ndarray:
         factor *= 1.0 + weight * (part.speed - 1.0)
         strike += weight * part.strike_deg
         impact *= 1.0 + weight * (part.impact - 1.0)
+    if run.progression:
+        knots = sorted(run.progression)
+        factor *= np.interp(t_min, [k[0] for k in knots], [k[1] for k in knots])
     if run.warmup_min > 0:
         ease = np.clip(1.0 - t_min / run.warmup_min, 0.0, 1.0)
         factor *= 1.0 - 0.12 * ease
@@ -202,7 +211,7 @@ def _foot_strides(
             gct = 620.0 * (1 + rng.normal(0, 0.04))
             speed = 1.4
         else:
-            cadence_true = run.cadence_spm * factor**CADENCE_SPEED_EXP * (1 + eff["cadence"])
+            cadence_true = run.cadence_spm * factor**run.cadence_speed_exp * (1 + eff["cadence"])
             stride_ms = 120_000 / cadence_true * (1 + rng.normal(0, run.stride_cv * noise))
             cadence = 120_000 / stride_ms
             gct = (
@@ -263,6 +272,10 @@ _HILLS = tuple(
     )
 )
 _INTERVALS = tuple(Stretch(12 + 5 * k, 15 + 5 * k, 1.3) for k in range(6))
+# A proper session: 10 easy minutes, six 3-minute repetitions, an easy cool-down.
+_WARM_INTERVALS = (Stretch(0, 10, 0.85), *_INTERVALS, Stretch(45, 55, 0.85))
+# Planted slowdown of the masked-fatigue run: 5% slower from minute 50.
+SLOWDOWN_MIN, SLOWDOWN_PCT = 50.0, 5.0
 
 # Named runs: every confounder the analysis must not flag, and every planted effect.
 SCENARIOS: dict[str, SyntheticRun] = {
@@ -288,10 +301,47 @@ SCENARIOS: dict[str, SyntheticRun] = {
     "walk_run": SyntheticRun(
         minutes=45, walks=tuple((m, m + 1) for m in range(12, 44, 6)), confounders=("walk breaks",)
     ),
+    "intervals_warmup": SyntheticRun(
+        minutes=55,
+        stretches=_WARM_INTERVALS,
+        speed_known=True,
+        confounders=("warm-up", "intervals"),
+    ),
+    # a runner whose cadence follows speed less than the prior 0.25 says
+    "negative_split": SyntheticRun(
+        minutes=50,
+        progression=((0, 1.0), (50, 1.3)),
+        cadence_speed_exp=0.15,
+        speed_known=True,
+        confounders=("negative split",),
+    ),
+    "progressive": SyntheticRun(
+        minutes=60,
+        progression=((0, 1.0), (25, 1.0), (60, 1.35)),
+        cadence_speed_exp=0.17,
+        speed_known=True,
+        confounders=("progressive pace",),
+    ),
     "forefoot": SyntheticRun(minutes=40, strike_deg=-5.0, gct_ms=225, cadence_spm=178),
     "fatigue": SyntheticRun(minutes=55, effects=(_FATIGUE,)),
     "fatigue_speed": SyntheticRun(minutes=55, effects=(_FATIGUE,), speed_known=True),
     "fatigue_hilly": SyntheticRun(minutes=60, stretches=_HILLS, effects=(_FATIGUE,)),
+    # fatigue late in a long run: nothing may be dated before it
+    "late_fatigue": SyntheticRun(
+        minutes=120,
+        effects=(
+            Effect(
+                onset_min=80.0, ramp_min=15.0, gct_pct=9.0, cadence_pct=-1.5, variability_pct=40.0
+            ),
+        ),
+    ),
+    # fatigue that the runner hides by slowing down: only speed-corrected contact time shows it
+    "fatigue_slowing": SyntheticRun(
+        minutes=70,
+        effects=(Effect(onset_min=40.0, ramp_min=10.0, gct_pct=8.0),),
+        progression=((0, 1.0), (SLOWDOWN_MIN, 1.0), (SLOWDOWN_MIN + 2, 1 - SLOWDOWN_PCT / 100)),
+        speed_known=True,
+    ),
     "fatigue_one_pod": SyntheticRun(minutes=55, effects=(_FATIGUE,), feet=("right",)),
     "right_leg_weakening": SyntheticRun(
         minutes=50, effects=(Effect(onset_min=22.0, ramp_min=8.0, gct_pct=7.0, foot="right"),)
