@@ -149,7 +149,8 @@ def test_the_firmware_imports_nothing_of_the_host() -> None:
         ("deploy", "link", True),
         ("link", "deploy", False),
         ("sim", "store", True),
-        ("paths", "errors", False),
+        ("paths", "errors", True),
+        ("errors", "paths", False),
         ("evaluation", "store", False),
     ],
 )
