@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from heavylegs.analysis.fatigue import BALANCE_NORMAL_PCT, BALANCE_POOR_PCT
+from heavylegs.analysis.flags import BALANCE_NORMAL_PCT, BALANCE_POOR_PCT
 from heavylegs.analysis.history import (
     FlagNote,
     LoadStatus,

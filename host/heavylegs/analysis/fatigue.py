@@ -15,6 +15,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from heavylegs.analysis.flags import (
+    BALANCE_NORMAL_PCT,
+    BALANCE_POOR_PCT,
+    FLAG_KINDS,
+    FLAG_TITLES,
+    MIN_EFFECT,
+    UNITS,
+    Baseline,
+    Detection,
+    Flag,
+    Indicator,
+    Slowdown,
+    build_flag,
+)
 from heavylegs.analysis.indicators import (
     Bins,
     bin_session,
@@ -25,35 +39,9 @@ from heavylegs.analysis.indicators import (
     robust_sd,
     rolling_nanmedian,
 )
+from heavylegs.analysis.onset import fit_change, fit_onset
 from heavylegs.analysis.session import Session
 
-FLAG_KINDS = ("contact_time", "asymmetry", "cadence", "strike", "variability", "impact")
-FLAG_TITLES = {
-    "contact_time": "Rising contact time",
-    "asymmetry": "Growing left/right asymmetry",
-    "cadence": "Cadence drop",
-    "strike": "Strike shifting towards the heel",
-    "variability": "Rising stride-to-stride variability",
-    "impact": "Rising impact",
-}
-# The smallest drift worth a flag, whatever the noise: below these a change is
-# within what runners show from day to day (see docs/analysis.md for sources).
-MIN_EFFECT = {
-    "contact_time": 3.0,  # % at comparable cadence and speed
-    "asymmetry": 1.0,  # percentage points of left share (normal asymmetry ~2.6% = ±1.3)
-    "cadence": 2.0,  # % at comparable speed
-    "strike": 3.0,  # degrees towards the heel
-    "variability": 30.0,  # % rise of stride-time variability
-    "impact": 12.0,  # % at comparable speed
-}
-_UNITS = {
-    "contact_time": "%",
-    "asymmetry": "pt",
-    "cadence": "%",
-    "strike": "°",
-    "variability": "%",
-    "impact": "%",
-}
 # Cadence follows speed as speed^0.25 on average, but runners differ (about 0.15 to
 # 0.35): the prior's SD says so, and a run or the runner's history narrows it.
 CADENCE_COUPLING_PRIOR = (0.25, 0.08)
@@ -67,107 +55,23 @@ _COUPLING_Z = 2.0
 _GCT_SPEED_SD = 0.2
 # a lasting slowdown worth saying out loud, in %
 SLOWDOWN_MIN_PCT = 3.0
-# the pre-onset level of a drift is pulled towards the baseline with the weight of
-# this many bins: a chance-low baseline cannot date an onset early, yet an onset
-# just after the baseline keeps its level
-_LEVEL_PRIOR_BINS = 6
-# ramp lengths (minutes) tried for the onset fit; 0 is a step
-_RAMP_MIN = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 15.0, 20.0, 25.0, 30.0)
 
-# Garmin's bands for the longer side's share of contact time.
-BALANCE_NORMAL_PCT = 50.7
-BALANCE_POOR_PCT = 52.2
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    """One lasting drift: where it began, how large it grew, and why we believe it."""
-
-    kind: str
-    title: str
-    foot: str | None  # asymmetry: the side whose contact time grew; else None
-    onset_min: float
-    alarm_min: float  # first bin where the smoothed drift crossed the threshold
-    size: float  # median drift from the alarm to the end, in `unit`, positive = worse
-    unit: str
-    baseline_value: float  # natural units (ms, steps/min, %, degrees, g)
-    late_value: float  # the last 5 minutes, same units
-    threshold: float
-    noise: float
-    persistence: float
-    confidence: float
-    evidence: tuple[str, ...]
-
-    @property
-    def confidence_label(self) -> str:
-        if self.confidence >= 0.75:
-            return "high"
-        return "medium" if self.confidence >= 0.5 else "low"
-
-    @property
-    def size_text(self) -> str:
-        sign = "+" if self.kind not in ("cadence",) else "-"
-        return f"{sign}{self.size:.1f}{'' if self.unit == '%' else ' '}{self.unit}"
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    start_min: float
-    end_min: float
-    default_start_min: float
-    # minutes the runner took to settle: the baseline moved this far past its default
-    settling_min: float
-    speed_known: bool
-    gct_ms: dict[str, float]
-    cadence_spm: float
-    balance_pct: float | None
-    strike_deg: float
-    stride_cv_pct: float
-    impact_g: float
-    speed_mps: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class Slowdown:
-    """A lasting slowdown and what it did to contact time, as measured and as corrected."""
-
-    onset_min: float
-    speed_pct: float  # how much slower than the baseline, from the onset on (positive)
-    raw_gct_pct: float  # contact time as measured, from the onset on, vs the baseline
-    corrected_gct_pct: float  # contact time at comparable pace, from the onset on
-
-    @property
-    def text(self) -> str:
-        def change(pct: float) -> str:
-            return f"{'rose' if pct >= 0 else 'fell'} {abs(pct):.0f}%"
-
-        return (
-            f"You slowed {self.speed_pct:.0f}% from minute {self.onset_min:.0f}; contact time "
-            f"{change(self.raw_gct_pct)} as measured, {change(self.corrected_gct_pct)} once "
-            "corrected for pace"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Indicator:
-    """A drift series on the bins: deviation from baseline (positive = worse)."""
-
-    kind: str
-    deviation: np.ndarray
-    smoothed: np.ndarray
-    threshold: float
-    noise: float
-    unit: str
-
-
-@dataclass(slots=True)
-class _Detection:
-    alarm: int
-    onset_min: float
-    size: float
-    late: float
-    persistence: float
-    model: str
+# re-exported: reports, tests and the history import these from here
+__all__ = [
+    "BALANCE_NORMAL_PCT",
+    "BALANCE_POOR_PCT",
+    "CADENCE_COUPLING_PRIOR",
+    "FLAG_KINDS",
+    "FLAG_TITLES",
+    "MIN_EFFECT",
+    "SLOWDOWN_MIN_PCT",
+    "Baseline",
+    "FatigueDetector",
+    "Flag",
+    "Indicator",
+    "Slowdown",
+    "analyse",
+]
 
 
 @dataclass(slots=True)
@@ -353,7 +257,21 @@ class FatigueDetector:
                 side = None
             self.indicators_[kind] = indicator
             if found is not None:
-                self.flags_.append(self._flag(kind, side, found, indicator, deviations[kind]))
+                self.flags_.append(
+                    build_flag(
+                        kind,
+                        side,
+                        found,
+                        indicator,
+                        baseline=self.baseline_,
+                        t=t,
+                        min_effect=self.min_effect[kind],
+                        threshold_sigmas=self.threshold_sigmas,
+                        per_foot_gct_pct=self.per_foot_gct_pct_,
+                        couplings=self.couplings_,
+                        balance_known=self.balance_pct_ is not None,
+                    )
+                )
         # strongest evidence first: a weak flag must not be read first for being early
         self.flags_.sort(key=lambda f: (-f.confidence, f.onset_min))
         return self
@@ -421,7 +339,7 @@ class FatigueDetector:
 
     def _indicator_and_flag(
         self, kind: str, t: np.ndarray, d: np.ndarray, base: np.ndarray, first: int
-    ) -> tuple[Indicator, _Detection | None]:
+    ) -> tuple[Indicator, Detection | None]:
         valid = np.flatnonzero(np.isfinite(d))
         # Two noise estimates from the data: scatter within the baseline, and the
         # bin-to-bin scatter over the whole run (differences cancel slow drifts).
@@ -432,13 +350,13 @@ class FatigueDetector:
         # a median of n values scatters about 1.25 / sqrt(n) as much as one value
         noise_smoothed = noise * 1.25 / math.sqrt(self.smooth_bins)
         threshold = max(self.min_effect[kind], self.threshold_sigmas * noise_smoothed)
-        indicator = Indicator(kind, d, smoothed, threshold, noise, _UNITS[kind])
+        indicator = Indicator(kind, d, smoothed, threshold, noise, UNITS[kind])
         found = self._first_lasting(t, d, smoothed, threshold, first)
         return indicator, found
 
     def _first_lasting(
         self, t: np.ndarray, d: np.ndarray, smoothed: np.ndarray, threshold: float, first: int
-    ) -> _Detection | None:
+    ) -> Detection | None:
         finite = np.isfinite(smoothed)
         holds = finite & (smoothed > threshold / 2)
         # counts from each bin to the end of the run
@@ -457,7 +375,7 @@ class FatigueDetector:
                 # block, say) the couplings did not quite explain; fatigue does not
                 # wear off before the run ends
                 return None
-            fit = _fit_change(t, d, first)
+            fit = fit_change(t, d, first)
             if fit is None:
                 return None
             onset, level, rise, model = fit
@@ -471,11 +389,11 @@ class FatigueDetector:
                 alarm = int(later[0]) if len(later) else alarm
             # dated near the alarm, where later terrain cannot pull the fit around,
             # on the drift from the level the run held before it
-            onset, model = _fit_onset(
+            onset, model = fit_onset(
                 t, d - level, first, alarm, min(len(t), alarm + int(3 / self.bin_min) + 1)
             )
             rest = d[alarm:]
-            return _Detection(
+            return Detection(
                 alarm=int(alarm),
                 onset_min=onset,
                 size=float(np.nanmedian(rest) - level),
@@ -487,178 +405,6 @@ class FatigueDetector:
 
     # --- presentation ------------------------------------------------------------
 
-    def _flag(
-        self,
-        kind: str,
-        side: str | None,
-        found: _Detection,
-        indicator: Indicator,
-        deviation: np.ndarray,
-    ) -> Flag:
-        assert self.baseline_ is not None
-        b = self.baseline_
-        t = self.t_min
-        size, late = found.size, found.late
-        if side == "right":
-            size, late = -size, -late  # deviation was mirrored to look for the right side
-        base_value, late_value, what = _natural(kind, b, late, side)
-        strength = 1 - math.exp(-((abs(found.size) / indicator.threshold) ** 2))
-        confidence = found.persistence * strength
-        if kind == "contact_time" and not b.speed_known:
-            confidence *= 0.85  # a lasting slowdown would look the same
-        unit = indicator.unit
-        evidence = [
-            f"{what}: {_fmt(base_value, kind)} in the baseline "
-            f"({b.start_min:.1f}–{b.end_min:.1f} min) → {_fmt(late_value, kind)} "
-            f"in the last 5 min",
-            f"drift {abs(found.size):.1f} {unit} from the alarm on; threshold "
-            f"{indicator.threshold:.1f} {unit} = max(smallest meaningful "
-            f"{self.min_effect[kind]:g} {unit}, {self.threshold_sigmas:g} × noise of the "
-            f"smoothed series); noise {indicator.noise:.2f} {unit} per bin, from this run",
-            f"crossed the threshold at {t[found.alarm]:.1f} min and stayed above half of it "
-            f"for {found.persistence:.0%} of the rest of the run; onset from the best "
-            f"{found.model} fit",
-        ]
-        if kind == "contact_time":
-            per_foot = ", ".join(
-                f"{f} {np.nanmedian(v[found.alarm :]):+.1f}%"
-                for f, v in self.per_foot_gct_pct_.items()
-            )
-            evidence.append(f"per foot: {per_foot}")
-            coupling = self.couplings_["gct_per_stride_time"]
-            evidence.append(
-                "normalised for pace: contact time ∝ stride time^"
-                f"{coupling:.2f}"
-                + (f" × speed^{self.couplings_['gct_per_speed']:.2f}" if b.speed_known else "")
-                + ", couplings learned from this run's pace changes"
-            )
-        if kind == "asymmetry" and self.balance_pct_ is not None:
-            longer = max(late_value, 100 - late_value)
-            band = (
-                "normal"
-                if longer <= BALANCE_NORMAL_PCT
-                else ("poor" if longer > BALANCE_POOR_PCT else "borderline")
-            )
-            evidence.append(
-                f"late balance {late_value:.1f}% left: the longer side holds {longer:.1f}%, "
-                f"{band} by Garmin's bands (≤ {BALANCE_NORMAL_PCT}% normal, "
-                f"> {BALANCE_POOR_PCT}% poor)"
-            )
-        return Flag(
-            kind=kind,
-            title=FLAG_TITLES[kind] + (f" ({side} longer)" if side else ""),
-            foot=side,
-            onset_min=round(found.onset_min, 2),
-            alarm_min=float(t[found.alarm]),
-            size=abs(size),
-            unit=unit,
-            baseline_value=base_value,
-            late_value=late_value,
-            threshold=indicator.threshold,
-            noise=indicator.noise,
-            persistence=found.persistence,
-            confidence=round(confidence, 3),
-            evidence=tuple(evidence),
-        )
-
 
 def analyse(session: Session, **params: object) -> FatigueDetector:
     return FatigueDetector(**params).detect(session)  # type: ignore[arg-type]
-
-
-def _fit_change(t: np.ndarray, d: np.ndarray, lo: int) -> tuple[float, float, float, str] | None:
-    """Where the drift began: a penalised change-point fit over the whole run after the baseline.
-
-    The model is a level, then a rise over a ramp of some length (0: a step) to a
-    plateau; every start bin and ramp length in `_RAMP_MIN` is tried. The level is
-    free but pulled towards 0 (the baseline), so a chance-low baseline shows up as a
-    level, not as an early onset, and the onset is where the change is, not where the
-    deviation first crossed a line. Returns (onset, level, rise, model) or None.
-    """
-    sel = np.arange(lo, len(t))
-    sel = sel[np.isfinite(d[sel])]
-    if len(sel) < 6:
-        return None
-    tt, dd = t[sel], d[sel]
-    # a change needs a few bins after it to be a change
-    taus = tt[: max(1, len(tt) - 3)]
-    ramps = np.asarray(_RAMP_MIN)
-    lead = tt[None, None, :] - taus[None, :, None]  # (1, tau, time)
-    width = np.maximum(ramps, 1e-9)[:, None, None]
-    shape = np.where(
-        ramps[:, None, None] > 0, np.clip(lead / width, 0.0, 1.0), (lead >= 0).astype(float)
-    )  # (ramp, tau, time)
-    n = len(dd) + _LEVEL_PRIOR_BINS
-    sg = shape.sum(axis=2)
-    sgg = (shape**2).sum(axis=2)
-    sgd = shape @ dd
-    sd = dd.sum()
-    det = n * sgg - sg**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = np.where(det > 0, (sgg * sd - sg * sgd) / det, sd / n)
-        rise = np.where(det > 0, (n * sgd - sg * sd) / det, 0.0)
-    gain = np.where(rise > 0, level * sd + rise * sgd, -np.inf)
-    if not np.isfinite(gain).any():
-        return None
-    r, k = np.unravel_index(int(np.argmax(gain)), gain.shape)
-    model = "step" if ramps[r] == 0 else f"{ramps[r]:g}-minute ramp"
-    return float(taus[k]), float(level[r, k]), float(rise[r, k]), model
-
-
-def _fit_onset(t: np.ndarray, d: np.ndarray, lo: int, alarm: int, hi: int) -> tuple[float, str]:
-    """Where the drift began: the best of a ramp and a step starting at each bin in [lo, alarm].
-
-    Fitted on the deviation from the end of the baseline to a little past the alarm,
-    before a plateau or later terrain could pull the fit around.
-    """
-    sel = np.arange(lo, hi)
-    sel = sel[np.isfinite(d[sel])]
-    if len(sel) < 3:
-        return float(t[alarm]), "threshold"
-    tt, dd = t[sel], d[sel]
-    taus = tt[tt <= t[alarm]]
-    if len(taus) == 0:
-        return float(t[alarm]), "threshold"
-    ramp = np.maximum(tt[None, :] - taus[:, None], 0.0)
-    rr = (ramp**2).sum(axis=1)
-    rd = ramp @ dd
-    ramp_gain = np.where(rr > 0, np.maximum(rd, 0) ** 2 / np.maximum(rr, 1e-12), 0.0)
-    step = (tt[None, :] >= taus[:, None]).astype(float)
-    ss = step.sum(axis=1)
-    sd = step @ dd
-    step_gain = np.where(ss > 0, np.maximum(sd, 0) ** 2 / np.maximum(ss, 1), 0.0)
-    # equal parameter counts, so the larger reduction in squared error wins
-    if ramp_gain.max() >= step_gain.max():
-        # the ramp's start is where it leaves zero: half a bin before the bin centre
-        return float(taus[np.argmax(ramp_gain)]), "ramp"
-    return float(taus[np.argmax(step_gain)]), "step"
-
-
-def _natural(kind: str, b: Baseline, late: float, side: str | None) -> tuple[float, float, str]:
-    """Baseline and late value in the indicator's own units, and what they are."""
-    if kind == "contact_time":
-        base = float(np.mean(list(b.gct_ms.values())))
-        return base, base * math.exp(late / 100), "contact time at comparable pace"
-    if kind == "cadence":
-        return b.cadence_spm, b.cadence_spm * math.exp(-late / 100), "cadence at comparable pace"
-    if kind == "strike":
-        return b.strike_deg, b.strike_deg + late, "strike angle (toe up +)"
-    if kind == "variability":
-        return b.stride_cv_pct, b.stride_cv_pct * (1 + late / 100), "stride-time variability"
-    if kind == "impact":
-        return b.impact_g, b.impact_g * math.exp(late / 100), "impact at comparable pace"
-    assert b.balance_pct is not None
-    return b.balance_pct, b.balance_pct + late, "contact-time balance (left share)"
-
-
-def _fmt(value: float, kind: str) -> str:
-    unit = {
-        "contact_time": " ms",
-        "cadence": " steps/min",
-        "strike": "°",
-        "variability": "% CV",
-        "impact": " g",
-        "asymmetry": "% left",
-    }[kind]
-    digits = 1 if kind in ("strike", "variability", "impact", "asymmetry") else 0
-    return f"{value:.{digits}f}{unit}"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from heavylegs.analysis.fatigue import (
+from heavylegs.analysis.flags import (
     BALANCE_NORMAL_PCT,
     BALANCE_POOR_PCT,
     Flag,
