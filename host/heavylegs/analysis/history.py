@@ -22,7 +22,7 @@ ANALYSIS_VERSION = 2
 # 3.0 m/s when speed is known. Pace moves contact time more than weeks of training.
 REF_CADENCE_SPM = 170.0
 REF_SPEED_MPS = 3.0
-_DAY_S = 86_400.0
+DAY_S = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,11 +195,11 @@ def load_status(history: Sequence[RunSummary]) -> LoadStatus:
     if not history:
         return LoadStatus(0.0, 0.0, None, 0.0, 0, None, None)
     now = history[-1].started_at
-    acute = [r for r in history if now - r.started_at < 7 * _DAY_S]
-    chronic = [r for r in history if now - r.started_at < 28 * _DAY_S]
+    acute = [r for r in history if now - r.started_at < 7 * DAY_S]
+    chronic = [r for r in history if now - r.started_at < 28 * DAY_S]
     acute_min = sum(r.running_min for r in acute)
     chronic_weekly = sum(r.running_min for r in chronic) / 4
-    history_days = (now - history[0].started_at) / _DAY_S
+    history_days = (now - history[0].started_at) / DAY_S
     acwr = acute_min / chronic_weekly if history_days >= 21 and chronic_weekly > 0 else None
     days = {_day(r.started_at) for r in history}
     streak, day = 0, _day(now)
@@ -263,13 +263,12 @@ def baseline_drift_pct(history: Sequence[RunSummary], days: float = 14.0) -> flo
     recent = [
         r.gct_at_ref_ms
         for r in history
-        if now - r.started_at < days * _DAY_S and r.gct_at_ref_ms is not None
+        if now - r.started_at < days * DAY_S and r.gct_at_ref_ms is not None
     ]
     before = [
         r.gct_at_ref_ms
         for r in history
-        if days * _DAY_S <= now - r.started_at < (days + 28) * _DAY_S
-        and r.gct_at_ref_ms is not None
+        if days * DAY_S <= now - r.started_at < (days + 28) * DAY_S and r.gct_at_ref_ms is not None
     ]
     if len(recent) < 2 or len(before) < 2:
         return None
