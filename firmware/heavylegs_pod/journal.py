@@ -94,11 +94,8 @@ class Journal:
         """Rebuild the index from the files: this is the whole of power-loss recovery."""
         names = os.listdir(self.root)
         for name in names:
-            if name.endswith(_SESSION_SUFFIX) and len(name) == 12:
-                try:
-                    sid = int(name[:8], 16)
-                except ValueError:
-                    continue
+            sid = _sid_of(name, _SESSION_SUFFIX)
+            if sid is not None:
                 path = self._path(sid, _SESSION_SUFFIX)
                 size = self._size(path)
                 self.usage_bytes += size
@@ -108,11 +105,8 @@ class Journal:
                 if sid >= self._next:
                     self._next = sid + 1
         for name in names:
-            if name.endswith(_ACK_SUFFIX) and len(name) == 12:
-                try:
-                    sid = int(name[:8], 16)
-                except ValueError:
-                    continue
+            sid = _sid_of(name, _ACK_SUFFIX)
+            if sid is not None:
                 path = self._path(sid, _ACK_SUFFIX)
                 if sid not in self._counts:
                     # Left behind by an erase cut short; it guards no data.
@@ -132,18 +126,22 @@ class Journal:
         epoch = 0
         while not epoch:
             epoch = struct.unpack("<I", os.urandom(4))[0]
-        tmp = self.root + "/epoch.tmp"
-        struct.pack_into("<I", self._frame, 3, epoch)
-        wire.frame_seal(self._frame, wire.J_EPOCH, 4)
+        # On a full flash the write fails: this run's sessions still carry the epoch
+        # in their headers, and the next start draws another, which names no one else.
+        self._replace_u32_file("epoch", wire.J_EPOCH, epoch)
+        return epoch
+
+    def _replace_u32_file(self, name, kind, value):
+        """Write one u32 frame to `name` through `name.tmp` and a rename; never in place."""
+        tmp = self.root + "/" + name + ".tmp"
+        struct.pack_into("<I", self._frame, 3, value)
+        wire.frame_seal(self._frame, kind, 4)
         try:
             with open(tmp, "wb") as f:
                 f.write(self._u32_frame)
-            os.rename(tmp, self.root + "/epoch")
+            os.rename(tmp, self.root + "/" + name)
         except OSError:
-            # A full flash: this run's sessions still carry the epoch in their
-            # headers; the next start draws another, which names no one else.
             _remove(tmp)
-        return epoch
 
     def _layout(self, path, size):
         """Header size of a session file: its length byte, else where the first
@@ -267,17 +265,9 @@ class Journal:
         return sid
 
     def _write_counter(self, value):
-        tmp = self.root + "/next.tmp"
-        struct.pack_into("<I", self._frame, 3, value)
-        wire.frame_seal(self._frame, wire.J_COUNTER, 4)
-        try:
-            with open(tmp, "wb") as f:
-                f.write(self._u32_frame)
-            os.rename(tmp, self.root + "/next")
-        except OSError:
-            # A full flash: the in-memory counter still moves on, and _scan()
-            # also counts past every session file it finds.
-            _remove(tmp)
+        # On a full flash the write fails: the in-memory counter still moves on, and
+        # _scan() also counts past every session file it finds.
+        self._replace_u32_file("next", wire.J_COUNTER, value)
 
     def append(self, record):
         """Journal one 20-byte stride record; allocates nothing. False if not journaled."""
@@ -539,6 +529,16 @@ def _records_in(size, header=wire.J_HEADER_SIZE):
     if size <= header:
         return 0
     return (size - header) // wire.J_STRIDE_SIZE
+
+
+def _sid_of(name, suffix):
+    """The session id a journal file name `<id:08x><suffix>` carries, else None."""
+    if not (name.endswith(suffix) and len(name) == 12):
+        return None
+    try:
+        return int(name[:8], 16)
+    except ValueError:
+        return None
 
 
 def _remove(path):
