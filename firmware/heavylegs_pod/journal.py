@@ -51,13 +51,12 @@ import struct
 from micropython import const
 
 from heavylegs_pod import wire
+from heavylegs_pod.journal_scan import ACK_SUFFIX, SESSION_SUFFIX, JournalFiles, remove
 
 _ENOENT = const(2)
-_SESSION_SUFFIX = ".hls"
-_ACK_SUFFIX = ".hla"
 
 
-class Journal:
+class Journal(JournalFiles):
     def __init__(self, root="journal", capacity_bytes=512 * 1024):
         self.root = root
         self.capacity_bytes = capacity_bytes
@@ -84,121 +83,6 @@ class Journal:
         self._next = 1
         self.epoch = 0
         self._scan()
-
-    # --- recovery ----------------------------------------------------------------
-
-    def _path(self, sid, suffix):
-        return "%s/%08x%s" % (self.root, sid, suffix)
-
-    def _scan(self):
-        """Rebuild the index from the files: this is the whole of power-loss recovery."""
-        names = os.listdir(self.root)
-        for name in names:
-            sid = _sid_of(name, _SESSION_SUFFIX)
-            if sid is not None:
-                path = self._path(sid, _SESSION_SUFFIX)
-                size = self._size(path)
-                self.usage_bytes += size
-                header = self._layout(path, size)
-                self._header_size[sid] = header
-                self._counts[sid] = _records_in(size, header)
-                if sid >= self._next:
-                    self._next = sid + 1
-        for name in names:
-            sid = _sid_of(name, _ACK_SUFFIX)
-            if sid is not None:
-                path = self._path(sid, _ACK_SUFFIX)
-                if sid not in self._counts:
-                    # Left behind by an erase cut short; it guards no data.
-                    _remove(path)
-                    continue
-                self.usage_bytes += self._size(path)
-                self._acked[sid] = min(self._read_acked(path), self._counts[sid])
-        stored = self._read_u32_file(self.root + "/next", wire.J_COUNTER)
-        if stored > self._next:
-            self._next = stored
-        _remove(self.root + "/next.tmp")
-        self.epoch = self._read_u32_file(self.root + "/epoch", wire.J_EPOCH)
-        if not self.epoch:
-            self.epoch = self._new_epoch()
-
-    def _new_epoch(self):
-        epoch = 0
-        while not epoch:
-            epoch = struct.unpack("<I", os.urandom(4))[0]
-        # On a full flash the write fails: this run's sessions still carry the epoch
-        # in their headers, and the next start draws another, which names no one else.
-        self._replace_u32_file("epoch", wire.J_EPOCH, epoch)
-        return epoch
-
-    def _replace_u32_file(self, name, kind, value):
-        """Write one u32 frame to `name` through `name.tmp` and a rename; never in place."""
-        tmp = self.root + "/" + name + ".tmp"
-        struct.pack_into("<I", self._frame, 3, value)
-        wire.frame_seal(self._frame, kind, 4)
-        try:
-            with open(tmp, "wb") as f:
-                f.write(self._u32_frame)
-            os.rename(tmp, self.root + "/" + name)
-        except OSError:
-            _remove(tmp)
-
-    def _layout(self, path, size):
-        """Header size of a session file: its length byte, else where the first
-        stride frame is intact, else which layout leaves no ragged tail."""
-        frame = self._fmv
-        try:
-            with open(path, "rb") as f:
-                n = f.readinto(frame)
-                if n >= 3 and frame[2] == wire.J_HEADER_V1_PAYLOAD:
-                    return wire.J_HEADER_V1_SIZE
-                if n >= 3 and frame[2] == wire.J_HEADER_PAYLOAD:
-                    return wire.J_HEADER_SIZE
-                for header in (wire.J_HEADER_SIZE, wire.J_HEADER_V1_SIZE):
-                    f.seek(header)
-                    if f.readinto(self._stride_frame) == wire.J_STRIDE_SIZE and wire.frame_check(
-                        self._stride_frame, 0, wire.J_STRIDE, wire.STRIDE_SIZE
-                    ):
-                        return header
-        except OSError:
-            pass
-        if (
-            size > wire.J_HEADER_V1_SIZE
-            and (size - wire.J_HEADER_V1_SIZE) % wire.J_STRIDE_SIZE == 0
-        ):
-            if (size - wire.J_HEADER_SIZE) % wire.J_STRIDE_SIZE:
-                return wire.J_HEADER_V1_SIZE
-        return wire.J_HEADER_SIZE
-
-    @staticmethod
-    def _size(path):
-        try:
-            return os.stat(path)[6]
-        except OSError:
-            return 0
-
-    def _read_u32_file(self, path, kind):
-        try:
-            with open(path, "rb") as f:
-                n = f.readinto(self._u32_frame)
-        except OSError:
-            return 0
-        if n == wire.J_U32_SIZE and wire.frame_check(self._u32_frame, 0, kind, 4):
-            return struct.unpack_from("<I", self._frame, 3)[0]
-        return 0
-
-    def _read_acked(self, path):
-        acked = 0
-        try:
-            with open(path, "rb") as f:
-                while f.readinto(self._u32_frame) == wire.J_U32_SIZE:
-                    if wire.frame_check(self._u32_frame, 0, wire.J_ACK, 4):
-                        value = struct.unpack_from("<I", self._frame, 3)[0]
-                        if value > acked:
-                            acked = value
-        except OSError:
-            pass
-        return acked
 
     # --- writing -----------------------------------------------------------------
 
@@ -255,7 +139,7 @@ class Journal:
             self.full = True
             return sid
         try:
-            self._file = open(self._path(sid, _SESSION_SUFFIX), "wb")
+            self._file = open(self._path(sid, SESSION_SUFFIX), "wb")
             self._file.write(frame)
             self._file.flush()
             self.usage_bytes += wire.J_HEADER_SIZE
@@ -356,33 +240,6 @@ class Journal:
                 n += 1
         return n
 
-    def _header(self, sid):
-        """Parse the session's header into self._frame: (flags, start_s, firmware,
-        epoch, boot, start_clock_s) with SESSION_DAMAGED and epoch 0 when it is
-        unreadable, or None for an unknown session."""
-        if sid not in self._counts:
-            return None
-        size = self._header_size.get(sid, wire.J_HEADER_SIZE)
-        payload = size - wire.J_OVERHEAD
-        try:
-            with open(self._path(sid, _SESSION_SUFFIX), "rb") as f:
-                n = f.readinto(self._fmv[:size])
-        except OSError:
-            n = 0
-        if n != size or not wire.frame_check(self._frame, 0, wire.J_HEADER, payload):
-            return wire.SESSION_DAMAGED, 0, 0, 0, 0, 0
-        if size == wire.J_HEADER_V1_SIZE:
-            _, start_s, flags, major, minor, patch, _ = struct.unpack_from(
-                wire.J_HEADER_V1_FORMAT, self._frame, 3
-            )
-            epoch = boot = clock_s = 0
-            flags &= ~wire.J_HEADER_CLOCK_KNOWN
-        else:
-            _, start_s, flags, major, minor, patch, _, epoch, boot, clock_s = struct.unpack_from(
-                wire.J_HEADER_FORMAT, self._frame, 3
-            )
-        return flags, start_s, wire.pack_version(major, minor, patch), epoch, boot, clock_s
-
     def info(self, sid):
         """(flags, start_s, count, acked, firmware) of a session, or None if unknown."""
         header = self._header(sid)
@@ -433,7 +290,7 @@ class Journal:
             # LittleFS shows a reader only what was flushed before it opened.
             self.close_reader()
             try:
-                f = open(self._path(sid, _SESSION_SUFFIX), "rb")
+                f = open(self._path(sid, SESSION_SUFFIX), "rb")
             except OSError:
                 return -1
             self._reader = f
@@ -470,7 +327,7 @@ class Journal:
         struct.pack_into("<I", self._frame, 3, count)
         wire.frame_seal(self._frame, wire.J_ACK, 4)
         try:
-            with open(self._path(sid, _ACK_SUFFIX), "ab") as f:
+            with open(self._path(sid, ACK_SUFFIX), "ab") as f:
                 f.write(self._u32_frame)
         except OSError:
             return self._acked.get(sid, 0)
@@ -494,10 +351,10 @@ class Journal:
             self.close_session()
         if self._reader_sid == sid:
             self.close_reader()
-        for suffix in (_SESSION_SUFFIX, _ACK_SUFFIX):
+        for suffix in (SESSION_SUFFIX, ACK_SUFFIX):
             path = self._path(sid, suffix)
             self.usage_bytes -= self._size(path)
-            _remove(path)
+            remove(path)
         del self._counts[sid]
         self._acked.pop(sid, None)
         self._header_size.pop(sid, None)
@@ -523,26 +380,3 @@ class Journal:
             if got:
                 yield index, bytes(buf)
             index += 1
-
-
-def _records_in(size, header=wire.J_HEADER_SIZE):
-    if size <= header:
-        return 0
-    return (size - header) // wire.J_STRIDE_SIZE
-
-
-def _sid_of(name, suffix):
-    """The session id a journal file name `<id:08x><suffix>` carries, else None."""
-    if not (name.endswith(suffix) and len(name) == 12):
-        return None
-    try:
-        return int(name[:8], 16)
-    except ValueError:
-        return None
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
