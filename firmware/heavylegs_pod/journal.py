@@ -180,6 +180,9 @@ class Journal(JournalFiles):
 
     def _give_up(self):
         self.full = True
+        self._close_file()
+
+    def _close_file(self):
         if self._file is not None:
             try:
                 self._file.close()
@@ -190,12 +193,7 @@ class Journal(JournalFiles):
     def close_session(self):
         if self._open_sid:
             self._counts[self._open_sid] = self._count
-        if self._file is not None:
-            try:
-                self._file.close()
-            except OSError:
-                pass
-            self._file = None
+        self._close_file()
         self._open_sid = 0
         self._count = 0
 
