@@ -1,6 +1,6 @@
 """`heavylegs pull`: journal sessions over USB into the store, as BLE sync does.
 
-The rules are BLE sync's (heavylegs.link.sync), and so are the store calls:
+The rules are BLE sync's (heavylegs.link.sync, heavylegs.link.ingest), and so are the store calls:
 
 - a pod session is the recording (pod address, journal epoch, session id); the
   pod's address is its BLE address, so a session synced over BLE and over USB is
@@ -31,14 +31,14 @@ from heavylegs.deploy.errors import DeployError, PodCommandError
 from heavylegs.deploy.flash import ble_address
 from heavylegs.deploy.usb import PodConnection
 from heavylegs.link.client import PodIdentity
-from heavylegs.link.sync import (
+from heavylegs.link.ingest import (
     PodSession,
     SyncProgress,
     SyncReport,
     date_sessions,
+    erasable_sessions,
     place_runs,
     register_sessions,
-    session_held,
 )
 from heavylegs.store import Store, Stride
 from heavylegs.store.backup import backup_store
@@ -140,21 +140,12 @@ def _pull_into(
         date_sessions(store, report, identity, listed_before)
         place_runs(store, report)
     if erase_synced:
-        for session in report.sessions:
-            if session.open:
-                continue
-            if session_held(store, report, session):
-                erased = conn.run_json(
-                    f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
-                )
-                if erased.get("erased"):
-                    report.erased.append(session.session)
-            else:
-                report.not_erased.append(session.session)
-                report.warnings.append(
-                    f"session {session.session} not erased: the store does not hold all "
-                    f"{session.count} of its records"
-                )
+        for session in erasable_sessions(store, report):
+            erased = conn.run_json(
+                f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
+            )
+            if erased.get("erased"):
+                report.erased.append(session.session)
     if restart:
         conn.restart_firmware(0.2)
     return report
