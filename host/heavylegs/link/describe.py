@@ -34,10 +34,9 @@ def describe_dates(store: Store, report: SyncReport) -> list[str]:
             continue
         rec = store.recording(recording_id)
         if rec.date_quality == "pod clock" and rec.started_at is not None:
-            spread = (rec.started_at_max or rec.started_at) - rec.started_at
             lines.append(
                 f"session {session.session} ({rec.foot}): started about "
-                f"{local_minute(rec.started_at)} (from the pod's clock, ±{spread:.0f} s)"
+                f"{local_minute(rec.started_at)} (from the pod's clock, ±{rec.start_spread_s:.0f} s)"
             )
         elif rec.date_quality == "bounds":
             when = rec.start_window(rec.started_at or 0.0)

@@ -101,10 +101,9 @@ def run_notes(store: Store, run: RunInfo) -> list[str]:
     for rec in run.recordings:
         who = f"{rec.foot} pod, session {rec.pod_session}"
         if rec.date_quality == "pod clock" and rec.started_at is not None:
-            spread = (rec.started_at_max or rec.started_at) - rec.started_at
             notes.append(
                 f"{who}: date approximate, from the pod's clock (it had no time of day): "
-                f"started about {local_minute(rec.started_at)}, ±{spread:.0f} s"
+                f"started about {local_minute(rec.started_at)}, ±{rec.start_spread_s:.0f} s"
             )
         elif rec.date_quality == "bounds":
             when = rec.start_window(run.started_at)

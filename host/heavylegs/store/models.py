@@ -100,6 +100,13 @@ class RecordingInfo:
             return 0.0
         return (self.last_ic_ms - self.first_ic_ms) / 1000
 
+    @property
+    def start_spread_s(self) -> float:
+        """How much later than `started_at` the session may have started."""
+        if self.started_at is None:
+            return 0.0
+        return (self.started_at_max or self.started_at) - self.started_at
+
     def start_window(self, fallback: float) -> str:
         """When a session dated only by bounds started, in local time: 'between A and
         B', or 'before B' (B is `fallback` when not even that bound is stored)."""
