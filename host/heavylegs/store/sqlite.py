@@ -25,7 +25,25 @@ _SELECT_RECORDINGS = """
 """
 
 
-class SQLiteFile:
+class ClosedOnExit:
+    """A context manager that calls close() when its block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class SQLiteFile(ClosedOnExit):
     """An open SQLite file: closing, context management, use-after-close errors.
 
     Shared by the Store and by other table sets kept in the same file (the
@@ -38,17 +56,6 @@ class SQLiteFile:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def _db(self) -> sqlite3.Connection:

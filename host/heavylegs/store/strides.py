@@ -10,7 +10,7 @@ import numpy as np
 from heavylegs.store.models import Stride, StrideWrite
 from heavylegs.store.sqlite import StoreTables
 
-_STRIDE_COLUMNS = (
+STRIDE_COLUMNS = (
     "seq",
     "foot",
     "running",
@@ -35,17 +35,17 @@ _COLUMN_DTYPES: dict[str, type] = {
     # float columns turn NULL (unknown) into NaN, which analysis code can mask
 }
 _SELECT_STRIDES = (
-    f"SELECT {', '.join(_STRIDE_COLUMNS)} FROM strides WHERE recording_id = ? ORDER BY ic_ms, seq"
+    f"SELECT {', '.join(STRIDE_COLUMNS)} FROM strides WHERE recording_id = ? ORDER BY ic_ms, seq"
 )
 _INSERT_STRIDE = (
-    f"INSERT INTO strides (recording_id, {', '.join(_STRIDE_COLUMNS)}) "
-    f"VALUES (?, {', '.join('?' for _ in _STRIDE_COLUMNS)}) "
+    f"INSERT INTO strides (recording_id, {', '.join(STRIDE_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' for _ in STRIDE_COLUMNS)}) "
     # not INSERT OR IGNORE: that would also silently drop rows failing a CHECK
     "ON CONFLICT (recording_id, seq) DO NOTHING"
 )
 # What the pod measured: a stride arriving again must match these to be a repeat.
 # host_time is the host's estimate and differs between live streaming and a sync.
-_POD_FIELDS = _STRIDE_COLUMNS[1:-1]
+_POD_FIELDS = STRIDE_COLUMNS[1:-1]
 
 
 class StrideTable(StoreTables):
@@ -72,25 +72,7 @@ class StrideTable(StoreTables):
             _, conflicting = self._compare(conn, target, batch)
             if conflicting:
                 target = self._copy_for(conn, target, batch)
-            rows = [
-                (
-                    target,
-                    s.seq,
-                    s.foot,
-                    int(s.running),
-                    int(s.clipped),
-                    s.strike_class,
-                    s.ic_ms,
-                    s.gct_ms,
-                    s.stride_ms,
-                    s.cadence_spm,
-                    s.strike_deg,
-                    s.impact_g,
-                    s.stride_len_m,
-                    s.host_time,
-                )
-                for s in batch
-            ]
+            rows = [(target, s.seq, *_measured(s), s.host_time) for s in batch]
             before = conn.total_changes
             conn.executemany(_INSERT_STRIDE, rows)
             new = conn.total_changes - before
@@ -117,20 +99,7 @@ class StrideTable(StoreTables):
             held = stored.get(s.seq)
             if held is None:
                 continue
-            measured = (
-                s.foot,
-                int(s.running),
-                int(s.clipped),
-                s.strike_class,
-                s.ic_ms,
-                s.gct_ms,
-                s.stride_ms,
-                s.cadence_spm,
-                s.strike_deg,
-                s.impact_g,
-                s.stride_len_m,
-            )
-            if tuple(held) == measured:
+            if tuple(held) == _measured(s):
                 repeats += 1
             else:
                 clashes += 1
@@ -242,8 +211,8 @@ class StrideTable(StoreTables):
         `columns` picks fields (all by default); fetching fewer is proportionally
         faster. Unknown stride lengths and host times are NaN.
         """
-        names = _STRIDE_COLUMNS if columns is None else tuple(columns)
-        unknown = set(names) - set(_STRIDE_COLUMNS)
+        names = STRIDE_COLUMNS if columns is None else tuple(columns)
+        unknown = set(names) - set(STRIDE_COLUMNS)
         if unknown:
             raise ValueError(f"no stride field named {', '.join(sorted(unknown))}")
         query = f"SELECT {', '.join(names)} FROM strides WHERE recording_id = ? ORDER BY ic_ms, seq"
@@ -257,3 +226,20 @@ class StrideTable(StoreTables):
             name: np.array(column, dtype=_COLUMN_DTYPES.get(name, np.float64))
             for name, column in zip(names, values, strict=True)
         }
+
+
+def _measured(s: Stride) -> tuple[object, ...]:
+    """A stride's _POD_FIELDS as SQLite holds them (booleans as 0/1)."""
+    return (
+        s.foot,
+        int(s.running),
+        int(s.clipped),
+        s.strike_class,
+        s.ic_ms,
+        s.gct_ms,
+        s.stride_ms,
+        s.cadence_spm,
+        s.strike_deg,
+        s.impact_g,
+        s.stride_len_m,
+    )
