@@ -454,6 +454,3 @@ async def _stop_stream(client: PodClient) -> None:
         await client.request(wire.OP_STOP_SYNC, timeout_s=2.0)
     except LinkError:
         pass  # the link is going anyway
-
-
-# --- shared with USB pull ----------------------------------------------------------
