@@ -550,7 +550,7 @@ def test_a_damaged_session_header_is_reported_and_its_strides_kept(tmp_path, sho
 
 
 def test_empty_sessions_never_become_runs(tmp_path):
-    from heavylegs.link.sync import PodSession, SyncReport, register_sessions
+    from heavylegs.link.ingest import PodSession, SyncReport, register_sessions
 
     def listed(session: int, count: int) -> PodSession:
         return PodSession(session, "left", False, None, True, False, count, 0, "0.1.0", 7)
@@ -563,7 +563,7 @@ def test_empty_sessions_never_become_runs(tmp_path):
 
 
 def test_left_and_right_pair_only_when_their_times_provably_overlap():
-    from heavylegs.link.sync import provably_overlap
+    from heavylegs.link.ingest import provably_overlap
     from heavylegs.store import RecordingInfo
 
     def rec(foot: str, start: float, spread: float, quality: str = "pod clock") -> RecordingInfo:

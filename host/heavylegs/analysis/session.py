@@ -7,19 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heavylegs.store import FEET, RecordingInfo, RunInfo, Store, Stride
+from heavylegs.store import FEET, STRIDE_COLUMNS, RecordingInfo, RunInfo, Store, Stride
 
-COLUMNS = (
-    "running",
-    "clipped",
-    "strike_class",
-    "gct_ms",
-    "stride_ms",
-    "cadence_spm",
-    "strike_deg",
-    "impact_g",
-    "stride_len_m",
-)
+# What a stride measured, beyond its identity (seq, foot) and its timing (read apart).
+COLUMNS = tuple(c for c in STRIDE_COLUMNS if c not in ("seq", "foot", "ic_ms", "host_time"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,7 @@ def pull(
         f"{report.received} records read, {report.new_strides} new strides stored"
         + (f", {len(report.erased)} synced sessions erased" if erase_synced else "")
     )
-    from heavylegs.link.sync import describe_dates, describe_gaps
+    from heavylegs.link.describe import describe_dates, describe_gaps
     from heavylegs.store import Store
 
     with Store(db_path(db)) as store:

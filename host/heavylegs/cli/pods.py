@@ -30,10 +30,12 @@ from heavylegs.cli.errors import (
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
+from heavylegs.link.describe import describe_dates, describe_gaps
+from heavylegs.link.ingest import SyncProgress
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.pods import Recorder, find_pods
 from heavylegs.link.pods import scan as scan_pods
-from heavylegs.link.sync import Syncer, SyncProgress, describe_dates, describe_gaps
+from heavylegs.link.sync import Syncer
 from heavylegs.paths import db_path
 from heavylegs.store import Store
 from heavylegs.store.backup import backup_store

@@ -1,6 +1,6 @@
 """`heavylegs pull`: journal sessions over USB into the store, as BLE sync does.
 
-The rules are BLE sync's (heavylegs.link.sync), and so are the store calls:
+The rules are BLE sync's (heavylegs.link.sync, heavylegs.link.ingest), and so are the store calls:
 
 - a pod session is the recording (pod address, journal epoch, session id); the
   pod's address is its BLE address, so a session synced over BLE and over USB is
@@ -30,22 +30,14 @@ from heavylegs.deploy import podside
 from heavylegs.deploy.errors import DeployError, PodCommandError
 from heavylegs.deploy.flash import ble_address
 from heavylegs.deploy.usb import PodConnection
+from heavylegs.link import ingest
 from heavylegs.link.client import PodIdentity
-from heavylegs.link.sync import (
-    PodSession,
-    SyncProgress,
-    SyncReport,
-    date_sessions,
-    place_runs,
-    register_sessions,
-    session_held,
-)
 from heavylegs.store import Store, Stride
 from heavylegs.store.backup import backup_store
 from heavylegs_pod import wire
 
 # A pull reports what a BLE sync does.
-PullReport = SyncReport
+PullReport = ingest.SyncReport
 
 BATCH = 512  # records per round trip: about 16 KiB of base64 on the wire
 
@@ -62,9 +54,10 @@ def _parse_batch(out: bytes) -> tuple[list[tuple[int, bytes]], dict[str, Any]]:
     return parsed
 
 
-def _listing(listing: dict[str, Any]) -> list[PodSession]:
+def _listing(listing: dict[str, Any]) -> list[ingest.PodSession]:
     sessions = [
-        PodSession.from_wire(wire.decode_session(bytes.fromhex(h))) for h in listing["sessions"]
+        ingest.PodSession.from_wire(wire.decode_session(bytes.fromhex(h)))
+        for h in listing["sessions"]
     ]
     identities = {}
     for ident in listing.get("identities", []):
@@ -92,9 +85,9 @@ def pull(
     *,
     erase_synced: bool = False,
     timeout_s: float = 10.0,
-    on_progress: Callable[[SyncProgress], None] | None = None,
+    on_progress: Callable[[ingest.SyncProgress], None] | None = None,
     restart: bool = True,
-) -> SyncReport:
+) -> ingest.SyncReport:
     with PodConnection(port, timeout_s) as conn:
         # Before anything writes: a damaged store stops here, and a pull gone wrong
         # can be undone from the copy.
@@ -108,9 +101,9 @@ def _pull_into(
     store: Store,
     port: str,
     erase_synced: bool,
-    on_progress: Callable[[SyncProgress], None] | None,
+    on_progress: Callable[[ingest.SyncProgress], None] | None,
     restart: bool,
-) -> SyncReport:
+) -> ingest.SyncReport:
     conn.enter_raw_repl()
     address = ble_address(conn)
     try:
@@ -122,11 +115,11 @@ def _pull_into(
     listed_at = time.time()
     conn.run(podside.JOURNAL_HELPERS)
     name = str(listing["name"])
-    report = SyncReport(pod=name, address=address)
+    report = ingest.SyncReport(pod=name, address=address)
     report.sessions = _listing(listing)
     identity = _pod_identity(listing, listed_at)
     listed_before = store.pod_contact(address)
-    register_sessions(store, address, name, report, listed_at, report.sessions)
+    ingest.register_sessions(store, address, name, report, listed_at, report.sessions)
     store.set_pod_listed(
         address,
         listed_at,
@@ -137,24 +130,15 @@ def _pull_into(
         for session in report.sessions:
             _pull_session(conn, store, name, session, report, on_progress)
     finally:
-        date_sessions(store, report, identity, listed_before)
-        place_runs(store, report)
+        ingest.date_sessions(store, report, identity, listed_before)
+        ingest.place_runs(store, report)
     if erase_synced:
-        for session in report.sessions:
-            if session.open:
-                continue
-            if session_held(store, report, session):
-                erased = conn.run_json(
-                    f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
-                )
-                if erased.get("erased"):
-                    report.erased.append(session.session)
-            else:
-                report.not_erased.append(session.session)
-                report.warnings.append(
-                    f"session {session.session} not erased: the store does not hold all "
-                    f"{session.count} of its records"
-                )
+        for session in ingest.erasable_sessions(store, report):
+            erased = conn.run_json(
+                f"print(json.dumps({{'erased': _hl_j.erase({int(session.session)})}}))"
+            )
+            if erased.get("erased"):
+                report.erased.append(session.session)
     if restart:
         conn.restart_firmware(0.2)
     return report
@@ -168,9 +152,9 @@ def _pull_session(
     conn: PodConnection,
     store: Store,
     name: str,
-    session: PodSession,
-    report: SyncReport,
-    on_progress: Callable[[SyncProgress], None] | None,
+    session: ingest.PodSession,
+    report: ingest.SyncReport,
+    on_progress: Callable[[ingest.SyncProgress], None] | None,
 ) -> None:
     recording_id = report.recordings.get(session.session)
     if recording_id is None:
@@ -234,4 +218,4 @@ def _pull_session(
         _ack(conn, session.session, reached)
         position = reached
         if on_progress is not None:
-            on_progress(SyncProgress(name, session.session, reached, session.count))
+            on_progress(ingest.SyncProgress(name, session.session, reached, session.count))

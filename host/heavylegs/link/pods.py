@@ -33,8 +33,9 @@ from heavylegs.link.client import (
     PodRefused,
 )
 from heavylegs.link.clock import ClockFit, gct_balance_pct, pair_steps
+from heavylegs.link.ingest import SyncReport
 from heavylegs.link.keys import KeyStore
-from heavylegs.link.sync import SessionKeptApart, Syncer, SyncReport, unwrap_seq
+from heavylegs.link.sync import SessionKeptApart, Syncer, unwrap_seq
 from heavylegs.store import Store, Stride
 from heavylegs_pod import wire
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from heavylegs.analysis.run import RunAnalysis
 from heavylegs.analysis.session import FootData, load_session
 from heavylegs.store import STRIKE_CLASSES, RunInfo, Store
+from heavylegs.store.models import local_minute
 
 # Rear to front, as the strike-angle cut-offs run; unknown last.
 STRIKE_ORDER = ("rearfoot", "midfoot", "forefoot", "unknown")
@@ -91,10 +92,6 @@ def format_started(run: RunInfo) -> str:
     return f"about {when} (approximate)" if run.approximate else when
 
 
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
 def run_notes(store: Store, run: RunInfo) -> list[str]:
     """What the reader must know to trust the run: how it is dated, why it has one
     pod, what the pods could not read, what was kept apart."""
@@ -104,16 +101,12 @@ def run_notes(store: Store, run: RunInfo) -> list[str]:
     for rec in run.recordings:
         who = f"{rec.foot} pod, session {rec.pod_session}"
         if rec.date_quality == "pod clock" and rec.started_at is not None:
-            spread = (rec.started_at_max or rec.started_at) - rec.started_at
             notes.append(
                 f"{who}: date approximate, from the pod's clock (it had no time of day): "
-                f"started about {_when(rec.started_at)}, ±{spread:.0f} s"
+                f"started about {local_minute(rec.started_at)}, ±{rec.start_spread_s:.0f} s"
             )
         elif rec.date_quality == "bounds":
-            if rec.started_at_min is not None and rec.started_at_max is not None:
-                when = f"between {_when(rec.started_at_min)} and {_when(rec.started_at_max)}"
-            else:
-                when = f"before {_when(rec.started_at_max or run.started_at)}"
+            when = rec.start_window(run.started_at)
             notes.append(f"{who}: date approximate: the pod had no clock; it started {when}")
         if rec.note and rec.note != run.note:
             notes.append(f"{who}: {rec.note}")

@@ -13,12 +13,14 @@ from heavylegs.store.models import (
     Stride,
     StrideWrite,
 )
+from heavylegs.store.strides import STRIDE_COLUMNS
 
 __all__ = [
     "FEET",
     "Gap",
     "PodContact",
     "SCHEMA_VERSION",
+    "STRIDE_COLUMNS",
     "STRIKE_CLASSES",
     "RecordingInfo",
     "RunInfo",

@@ -16,7 +16,7 @@ from typing import Any
 
 from heavylegs.errors import StoreError
 from heavylegs.store.damage import store_error
-from heavylegs.store.db import SQLiteFile
+from heavylegs.store.sqlite import SQLiteFile
 
 _BUSY_TIMEOUT_S = 10.0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 FEET = ("left", "right")
@@ -99,6 +100,20 @@ class RecordingInfo:
             return 0.0
         return (self.last_ic_ms - self.first_ic_ms) / 1000
 
+    @property
+    def start_spread_s(self) -> float:
+        """How much later than `started_at` the session may have started."""
+        if self.started_at is None:
+            return 0.0
+        return (self.started_at_max or self.started_at) - self.started_at
+
+    def start_window(self, fallback: float) -> str:
+        """When a session dated only by bounds started, in local time: 'between A and
+        B', or 'before B' (B is `fallback` when not even that bound is stored)."""
+        if self.started_at_min is not None and self.started_at_max is not None:
+            return f"between {local_minute(self.started_at_min)} and {local_minute(self.started_at_max)}"
+        return f"before {local_minute(self.started_at_max or fallback)}"
+
 
 @dataclass(frozen=True, slots=True)
 class Gap:
@@ -140,9 +155,12 @@ def _elapsed(ms: int) -> str:
 
 
 def _clock(at: float) -> str:
-    from datetime import datetime
-
     return datetime.fromtimestamp(at).astimezone().strftime("%H:%M")
+
+
+def local_minute(at: float) -> str:
+    """A host timestamp as local date and minute, for people."""
+    return datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True, slots=True)

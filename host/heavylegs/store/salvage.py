@@ -17,12 +17,12 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from heavylegs.errors import StoreError
 from heavylegs.store.damage import is_damage
 from heavylegs.store.pages import layout_of, orphan_rows
+from heavylegs.store.sqlite import ClosedOnExit
 
 _MIN_KEY = -(2**63)
 _MAX_KEY = 2**63 - 1
@@ -65,7 +65,7 @@ class TableScan:
         return max(self.counted - self.kept, 0)
 
 
-class DamagedCopy:
+class DamagedCopy(ClosedOnExit):
     """A private, read-only copy of a store file for salvage. Use as a context manager."""
 
     def __init__(self, path: Path, workdir: Path | None = None) -> None:
@@ -173,17 +173,6 @@ class DamagedCopy:
     def close(self) -> None:
         self.conn.close()
         self._dir.cleanup()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- what the file holds ---------------------------------------------------------
 
