@@ -47,7 +47,8 @@ def _dot(a, b):
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _isqrt(value):
+def isqrt(value):
+    """Integer square root: no float on the engine's integer path."""
     if value <= 0:
         return 0
     x = value
@@ -74,7 +75,7 @@ def _shrink(v, n, limit):
 def _unit_q(v):
     """v (3 ints) scaled in place to a Q13 unit vector; False if it is zero."""
     _shrink(v, 3, 1 << 14)
-    n = _isqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+    n = isqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
     if n == 0:
         return False
     for i in range(3):

@@ -94,7 +94,7 @@ from heavylegs_pod.gait._kernels import (
     dtheta_parts,
     step,
 )
-from heavylegs_pod.gait.calibration import MountingCalibration
+from heavylegs_pod.gait.calibration import MountingCalibration, isqrt
 
 # Output fields of `stride`
 F_SEQ = const(0)
@@ -141,17 +141,6 @@ def strike_class(strike_01deg):
 def ic_ms(n, frac, odr_hz):
     """Sample index + 1/64 sample -> ms, without intermediates above 2**30."""
     return (n // odr_hz) * 1000 + ((n % odr_hz) * 1000 + frac * 1000 // _FRAC) // odr_hz
-
-
-def _isqrt(value):
-    if value <= 0:
-        return 0
-    x = value
-    y = (x + 1) >> 1
-    while y < x:
-        x = y
-        y = (x + value // x) >> 1
-    return x
 
 
 class GaitEngine:
@@ -479,7 +468,7 @@ class GaitEngine:
         )
         q[base + F_STRIKE_01DEG] = self._p_strike * self.gyro_mdps_per_lsb // (100 * odr)
         # impact: |a| over the window in 0.5 g; a2 was taken on counts / 8
-        q[base + F_IMPACT_HALF_G] = _isqrt(self._p_impact) * 16 // self.acc_lsb_per_g
+        q[base + F_IMPACT_HALF_G] = isqrt(self._p_impact) * 16 // self.acc_lsb_per_g
         q[base + F_CLIPPED] = self._p_clipped
         running = 1 if stride_ticks and 2 * gct < stride_ticks else 0
         q[base + F_RUNNING] = running
