@@ -140,15 +140,21 @@ def test_two_simulated_recordings_into_one_store_are_two_whole_runs(tmp_path):
 # --- (b) a pod reflashed between two runs -------------------------------------------
 
 
+def _one_run_on_the_left_pod(tmp_path: Path, traces: dict) -> tuple[Path, Path, list, tuple]:
+    """A left pod that journaled one run with no host listening: (pod dir, store path,
+    the run's journal records, the sync command line)."""
+    pod_dir = tmp_path / "pods"
+    db = tmp_path / "heavylegs.db"
+    use_traces(pod_dir, {"left": traces["left"]})
+    asyncio.run(_record_without_host({"left": traces["left"]}, pod_dir))
+    (first_run,) = journal_sessions(pod_dir / "left").values()
+    return pod_dir, db, first_run, ("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db))
+
+
 def test_a_reflashed_pod_synced_over_ble_keeps_both_runs_whole(
     tmp_path, short_traces, longer_traces
 ):
-    pod_dir = tmp_path / "pods"
-    db = tmp_path / "heavylegs.db"
-    use_traces(pod_dir, {"left": short_traces["left"]})
-    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
-    (first_run,) = journal_sessions(pod_dir / "left").values()
-    sync = ("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db))
+    pod_dir, db, first_run, sync = _one_run_on_the_left_pod(tmp_path, short_traces)
     result = cli(*sync, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -495,12 +501,7 @@ def test_a_session_under_an_identity_the_store_holds_is_kept_apart_not_spliced(
     """A journal recreated with its old epoch (as a pod journaled before protocol 3 has
     epoch 0 for ever): same identity, another session. The last stride the store holds
     is read again before anything is acknowledged, and differs."""
-    pod_dir = tmp_path / "pods"
-    db = tmp_path / "heavylegs.db"
-    use_traces(pod_dir, {"left": short_traces["left"]})
-    asyncio.run(_record_without_host({"left": short_traces["left"]}, pod_dir))
-    (first_run,) = journal_sessions(pod_dir / "left").values()
-    sync = ("sync", "--sim", "--pod-dir", str(pod_dir), "--db", str(db))
+    pod_dir, db, first_run, sync = _one_run_on_the_left_pod(tmp_path, short_traces)
     assert cli(*sync, home=tmp_path).returncode == 0
     journal = pod_dir / "left" / "journal"
     for path in journal.iterdir():

@@ -88,6 +88,19 @@ def flash(recorded_flash, tmp_path) -> Path:
     return copy
 
 
+def _left_pod(radio: SimRadio, traces: dict, flash: Path) -> SimPod:
+    """The owned left pod every sync test talks to, journaling into `flash`."""
+    return SimPod(
+        radio,
+        traces["left"],
+        foot="left",
+        name="hl-left",
+        address=ADDRESS,
+        key=KEY,
+        workdir=flash,
+    )
+
+
 @pytest.mark.parametrize("mtu", [23, 247])
 async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu):
     traces = long_traces
@@ -102,15 +115,7 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
 
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
-            async with SimPod(
-                radio,
-                traces["left"],
-                foot="left",
-                name="hl-left",
-                address=ADDRESS,
-                key=KEY,
-                workdir=flash,
-            ):
+            async with _left_pod(radio, traces, flash):
 
                 def on_packet(client: PodClient, size: int) -> None:
                     nonlocal packets
@@ -150,15 +155,7 @@ async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(fl
     before = journal_records(flash)
     async with SimRadio(central_mtu=23) as radio:
         with use_radio(radio):
-            async with SimPod(
-                radio,
-                traces["left"],
-                foot="left",
-                name="hl-left",
-                address=ADDRESS,
-                key=KEY,
-                workdir=flash,
-            ):
+            async with _left_pod(radio, traces, flash):
                 (device,) = await find_pods(1, 10, BACKENDS)
                 client = PodClient(device, BACKENDS)
                 await client.connect()

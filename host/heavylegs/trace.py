@@ -25,8 +25,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from heavylegs.errors import HeavylegsError
 from heavylegs.sim.board.trace_layout import (
@@ -114,10 +116,10 @@ class TraceHeader:
     source: str = "gait_model"  # or the recording a trace was imported from
     treadmill: bool = False
     stands_s: list[list[float]] = field(default_factory=list)  # [start, end] still, true time
-    meta: dict = field(default_factory=dict)  # scenario metadata (planted fatigue, ...)
-    extra: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # scenario metadata (planted fatigue, ...)
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["version"] = VERSION
         doc["channels"] = list(CHANNELS)
@@ -143,11 +145,11 @@ class Trace:
     def _clock_gain(self) -> float:
         return 1.0 + self.header.clock_ppm * 1e-6
 
-    def sensor_time(self, true_s):
+    def sensor_time(self, true_s: ArrayLike) -> np.ndarray:
         """True time (s) -> what the pod's sample count says (n / rate_hz)."""
         return (np.asarray(true_s) - self.header.start_offset_s) * self._clock_gain
 
-    def true_time(self, sensor_s):
+    def true_time(self, sensor_s: ArrayLike) -> np.ndarray:
         """The pod's time (n / rate_hz) -> true time (s), the inverse of sensor_time."""
         return self.header.start_offset_s + np.asarray(sensor_s) / self._clock_gain
 
@@ -158,16 +160,19 @@ class Trace:
     def truth_in_sensor_time(self) -> list[TruthStride]:
         """The truth with every time moved onto the pod's clock (durations scale too)."""
 
-        def conv(x):
-            return None if x is None else float(self.sensor_time(x))
+        def conv(x: float) -> float:
+            return float(self.sensor_time(x))
+
+        def conv_optional(x: float | None) -> float | None:
+            return None if x is None else conv(x)
 
         return [
             replace(
                 s,
                 ic_s=conv(s.ic_s),
                 to_s=conv(s.to_s),
-                next_ic_s=conv(s.next_ic_s),
-                push_min_s=conv(s.push_min_s),
+                next_ic_s=conv_optional(s.next_ic_s),
+                push_min_s=conv_optional(s.push_min_s),
             )
             for s in self.truth
         ]

@@ -1,4 +1,4 @@
-"""Finding pods and recording their strides live, through bleak.
+"""Recording pods' strides live, through bleak (finding them: heavylegs.link.scan).
 
 Host code here never knows whether the radio is real: the bleak backend classes
 are passed in (None means bleak's platform default), exactly as `BleakScanner`
@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 
 from heavylegs.link.client import (
@@ -35,6 +34,7 @@ from heavylegs.link.client import (
 from heavylegs.link.clock import ClockFit, gct_balance_pct, pair_steps
 from heavylegs.link.ingest import SyncReport
 from heavylegs.link.keys import KeyStore
+from heavylegs.link.scan import ScanResult, find_pods, scan
 from heavylegs.link.sync import SessionKeptApart, Syncer, unwrap_seq
 from heavylegs.store import Store, Stride
 from heavylegs_pod import wire
@@ -53,45 +53,6 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY_S = 1.0  # a killed host loses at most this much, well inside the 2 s promise
 RECONNECT_PAUSE_S = 0.5
-
-
-@dataclass(frozen=True, slots=True)
-class ScanResult:
-    device: BLEDevice
-    name: str
-    rssi: int | None
-
-
-async def scan(timeout_s: float, backends: Backends, want: int | None = None) -> list[ScanResult]:
-    """Every heavylegs pod heard within timeout_s (or until `want` were heard)."""
-    found: dict[str, ScanResult] = {}
-    done = asyncio.Event()
-
-    def seen(device: BLEDevice, adv: Any) -> None:
-        if wire.RD_SERVICE_UUID in adv.service_uuids:
-            found[device.address] = ScanResult(
-                device, adv.local_name or device.name or device.address, adv.rssi
-            )
-            if want is not None and len(found) >= want:
-                done.set()
-
-    scanner_kwargs: dict[str, Any] = {"detection_callback": seen}
-    if backends.scanner is not None:
-        scanner_kwargs["backend"] = backends.scanner
-    async with BleakScanner(**scanner_kwargs):
-        try:
-            await asyncio.wait_for(done.wait(), timeout_s)
-        except TimeoutError:
-            pass
-    return sorted(found.values(), key=lambda r: r.device.address)
-
-
-async def find_pods(count: int, timeout_s: float, backends: Backends) -> list[BLEDevice]:
-    """Scan until `count` pods advertise our service, or fail after `timeout_s`."""
-    found = await scan(timeout_s, backends, want=count)
-    if len(found) < count:
-        raise LinkError(f"found {len(found)} heavylegs pod(s) in {timeout_s:.0f} s, wanted {count}")
-    return [r.device for r in found[:count]]
 
 
 @dataclass(slots=True)

@@ -50,6 +50,7 @@ from heavylegs.link.ingest import (
     register_sessions,
 )
 from heavylegs.link.keys import KeyStore
+from heavylegs.link.pod_journal import drop_session, list_sessions
 from heavylegs.store import PodContact, Store, Stride
 from heavylegs_pod import wire
 
@@ -180,31 +181,7 @@ class Syncer:
         )
 
     async def list_sessions(self, client: PodClient) -> list[PodSession]:
-        sessions: list[PodSession] = []
-
-        def collect(data: bytearray) -> None:
-            try:
-                for tag, offset in wire.split_records(data):
-                    if tag == wire.SESSION_TAG:
-                        sessions.append(PodSession.from_wire(wire.decode_session(data, offset)))
-                    elif tag == wire.IDENTITY_TAG:
-                        ident = wire.decode_identity(data, offset)
-                        for k in range(len(sessions) - 1, -1, -1):
-                            if sessions[k].session == ident["session"]:
-                                sessions[k] = sessions[k].with_identity(ident)
-                                break
-            except ValueError as exc:
-                log.warning("%s: bad session record: %s", client.name, exc)
-
-        client.on_sync_data(collect)
-        try:
-            params = await client.request(wire.OP_LIST_SESSIONS)
-        finally:
-            client.on_sync_data(None)
-        (count,) = struct.unpack_from("<H", params, 0)
-        if len(sessions) != count:
-            raise LinkError(f"{client.name}: listed {count} sessions but {len(sessions)} arrived")
-        return sessions
+        return await list_sessions(client)
 
     # --- recordings, dates, runs -----------------------------------------------------
 
@@ -419,34 +396,9 @@ class Syncer:
         """Erase one session from a pod (a damaged one the sync cannot finish).
 
         Refused unless the store holds every record of it, or `force`."""
-        client = PodClient(device, self.backends)
-        name = device.name or device.address
-        try:
-            await client.connect()
-            await client.authenticate(self.keys.get(device.address))
-            sessions = {s.session: s for s in await self.list_sessions(client)}
-            session = sessions.get(session_id)
-            if session is None:
-                listed = ", ".join(str(s) for s in sorted(sessions)) or "none"
-                raise LinkError(f"{name} has no session {session_id} (it has: {listed})")
-            recording_id = self.store.find_recording(
-                device.address, session_id, epoch=session.epoch, latest_copy=True
-            )
-            held = recording_id is not None and self.store.holds_session(
-                recording_id, session.count
-            )
-            if not held and not force:
-                have = self.store.recording(recording_id).stride_count if recording_id else 0
-                raise LinkError(
-                    f"{name} session {session_id}: the store holds {have} of its "
-                    f"{session.count} records; run sync first, or add --force to erase "
-                    "it anyway (what the store lacks is lost)"
-                )
-            await client.request(wire.OP_ERASE_SESSION, struct.pack("<I", session_id))
-        finally:
-            await client.disconnect()
-        kept = "held in full by the store" if held else "NOT all of it in the store (--force)"
-        return f"{name}: erased session {session_id} ({session.count} records; {kept})"
+        return await drop_session(
+            self.store, self.backends, self.keys, device, session_id, force=force
+        )
 
 
 async def _stop_stream(client: PodClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ def simulate_foot(
     *,
     seed: int = 0,
     scenario: str = "",
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> Trace:
     """One pod's trace for one foot of a planned run."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 2, FEET.index(foot)]))
@@ -52,7 +53,7 @@ def simulate_foot(
     truth = [
         truth_of(c, foot, flat_s=motion.flat_s[i], impact_g=motion.impact_g[i])
         for i, c in enumerate(contacts)
-        if is_stride(c) and c.ic >= first and c.to <= last  # type: ignore[operator]
+        if is_stride(c) and c.ic >= first and c.to <= last
     ]
     # Where this foot stands still: before setting off, at stops, after pulling up.
     duration = plan.params.duration_s
@@ -87,7 +88,7 @@ def simulate_run(
     seed: int = 0,
     scenario: str = "",
     pods: dict[str, PodParams] | None = None,
-    meta: dict | None = None,
+    meta: dict[str, Any] | None = None,
 ) -> dict[str, Trace]:
     """Both feet of one run; each pod has its own clock, mounting and sensor errors."""
     plan = plan_run(params, seed=seed)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from heavylegs.sim.gait.orientation import subset_angles
+from heavylegs.sim.gait.orientation import Angles, subset_angles
 from heavylegs.sim.gait.params import DEG, FOREFOOT_BELOW_DEG, REARFOOT_ABOVE_DEG
 from heavylegs.sim.gait.stride_plan import Contact
 
@@ -24,7 +24,17 @@ def _impact_tau(c: Contact) -> float:
     )
 
 
-def add_impacts(acc_foot, w, t, period, ic_t, v_c, landing, ang, side):
+def add_impacts(
+    acc_foot: np.ndarray,
+    w: np.ndarray,
+    t: np.ndarray,
+    period: float,
+    ic_t: np.ndarray,
+    v_c: np.ndarray,
+    landing: list[Contact],
+    ang: Angles,
+    side: float,
+) -> None:
     span = int(math.ceil(0.045 / period)) + 1
     first = np.searchsorted(t, ic_t)
     idx = first[:, None] + np.arange(span)[None, :]
@@ -35,16 +45,17 @@ def add_impacts(acc_foot, w, t, period, ic_t, v_c, landing, ang, side):
     tau = np.array([_impact_tau(c) for c in landing])[:, None]
     speed = np.linalg.norm(v_c, axis=1)[:, None]
 
-    def removed(u):  # fraction of v_c removed by time u
+    def removed(u: np.ndarray) -> np.ndarray:  # fraction of v_c removed by time u
         u = np.maximum(u, 0.0)
-        return 1 - (1 + u / tau) * np.exp(-u / tau)
+        removed_so_far: np.ndarray = 1 - (1 + u / tau) * np.exp(-u / tau)
+        return removed_so_far
 
     frac = (removed(u1) - removed(u0)) / period
     a_w = -v_c[:, None, :] * frac[..., None]
     # Ringing of shoe and pod: a damped velocity wobble, so it adds no net velocity.
     f_ring, tau_ring = 75.0, 0.006
 
-    def wobble(u):
+    def wobble(u: np.ndarray) -> np.ndarray:
         u = np.maximum(u, 0.0)
         return np.exp(-u / tau_ring) * np.sin(2 * np.pi * f_ring * u)
 

@@ -48,7 +48,7 @@ def foot_motion(
     if swings:
         _add_swings(acc_foot, t, stance, ang, layers, contacts, swings, sensor)
         landing = [contacts[i + 1] for i in swings]
-        ic_t = np.array([c.ic for c in landing])
+        ic_t = np.array([c.ic for c in landing], dtype=float)
         v_c = np.array(
             [_contact_velocity(layers.stance_heading[i + 1], layers.styles[i + 1]) for i in swings]
         )
@@ -60,7 +60,7 @@ def foot_motion(
     landed = [i for i, c in enumerate(contacts) if c.ic is not None]
     if landed:
         window = max(2, int(round(0.040 / period)))
-        j0 = np.searchsorted(t, [contacts[i].ic for i in landed])
+        j0 = np.searchsorted(t, np.array([contacts[i].ic for i in landed], dtype=float))
         idx = np.minimum(j0[:, None] + np.arange(window)[None, :], len(t) - 1)
         peaks = np.linalg.norm(f_foot[idx], axis=-1).max(axis=1) / STANDARD_GRAVITY
         for i, j, peak in zip(landed, j0, peaks, strict=True):
@@ -74,7 +74,9 @@ def foot_motion(
 _ROLL_UP = 20.0 * DEG
 
 
-def _toe_roll(c: Contact, s: ContactStyle, heading: float, slope: float):
+def _toe_roll(
+    c: Contact, s: ContactStyle, heading: float, slope: float
+) -> tuple[float, float, np.ndarray]:
     """(start time, duration, world direction x distance) of one contact's toe roll."""
     assert c.to is not None
     start = c.to - c.lag - s.roll_span * s.push_rise * c.gct
@@ -82,14 +84,29 @@ def _toe_roll(c: Contact, s: ContactStyle, heading: float, slope: float):
     return start, c.to - start, s.roll_m * direction
 
 
-def _add_toe_roll(acc_foot, t, st, ci, ang, layers, contacts) -> None:
+def _add_toe_roll(
+    acc_foot: np.ndarray,
+    t: np.ndarray,
+    st: np.ndarray,
+    ci: np.ndarray,
+    ang: Angles,
+    layers: FootAngles,
+    contacts: list[Contact],
+) -> None:
     rows = []
     for i, c in enumerate(contacts):
         if c.to is not None:
-            start, span, vec = _toe_roll(
-                c, layers.styles[i], layers.stance_heading[i] + layers.toe, layers.slopes[i]
+            rows.append(
+                (
+                    i,
+                    *_toe_roll(
+                        c,
+                        layers.styles[i],
+                        layers.stance_heading[i] + layers.toe,
+                        layers.slopes[i],
+                    ),
+                )
             )
-            rows.append((i, start, span, vec))
     if not rows:
         return
     start = np.full(len(contacts), np.inf)
@@ -111,7 +128,16 @@ def _contact_velocity(heading: float, s: ContactStyle) -> np.ndarray:
     return np.array([s.v_fwd * math.cos(heading), s.v_fwd * math.sin(heading), -s.v_down])
 
 
-def _add_swings(acc_foot, t, stance, ang, layers, contacts, swings, sensor) -> None:
+def _add_swings(
+    acc_foot: np.ndarray,
+    t: np.ndarray,
+    stance: np.ndarray,
+    ang: Angles,
+    layers: FootAngles,
+    contacts: list[Contact],
+    swings: list[int],
+    sensor: np.ndarray,
+) -> None:
     """Swing: quintics between the stance states at TO and at the next IC.
 
     Horizontally one quintic. Vertically two joined at a late-swing high point:
@@ -208,7 +234,9 @@ def _pivot_state(a: Angles, sensor: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return p, v, acc
 
 
-def _quintic(d, v0, a0, v1, a1, T):
+def _quintic(
+    d: np.ndarray, v0: np.ndarray, a0: np.ndarray, v1: np.ndarray, a1: np.ndarray, T: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Coefficients c2..c5 of the quintic from (0, v0, a0) to (d, v1, a1) in time T."""
     T = T[:, None]
     c2 = a0 / 2

@@ -42,7 +42,9 @@ class _Pulses:
             )
         return area
 
-    def evaluate(self, t: np.ndarray):
+    def evaluate(
+        self, t: np.ndarray
+    ) -> tuple[np.ndarray | float, np.ndarray | float, np.ndarray | float]:
         """(angle, rate, acceleration) at times t; plain zeros for a layer with no pulses."""
         if not self._rows:
             return 0.0, 0.0, 0.0
@@ -54,9 +56,9 @@ class _Pulses:
         start, rise, plateau, fall, area = rows.T
         end = start + rise + plateau + fall
         if np.any(start[1:] < end[:-1] - 1e-9):
-            k = int(np.argmax(start[1:] < end[:-1] - 1e-9))
+            late = int(np.argmax(start[1:] < end[:-1] - 1e-9)) + 1
             raise ValueError(
-                f"motion phases overlap at {start[k + 1]:.3f} s: stride too short for its contact"
+                f"motion phases overlap at {start[late]:.3f} s: stride too short for its contact"
             )
         before = np.concatenate(([0.0], np.cumsum(area)))
         j = np.searchsorted(start, t, side="right") - 1
@@ -131,7 +133,9 @@ class Angles:
         return _rotate(v, self.psi, self.beta, self.phi, inverse=True)
 
 
-def _rotate(v, psi, beta, phi, *, inverse):
+def _rotate(
+    v: np.ndarray, psi: np.ndarray, beta: np.ndarray, phi: np.ndarray, *, inverse: bool
+) -> np.ndarray:
     x, y, z = v[:, 0], v[:, 1], v[:, 2]
     cp, sp = np.cos(psi), np.sin(psi)
     cb, sb = np.cos(beta), np.sin(beta)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,7 @@ def is_stride(c: Contact) -> bool:
     return c.ic is not None and c.to is not None and not c.stand
 
 
-def truth_of(c: Contact, foot: str, **extra) -> TruthStride:
+def truth_of(c: Contact, foot: str, **extra: Any) -> TruthStride:
     assert c.ic is not None and c.to is not None
     angle = c.strike / DEG
     return TruthStride(
