@@ -11,7 +11,7 @@ from heavylegs.analysis.session import load_session
 from heavylegs.cli.errors import output_file
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
-from heavylegs.export.fit import FitError, encode_activity
+from heavylegs.export.fit import FitError, encode_activity, first_stride_unix
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
 from heavylegs.paths import db_path
 from heavylegs.store import Store
@@ -31,11 +31,13 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
         if info is None:
             raise HeavylegsError(f"no runs in {db}: record one first")
         session = load_session(store, info)
-    if not session.feet:
-        raise HeavylegsError(f"run {info.id} has no strides to export")
+        if not session.feet:
+            raise HeavylegsError(f"run {info.id} has no strides to export")
+        # records are dated by the first stride, which a live run's start precedes
+        first_stride_at = first_stride_unix(store, info) if fmt is Format.fit else None
     try:
         data = {
-            Format.fit: encode_activity,
+            Format.fit: lambda s: encode_activity(s, first_stride_at=first_stride_at),
             Format.csv: to_csv,
             Format.parquet: to_parquet,
         }[fmt](session)
