@@ -203,6 +203,8 @@ def test_distance_adds_up_to_the_store(tmp_path: Path, name: str) -> None:
     else:
         assert paused == 0
     assert session["avg_speed"] == pytest.approx(want / session["total_timer_time"], abs=1e-3)
+    # the session's running dynamics are the means of every stride the store holds
+    check_summary(session, [s for foot in stored.values() for s in foot], messages["record_mesgs"])
 
 
 def test_laps_every_km_with_averages_of_their_strides(walk_run) -> None:
@@ -248,11 +250,11 @@ def check_summary(summary: dict, strides: list[Stride], records: list[dict]) -> 
 def test_watch_laps_replace_the_km_laps(walk_run) -> None:
     strides, _ = walk_run
     session = session_from_strides(strides, started_at=T0)
-    marks = [LapBounds(T0 - 30), LapBounds(T0 + 300), LapBounds(T0 + 700)]
+    marks = [LapBounds(T0 + 700, "position_lap"), LapBounds(T0 - 30), LapBounds(T0 + 300)]
     messages = sdk_decode(encode_activity(session, laps=marks))
     laps = messages["lap_mesgs"]
     assert [lap["start_time"].timestamp() for lap in laps] == [T0, T0 + 300, T0 + 700]
-    assert {lap["lap_trigger"] for lap in laps} == {"manual"}
+    assert [lap["lap_trigger"] for lap in laps] == ["manual", "manual", "position_lap"]
     seconds = expected_seconds(strides, T0)
     for lap in laps:
         start = lap["start_time"].timestamp()

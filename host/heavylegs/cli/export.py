@@ -36,11 +36,10 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
         # records are dated by the first stride, which a live run's start precedes
         first_stride_at = first_stride_unix(store, info) if fmt is Format.fit else None
     try:
-        data = {
-            Format.fit: lambda s: encode_activity(s, first_stride_at=first_stride_at),
-            Format.csv: to_csv,
-            Format.parquet: to_parquet,
-        }[fmt](session)
+        if fmt is Format.fit:
+            data = encode_activity(session, first_stride_at=first_stride_at)
+        else:
+            data = to_csv(session) if fmt is Format.csv else to_parquet(session)
     except FitError as err:
         raise HeavylegsError(str(err)) from err
     target = out if out is not None else db.parent / "exports" / f"run-{info.id}.{fmt.value}"

@@ -91,7 +91,13 @@ _START, _STOP, _STOP_ALL = 0, 1, 4
 _TIMER_MANUAL, _TIMER_AUTO = 0, 1
 _BLUETOOTH_LOW_ENERGY, _BLE_FOOTPOD, _LOCAL = 3, 6, 5
 _SENSOR_POSITION = {"left": 0, "right": 6}  # body_location left_leg / right_leg: no foot
-_LAP_TRIGGER = {"manual": 0, "time": 1, "distance": 2, "session_end": 7}
+_LAP_TRIGGER = {
+    name: number
+    for number, name in enumerate(
+        ("manual", "time", "distance", "position_start", "position_lap", "position_waypoint",
+         "position_marked", "session_end", "fitness_equipment")
+    )
+}  # fmt: skip
 
 _RECORD_FIELDS = (
     Field(TIMESTAMP, UINT32),

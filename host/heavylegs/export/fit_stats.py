@@ -17,6 +17,7 @@ import numpy as np
 
 from heavylegs.analysis.session import Session
 from heavylegs.errors import HeavylegsError
+from heavylegs.export.fit_codec import FIT_EPOCH_UNIX
 
 # A foot's lengths count for distance when it measured most of them, as in the run
 # summary; the few unknown ones are filled from its neighbouring strides.
@@ -58,7 +59,10 @@ class FitRecord:
 
 @dataclass(frozen=True, slots=True)
 class LapBounds:
-    """A lap someone else marked (a watch's), from this unix time to the next lap's."""
+    """A lap someone else marked (a watch's), from this unix time to the next lap's.
+
+    `trigger` is a FIT lap_trigger name ("manual", "distance", "position_lap", ...).
+    """
 
     start_unix: float
     trigger: str = "manual"
@@ -88,7 +92,7 @@ class FitActivity:
     sport_running: bool
 
 
-class StrideTable:
+class FitStrides:
     """Both feet's strides in time order, with what a FIT file needs of each."""
 
     def __init__(self, session: Session, first_stride_at: float) -> None:
@@ -169,12 +173,12 @@ def build_activity(
     laps: Sequence[LapBounds] | None = None,
 ) -> FitActivity:
     """Records, laps (a watch's `laps`, else one every km) and pauses of a run."""
-    if first_stride_at <= 631_065_600:
+    if first_stride_at <= FIT_EPOCH_UNIX:
         raise FitError(
             f"run {session.run_id} has no usable start time ({first_stride_at:.0f}); "
             "FIT timestamps count from 1989-12-31"
         )
-    table = StrideTable(session, first_stride_at)
+    table = FitStrides(session, first_stride_at)
     # whole milliseconds first: a contact on a second's boundary stays in that second
     seconds = np.floor_divide(np.round(table.unix_s * 1000), 1000).astype(np.int64)
     starts = np.flatnonzero(np.concatenate(([True], np.diff(seconds) > 0)))
@@ -194,15 +198,16 @@ def build_activity(
         if rec.unix_s - prev.unix_s > PAUSE_S
     ]
     cuts = _watch_cuts(records, laps) if laps else _km_cuts(records)
-    trigger = "manual" if laps else "distance"
     bounds = [0, *cuts, len(records)]
     spans = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
-    triggers = [laps[i].trigger for i in _watch_lap_index(records, laps, spans)] if laps else []
-    fit_laps = []
-    for k, (a, b) in enumerate(spans):
-        last = k == len(spans) - 1
-        how = triggers[k] if laps else ("session_end" if last else trigger)
-        fit_laps.append(_lap(table, records, pauses, a, b, starts, ends, how))
+    if laps:
+        triggers = [laps[i].trigger for i in _watch_lap_index(records, laps, spans)]
+    else:
+        triggers = ["distance"] * (len(spans) - 1) + ["session_end"]
+    fit_laps = [
+        _lap(table, records, pauses, a, b, starts, ends, trigger)
+        for (a, b), trigger in zip(spans, triggers, strict=True)
+    ]
     whole = _lap(table, records, pauses, 0, len(records), starts, ends, "activity_end")
     return FitActivity(records, fit_laps, whole, pauses, bool(table.running.any()))
 
@@ -236,7 +241,7 @@ def _watch_lap_index(
 
 
 def _lap(
-    table: StrideTable,
+    table: FitStrides,
     records: list[FitRecord],
     pauses: list[tuple[int, int]],
     a: int,
