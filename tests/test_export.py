@@ -1,47 +1,23 @@
-"""Exports: FIT activities decoded back by Garmin's own FIT SDK, CSV and Parquet tables."""
+"""Exports: CSV and Parquet tables, and the export command (FIT content: test_fit_export.py)."""
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Stream
 from typer.testing import CliRunner
 
 from heavylegs.analysis.session import session_from_strides
 from heavylegs.cli import app
-from heavylegs.export import FitError, encode_activity, fit_records, to_csv, to_parquet
-from heavylegs.export.fit import crc16
+from heavylegs.export import to_csv, to_parquet
 from heavylegs.sim.strides import generate, scenario, store_run
 from heavylegs.store import Store, Stride
 
 T0 = 1_700_000_000.0
-
-
-def constant_strides(foot: str, gct: float, count: int = 400, offset_ms: int = 0) -> list[Stride]:
-    """Running strides with fixed values: what every FIT record must decode back to."""
-    return [
-        Stride(
-            seq=i,
-            foot=foot,
-            running=True,
-            clipped=False,
-            strike_class="midfoot",
-            ic_ms=offset_ms + round(i * 700.5),
-            gct_ms=gct,
-            stride_ms=700.5,
-            cadence_spm=171.3,
-            strike_deg=3.0,
-            impact_g=9.5,
-            stride_len_m=2.131,
-        )
-        for i in range(count)
-    ]
 
 
 def decode(data: bytes) -> dict:
@@ -54,102 +30,8 @@ def decode(data: bytes) -> dict:
     return messages
 
 
-def test_fit_running_dynamics_decode_to_the_measured_values() -> None:
-    session = session_from_strides(
-        {
-            "left": constant_strides("left", 250.0),
-            "right": constant_strides("right", 262.5, offset_ms=350),
-        },
-        started_at=T0,
-    )
-    messages = decode(encode_activity(session))
-    records = messages["record_mesgs"]
-    # one record a second from the first contact to the last, no second without a stride
-    assert len(records) == pytest.approx(400 * 0.7005, abs=2)
-    for record in records[3:]:  # the first seconds see only one foot
-        # 171.3 steps/min = 85.65 strides/min: 85 plus 83/128 (0.6484)
-        assert record["cadence"] == 85
-        assert record["fractional_cadence"] == pytest.approx(0.65, abs=1 / 256)
-        assert record["cadence"] + record["fractional_cadence"] == pytest.approx(
-            171.3 / 2, abs=1 / 256
-        )
-        # stance time in 0.1 ms: the median of the last 3 s of both feet
-        assert record["stance_time"] in (250.0, 256.2, 256.3, 262.5)
-        # left share: 250 / (250 + 262.5) = 48.78%, in 0.01%
-        assert record["stance_time_balance"] == pytest.approx(48.78, abs=0.005)
-        # step length = half the stride length, in 0.1 mm
-        assert record["step_length"] == pytest.approx(1065.5, abs=0.05)
-        assert record["speed"] == pytest.approx(2.131 / 0.7005, abs=0.001)
-    distances = [r["distance"] for r in records]
-    assert np.all(np.diff(distances) >= 0)
-    assert distances[-1] == pytest.approx(2.131 * 399, abs=3)
-    first, last = records[0]["timestamp"], records[-1]["timestamp"]
-    assert first.timestamp() == pytest.approx(T0, abs=1.0)
-    (session_msg,) = messages["session_mesgs"]
-    assert session_msg["sport"] == "running"
-    assert session_msg["total_timer_time"] == pytest.approx((last - first).total_seconds())
-    assert messages["file_id_mesgs"][0]["type"] == "activity"
-    assert messages["activity_mesgs"][0]["num_sessions"] == 1
-
-
-def test_fit_records_match_what_the_sdk_decodes() -> None:
-    """Every record of a realistic run, field by field, within each field's FIT resolution."""
-    session = session_from_strides(generate(scenario("fatigue_speed", minutes=12)), started_at=T0)
-    expected = fit_records(session)
-    decoded = decode(encode_activity(session, expected))["record_mesgs"]
-    assert len(decoded) == len(expected) > 600
-    for want, got in zip(expected, decoded, strict=True):
-        assert got["timestamp"].timestamp() == want.unix_s
-        strides = got["cadence"] + got["fractional_cadence"]
-        assert strides == pytest.approx(want.cadence_strides_min, abs=1 / 256 + 1e-9)
-        assert got["stance_time"] == pytest.approx(want.stance_time_ms, abs=0.05 + 1e-9)
-        assert got["step_length"] == pytest.approx(want.step_length_mm, abs=0.05 + 1e-9)
-        if want.stance_time_balance_pct is None:
-            assert "stance_time_balance" not in got or got["stance_time_balance"] is None
-        else:
-            assert got["stance_time_balance"] == pytest.approx(
-                want.stance_time_balance_pct, abs=0.005 + 1e-9
-            )
-
-
-def test_one_pod_fit_has_no_balance_and_unknown_length_is_left_out() -> None:
-    strides = [_without_length(s) for s in constant_strides("right", 255.0, count=100)]
-    session = session_from_strides({"right": strides}, started_at=T0)
-    records = decode(encode_activity(session))["record_mesgs"]
-    assert records
-    for record in records:
-        assert record.get("stance_time_balance") is None
-        assert record.get("step_length") is None
-        assert record.get("distance") is None
-        assert record["stance_time"] == 255.0
-
-
 def _without_length(s: Stride) -> Stride:
     return replace(s, stride_len_m=None)
-
-
-def test_fit_crc_matches_the_protocol_check_value() -> None:
-    # a corrupted byte must be caught by the decoder's integrity check
-    session = session_from_strides({"left": constant_strides("left", 250.0, 50)}, started_at=T0)
-    data = bytearray(encode_activity(session))
-    assert crc16(bytes(data[:-2])) == int.from_bytes(data[-2:], "little")
-    data[40] ^= 0x01
-    assert not Decoder(Stream.from_byte_array(data)).check_integrity()
-
-
-def test_fit_refuses_runs_it_cannot_represent() -> None:
-    no_time = session_from_strides({"left": constant_strides("left", 250.0, 50)}, started_at=0.0)
-    with pytest.raises(FitError, match="start time"):
-        encode_activity(no_time)
-    walking = session_from_strides(
-        {"left": [_walking(s) for s in constant_strides("left", 600.0, 50)]}, started_at=T0
-    )
-    with pytest.raises(FitError, match="no running strides"):
-        encode_activity(walking)
-
-
-def _walking(s: Stride) -> Stride:
-    return replace(s, running=False)
 
 
 def test_csv_holds_every_stride_with_unknowns_empty() -> None:
@@ -211,10 +93,3 @@ def test_export_command_errors_are_clear(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["export", "--db", str(db), "--format", "gpx"])
     assert bad.exit_code == 2
     assert not (tmp_path / "exports").exists()
-
-
-def test_values_are_finite_in_the_fit_records() -> None:
-    session = session_from_strides(generate(scenario("stop_and_go", minutes=20)), started_at=T0)
-    for record in fit_records(session):
-        assert math.isfinite(record.stance_time_ms)
-        assert math.isfinite(record.cadence_strides_min)

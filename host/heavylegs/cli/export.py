@@ -11,7 +11,7 @@ from heavylegs.analysis.session import load_session
 from heavylegs.cli.errors import output_file
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
-from heavylegs.export.fit import FitError, encode_activity
+from heavylegs.export.fit import FitError, encode_activity, first_stride_unix
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
 from heavylegs.paths import db_path
 from heavylegs.store import Store
@@ -31,14 +31,15 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
         if info is None:
             raise HeavylegsError(f"no runs in {db}: record one first")
         session = load_session(store, info)
-    if not session.feet:
-        raise HeavylegsError(f"run {info.id} has no strides to export")
+        if not session.feet:
+            raise HeavylegsError(f"run {info.id} has no strides to export")
+        # records are dated by the first stride, which a live run's start precedes
+        first_stride_at = first_stride_unix(store, info) if fmt is Format.fit else None
     try:
-        data = {
-            Format.fit: encode_activity,
-            Format.csv: to_csv,
-            Format.parquet: to_parquet,
-        }[fmt](session)
+        if fmt is Format.fit:
+            data = encode_activity(session, first_stride_at=first_stride_at)
+        else:
+            data = to_csv(session) if fmt is Format.csv else to_parquet(session)
     except FitError as err:
         raise HeavylegsError(str(err)) from err
     target = out if out is not None else db.parent / "exports" / f"run-{info.id}.{fmt.value}"

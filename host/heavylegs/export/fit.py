@@ -1,282 +1,384 @@
-"""FIT activity files with running dynamics, written without any FIT library.
+"""FIT activity files with running dynamics, laid out as a Garmin watch writes them.
 
-FIT is Garmin's binary format: a 14-byte header, definition messages that declare
-each local message's fields, data messages, and a CRC over everything. We write
-only what an activity needs (file_id, events, records, lap, session, activity);
-the test suite decodes our files with Garmin's own SDK.
+Each message carries the fields, base types and scales a fenix 5 uses for the same
+message (tests/test_fit_export.py compares the layouts with a real file): records
+once a second with stance time, its share of the stride, balance, step length,
+cadence, speed and distance; laps and a session with the averages of each; a
+device_info for each pod. Vertical oscillation and vertical ratio are torso
+measures a foot pod does not make, so they are left out rather than invented.
+Strike angle and impact have no FIT field: they go in developer fields, as Stryd
+and others carry theirs.
 
-Records come once a second, as watches write them, each from the strides of the
-last few seconds: FIT's running-dynamics fields are smoothed values, not strides.
+Manufacturer 255 is FIT's `development`: the id the profile sets aside for makers
+without one assigned by Garmin; every other number names a real company (0 and
+0xFFFF are not valid). Under it product numbers are ours to choose.
 """
 
 from __future__ import annotations
 
-import math
-import struct
+import re
+import uuid
+import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
-from heavylegs.analysis.indicators import usable_strides
-from heavylegs.analysis.session import Session
-from heavylegs.errors import HeavylegsError
-
-FIT_EPOCH_UNIX = 631_065_600  # 1989-12-31T00:00:00Z
-_PROFILE_VERSION = 2132
-_PROTOCOL_VERSION = 0x20
-# Strides whose contact began within this many seconds feed a record.
-WINDOW_S = 3.0
-
-# Base types (FIT SDK table): the code carries the endian-ability bit.
-_ENUM, _UINT8, _UINT16, _UINT32, _UINT32Z = 0x00, 0x02, 0x84, 0x86, 0x8C
-_INVALID = {_ENUM: 0xFF, _UINT8: 0xFF, _UINT16: 0xFFFF, _UINT32: 0xFFFF_FFFF, _UINT32Z: 0}
-_FORMAT = {_ENUM: "B", _UINT8: "B", _UINT16: "H", _UINT32: "I", _UINT32Z: "I"}
-
-# Global message numbers and field numbers from Garmin's FIT profile.
-_FILE_ID, _EVENT, _RECORD, _LAP, _SESSION, _ACTIVITY = 0, 21, 20, 19, 18, 34
-_TIMESTAMP = 253
-_RECORD_FIELDS = (
-    (_TIMESTAMP, _UINT32),
-    (5, _UINT32),  # distance, m x100
-    (6, _UINT16),  # speed, m/s x1000
-    (4, _UINT8),  # cadence, strides/min
-    (53, _UINT8),  # fractional_cadence, strides/min x128
-    (41, _UINT16),  # stance_time, ms x10
-    (84, _UINT16),  # stance_time_balance, % x100 (left share)
-    (85, _UINT16),  # step_length, mm x10
+from heavylegs.analysis.session import Session, load_session
+from heavylegs.export.fit_codec import (
+    BYTE,
+    ENUM,
+    FIT_EPOCH_UNIX,
+    FLOAT32,
+    MESSAGE_INDEX,
+    STRING,
+    TIMESTAMP,
+    UINT8,
+    UINT16,
+    UINT32,
+    UINT32Z,
+    DevField,
+    Field,
+    FitWriter,
+    crc16,
+    fit_time,
+    scaled,
 )
+from heavylegs.export.fit_stats import (
+    Dynamics,
+    FitActivity,
+    FitError,
+    FitLap,
+    FitRecord,
+    LapBounds,
+    build_activity,
+    split_cadence,
+)
+from heavylegs.store import RunInfo, Store
+
+__all__ = [
+    "FIT_EPOCH_UNIX",
+    "FitError",
+    "FitRecord",
+    "LapBounds",
+    "crc16",
+    "encode_activity",
+    "encode_run",
+    "first_stride_unix",
+]
+
+MANUFACTURER_DEVELOPMENT = 255
+PRODUCT_TOOLKIT = 1  # the host toolkit that writes the file
+PRODUCT_POD = 2
+# The developer fields' owner: a fixed id, so apps can recognise them across files.
+APPLICATION_ID = uuid.uuid5(uuid.NAMESPACE_URL, "https://heavylegs/fit/developer-fields").bytes
+# developer field number: (name, units)
+DEV_FIELDS = {
+    0: ("strike_angle", "deg"),
+    1: ("impact", "g"),
+    2: ("avg_strike_angle", "deg"),
+    3: ("avg_impact", "g"),
+}
+
+# Global message numbers from Garmin's FIT profile.
+_FILE_ID, _DEVICE_INFO, _EVENT, _RECORD, _LAP, _SESSION, _ACTIVITY = 0, 23, 21, 20, 19, 18, 34
+_FIELD_DESCRIPTION, _DEVELOPER_DATA_ID = 206, 207
+# Enums from the profile.
+_ACTIVITY_FILE, _GENERIC = 4, 0
+_RUNNING, _WALKING, _WALKING_SPORT = 1, 6, 11  # sport and activity_type share running
+_EVENT_TIMER, _EVENT_LAP, _EVENT_ACTIVITY = 0, 9, 26
+_START, _STOP, _STOP_ALL = 0, 1, 4
+_TIMER_MANUAL, _TIMER_AUTO = 0, 1
+_BLUETOOTH_LOW_ENERGY, _BLE_FOOTPOD, _LOCAL = 3, 6, 5
+_SENSOR_POSITION = {"left": 0, "right": 6}  # body_location left_leg / right_leg: no foot
+_LAP_TRIGGER = {
+    name: number
+    for number, name in enumerate(
+        ("manual", "time", "distance", "position_start", "position_lap", "position_waypoint",
+         "position_marked", "session_end", "fitness_equipment")
+    )
+}  # fmt: skip
+
+_RECORD_FIELDS = (
+    Field(TIMESTAMP, UINT32),
+    Field(5, UINT32),  # distance, m x100
+    Field(6, UINT16),  # speed, m/s x1000
+    Field(40, UINT16),  # stance_time_percent, % x100
+    Field(41, UINT16),  # stance_time, ms x10
+    Field(84, UINT16),  # stance_time_balance, % x100 (left share)
+    Field(85, UINT16),  # step_length, mm x10
+    Field(4, UINT8),  # cadence, strides/min
+    Field(42, ENUM),  # activity_type
+    Field(53, UINT8),  # fractional_cadence, strides/min x128
+)
+_RECORD_DEV = (DevField(0), DevField(1))
+# lap and session share their summary fields, under different numbers
+_SUMMARY_NUMS = {
+    "lap": dict(
+        avg_speed=13, max_speed=14, stance_pct=78, stance=79, balance=119, step=120,
+        avg_cadence=17, max_cadence=18, avg_frac=80, max_frac=81,
+    ),
+    "session": dict(
+        avg_speed=14, max_speed=15, stance_pct=90, stance=91, balance=133, step=134,
+        avg_cadence=18, max_cadence=19, avg_frac=92, max_frac=93,
+    ),
+}  # fmt: skip
+_SUMMARY_DEV = (DevField(2), DevField(3))
 
 
-class FitError(HeavylegsError, ValueError):
-    """The session cannot be written as a FIT activity."""
+def encode_activity(
+    session: Session,
+    *,
+    first_stride_at: float | None = None,
+    laps: Sequence[LapBounds] | None = None,
+) -> bytes:
+    """The session as a complete FIT activity file.
+
+    `first_stride_at` is the unix time of the run's first initial contact (default:
+    the session's start); `laps` are a watch's laps to use instead of one per km.
+    """
+    start = session.started_at if first_stride_at is None else first_stride_at
+    activity = build_activity(session, start, laps)
+    return _encode(session, activity)
 
 
-@dataclass(frozen=True, slots=True)
-class FitRecord:
-    """One second of running dynamics in natural units; None = not measured."""
-
-    unix_s: int
-    cadence_strides_min: float
-    stance_time_ms: float
-    stance_time_balance_pct: float | None
-    step_length_mm: float | None
-    speed_mps: float | None
-    distance_m: float | None
+def encode_run(store: Store, run: RunInfo, laps: Sequence[LapBounds] | None = None) -> bytes:
+    """A stored run as a FIT activity, its records dated by its first stride."""
+    session = load_session(store, run)
+    return encode_activity(session, first_stride_at=first_stride_unix(store, run), laps=laps)
 
 
-def fit_records(session: Session) -> list[FitRecord]:
-    """Per-second records from the running strides of both feet."""
-    if session.started_at <= FIT_EPOCH_UNIX:
-        raise FitError(
-            f"run {session.run_id} has no usable start time ({session.started_at}); "
-            "FIT timestamps count from 1989-12-31"
-        )
-    feet = {}
-    for foot, data in session.feet.items():
-        use = usable_strides(data)
-        if use.any():
-            feet[foot] = (
-                data.minutes[use] * 60,
-                data.cadence_spm[use],
-                data.gct_ms[use],
-                data.stride_len_m[use],
-                data.speed_mps[use],
-            )
-    if not feet:
-        raise FitError(f"run {session.run_id} has no running strides to export")
-    start = min(float(v[0][0]) for v in feet.values())
-    end = max(float(v[0][-1]) for v in feet.values())
-    lengths_known = all(np.isfinite(v[3]).mean() >= 0.8 for v in feet.values())
-    # distance from one foot's strides (each covers the whole distance); the most complete foot
-    dist_foot = max(feet, key=lambda f: np.isfinite(feet[f][3]).sum())
-    dist_t, dist_len = feet[dist_foot][0], np.nan_to_num(feet[dist_foot][3])
-    dist_cum = np.cumsum(dist_len)
-    records = []
-    for second in range(math.ceil(start), math.floor(end) + 1):
-        lo, hi = second - WINDOW_S, second
-        picked = {
-            foot: slice(*np.searchsorted(v[0], [lo, hi], side="right")) for foot, v in feet.items()
-        }
-        if all(s.start == s.stop for s in picked.values()):
+def first_stride_unix(store: Store, run: RunInfo) -> float:
+    """When the run's first stride landed: a live run starts before the runner does.
+
+    Each recording dates its first stride by the best clock it has: the host's
+    receive times (the least late one), the fitted pod clock, or the pod session's
+    start; the run's start time is the last resort.
+    """
+    candidates = []
+    for rec in run.recordings:
+        if not rec.stride_count or rec.first_ic_ms is None:
             continue
-        cadence = np.concatenate([feet[f][1][s] for f, s in picked.items()])
-        gct = np.concatenate([feet[f][2][s] for f, s in picked.items()])
-        length = np.concatenate([feet[f][3][s] for f, s in picked.items()])
-        speed = np.concatenate([feet[f][4][s] for f, s in picked.items()])
-        balance = None
-        left, right = picked.get("left"), picked.get("right")
-        if left and right and left.stop > left.start and right.stop > right.start:
-            gl = float(np.median(feet["left"][2][left]))
-            gr = float(np.median(feet["right"][2][right]))
-            balance = 100 * gl / (gl + gr)
-        distance = None
-        if lengths_known:
-            done = int(np.searchsorted(dist_t, hi, side="right"))
-            distance = float(dist_cum[done - 1]) if done else 0.0
-        records.append(
-            FitRecord(
-                unix_s=int(session.started_at) + second,
-                cadence_strides_min=float(np.median(cadence)) / 2,
-                stance_time_ms=float(np.median(gct)),
-                stance_time_balance_pct=balance,
-                step_length_mm=(
-                    float(np.median(length[np.isfinite(length)])) * 500
-                    if np.isfinite(length).any()
-                    else None
-                ),
-                speed_mps=(
-                    float(np.median(speed[np.isfinite(speed)]))
-                    if np.isfinite(speed).any()
-                    else None
-                ),
-                distance_m=distance,
-            )
-        )
-    return records
+        first_s = rec.first_ic_ms / 1000
+        table = store.stride_table(rec.id, ("ic_ms", "host_time"))
+        known = np.isfinite(table["host_time"])
+        if known.any():
+            pod_zero = np.min(table["host_time"][known] - table["ic_ms"][known] / 1000)
+            candidates.append(float(pod_zero) + first_s)
+        elif rec.clock_offset_s is not None and rec.clock_rate is not None:
+            candidates.append(rec.clock_offset_s + rec.clock_rate * first_s)
+        elif rec.started_at is not None:
+            candidates.append(rec.started_at + first_s)
+    return min(candidates, default=run.started_at)
 
 
-def encode_activity(session: Session, records: Sequence[FitRecord] | None = None) -> bytes:
-    """The session as a complete FIT activity file."""
-    if records is None:
-        records = fit_records(session)
-    if not records:
-        raise FitError(f"run {session.run_id} has no running strides to export")
-    out = _Writer()
-    first, last = records[0].unix_s, records[-1].unix_s
-    elapsed_ms = (last - first) * 1000
+def _encode(session: Session, activity: FitActivity) -> bytes:
+    out = FitWriter()
+    first = activity.records[0].unix_s
+    end = activity.session.start_unix + round(activity.session.elapsed_s)
     out.message(
         0,
         _FILE_ID,
         [
-            (0, _ENUM, 4),
-            (1, _UINT16, 255),
-            (2, _UINT16, 1),
-            (3, _UINT32Z, 1),
-            (4, _UINT32, _fit_time(first)),
+            (Field(3, UINT32Z), 1),  # serial_number
+            (Field(4, UINT32), fit_time(first)),  # time_created
+            (Field(1, UINT16), MANUFACTURER_DEVELOPMENT),
+            (Field(2, UINT16), PRODUCT_TOOLKIT),
+            (Field(0, ENUM), _ACTIVITY_FILE),
         ],
     )
-    # event: timer (0) start (0)
-    out.message(1, _EVENT, [(_TIMESTAMP, _UINT32, _fit_time(first)), (0, _ENUM, 0), (1, _ENUM, 0)])
-    out.define(2, _RECORD, _RECORD_FIELDS)
-    for r in records:
-        out.data(2, _record_values(r))
-    # event: timer stop_all (4)
-    out.message(1, _EVENT, [(_TIMESTAMP, _UINT32, _fit_time(last)), (0, _ENUM, 0), (1, _ENUM, 4)])
-    distance = records[-1].distance_m
-    dist = _INVALID[_UINT32] if distance is None else round(distance * 100)
-    common = [
-        (_TIMESTAMP, _UINT32, _fit_time(last)),
-        (2, _UINT32, _fit_time(first)),  # start_time
-        (7, _UINT32, elapsed_ms),  # total_elapsed_time, s x1000
-        (8, _UINT32, elapsed_ms),  # total_timer_time
-        (9, _UINT32, dist),  # total_distance, m x100
-    ]
-    # lap: event lap (9), event_type stop (1)
-    out.message(3, _LAP, [*common, (0, _ENUM, 9), (1, _ENUM, 1)])
-    # session: sport running (1), sub_sport generic (0), one lap
-    out.message(
-        4,
-        _SESSION,
-        [
-            *common,
-            (0, _ENUM, 8),
-            (1, _ENUM, 1),
-            (5, _ENUM, 1),
-            (6, _ENUM, 0),
-            (25, _UINT16, 0),
-            (26, _UINT16, 1),
-        ],
-    )
-    # activity: one session, manual, event activity (26) stop (1)
+    _developer_fields(out)
+    _devices(out, session, first)
+    _event(out, first, _EVENT_TIMER, _START, _TIMER_MANUAL)
+    out.define(2, _RECORD, _RECORD_FIELDS, _RECORD_DEV)
+    pauses = iter(activity.pauses)
+    pause = next(pauses, None)
+    lap_ends = {lap.records.stop - 1: (i, lap) for i, lap in enumerate(activity.laps)}
+    sport = _RUNNING if activity.sport_running else _WALKING_SPORT
+    for i, record in enumerate(activity.records):
+        if pause is not None and record.unix_s >= pause[1]:
+            # a watch's auto-pause: the timer stood still while the runner did
+            _event(out, pause[0], _EVENT_TIMER, _STOP_ALL, _TIMER_AUTO)
+            _event(out, pause[1], _EVENT_TIMER, _START, _TIMER_AUTO)
+            pause = next(pauses, None)
+        out.data(2, _record_values(record), _dev_values(record.dynamics))
+        if i in lap_ends:
+            index, lap = lap_ends[i]
+            # written when the lap ends, between records, as a watch does
+            _summary(out, 3, _LAP, lap, index, sport, define=index == 0)
+    _event(out, end, _EVENT_TIMER, _STOP_ALL, _TIMER_MANUAL)
+    _summary(out, 4, _SESSION, activity.session, 0, sport, num_laps=len(activity.laps))
     out.message(
         5,
         _ACTIVITY,
         [
-            (_TIMESTAMP, _UINT32, _fit_time(last)),
-            (0, _UINT32, elapsed_ms),
-            (1, _UINT16, 1),
-            (2, _ENUM, 0),
-            (3, _ENUM, 26),
-            (4, _ENUM, 1),
+            (Field(TIMESTAMP, UINT32), fit_time(end)),
+            (Field(0, UINT32), round(activity.session.timer_s * 1000)),  # total_timer_time
+            (Field(5, UINT32), fit_time(end + _utc_offset_s(end))),  # local_timestamp
+            (Field(1, UINT16), 1),  # num_sessions
+            (Field(2, ENUM), 0),  # type: manual
+            (Field(3, ENUM), _EVENT_ACTIVITY),
+            (Field(4, ENUM), _STOP),
         ],
     )
     return out.file()
 
 
-def _record_values(r: FitRecord) -> list[int]:
-    strides = r.cadence_strides_min
-    whole = math.floor(strides)
-    fraction = round((strides - whole) * 128)
-    if fraction == 128:
-        whole, fraction = whole + 1, 0
-    if not 0 <= whole < 255:
-        raise FitError(f"cadence {2 * strides:.0f} steps/min does not fit a FIT record")
+def _developer_fields(out: FitWriter) -> None:
+    out.message(
+        1,
+        _DEVELOPER_DATA_ID,
+        [
+            (Field(1, BYTE, 16), APPLICATION_ID),  # application_id
+            (Field(2, UINT16), MANUFACTURER_DEVELOPMENT),  # manufacturer_id
+            (Field(3, UINT8), 0),  # developer_data_index
+            (Field(4, UINT32), 1),  # application_version
+        ],
+    )
+    for num, (name, units) in DEV_FIELDS.items():
+        out.message(
+            1,
+            _FIELD_DESCRIPTION,
+            [
+                (Field(0, UINT8), 0),  # developer_data_index
+                (Field(1, UINT8), num),  # field_definition_number
+                (Field(2, UINT8), FLOAT32),  # fit_base_type_id
+                (Field(3, STRING, 24), name),  # field_name
+                (Field(8, STRING, 8), units),  # units
+            ],
+        )
+
+
+def _devices(out: FitWriter, session: Session, at: int) -> None:
+    """device_info: the toolkit that wrote the file, then each pod as a BLE foot pod."""
+    creator = [
+        (Field(TIMESTAMP, UINT32), fit_time(at)),
+        (Field(2, UINT16), MANUFACTURER_DEVELOPMENT),
+        (Field(4, UINT16), PRODUCT_TOOLKIT),
+        (Field(0, UINT8), 0),  # device_index: creator
+        (Field(25, ENUM), _LOCAL),  # source_type
+    ]
+    out.message(1, _DEVICE_INFO, creator)
+    for index, (foot, data) in enumerate(session.feet.items(), 1):
+        out.message(
+            1,
+            _DEVICE_INFO,
+            [
+                (Field(TIMESTAMP, UINT32), fit_time(at)),
+                (Field(3, UINT32Z), pod_serial(data.pod_address)),
+                (Field(2, UINT16), MANUFACTURER_DEVELOPMENT),
+                (Field(4, UINT16), PRODUCT_POD),
+                (Field(0, UINT8), index),  # device_index
+                (Field(1, UINT8), _BLE_FOOTPOD),  # device_type, read by source_type
+                (Field(18, ENUM), _SENSOR_POSITION[foot]),
+                (Field(25, ENUM), _BLUETOOTH_LOW_ENERGY),
+            ],
+        )
+
+
+def pod_serial(address: str) -> int:
+    """A pod's serial number: the low 32 bits of its Bluetooth address (never 0)."""
+    digits = address.replace(":", "").replace("-", "")
+    if re.fullmatch(r"[0-9A-Fa-f]{12}", digits):
+        serial = int(digits[4:], 16)
+    else:  # a simulated pod's name
+        serial = zlib.crc32(address.encode())
+    return serial or 1
+
+
+def _event(out: FitWriter, at: int, event: int, event_type: int, trigger: int) -> None:
+    out.message(
+        1,
+        _EVENT,
+        [
+            (Field(TIMESTAMP, UINT32), fit_time(at)),
+            (Field(3, UINT32), trigger),  # data: timer_trigger
+            (Field(0, ENUM), event),
+            (Field(1, ENUM), event_type),
+            (Field(4, UINT8), 0),  # event_group
+        ],
+    )
+
+
+def _record_values(r: FitRecord) -> list[object]:
+    d = r.dynamics
+    whole, fraction = split_cadence(d.cadence_strides_min)
     return [
-        _fit_time(r.unix_s),
-        _scaled(r.distance_m, 100, _UINT32),
-        _scaled(r.speed_mps, 1000, _UINT16),
-        whole,
-        fraction,
-        _scaled(r.stance_time_ms, 10, _UINT16),
-        _scaled(r.stance_time_balance_pct, 100, _UINT16),
-        _scaled(r.step_length_mm, 10, _UINT16),
+        fit_time(r.unix_s),
+        scaled(r.distance_m, 100, UINT32),
+        scaled(d.speed_mps, 1000, UINT16),
+        scaled(d.stance_time_pct, 100, UINT16),
+        scaled(d.stance_time_ms, 10, UINT16),
+        scaled(d.stance_time_balance_pct, 100, UINT16),
+        scaled(d.step_length_mm, 10, UINT16),
+        scaled(whole, 1, UINT8),
+        _RUNNING if r.running else _WALKING,
+        scaled(fraction, 1, UINT8),
     ]
 
 
-def _scaled(value: float | None, scale: float, base: int) -> int:
-    invalid = _INVALID[base]
-    if value is None or not math.isfinite(value):
-        return invalid
-    raw = round(value * scale)
-    # the invalid value is reserved: anything at or above it is clipped below it
-    return min(max(raw, 0), invalid - 1)
+def _dev_values(d: Dynamics) -> list[float | None]:
+    return [d.strike_deg, d.impact_g]
 
 
-def _fit_time(unix_s: int) -> int:
-    return int(unix_s) - FIT_EPOCH_UNIX
+def _summary(
+    out: FitWriter,
+    local: int,
+    global_num: int,
+    lap: FitLap,
+    index: int,
+    sport: int,
+    *,
+    define: bool = True,
+    num_laps: int | None = None,
+) -> None:
+    """A lap or the session: totals and the averages of every running-dynamics field."""
+    nums = _SUMMARY_NUMS["lap" if global_num == _LAP else "session"]
+    d = lap.dynamics
+    avg_whole, avg_frac = split_cadence(d.cadence_strides_min)
+    max_whole, max_frac = split_cadence(lap.max_cadence)
+    avg_speed = lap.distance_m / lap.timer_s if lap.distance_m is not None and lap.timer_s else None
+    end = lap.start_unix + round(lap.elapsed_s)
+    fields: list[tuple[Field, object]] = [
+        (Field(TIMESTAMP, UINT32), fit_time(end)),
+        (Field(2, UINT32), fit_time(lap.start_unix)),  # start_time
+        (Field(7, UINT32), round(lap.elapsed_s * 1000)),  # total_elapsed_time, s x1000
+        (Field(8, UINT32), round(lap.timer_s * 1000)),  # total_timer_time
+        (Field(9, UINT32), scaled(lap.distance_m, 100, UINT32)),  # total_distance
+        (Field(10, UINT32), lap.cycles),  # total_cycles: strides
+        (Field(MESSAGE_INDEX, UINT16), index),
+        (Field(nums["avg_speed"], UINT16), scaled(avg_speed, 1000, UINT16)),
+        (Field(nums["max_speed"], UINT16), scaled(lap.max_speed_mps, 1000, UINT16)),
+        (Field(nums["stance_pct"], UINT16), scaled(d.stance_time_pct, 100, UINT16)),
+        (Field(nums["stance"], UINT16), scaled(d.stance_time_ms, 10, UINT16)),
+        (Field(nums["balance"], UINT16), scaled(d.stance_time_balance_pct, 100, UINT16)),
+        (Field(nums["step"], UINT16), scaled(d.step_length_mm, 10, UINT16)),
+        (Field(0, ENUM), _EVENT_LAP),  # as the fenix writes a session too
+        (Field(1, ENUM), _STOP),
+        (Field(nums["avg_cadence"], UINT8), scaled(avg_whole, 1, UINT8)),
+        (Field(nums["max_cadence"], UINT8), scaled(max_whole, 1, UINT8)),
+        (Field(nums["avg_frac"], UINT8), scaled(avg_frac, 1, UINT8)),
+        (Field(nums["max_frac"], UINT8), scaled(max_frac, 1, UINT8)),
+    ]
+    if global_num == _LAP:
+        fields += [
+            (Field(24, ENUM), _LAP_TRIGGER.get(lap.trigger, 0)),  # lap_trigger
+            (Field(25, ENUM), sport),
+            (Field(39, ENUM), _GENERIC),  # sub_sport
+        ]
+    else:
+        fields += [
+            (Field(25, UINT16), 0),  # first_lap_index
+            (Field(26, UINT16), num_laps or 1),  # num_laps
+            (Field(5, ENUM), sport),
+            (Field(6, ENUM), _GENERIC),  # sub_sport
+            (Field(28, ENUM), 0),  # trigger: activity_end
+        ]
+    if define:
+        out.define(local, global_num, [f for f, _ in fields], _SUMMARY_DEV)
+    out.data(local, [v for _, v in fields], _dev_values(d))
 
 
-class _Writer:
-    def __init__(self) -> None:
-        self._body = bytearray()
-        self._defined: dict[int, tuple[tuple[int, int], ...]] = {}
-
-    def define(self, local: int, global_num: int, fields: Sequence[tuple[int, int]]) -> None:
-        self._body += struct.pack("<BBBHB", 0x40 | local, 0, 0, global_num, len(fields))
-        for num, base in fields:
-            self._body += struct.pack("<BBB", num, struct.calcsize(_FORMAT[base]), base)
-        self._defined[local] = tuple(fields)
-
-    def data(self, local: int, values: Sequence[int]) -> None:
-        fields = self._defined[local]
-        fmt = "<B" + "".join(_FORMAT[base] for _, base in fields)
-        self._body += struct.pack(fmt, local, *values)
-
-    def message(self, local: int, global_num: int, fields: Sequence[tuple[int, int, int]]) -> None:
-        self.define(local, global_num, [(num, base) for num, base, _ in fields])
-        self.data(local, [value for _, _, value in fields])
-
-    def file(self) -> bytes:
-        header = struct.pack(
-            "<BBHI4s", 14, _PROTOCOL_VERSION, _PROFILE_VERSION, len(self._body), b".FIT"
-        )
-        header += struct.pack("<H", crc16(header))
-        data = header + bytes(self._body)
-        return data + struct.pack("<H", crc16(data))
-
-
-_CRC_TABLE = (
-    0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-    0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400,
-)  # fmt: skip
-
-
-def crc16(data: bytes, crc: int = 0) -> int:
-    """FIT's CRC-16 (polynomial 0xA001, nibble-wise as the FIT protocol specifies)."""
-    for byte in data:
-        tmp = _CRC_TABLE[crc & 0xF]
-        crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ _CRC_TABLE[byte & 0xF]
-        tmp = _CRC_TABLE[crc & 0xF]
-        crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ _CRC_TABLE[(byte >> 4) & 0xF]
-    return crc
+def _utc_offset_s(at: int) -> int:
+    offset = datetime.fromtimestamp(at).astimezone().utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
