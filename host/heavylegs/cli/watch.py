@@ -45,3 +45,48 @@ def merge(
 
 def register(app: typer.Typer) -> None:
     app.command()(merge)
+
+
+def follow_watch(
+    watch_file: Path,
+    out: Path,
+    *,
+    minutes: float | None,
+    seed: int,
+    db: Path | None,
+    clock_offset_s: float,
+) -> None:
+    """`heavylegs sim --follow`: a simulated run over the watch activity's course.
+
+    With `db`, the stride-level generator stores the whole run there in seconds (its
+    pods' clock `clock_offset_s` off the watch's); otherwise the gait model writes
+    sensor traces for the firmware to replay (about real time per simulated minute).
+    """
+    from heavylegs.sim.follow import Course, follow_scenario, store_followed_run
+    from heavylegs.store import Store
+    from heavylegs.watch.fit import read_activity
+
+    activity = read_activity(watch_file)
+    course = Course(
+        started_at=activity.start_s,
+        t_s=activity.t_s - activity.start_s,
+        speed_mps=activity.speed_mps,
+        grade_pct=activity.grade_pct,
+        cadence_spm=activity.cadence_spm,
+    )
+    if minutes is not None:
+        course = course.sliced(minutes)
+    name = f"follows {activity.source}"
+    if db is not None:
+        with Store(db) as store:
+            run_id = store_followed_run(
+                store, course, clock_offset_s=clock_offset_s, seed=seed, name=name
+            )
+        typer.echo(f"run {run_id}: {course.duration_s / 60:.1f} min following {activity.source}")
+        return
+    scenario = follow_scenario(course, name="follow")
+    traces = scenario.simulate(seed=seed)
+    for foot, trace in traces.items():
+        # the watch's start time travels with the traces, for a recording to date by
+        trace.header.meta["started_at"] = course.started_at
+        typer.echo(f"{foot}: {trace.write(out / f'follow-{foot}.hltrace')}")
