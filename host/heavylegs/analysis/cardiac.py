@@ -18,12 +18,13 @@ from heavylegs.analysis.indicators import combine_feet
 # Below this change in heart rate per unit of pace the heart did not drift.
 DRIFT_MIN_PCT = 5.0
 # Stretches within this share of the baseline's speed count as the same pace.
-_COMPARABLE_PACE = 0.07
+_COMPARABLE_PACE = 0.10
 
 
 @dataclass(frozen=True, slots=True)
 class CardiacDrift:
-    """Heart rate in the baseline window and late in the run, at the baseline's pace."""
+    """Heart rate in the baseline window and in the later half of the run's stretches at
+    the baseline's pace."""
 
     base_bpm: float
     late_bpm: float
@@ -67,9 +68,9 @@ def cardiac_drift(detector: FatigueDetector) -> CardiacDrift | None:
     # run at the baseline's pace are compared with it
     comparable = np.abs(speed / base_speed - 1) <= _COMPARABLE_PACE
     after = np.flatnonzero((t >= base.end_min) & np.isfinite(hr) & comparable)
-    if len(after) < 6:
+    if len(after) < 4:
         return None
-    late = after[-max(3, len(after) // 3) :]
+    late = after[-max(2, len(after) // 2) :]
     with np.errstate(divide="ignore", invalid="ignore"):
         per_pace = hr / speed
     drift = 100 * (np.nanmedian(per_pace[late]) / np.nanmedian(per_pace[in_base]) - 1)

@@ -44,6 +44,12 @@ def watch_section(analysis: RunAnalysis) -> str | None:
     ]
     if drift is not None:
         parts.append(f'<p data-watch="cardiac">{escape(drift.text)}</p>')
+    elif np.isfinite(track.heart_rate_bpm).any():
+        parts.append(
+            f'<p data-watch="cardiac">Heart rate {np.nanmedian(track.heart_rate_bpm):.0f} bpm '
+            "(median); too little running at the baseline's pace later on to judge "
+            "cardiac drift.</p>"
+        )
     return (
         '<section id="watch">\n<h2>Pace and heart rate (watch)</h2>\n'
         + "\n".join(parts)
