@@ -12,18 +12,26 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from heavylegs.analysis.cardiac import DRIFT_MIN_PCT, cardiac_drift
 from heavylegs.analysis.fatigue import GCT_PER_GRADE_PRIOR, FatigueDetector
 from heavylegs.analysis.session import load_session, with_watch
 from heavylegs.reprocess import strides_from_trace
-from heavylegs.sim.follow import GCT_PER_GRADE_PCT, Course, follow_scenario, store_followed_run
+from heavylegs.sim.follow import (
+    GCT_PER_GRADE_PCT,
+    Course,
+    follow_scenario,
+    follow_strides,
+    store_followed_run,
+)
 from heavylegs.store import SCHEMA_VERSION, Store
 from heavylegs.trace import read_trace
-from heavylegs.watch import read_activity
+from heavylegs.watch import align, read_activity
 from heavylegs.watch.merge import merge_activity
 
 REPO = Path(__file__).resolve().parents[1]
@@ -345,3 +353,35 @@ def test_sim_follow_into_a_store_then_merge_end_to_end(tmp_path: Path) -> None:
     done = cli("merge", str(FENIX2), "--db", str(db))
     assert done.returncode == 0, done.stderr
     assert "offset -75." in done.stdout or "offset -74." in done.stdout, done.stdout
+
+
+def test_without_cadence_or_correlation_the_clocks_are_kept() -> None:
+    activity = read_activity(FENIX2)
+    course = course_of(FENIX2)
+    strides = follow_strides(course, seed=9)
+    t = np.concatenate([[course.started_at + s.ic_ms / 1000 for s in v] for v in strides.values()])
+    cadence = np.concatenate([[s.cadence_spm for s in v] for v in strides.values()])
+    no_cadence = replace(activity, cadence_spm=np.full(len(activity), np.nan))
+    kept = align(no_cadence, t + 40.0, cadence)
+    assert (kept.method, kept.offset_s, kept.correlation) == ("clock", 0.0, None)
+    # a pod cadence unrelated to the watch's: no lag wins, the clocks stay
+    noise = np.random.default_rng(3).normal(170, 3, len(cadence))
+    unrelated = align(activity, t, noise)
+    assert unrelated.method == "clock" and unrelated.offset_s == 0.0
+    assert "by the clocks alone" in unrelated.describe()
+
+
+@pytest.mark.parametrize("rise_pct, drifts", [(0.0, False), (15.0, True)])
+def test_cardiac_drift_is_found_when_planted(tmp_path: Path, rise_pct: float, drifts: bool) -> None:
+    """Heart rate planted flat, or rising 15% over the run at any pace."""
+    activity = read_activity(FENIX2)
+    share = (activity.t_s - activity.start_s) / (activity.end_s - activity.start_s)
+    planted = replace(activity, heart_rate_bpm=150.0 * (1 + rise_pct / 100 * share))
+    with Store(tmp_path / "s.db") as store:
+        store_followed_run(store, course_of(FENIX2), seed=4)
+        merge_activity(store, planted)
+        session = load_session(store, store.run(1))
+    drift = cardiac_drift(FatigueDetector().detect(session))
+    assert drift is not None
+    assert (drift.drift_pct >= DRIFT_MIN_PCT) is drifts, drift
+    assert ("no cardiac drift" in drift.text) is not drifts

@@ -1,7 +1,7 @@
 """Heart rate beside contact time: cardiac drift as context for heavy legs.
 
-With a merged watch activity, heart rate per unit of pace (Friel's Pa:HR
-decoupling) tells how hard the same pace became as the run went on. A heart
+With a merged watch activity, heart rate at the same pace early and late in the
+run (the idea of Friel's Pa:HR decoupling) tells how hard that pace became. A heart
 rate that drifts up while contact time holds is heat or hydration; both rising
 together is the runner tiring.
 """
@@ -15,10 +15,10 @@ import numpy as np
 from heavylegs.analysis.fatigue import FatigueDetector
 from heavylegs.analysis.indicators import combine_feet
 
-# Below this change in heart rate per unit of pace the heart did not drift.
+# Below this rise in heart rate at the same pace the heart did not drift.
 DRIFT_MIN_PCT = 5.0
 # Stretches within this share of the baseline's speed count as the same pace.
-_COMPARABLE_PACE = 0.10
+_COMPARABLE_PACE = 0.06
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class CardiacDrift:
 
     base_bpm: float
     late_bpm: float
-    # heart rate per unit of speed, late against baseline, in %
+    # heart rate at the baseline's pace, late against baseline, in %
     drift_pct: float
     # contact time at comparable pace (and grade), late against baseline, in %
     gct_pct: float | None
@@ -40,9 +40,9 @@ class CardiacDrift:
             "later at the same pace"
         )
         drift = (
-            f"{self.drift_pct:+.0f}% per unit of pace: cardiac drift"
+            f"{self.drift_pct:+.0f}%: cardiac drift"
             if self.drift_pct >= DRIFT_MIN_PCT
-            else f"{self.drift_pct:+.0f}% per unit of pace: no cardiac drift"
+            else f"{self.drift_pct:+.0f}%: no cardiac drift"
         )
         if self.gct_pct is None:
             return f"{hr} ({drift})."
@@ -68,12 +68,10 @@ def cardiac_drift(detector: FatigueDetector) -> CardiacDrift | None:
     # run at the baseline's pace are compared with it
     comparable = np.abs(speed / base_speed - 1) <= _COMPARABLE_PACE
     after = np.flatnonzero((t >= base.end_min) & np.isfinite(hr) & comparable)
-    if len(after) < 4:
+    if len(after) < 3:
         return None
     late = after[-max(2, len(after) // 2) :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_pace = hr / speed
-    drift = 100 * (np.nanmedian(per_pace[late]) / np.nanmedian(per_pace[in_base]) - 1)
+    drift = 100 * (np.nanmedian(hr[late]) / np.nanmedian(hr[in_base]) - 1)
     gct = detector.indicators_.get("contact_time")
     gct_pct = None
     if gct is not None and np.isfinite(gct.deviation[late]).any():

@@ -159,13 +159,12 @@ def store_followed_run(
         rec = store.add_recording(
             run_id, f"AA:00:00:00:0F:0{session}", f"pod-{foot}", foot, run_id, "synthetic"
         )
-        # a stride reaches the host when it ends
+        # as a live recording ends up: contacts dated through the pod clock fit
         store.add_strides(
-            rec,
-            [
-                replace(s, host_time=started_at + (s.ic_ms + s.stride_ms) / 1000)
-                for s in foot_strides
-            ],
+            rec, [replace(s, host_time=started_at + s.ic_ms / 1000) for s in foot_strides]
+        )
+        store.set_recording_times(
+            rec, started_at=started_at, clock_offset_s=started_at, clock_rate=1.0
         )
     store.finish_run(run_id, started_at + course.duration_s)
     return run_id

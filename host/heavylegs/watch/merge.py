@@ -34,15 +34,16 @@ class Merged:
 def stride_times(store: Store, run: RunInfo) -> tuple[np.ndarray, np.ndarray]:
     """(initial contact on the run's clock in unix s, cadence) of every stride of the run.
 
-    A live stride reaches the host when it ends, so its contact was one stride time
-    earlier; a synced recording's strides are dated from its session start.
+    A stride's host time is its contact on the host's clock (through the pod clock fit
+    of a live recording, or the session start of a synced one); a recording without
+    host times is dated from its session start.
     """
     times, cadences = [], []
     for rec in run.recordings:
         if not rec.stride_count:
             continue
-        table = store.stride_table(rec.id, ("ic_ms", "host_time", "stride_ms", "cadence_spm"))
-        at = table["host_time"] - table["stride_ms"] / 1000
+        table = store.stride_table(rec.id, ("ic_ms", "host_time", "cadence_spm"))
+        at = table["host_time"]
         if np.isnan(at).all():
             start = rec.started_at if rec.started_at is not None else run.started_at
             at = start + table["ic_ms"] / 1000
