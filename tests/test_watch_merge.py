@@ -385,3 +385,23 @@ def test_cardiac_drift_is_found_when_planted(tmp_path: Path, rise_pct: float, dr
     assert drift is not None
     assert (drift.drift_pct >= DRIFT_MIN_PCT) is drifts, drift
     assert ("no cardiac drift" in drift.text) is not drifts
+
+
+def test_a_merge_renews_the_runs_cached_summary(tmp_path: Path) -> None:
+    """An earlier run's summary is cached for the history; merging a watch into it
+    must not leave the summary judged without the watch."""
+    from heavylegs.analysis.history import ANALYSIS_VERSION, run_summary
+    from heavylegs.store.diary import Diary
+
+    db = tmp_path / "s.db"
+    with Store(db) as store:
+        store_followed_run(store, course_of(FENIX2), seed=6)
+        run = store.run(1)
+        with Diary(db) as diary:
+            before = run_summary(store, diary, run)
+            assert diary.cached_summary(1, ANALYSIS_VERSION, run.stride_count) is not None
+        merge_activity(store, read_activity(FENIX2))
+        with Diary(db) as diary:
+            assert diary.cached_summary(1, ANALYSIS_VERSION, run.stride_count) is None
+            after = run_summary(store, diary, run)
+    assert before != after

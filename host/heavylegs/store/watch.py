@@ -107,6 +107,11 @@ class WatchRecords(StoreTables):
                 f"VALUES ({', '.join('?' * (len(WATCH_COLUMNS) + 2))})",
                 rows,
             )
+            # the diary's cached summary of the run was judged without this watch
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run_summaries'"
+            ).fetchone():
+                conn.execute("DELETE FROM run_summaries WHERE run_id = ?", (run_id,))
             conn.executemany(
                 "INSERT INTO watch_laps (run_id, lap, start_s, end_s, distance_m, ascent_m) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
