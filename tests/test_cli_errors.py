@@ -166,6 +166,7 @@ CASES: dict[str, Case] = {
     "merge-not-fit": Case(("merge", "{file}"), "plain.txt is not a FIT file"),
     "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
     "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
+    "sim-db-without-follow": Case(("sim", "--db", "{db}"), "--db goes with --follow"),
     # the command line itself
     "unknown-command": Case(("bogus",), "No such command 'bogus'"),
     "unknown-option": Case(("record", "--bogus"), "No such option: --bogus"),

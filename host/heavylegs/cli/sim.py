@@ -62,6 +62,8 @@ def sim(
     """Write the sensor traces (left and right pod) of a simulated run."""
     from heavylegs.sim.scenarios import SCENARIOS, write_scenario
 
+    if db is not None and follow is None:
+        raise typer.BadParameter("--db goes with --follow WATCH.fit")
     if follow is not None:
         from heavylegs.cli.watch import follow_watch
 

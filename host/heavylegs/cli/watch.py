@@ -15,7 +15,7 @@ def merge(
         ..., metavar="WATCH.fit", help="the activity as the watch wrote it (a .fit file)"
     ),
     run: int = typer.Argument(
-        None, metavar="[RUN]", help="run id; default: the run the activity overlaps in time"
+        None, metavar="RUN", help="run id; default: the run the activity overlaps in time"
     ),
     replace: bool = typer.Option(
         False, "--replace", help="replace a watch activity merged into the run before"
