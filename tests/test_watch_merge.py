@@ -405,3 +405,27 @@ def test_a_merge_renews_the_runs_cached_summary(tmp_path: Path) -> None:
             assert diary.cached_summary(1, ANALYSIS_VERSION, run.stride_count) is None
             after = run_summary(store, diary, run)
     assert before != after
+
+
+async def test_firmware_in_the_loop_on_a_slice_aligns_within_a_second(tmp_path: Path) -> None:
+    """The real firmware (MicroPython) on simulated pods over the simulated radio,
+    recording 4 minutes of the fenix 2 course around its stop and walk (minute 31.5
+    on); a whole 47 min run would take minutes here. The pods' clocks are then set
+    as a pod without a host would date them: the watch's time plus a planted offset."""
+    from heavylegs.cli.simulated import record_simulated
+
+    course = course_of(FENIX2).sliced(4.0, from_min=31.5)
+    traces = follow_scenario(course).simulate(seed=1)
+    paths = {foot: trace.write(tmp_path / f"{foot}.hltrace") for foot, trace in traces.items()}
+    planted = float(np.random.default_rng(31).uniform(-120.0, 120.0))
+    with Store(tmp_path / "s.db") as store:
+        run_id = await record_simulated(store, paths, duration_s=course.duration_s)
+        for rec in store.run(run_id).recordings:
+            # the pod's contact at ic_ms happened at start_offset_s + ic_ms on the course
+            start = course.started_at + traces[rec.foot].header.start_offset_s
+            store.set_recording_times(rec.id, clock_offset_s=start + planted, clock_rate=1.0)
+        merged = merge_activity(store, read_activity(FENIX2), run_id)
+        t_s, columns = store.watch_samples(run_id)
+    assert merged.alignment.method == "cadence"
+    assert merged.alignment.offset_s == pytest.approx(planted, abs=1.0)
+    assert len(t_s) == 2809 and np.isfinite(columns["heart_rate_bpm"]).any()

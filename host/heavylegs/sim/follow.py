@@ -54,11 +54,13 @@ class Course:
             _interp(t_s, self.t_s, self.cadence_spm, float("nan")),
         )
 
-    def sliced(self, minutes: float) -> Course:
-        keep = self.t_s <= minutes * 60
+    def sliced(self, minutes: float, *, from_min: float = 0.0) -> Course:
+        """`minutes` of the course from minute `from_min`, starting then."""
+        keep = (self.t_s >= from_min * 60) & (self.t_s <= (from_min + minutes) * 60)
         return replace(
             self,
-            t_s=self.t_s[keep],
+            started_at=self.started_at + from_min * 60,
+            t_s=self.t_s[keep] - from_min * 60,
             speed_mps=self.speed_mps[keep],
             grade_pct=self.grade_pct[keep],
             cadence_spm=self.cadence_spm[keep],
