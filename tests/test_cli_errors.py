@@ -162,6 +162,11 @@ CASES: dict[str, Case] = {
     "demo-minutes-negative": Case(("demo", "--minutes", "-1"), "got -1"),
     "demo-minutes-huge": Case(("demo", "--minutes", "100000"), "at most 600 minutes"),
     "demo-out-is-a-file": Case(("demo", "--out", "{file}"), "is a file, not a folder"),
+    # merge (a watch activity) and sim --follow
+    "merge-not-fit": Case(("merge", "{file}"), "plain.txt is not a FIT file"),
+    "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
+    "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
+    "sim-db-without-follow": Case(("sim", "--db", "{db}"), "--db goes with --follow"),
     # the command line itself
     "unknown-command": Case(("bogus",), "No such command 'bogus'"),
     "unknown-option": Case(("record", "--bogus"), "No such option: --bogus"),

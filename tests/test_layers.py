@@ -28,6 +28,7 @@ RANK = {
     "export": 4,
     "sim": 4,
     "reprocess": 4,
+    "watch": 4,
     "analysis": 3,
     "store": 2,
     "errors": 0,  # the root error: every layer may raise it

@@ -55,6 +55,10 @@ _COUPLING_Z = 2.0
 _GCT_SPEED_SD = 0.2
 # a lasting slowdown worth saying out loud, in %
 SLOWDOWN_MIN_PCT = 3.0
+# Contact time per unit of grade (log per rise/run): about +1.2% per % uphill at the
+# same speed (Vernillo et al. 2017 review: uphill lengthens contact). The prior for
+# the coupling a run with a merged watch's elevation learns from its own hills.
+GCT_PER_GRADE_PRIOR = 1.2
 
 # re-exported: reports, tests and the history import these from here
 __all__ = [
@@ -142,6 +146,12 @@ class FatigueDetector:
             li = combine_feet([np.log(fb[f].impact_g) for f in feet])
             cv = combine_feet([fb[f].stride_cv_pct for f in feet])
         strike = combine_feet([fb[f].strike_deg for f in feet])
+        grades = [fb[f].grade_pct for f in feet]
+        grade = (
+            combine_feet([g / 100 for g in grades if g is not None])
+            if any(g is not None for g in grades)
+            else np.full(len(t), np.nan)
+        )
         running = np.isfinite(ls)
         if running.sum() * self.bin_min < 10.0:
             self.notes_.append(
@@ -150,9 +160,19 @@ class FatigueDetector:
             )
             return self
         speed_known = bool(np.isfinite(lv[running]).mean() >= 0.8)
+        # a merged watch's elevation: a climb lengthens contact at any pace
+        grade_known = bool(np.isfinite(grade[running]).mean() >= 0.8)
+        gr0 = np.where(np.isfinite(grade), grade, 0.0)
         gct_all = combine_feet(list(lg.values()))
+        b_g = 0.0
         if speed_known:
-            b_s, b_v = pace_coupling(gct_all, [ls, lv], [0.5, -0.8], [(0.0, 2.0), (-1.5, 0.0)])
+            b_s, b_v, *graded = pace_coupling(
+                gct_all,
+                [ls, lv] + ([gr0] if grade_known else []),
+                [0.5, -0.8] + ([GCT_PER_GRADE_PRIOR] if grade_known else []),
+                [(0.0, 2.0), (-1.5, 0.0)] + ([(0.0, 4.0)] if grade_known else []),
+            )
+            b_g = graded[0] if graded else 0.0
             # cadence: a Bayesian update of the prior, so its remaining uncertainty can
             # widen comparisons at another pace (a slow pace trend teaches nothing)
             evidence = coupling_evidence(lc, lv)
@@ -180,8 +200,14 @@ class FatigueDetector:
             "cadence_per_speed": c_v,
             "impact_per_speed": i_v,
         }
+        if b_g:
+            self.couplings_["gct_per_grade"] = b_g
+            self.notes_.append(
+                f"the watch's elevation judges contact time with grade: "
+                f"+{b_g:.1f}% per % uphill at the same pace"
+            )
         lv0 = np.where(np.isfinite(lv), lv, 0.0)
-        norm = {f: lg[f] - b_s * ls - b_v * lv0 for f in feet}
+        norm = {f: lg[f] - b_s * ls - b_v * lv0 - b_g * gr0 for f in feet}
         norm_all = combine_feet(list(norm.values()))
 
         # settling is judged at comparable pace: an easy warm-up before faster running

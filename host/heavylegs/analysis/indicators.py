@@ -40,6 +40,9 @@ class FootBins:
     # relative to the median stride time, in %; slow pace drifts do not enter it
     stride_cv_pct: np.ndarray
     rearfoot_share: np.ndarray
+    # from a merged watch activity (None without one): context, not pod measures
+    grade_pct: np.ndarray | None = None
+    heart_rate_bpm: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,9 @@ def _bin_foot(data: FootData, count: int, bin_min: float) -> FootBins:
         "impact_g": medians(data.impact_g[idx]),
         "speed_mps": medians(data.speed_mps[idx]),
     }
+    if data.grade_pct is not None and data.heart_rate_bpm is not None:
+        out["grade_pct"] = medians(data.grade_pct[idx])
+        out["heart_rate_bpm"] = medians(data.heart_rate_bpm[idx])
     rear = np.bincount(which, weights=(data.strike_class[idx] == "rearfoot"), minlength=count)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["rearfoot_share"] = rear / n

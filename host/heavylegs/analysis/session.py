@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from heavylegs.analysis.watch_track import WatchTrack, load_watch_track
 from heavylegs.store import FEET, STRIDE_COLUMNS, RecordingInfo, RunInfo, Store, Stride
 
 # What a stride measured, beyond its identity (seq, foot) and its timing (read apart).
@@ -31,16 +32,25 @@ class FootData:
     duration_s: float
     # The pod that recorded most of these strides: each pod lives on one shoe.
     pod_address: str = ""
+    # From a merged watch activity, at each stride (NaN where the watch had nothing);
+    # None without one.
+    gps_speed_mps: np.ndarray | None = None
+    grade_pct: np.ndarray | None = None
+    heart_rate_bpm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.minutes)
 
     @property
     def speed_mps(self) -> np.ndarray:
-        """Per-stride speed where the stride length is known, NaN elsewhere."""
+        """Per-stride speed: the watch's GPS speed where it has one, else the pod's
+        stride length over stride time, else NaN."""
         with np.errstate(divide="ignore", invalid="ignore"):
             speed = self.stride_len_m / (self.stride_ms / 1000.0)
         speed[~np.isfinite(speed) | (self.stride_ms <= 0)] = np.nan
+        if self.gps_speed_mps is not None:
+            gps = np.isfinite(self.gps_speed_mps) & (self.gps_speed_mps > 0)
+            speed[gps] = self.gps_speed_mps[gps]
         return speed
 
 
@@ -52,6 +62,8 @@ class Session:
     name: str
     started_at: float
     feet: dict[str, FootData]
+    # a merged watch activity on this session's minutes
+    watch: WatchTrack | None = None
 
     @property
     def duration_min(self) -> float:
@@ -66,7 +78,7 @@ def load_session(store: Store, run: RunInfo) -> Session:
         for rec in run.recordings
         if rec.stride_count
     ]
-    offsets = _recording_offsets_min(tables)
+    offsets, zero_at = _recording_offsets_min(tables)
     feet: dict[str, FootData] = {}
     for foot in FEET:
         mine = [(rec, table) for rec, table in tables if rec.foot == foot]
@@ -87,7 +99,23 @@ def load_session(store: Store, run: RunInfo) -> Session:
             duration_s=sum(rec.duration_s for rec, _ in mine),
             pod_address=main_pod,
         )
-    return Session(run_id=run.id, name=run.name, started_at=run.started_at, feet=feet)
+    session = Session(run_id=run.id, name=run.name, started_at=run.started_at, feet=feet)
+    track = load_watch_track(store, run.id, run.started_at if zero_at is None else zero_at)
+    return session if track is None else with_watch(session, track)
+
+
+def with_watch(session: Session, track: WatchTrack | None) -> Session:
+    """The session with a watch activity's speed, grade and heart rate at every stride."""
+    feet = {
+        foot: replace(
+            data,
+            gps_speed_mps=None if track is None else track.at("speed_mps", data.minutes),
+            grade_pct=None if track is None else track.at("grade_pct", data.minutes),
+            heart_rate_bpm=None if track is None else track.at("heart_rate_bpm", data.minutes),
+        )
+        for foot, data in session.feet.items()
+    }
+    return replace(session, feet=feet, watch=track)
 
 
 def session_from_strides(
@@ -164,8 +192,9 @@ def _foot(
 
 def _recording_offsets_min(
     tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]],
-) -> dict[int, float]:
-    """Minutes from the run's first stride to each recording's first stride.
+) -> tuple[dict[int, float], float | None]:
+    """Minutes from the run's first stride to each recording's first stride, and that
+    first stride's host time (None when not known).
 
     Each pod counts time from its own session start, so pods are placed on one axis
     through the host receive times. Without them (a journal sync) every recording
@@ -175,10 +204,12 @@ def _recording_offsets_min(
     for rec, table in tables:
         known = ~np.isnan(table["host_time"])
         if not known.any():
-            return {rec.id: 0.0 for rec, _ in tables}
+            return {rec.id: 0.0 for rec, _ in tables}, None
         # A stride reaches the host only after the pod has finished it, so every
         # receive time is late; the least late one dates the pod's clock best.
         pod_zero = np.min(table["host_time"][known] - table["ic_ms"][known] / 1000)
         starts[rec.id] = float(pod_zero + table["ic_ms"][0] / 1000)
     first = min(starts.values(), default=0.0)
-    return {rec_id: (start - first) / 60 for rec_id, start in starts.items()}
+    return {rec_id: (start - first) / 60 for rec_id, start in starts.items()}, (
+        first if starts else None
+    )

@@ -27,6 +27,7 @@ import logging
 import typer
 
 from heavylegs.cli import db, demo, deploy, export, pods, report, sim
+from heavylegs.cli import watch as watch_cli
 from heavylegs.cli.errors import HeavylegsGroup
 
 if _sigint_before is not None:
@@ -46,6 +47,7 @@ logging.getLogger("bumble").setLevel(logging.ERROR)
 
 for area in (sim, pods, report, export, deploy, db, demo):
     area.register(app)
+watch_cli.register(app)
 
 
 def main() -> None:

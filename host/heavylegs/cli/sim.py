@@ -47,10 +47,28 @@ def sim(
         4.0, help="length of the plotted window", callback=number_in(0, 600, "seconds")
     ),
     list_: bool = typer.Option(False, "--list", help="list the scenarios and exit"),
+    follow: Path = typer.Option(
+        None, "--follow", metavar="WATCH.fit", help="follow a watch activity's pace and hills"
+    ),
+    db: Path = typer.Option(
+        None, "--db", help="with --follow: store the run's strides here instead of traces"
+    ),
+    clock_offset: float = typer.Option(
+        0.0,
+        help="with --follow --db: the pods' clock minus the watch's, in s",
+        callback=number_in(-3600, 3600, "s", low_allowed=True),
+    ),
 ) -> None:
     """Write the sensor traces (left and right pod) of a simulated run."""
     from heavylegs.sim.scenarios import SCENARIOS, write_scenario
 
+    if db is not None and follow is None:
+        raise typer.BadParameter("--db goes with --follow WATCH.fit")
+    if follow is not None:
+        from heavylegs.cli.watch import follow_watch
+
+        follow_watch(follow, out, minutes=minutes, seed=seed, db=db, clock_offset_s=clock_offset)
+        return
     if list_:
         _list(SCENARIOS)
         return

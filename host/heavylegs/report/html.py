@@ -18,6 +18,7 @@ from heavylegs.report.summary import (
     summarise,
     table_rows,
 )
+from heavylegs.report.watch_plots import watch_section
 from heavylegs.store import RunInfo, Store
 from heavylegs.store.diary import checkin_dict
 
@@ -106,6 +107,8 @@ def render_analysis(analysis: RunAnalysis, notes: list[str] | None = None) -> st
                     "(poor). Normal runners differ by about 2.6% between legs.</p>",
                 )
             )
+        if (watch := watch_section(analysis)) is not None:
+            sections.append(watch)
         sections.append(
             _section(
                 "cadence",

@@ -12,6 +12,7 @@ from heavylegs.store.migrations import migrate
 from heavylegs.store.models import RecordingInfo, RunInfo
 from heavylegs.store.sessions import SessionRecords
 from heavylegs.store.strides import StrideTable
+from heavylegs.store.watch import WatchRecords
 
 # Long enough to ride out another process's commit, short enough that a stuck writer
 # turns into a clear error instead of a hang.
@@ -19,7 +20,7 @@ _BUSY_TIMEOUT_S = 10.0
 _SELECT_RUNS = "SELECT id, name, source, started_at, ended_at, note FROM runs"
 
 
-class Store(StrideTable, SessionRecords):
+class Store(StrideTable, SessionRecords, WatchRecords):
     """One SQLite file in WAL mode, so a report can read while a recording writes.
 
     Use as a context manager, or call close(). Every failure surfaces as StoreError.

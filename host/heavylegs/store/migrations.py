@@ -141,7 +141,50 @@ _V3 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Version 4 (watch merge): a runner's watch activity merged into a run: how it was
+# aligned, its 1 s samples placed on the run's clock (t_s, unix seconds), and its laps.
+# One merge per run: merging again replaces all three together.
+_V4 = (
+    """
+    CREATE TABLE watch_merges (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        device TEXT NOT NULL,
+        watch_start REAL NOT NULL,
+        offset_s REAL NOT NULL,
+        correlation REAL,
+        overlap_s REAL NOT NULL,
+        method TEXT NOT NULL CHECK (method IN ('cadence', 'clock')),
+        merged_at REAL NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE watch_samples (
+        run_id INTEGER NOT NULL REFERENCES watch_merges(run_id) ON DELETE CASCADE,
+        t_s REAL NOT NULL,
+        speed_mps REAL,
+        distance_m REAL,
+        altitude_m REAL,
+        grade_pct REAL,
+        heart_rate_bpm REAL,
+        cadence_spm REAL,
+        PRIMARY KEY (run_id, t_s)
+    ) WITHOUT ROWID
+    """,
+    """
+    CREATE TABLE watch_laps (
+        run_id INTEGER NOT NULL REFERENCES watch_merges(run_id) ON DELETE CASCADE,
+        lap INTEGER NOT NULL CHECK (lap >= 1),
+        start_s REAL NOT NULL,
+        end_s REAL NOT NULL,
+        distance_m REAL,
+        ascent_m REAL,
+        PRIMARY KEY (run_id, lap)
+    ) WITHOUT ROWID
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
