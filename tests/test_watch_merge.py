@@ -15,6 +15,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import garmin_fit_sdk
 import numpy as np
 import pytest
 
@@ -429,3 +430,19 @@ async def test_firmware_in_the_loop_on_a_slice_aligns_within_a_second(tmp_path: 
     assert merged.alignment.method == "cadence"
     assert merged.alignment.offset_s == pytest.approx(planted, abs=1.0)
     assert len(t_s) == 2809 and np.isfinite(columns["heart_rate_bpm"]).any()
+
+
+def test_a_merged_runs_fit_export_carries_the_watchs_laps(merged: Path, tmp_path: Path) -> None:
+    """Laps the runner pressed on the watch replace the export's km laps."""
+    out = tmp_path / "merged.fit"
+    result = cli("export", "1", "--format", "fit", "--out", str(out), "--db", str(merged))
+    assert result.returncode == 0, result.stdout + result.stderr
+    messages, errors = garmin_fit_sdk.Decoder(garmin_fit_sdk.Stream.from_file(str(out))).read()
+    assert not errors
+    with Store(merged) as store:
+        watch_laps = store.watch_laps(1)
+    laps = messages["lap_mesgs"]
+    assert len(laps) == len(watch_laps) == 4
+    for lap, held in zip(laps[1:], watch_laps[1:], strict=True):
+        # each lap starts within a second (one record) of the watch's lap
+        assert abs(lap["start_time"].timestamp() - held.start_s) <= 1.5

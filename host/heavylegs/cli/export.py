@@ -11,7 +11,7 @@ from heavylegs.analysis.session import load_session
 from heavylegs.cli.errors import output_file
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
-from heavylegs.export.fit import FitError, encode_activity, first_stride_unix
+from heavylegs.export.fit import FitError, LapBounds, encode_activity, first_stride_unix
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
 from heavylegs.paths import db_path
 from heavylegs.store import Store
@@ -35,9 +35,11 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
             raise HeavylegsError(f"run {info.id} has no strides to export")
         # records are dated by the first stride, which a live run's start precedes
         first_stride_at = first_stride_unix(store, info) if fmt is Format.fit else None
+        # a merged watch's laps replace the km laps: the runner pressed those
+        laps = [LapBounds(lap.start_s) for lap in store.watch_laps(info.id)]
     try:
         if fmt is Format.fit:
-            data = encode_activity(session, first_stride_at=first_stride_at)
+            data = encode_activity(session, first_stride_at=first_stride_at, laps=laps or None)
         else:
             data = to_csv(session) if fmt is Format.csv else to_parquet(session)
     except FitError as err:
