@@ -18,17 +18,23 @@ J_ACK = const(3)
 J_COUNTER = const(4)
 J_EPOCH = const(5)  # the journal's epoch file: one u32 frame, written once
 J_OVERHEAD = const(5)
-# Session header payload, version 2 (protocol 3): u32 session, u32 start unix s,
+# Session header payload, version 3 (protocol 4): u32 session, u32 start unix s,
 # u8 flags (SESSION_* bits right/time known/calibrated, IDENTITY_CLOCK_KNOWN as
 # bit7), u8 u8 u8 firmware major minor patch, u16 ODR Hz, u32 journal epoch, u32
-# boot id, u32 start pod clock s, 12 bytes calibration (the gait engine's mounting
-# frame, opaque here). Version 1 headers (26-byte payload, no identity) are still
-# read: their sessions have epoch 0 and strides at J_HEADER_V1_SIZE + 25 k.
-J_HEADER_FORMAT = "<IIBBBBHIII"
+# boot id, u32 start pod clock s, u8 accelerometer full scale g, u8 gyro full scale
+# in 125 dps (as the identity record carries them), 12 bytes calibration (the gait
+# engine's mounting frame, opaque here). Older headers are still read, told apart
+# by their payload length: version 2 (38 bytes, protocol 3: no ranges, which are
+# then 0, unknown) and version 1 (26 bytes, no identity either: epoch 0). A
+# session's strides start right after its header, whichever version it is.
+J_HEADER_FORMAT = "<IIBBBBHIIIBB"
 J_HEADER_CLOCK_KNOWN = const(0x80)
-J_HEADER_PAYLOAD = const(38)
+J_HEADER_PAYLOAD = const(40)
 J_CALIBRATION_SIZE = const(12)
-J_HEADER_SIZE = const(43)  # J_HEADER_PAYLOAD + J_OVERHEAD
+J_HEADER_SIZE = const(45)  # J_HEADER_PAYLOAD + J_OVERHEAD
+J_HEADER_V2_FORMAT = "<IIBBBBHIII"
+J_HEADER_V2_PAYLOAD = const(38)
+J_HEADER_V2_SIZE = const(43)
 J_HEADER_V1_FORMAT = "<IIBBBBH"
 J_HEADER_V1_PAYLOAD = const(26)
 J_HEADER_V1_SIZE = const(31)

@@ -18,7 +18,8 @@ RD_CONTROL_UUID = "6c0a0004-5f3e-4e8f-9a51-68656176796c"
 RD_SYNC_UUID = "6c0a0005-5f3e-4e8f-9a51-68656176796c"
 # Software Revision (0x2A28) carries this, so a host can refuse a pod it cannot speak to.
 # 3: session identity (journal epoch, boot clock) and declared gaps on the sync stream.
-PROTOCOL_VERSION = const(3)
+# 4: the sensor's full-scale ranges in the session identity record.
+PROTOCOL_VERSION = const(4)
 
 # --- Standard services (Bluetooth SIG assigned numbers) --------------------------
 DIS_SERVICE_UUID16 = const(0x180A)

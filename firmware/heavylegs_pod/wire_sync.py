@@ -83,13 +83,18 @@ def decode_session(data, offset=0):
 # 10 u32 boot id: random, drawn at the cold boot whose pod clock dated the start
 #        (a deep sleep keeps it; a power cut or reset draws a new one)
 # 14 u32 start, pod clock seconds since that boot
-# 18 u16 reserved, 0
+# 18 u8  accelerometer full scale the session was recorded at, g (0 = unknown: a
+#        session journaled before protocol 4); an impact at it is clipped
+# 19 u8  gyro full scale, in 125 dps (16 = +-2000 dps; 0 = unknown)
 IDENTITY_TAG = const(0x83)
-IDENTITY_FORMAT = "<BBIIIIH"
+IDENTITY_FORMAT = "<BBIIIIBB"
 IDENTITY_CLOCK_KNOWN = const(0x01)
+GYRO_FS_UNIT_DPS = const(125)
 
 
-def encode_identity(buf, offset, session, epoch, boot, start_clock_s, clock_known):
+def encode_identity(
+    buf, offset, session, epoch, boot, start_clock_s, clock_known, acc_fs_g=0, gyro_fs_dps=0
+):
     struct.pack_into(
         IDENTITY_FORMAT,
         buf,
@@ -100,7 +105,8 @@ def encode_identity(buf, offset, session, epoch, boot, start_clock_s, clock_know
         epoch & 0xFFFFFFFF,
         boot & 0xFFFFFFFF,
         start_clock_s & 0xFFFFFFFF,
-        0,
+        acc_fs_g & 0xFF,
+        (gyro_fs_dps // GYRO_FS_UNIT_DPS) & 0xFF,
     )
     return RECORD_SIZE
 
@@ -108,7 +114,7 @@ def encode_identity(buf, offset, session, epoch, boot, start_clock_s, clock_know
 def decode_identity(data, offset=0):
     if len(data) - offset < RECORD_SIZE:
         raise ValueError("session identity record too short")
-    tag, flags, session, epoch, boot, start_clock_s, _ = struct.unpack_from(
+    tag, flags, session, epoch, boot, start_clock_s, acc_fs_g, gyro_fs = struct.unpack_from(
         IDENTITY_FORMAT, data, offset
     )
     if tag != IDENTITY_TAG:
@@ -119,6 +125,8 @@ def decode_identity(data, offset=0):
         "epoch": epoch,
         "boot": boot if known else None,
         "start_clock_s": start_clock_s if known else None,
+        "acc_fs_g": acc_fs_g or None,
+        "gyro_fs_dps": gyro_fs * GYRO_FS_UNIT_DPS or None,
     }
 
 

@@ -99,7 +99,15 @@ def test_identity_gap_and_identity_answer_match_vectors():
         a = vector["args"]
         buf = bytearray(wire.RECORD_SIZE)
         wire.encode_identity(
-            buf, 0, a["session"], a["epoch"], a["boot"], a["start_clock_s"], a["clock_known"]
+            buf,
+            0,
+            a["session"],
+            a["epoch"],
+            a["boot"],
+            a["start_clock_s"],
+            a["clock_known"],
+            a["acc_fs_g"],
+            a["gyro_fs_dps"],
         )
         check(buf.hex() == vector["hex"], "identity %s" % buf.hex())
     for vector in v["gap"]:
