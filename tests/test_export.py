@@ -168,6 +168,19 @@ def test_csv_holds_every_stride_with_unknowns_empty() -> None:
     assert {r["running"] for r in rows} == {"1"}
 
 
+def test_tables_say_which_limit_a_clipped_impact_hit() -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    strides = generate(scenario("steady", minutes=3))
+    # a DSO32 pod on the left, a pod that did not say its range on the right
+    session = session_from_strides(strides, acc_fs_g={"left": 32})
+    rows = list(csv.DictReader(io.StringIO(to_csv(session).decode())))
+    assert {r["impact_limit_g"] for r in rows if r["foot"] == "left"} == {"32.0"}
+    assert {r["impact_limit_g"] for r in rows if r["foot"] == "right"} == {""}
+    data = pq.read_table(io.BytesIO(to_parquet(session))).to_pydict()
+    limits = dict(zip(data["foot"], data["impact_limit_g"], strict=True))
+    assert limits == {"left": 32.0, "right": None}
+
+
 def test_parquet_round_trip() -> None:
     pq = pytest.importorskip("pyarrow.parquet")
     strides = generate(scenario("steady", minutes=3, speed_known=True))

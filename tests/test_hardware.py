@@ -163,11 +163,11 @@ def test_firmware_board_builds_from_every_board_file(tmp_path: Path):
         "for name in sorted(configs):\n"
         "    b = Board(configs[name])\n"
         "    out.append([b.name, b.imu_address, b.imu_part, b.int1.id, b.set_led(False),\n"
-        "                list(b.imu_ranges)])\n"
+        "                [b.imu_ranges['acc_fs_g'], b.imu_ranges['gyro_fs_dps']]])\n"
         "# the simulator writes the address as a number\n"
         "b = Board({'i2c': {'id': 0}, 'imu': {'address': 0x6B, 'int1': 4}})\n"
         "out.append([b.name, b.imu_address, b.imu_part, b.int1.id, b.battery_mv(),\n"
-        "            list(b.imu_ranges)])\n"
+        "            [b.imu_ranges['acc_fs_g'], b.imu_ranges['gyro_fs_dps']]])\n"
         "print(json.dumps(out))\n"
     )
     result = _run_micropython(tmp_path, script)

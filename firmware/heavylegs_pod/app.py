@@ -50,7 +50,7 @@ class Pod:
         self.board = board
         self.config = config
         self.config_path = config_path
-        self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part, *board.imu_ranges)
+        self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part, **board.imu_ranges)
         self.engine = GaitEngine(
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )

@@ -48,7 +48,8 @@ BATTERY_LEVEL_UUID16 = const(0x2A19)
 # 14 i16 foot-strike angle, 0.1 degree, positive = toe up
 # 16 u8  peak impact, 0.5 g
 # 17 u16 stride length, cm (0 = unknown)
-# 19 u8  reserved, 0
+# 19 u8  pronation: the foot's roll range through stance, 0.5 degree (0 = unknown:
+#        a pod before protocol 4 kept this byte reserved; a real stance rolls more)
 STRIDE_VERSION = const(1)
 STRIDE_FORMAT = "<BBHIHHHhBHB"
 STRIDE_SIZE = const(20)
@@ -96,6 +97,7 @@ def encode_stride(
     strike_01deg,
     impact_half_g,
     stride_len_cm,
+    pronation_half_deg=0,
     offset=0,
 ):
     """Pack one stride record into buf at offset (STRIDE_SIZE bytes).
@@ -117,7 +119,7 @@ def encode_stride(
         _clamp(strike_01deg, -32768, 32767),
         _clamp(impact_half_g, 0, 0xFF),
         _clamp(stride_len_cm, 0, 0xFFFF),
-        0,
+        _clamp(pronation_half_deg, 0, 0xFF),
     )
     return STRIDE_SIZE
 
@@ -137,7 +139,7 @@ def decode_stride(data, offset=0):
         strike,
         impact,
         stride_len,
-        _reserved,
+        pronation,
     ) = struct.unpack_from(STRIDE_FORMAT, data, offset)
     if version != STRIDE_VERSION:
         raise ValueError("unsupported stride record version %d" % version)
@@ -154,6 +156,7 @@ def decode_stride(data, offset=0):
         "strike_deg": strike / 10,
         "impact_g": impact / 2,
         "stride_len_m": stride_len / 100 if stride_len else None,
+        "pronation_deg": pronation / 2 if pronation else None,
     }
 
 

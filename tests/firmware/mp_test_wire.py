@@ -29,6 +29,7 @@ def test_stride_encoding_matches_vectors():
             a["strike_01deg"],
             a["impact_half_g"],
             a["stride_len_cm"],
+            a["pronation_half_deg"],
         )
         check(buf.hex() == vector["hex"], "stride %s != %s" % (buf.hex(), vector["hex"]))
 

@@ -56,8 +56,11 @@ class Board:
             raise ValueError("board.json: imu.int1 is missing")
         self.imu_address = _int(imu.get("address", 0x6A))
         self.imu_part = imu.get("part", "LSM6DSOX")
-        # (accelerometer g, gyro dps) full scales for the driver; None: its default
-        self.imu_ranges = (imu.get("acc_fs_g"), imu.get("gyro_fs_dps"))
+        # the driver's full-scale keywords (None: its default, the part's widest)
+        self.imu_ranges = {
+            "acc_fs_g": imu.get("acc_fs_g"),
+            "gyro_fs_dps": imu.get("gyro_fs_dps"),
+        }
         self.int1 = Pin(imu["int1"], Pin.IN)
         self.int2 = Pin(imu["int2"], Pin.IN) if "int2" in imu else None
         self.deep_sleep_wake = bool(imu.get("deep_sleep_wake", False))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,8 +29,13 @@ class FootData:
     stride_len_m: np.ndarray
     clipped: np.ndarray
     duration_s: float
+    # degrees of roll through stance; NaN where the pod did not measure it
+    pronation_deg: np.ndarray = field(default_factory=lambda: np.empty(0))
     # The pod that recorded most of these strides: each pod lives on one shoe.
     pod_address: str = ""
+    # The accelerometer's full scale, g: a clipped impact is at least this (None: not
+    # known; with several recordings, the smallest, where clipping starts first).
+    acc_fs_g: int | None = None
 
     def __len__(self) -> int:
         return len(self.minutes)
@@ -80,12 +85,14 @@ def load_session(store: Store, run: RunInfo) -> Session:
             name: np.concatenate([table[name] for _, table in mine])[order] for name in COLUMNS
         }
         main_pod = max(mine, key=lambda pair: pair[0].stride_count)[0].pod_address
+        ranges = [rec.acc_fs_g for rec, _ in mine if rec.acc_fs_g]
         feet[foot] = _foot(
             foot,
             minutes[order],
             joined,
             duration_s=sum(rec.duration_s for rec, _ in mine),
             pod_address=main_pod,
+            acc_fs_g=min(ranges) if ranges else None,
         )
     return Session(run_id=run.id, name=run.name, started_at=run.started_at, feet=feet)
 
@@ -97,6 +104,7 @@ def session_from_strides(
     started_at: float = 0.0,
     run_id: int | None = None,
     pod_addresses: Mapping[str, str] | None = None,
+    acc_fs_g: Mapping[str, int] | None = None,
 ) -> Session:
     """A session from strides whose ic_ms share one clock (a simulator's or a test's)."""
     if isinstance(strides, Mapping):
@@ -125,6 +133,10 @@ def session_from_strides(
                 [np.nan if s.stride_len_m is None else s.stride_len_m for s in mine],
                 dtype=np.float64,
             ),
+            "pronation_deg": np.array(
+                [np.nan if s.pronation_deg is None else s.pronation_deg for s in mine],
+                dtype=np.float64,
+            ),
         }
         address = (pod_addresses or {}).get(foot, f"sim-{foot}")
         feet[foot] = _foot(
@@ -133,6 +145,7 @@ def session_from_strides(
             columns,
             duration_s=(mine[-1].ic_ms - mine[0].ic_ms) / 1000,
             pod_address=address,
+            acc_fs_g=(acc_fs_g or {}).get(foot),
         )
     return Session(run_id, name, started_at, feet)
 
@@ -144,6 +157,7 @@ def _foot(
     *,
     duration_s: float,
     pod_address: str,
+    acc_fs_g: int | None = None,
 ) -> FootData:
     return FootData(
         foot=foot,
@@ -158,7 +172,9 @@ def _foot(
         stride_len_m=columns["stride_len_m"],
         clipped=columns["clipped"].astype(np.bool_),
         duration_s=duration_s,
+        pronation_deg=columns["pronation_deg"],
         pod_address=pod_address,
+        acc_fs_g=acc_fs_g,
     )
 
 

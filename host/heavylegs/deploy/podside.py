@@ -182,7 +182,7 @@ def _hl_drain(cfg, want, limit_ms):
     from heavylegs_pod.hal.board import Board
     from heavylegs_pod.hal.lsm6ds import LSM6DS
     b = Board(cfg)
-    imu = LSM6DS(b.i2c, b.imu_address, b.imu_part, *b.imu_ranges)
+    imu = LSM6DS(b.i2c, b.imu_address, b.imu_part, **b.imu_ranges)
     flag = asyncio.ThreadSafeFlag()
     seen = [0]
     def on_edge(pin):

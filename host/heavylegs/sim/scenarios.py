@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from heavylegs.sim.board import sim_board
 from heavylegs.sim.gait_model import (
     FEET,
     Fatigue,
@@ -173,7 +174,8 @@ class Scenario:
 
 
 def _fs(part: str) -> int:
-    return 32 if part == "LSM6DSO32" else 16
+    # the range the simulated pod's board file sets, so traces and pods agree
+    return sim_board.ACC_FS_G[part]
 
 
 def _m(minutes: float) -> float:

@@ -141,7 +141,16 @@ _V3 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3)
+# Version 4 (protocol 4): the sensor's full scales each recording was made at, so
+# a clipped impact reads as "at least this much", and each stride's pronation (the
+# roll range through stance); NULL where the pod did not say.
+_V4 = (
+    "ALTER TABLE recordings ADD COLUMN acc_fs_g INTEGER CHECK (acc_fs_g > 0)",
+    "ALTER TABLE recordings ADD COLUMN gyro_fs_dps INTEGER CHECK (gyro_fs_dps > 0)",
+    "ALTER TABLE strides ADD COLUMN pronation_deg REAL CHECK (pronation_deg >= 0)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
