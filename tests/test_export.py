@@ -112,6 +112,29 @@ def test_fit_records_match_what_the_sdk_decodes() -> None:
             )
 
 
+def test_fit_carries_pronation_in_a_described_developer_field() -> None:
+    left = [replace(s, pronation_deg=8.0 + (s.seq % 3)) for s in constant_strides("left", 250.0)]
+    right = constant_strides("right", 262.5, offset_ms=350)  # a pod that did not measure it
+    messages = decode(
+        encode_activity(session_from_strides({"left": left, "right": right}, started_at=T0))
+    )
+    (described,) = messages["field_description_mesgs"]
+    assert (described["field_name"], described["units"], described["scale"]) == (
+        "pronation",
+        "deg",
+        10,
+    )
+    assert messages["developer_data_id_mesgs"][0]["developer_data_index"] == 0
+    records = messages["record_mesgs"]
+    # the median of the last 3 s of left strides (8, 9, 10 degrees; even counts halve), 0.1 deg
+    values = [r["developer_fields"][0] for r in records[3:]]
+    assert set(values) <= {80, 85, 90, 95, 100} and 90 in values
+    # a window without pronation leaves the field invalid, so readers skip it
+    only_right = session_from_strides({"right": right}, started_at=T0)
+    for record in decode(encode_activity(only_right))["record_mesgs"]:
+        assert record.get("developer_fields", {}).get(0) in (None, 0xFFFF)
+
+
 def test_one_pod_fit_has_no_balance_and_unknown_length_is_left_out() -> None:
     strides = [_without_length(s) for s in constant_strides("right", 255.0, count=100)]
     session = session_from_strides({"right": strides}, started_at=T0)

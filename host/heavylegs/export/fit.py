@@ -30,11 +30,13 @@ WINDOW_S = 3.0
 
 # Base types (FIT SDK table): the code carries the endian-ability bit.
 _ENUM, _UINT8, _UINT16, _UINT32, _UINT32Z = 0x00, 0x02, 0x84, 0x86, 0x8C
+_STRING, _BYTE = 0x07, 0x0D
 _INVALID = {_ENUM: 0xFF, _UINT8: 0xFF, _UINT16: 0xFFFF, _UINT32: 0xFFFF_FFFF, _UINT32Z: 0}
 _FORMAT = {_ENUM: "B", _UINT8: "B", _UINT16: "H", _UINT32: "I", _UINT32Z: "I"}
 
 # Global message numbers and field numbers from Garmin's FIT profile.
 _FILE_ID, _EVENT, _RECORD, _LAP, _SESSION, _ACTIVITY = 0, 21, 20, 19, 18, 34
+_FIELD_DESCRIPTION, _DEVELOPER_DATA_ID = 206, 207
 _TIMESTAMP = 253
 _RECORD_FIELDS = (
     (_TIMESTAMP, _UINT32),
@@ -46,6 +48,12 @@ _RECORD_FIELDS = (
     (84, _UINT16),  # stance_time_balance, % x100 (left share)
     (85, _UINT16),  # step_length, mm x10
 )
+# Pronation has no field in FIT's profile: it goes in a developer field of every
+# record (developer 0, field 0), uint16 in 0.1 degree, as field_description says.
+# The application id names heavylegs to readers that keep developer data apart.
+_APPLICATION_ID = bytes.fromhex("6c0a00005f3e4e8f9a5168656176796c")
+_PRONATION_FIELD = 0
+_PRONATION_SCALE = 10
 
 
 class FitError(HeavylegsError, ValueError):
@@ -63,6 +71,7 @@ class FitRecord:
     step_length_mm: float | None
     speed_mps: float | None
     distance_m: float | None
+    pronation_deg: float | None = None  # roll range through stance, median of the window
 
 
 def fit_records(session: Session) -> list[FitRecord]:
@@ -82,6 +91,7 @@ def fit_records(session: Session) -> list[FitRecord]:
                 data.gct_ms[use],
                 data.stride_len_m[use],
                 data.speed_mps[use],
+                data.pronation_deg[use] if len(data.pronation_deg) else np.full(use.sum(), np.nan),
             )
     if not feet:
         raise FitError(f"run {session.run_id} has no running strides to export")
@@ -104,6 +114,7 @@ def fit_records(session: Session) -> list[FitRecord]:
         gct = np.concatenate([feet[f][2][s] for f, s in picked.items()])
         length = np.concatenate([feet[f][3][s] for f, s in picked.items()])
         speed = np.concatenate([feet[f][4][s] for f, s in picked.items()])
+        pronation = np.concatenate([feet[f][5][s] for f, s in picked.items()])
         balance = None
         left, right = picked.get("left"), picked.get("right")
         if left and right and left.stop > left.start and right.stop > right.start:
@@ -131,6 +142,11 @@ def fit_records(session: Session) -> list[FitRecord]:
                     else None
                 ),
                 distance_m=distance,
+                pronation_deg=(
+                    float(np.median(pronation[np.isfinite(pronation)]))
+                    if np.isfinite(pronation).any()
+                    else None
+                ),
             )
         )
     return records
@@ -158,9 +174,10 @@ def encode_activity(session: Session, records: Sequence[FitRecord] | None = None
     )
     # event: timer (0) start (0)
     out.message(1, _EVENT, [(_TIMESTAMP, _UINT32, _fit_time(first)), (0, _ENUM, 0), (1, _ENUM, 0)])
-    out.define(2, _RECORD, _RECORD_FIELDS)
+    _describe_pronation(out)
+    out.define(2, _RECORD, _RECORD_FIELDS, developer=[(_PRONATION_FIELD, 2, 0)])
     for r in records:
-        out.data(2, _record_values(r))
+        out.data(2, _record_values(r), developer=struct.pack("<H", _pronation_raw(r)))
     # event: timer stop_all (4)
     out.message(1, _EVENT, [(_TIMESTAMP, _UINT32, _fit_time(last)), (0, _ENUM, 0), (1, _ENUM, 4)])
     distance = records[-1].distance_m
@@ -224,6 +241,31 @@ def _record_values(r: FitRecord) -> list[int]:
     ]
 
 
+def _describe_pronation(out: _Writer) -> None:
+    """developer_data_id and field_description: what the records' developer field is."""
+    out.raw_message(
+        6,
+        _DEVELOPER_DATA_ID,
+        [(1, _BYTE, _APPLICATION_ID), (3, _UINT8, bytes((0,)))],
+    )
+    out.raw_message(
+        7,
+        _FIELD_DESCRIPTION,
+        [
+            (0, _UINT8, bytes((0,))),  # developer_data_index
+            (1, _UINT8, bytes((_PRONATION_FIELD,))),  # field_definition_number
+            (2, _UINT8, bytes((_UINT16,))),  # fit_base_type_id
+            (3, _STRING, b"pronation\0"),  # field_name
+            (6, _UINT8, bytes((_PRONATION_SCALE,))),  # scale
+            (8, _STRING, b"deg\0"),  # units
+        ],
+    )
+
+
+def _pronation_raw(r: FitRecord) -> int:
+    return _scaled(r.pronation_deg, _PRONATION_SCALE, _UINT16)
+
+
 def _scaled(value: float | None, scale: float, base: int) -> int:
     invalid = _INVALID[base]
     if value is None or not math.isfinite(value):
@@ -242,16 +284,39 @@ class _Writer:
         self._body = bytearray()
         self._defined: dict[int, tuple[tuple[int, int], ...]] = {}
 
-    def define(self, local: int, global_num: int, fields: Sequence[tuple[int, int]]) -> None:
-        self._body += struct.pack("<BBBHB", 0x40 | local, 0, 0, global_num, len(fields))
+    def define(
+        self,
+        local: int,
+        global_num: int,
+        fields: Sequence[tuple[int, int]],
+        developer: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
+        """A definition message; `developer` lists (field number, size, developer
+        index) of developer fields, which follow the profile fields in each record."""
+        flag = 0x20 if developer else 0
+        self._body += struct.pack("<BBBHB", 0x40 | flag | local, 0, 0, global_num, len(fields))
         for num, base in fields:
             self._body += struct.pack("<BBB", num, struct.calcsize(_FORMAT[base]), base)
+        if developer:
+            self._body += struct.pack("<B", len(developer))
+            for num, size, index in developer:
+                self._body += struct.pack("<BBB", num, size, index)
         self._defined[local] = tuple(fields)
 
-    def data(self, local: int, values: Sequence[int]) -> None:
+    def data(self, local: int, values: Sequence[int], developer: bytes = b"") -> None:
         fields = self._defined[local]
         fmt = "<B" + "".join(_FORMAT[base] for _, base in fields)
-        self._body += struct.pack(fmt, local, *values)
+        self._body += struct.pack(fmt, local, *values) + developer
+
+    def raw_message(
+        self, local: int, global_num: int, fields: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        """A definition and one data message of fields given as their bytes (strings
+        and byte arrays, whose size is their value's)."""
+        self._body += struct.pack("<BBBHB", 0x40 | local, 0, 0, global_num, len(fields))
+        for num, base, value in fields:
+            self._body += struct.pack("<BBB", num, len(value), base)
+        self._body += bytes((local,)) + b"".join(value for _, _, value in fields)
 
     def message(self, local: int, global_num: int, fields: Sequence[tuple[int, int, int]]) -> None:
         self.define(local, global_num, [(num, base) for num, base, _ in fields])
