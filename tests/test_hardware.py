@@ -39,6 +39,15 @@ def test_the_reference_boards_have_board_files():
     assert parts == {"LSM6DSOX", "LSM6DSO32"}
 
 
+def test_every_board_runs_its_sensor_at_the_widest_range_the_simulator_gives_it():
+    # a DSO32 pod measures impacts to 32 g; the simulated pods run what the files say
+    for name in boards.board_names():
+        board = boards.load_board(name)
+        assert board.acc_fs_g == sim_board.ACC_FS_G[board.imu_part], name
+        assert board.gyro_fs_dps == sim_board.GYRO_FS_DPS, name
+    assert boards.load_board("xiao-esp32s3-lsm6dso32").acc_fs_g == 32
+
+
 @pytest.mark.parametrize("name", boards.board_names())
 def test_board_file_is_valid_and_documented(name: str):
     board = boards.load_board(name)
