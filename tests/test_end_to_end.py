@@ -133,3 +133,24 @@ def test_demo_command_prints_a_report_that_shows_both_feet(tmp_path):
     html = report.read_text()
     assert 'data-plot="gct-left"' in html
     assert 'data-plot="gct-right"' in html
+
+
+async def test_a_dso32_board_measures_impacts_to_32_g_in_the_store_and_in_reprocessing(tmp_path):
+    """The board file's range reaches the sensor, the journal, the store and reprocessing."""
+    from heavylegs.reprocess import strides_from_trace
+
+    traces = write_scenario("heel-striker", tmp_path / "traces", minutes=1.0, seed=5)
+    assert {read_trace(p).header.acc_fs_g for p in traces.values()} == {32}
+    with Store(tmp_path / "db.sqlite") as store:
+        run_id = await asyncio.wait_for(record_simulated(store, traces, duration_s=60.0), 120)
+        recordings = store.run(run_id).recordings
+        assert [(r.acc_fs_g, r.gyro_fs_dps) for r in recordings] == [(32, 2000)] * 2
+        for recording in recordings:
+            stored = store.strides(recording.id)
+            # heel strikes on the laces pass 16 g: at +-16 g every one of these would clip
+            hard = [s for s in stored if s.impact_g > 16.5]
+            assert hard and not any(s.clipped for s in hard)
+            again = strides_from_trace(traces[recording.foot])
+            assert sum(s.impact_g > 16.5 for s in again) == len(hard)
+            at_16_g = strides_from_trace(traces[recording.foot], acc_fs_g=16)
+            assert sum(s.clipped for s in at_16_g) >= len(hard)

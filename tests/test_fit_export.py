@@ -130,7 +130,7 @@ def test_both_decoders_read_every_message_with_valid_crcs(walk_run) -> None:
     for kind in ("file_id", "developer_data_id", "device_info", "event", "record", "lap"):
         assert sdk[f"{kind}_mesgs"], kind
     assert len(sdk["session_mesgs"]) == len(sdk["activity_mesgs"]) == 1
-    assert len(sdk["field_description_mesgs"]) == 4
+    assert len(sdk["field_description_mesgs"]) == 6
     frames = fitdecode_messages(data)
     counts: dict[str, int] = defaultdict(int)
     for frame in frames:
@@ -319,11 +319,36 @@ def test_developer_fields_carry_strike_angle_and_impact(walk_run) -> None:
         "impact": "g",
         "avg_strike_angle": "deg",
         "avg_impact": "g",
+        "pronation": "deg",
+        "avg_pronation": "deg",
     }
     (first_id,) = [values(f) for f in frames if f.name == "developer_data_id"]
     assert first_id["developer_data_index"] == 0
     records = [values(f) for f in frames if f.name == "record"]
     assert all(-40 < r["strike_angle"] < 40 and 0 < r["impact"] <= 32 for r in records)
+
+
+def test_pronation_is_the_mean_of_the_seconds_measured_strides_and_absent_if_unmeasured() -> None:
+    strides = generate(scenario("steady", minutes=3))
+    # the left pod measured pronation (8, 9, 10 degrees in turn), the right one did not
+    strides["left"] = [replace(s, pronation_deg=8.0 + k % 3) for k, s in enumerate(strides["left"])]
+    session = session_from_strides(strides, started_at=T0)
+    records = [
+        values(f) for f in fitdecode_messages(encode_activity(session)) if f.name == "record"
+    ]
+    left = session.feet["left"]
+    left_s = np.floor(
+        T0 + left.minutes * 60 - min(d.minutes.min() for d in session.feet.values()) * 60
+    )
+    for r in records:
+        mine = left.pronation_deg[left_s == r["timestamp"].timestamp()]
+        if len(mine):
+            assert r["pronation"] == pytest.approx(mine.mean(), abs=1e-4)
+        else:
+            assert r.get("pronation") is None
+    only_right = session_from_strides({"right": strides["right"]}, started_at=T0)
+    frames = fitdecode_messages(encode_activity(only_right))
+    assert all(values(f).get("pronation") is None for f in frames if f.name == "record")
 
 
 def test_one_pod_run_has_no_balance_and_unknown_lengths_no_distance() -> None:

@@ -33,9 +33,19 @@ def test_the_reference_boards_have_board_files():
         "esp32s3-devkitc-lsm6dsox",
         "esp32s3-devkitc-lsm6dso32",
         "nano-rp2040-connect",
+        "xiao-esp32s3-lsm6dso32",
     }
     parts = {boards.load_board(n).imu_part for n in REAL_BOARDS}
     assert parts == {"LSM6DSOX", "LSM6DSO32"}
+
+
+def test_every_board_runs_its_sensor_at_the_widest_range_the_simulator_gives_it():
+    # a DSO32 pod measures impacts to 32 g; the simulated pods run what the files say
+    for name in boards.board_names():
+        board = boards.load_board(name)
+        assert board.acc_fs_g == sim_board.ACC_FS_G[board.imu_part], name
+        assert board.gyro_fs_dps == sim_board.GYRO_FS_DPS, name
+    assert boards.load_board("xiao-esp32s3-lsm6dso32").acc_fs_g == 32
 
 
 @pytest.mark.parametrize("name", boards.board_names())
@@ -70,6 +80,9 @@ def test_board_file_is_valid_and_documented(name: str):
         (lambda d: d.pop("i2c"), "'i2c' is missing"),
         (lambda d: d["battery"].update(divider=0.5), "battery.divider must be a number >= 1"),
         (lambda d: d["led"].update(kind="lamp"), "led.kind must be"),
+        (lambda d: d["imu"].pop("acc_fs_g"), "imu.acc_fs_g must be one of 2, 4, 8, 16"),
+        (lambda d: d["imu"].update(acc_fs_g=32), r"imu.acc_fs_g .*LSM6DSOX's ranges"),
+        (lambda d: d["imu"].update(gyro_fs_dps=4000), "imu.gyro_fs_dps must be one of"),
     ],
 )
 def test_a_malformed_board_file_names_what_is_wrong(tmp_path: Path, change, message):
@@ -158,18 +171,27 @@ def test_firmware_board_builds_from_every_board_file(tmp_path: Path):
         "out = []\n"
         "for name in sorted(configs):\n"
         "    b = Board(configs[name])\n"
-        "    out.append([b.name, b.imu_address, b.imu_part, b.int1.id, b.set_led(False)])\n"
+        "    out.append([b.name, b.imu_address, b.imu_part, b.int1.id, b.set_led(False),\n"
+        "                [b.imu_ranges['acc_fs_g'], b.imu_ranges['gyro_fs_dps']]])\n"
         "# the simulator writes the address as a number\n"
         "b = Board({'i2c': {'id': 0}, 'imu': {'address': 0x6B, 'int1': 4}})\n"
-        "out.append([b.name, b.imu_address, b.imu_part, b.int1.id, b.battery_mv()])\n"
+        "out.append([b.name, b.imu_address, b.imu_part, b.int1.id, b.battery_mv(),\n"
+        "            [b.imu_ranges['acc_fs_g'], b.imu_ranges['gyro_fs_dps']]])\n"
         "print(json.dumps(out))\n"
     )
     result = _run_micropython(tmp_path, script)
     expected = [
-        [name, 0x6A, cfg["imu"]["part"], cfg["imu"]["int1"], cfg.get("led") is not None]
+        [
+            name,
+            0x6A,
+            cfg["imu"]["part"],
+            cfg["imu"]["int1"],
+            cfg.get("led") is not None,
+            [cfg["imu"]["acc_fs_g"], cfg["imu"]["gyro_fs_dps"]],
+        ]
         for name, cfg in sorted(configs.items())
     ]
-    expected.append(["board", 0x6B, "LSM6DSOX", 4, None])
+    expected.append(["board", 0x6B, "LSM6DSOX", 4, None, [None, None]])
     assert result == expected
 
 

@@ -34,7 +34,17 @@ def pod_dir(tmp_path: Path) -> tuple[Path, Journal, int, int]:
     journal = Journal(str(tmp_path / "journal"), 1 << 20)
     old = journal.open_session(0, 0, 0x40, 416)
     journal.append(_record(0))
-    sid = journal.open_session(0, 0, 0x40, 416, boot=0xCAFE0001, start_clock_s=50, clock_known=True)
+    sid = journal.open_session(
+        0,
+        0,
+        0x40,
+        416,
+        boot=0xCAFE0001,
+        start_clock_s=50,
+        clock_known=True,
+        acc_fs_g=32,
+        gyro_fs_dps=2000,
+    )
     for seq in range(TOTAL):
         journal.append(_record(seq))
     journal.close_session()
@@ -97,6 +107,9 @@ def test_usb_listing_names_every_session_and_the_pod_now(pod_dir, tmp_path):
         "epoch": journal.epoch,
         "boot": 0xCAFE0001,
         "start_clock_s": 50,
+        # USB pull carries the sensor's ranges too
+        "acc_fs_g": 32,
+        "gyro_fs_dps": 2000,
     }
     pod = listing["pod"]
     assert pod["epoch"] == journal.epoch

@@ -20,6 +20,7 @@ from heavylegs.reprocess import quantise, rows_to_records, rows_to_strides, run_
 from heavylegs.sim.gait_model import RunParams, simulate_run
 from heavylegs.store import Stride
 from heavylegs_pod import wire
+from heavylegs_pod.gait.detector import F_PRONATION_01DEG
 
 RUNNER = Path(__file__).parent / "firmware" / "engine_runner.py"
 ODR = 416
@@ -53,3 +54,11 @@ def test_reprocessed_records_are_the_streamed_bytes(foot, tmp_path):
     assert strides == [Stride.from_wire(wire.decode_stride(r)) for r in streamed]
     assert [s.seq for s in strides] == list(range(len(strides)))
     assert {s.foot for s in strides} == {foot}
+    # pronation (the engine's roll range through stance, 0.1 degree) rides in the
+    # record's last byte at 0.5 degree, and reaches the store's strides
+    measured = [row[F_PRONATION_01DEG] / 10 for row in rows]
+    assert sum(m >= 0.25 for m in measured) > len(rows) // 2, "the engine measures a roll"
+    for stride, degrees in zip(strides, measured, strict=True):
+        if degrees >= 0.25:
+            assert stride.pronation_deg is not None
+            assert abs(stride.pronation_deg - min(degrees, 127.5)) <= 0.25

@@ -393,3 +393,31 @@ def test_checkin_asks_when_no_answer_is_given(tmp_path: Path, monkeypatch) -> No
         assert diary.checkin(run_id) == CheckIn(
             sleep_h=6.5, effort=7, legs=4, strength_before=True, hydration=2, note="windy"
         )
+
+
+def test_clipped_landings_are_explained_in_runner_terms(store: Store, tmp_path: Path) -> None:
+    run_id = make_run(store, {"left": (250.0,), "right": (270.0,)})
+    left, right = store.run(run_id).recordings
+    store.set_recording_ranges(left.id, 16, 2000)  # a +-16 g pod; the right one did not say
+    page = write_report(store, run_id, tmp_path / "run.html").read_text(encoding="utf-8")
+    lines = dict(re.findall(r'<p class="note clipping" data-foot="(\w+)">([^<]*)</p>', page))
+    # strides_for clips every 50th landing: 12 of 603
+    assert lines == {
+        "left": "Left foot: 12 of 603 landings hit the sensor&#x27;s 16 g limit, "
+        "so impact on those is at least 16 g",
+        "right": "Right foot: 12 of 603 landings hit the sensor&#x27;s limit, "
+        "so impact on those is at least what is shown",
+    }
+    console = Console(record=True, width=200)
+    print_summary(store, run_id, console)
+    assert "Left foot: 12 of 603 landings hit the sensor's 16 g limit" in console.export_text()
+
+
+def test_no_clipping_line_when_nothing_clipped(store: Store, tmp_path: Path) -> None:
+    run_id = store.start_run("gentle", "live-sim", 1_700_000_000.0)
+    rec_id = store.add_recording(run_id, "AA:01", "pod-left", "left", 1, "0.1.0")
+    strides = [dataclasses.replace(s, clipped=False) for s in strides_for("left", (250.0,), 100)]
+    store.add_strides(rec_id, strides)
+    store.set_recording_ranges(rec_id, 32, 2000)
+    page = write_report(store, run_id, tmp_path / "run.html").read_text(encoding="utf-8")
+    assert "clipping" not in page and "limit" not in page

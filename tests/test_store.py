@@ -89,7 +89,7 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_from_wire_takes_decode_stride_output() -> None:
     buf = bytearray(wire.STRIDE_SIZE)
     flags = wire.FLAG_RIGHT | wire.FLAG_RUNNING | (wire.STRIKE_FOREFOOT << wire.STRIKE_SHIFT)
-    wire.encode_stride(buf, 42, flags, 123_456, 2451, 7012, 17150, -35, 19, 0)
+    wire.encode_stride(buf, 42, flags, 123_456, 2451, 7012, 17150, -35, 19, 0, 23)
     stride = Stride.from_wire(wire.decode_stride(buf), host_time=5.0)
     assert stride == Stride(
         seq=42,
@@ -105,7 +105,18 @@ def test_from_wire_takes_decode_stride_output() -> None:
         impact_g=9.5,
         stride_len_m=None,
         host_time=5.0,
+        pronation_deg=11.5,
     )
+
+
+def test_pronation_is_stored_and_read_back(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        rec_id = new_recording(store)
+        strides = [dataclasses.replace(make_stride(1), pronation_deg=8.5), make_stride(2)]
+        assert store.add_strides(rec_id, strides) == 2
+        assert [s.pronation_deg for s in store.strides(rec_id)] == [8.5, None]
+        table = store.stride_table(rec_id, ["pronation_deg"])["pronation_deg"]
+        assert table[0] == 8.5 and np.isnan(table[1])
 
 
 def test_same_seq_is_stored_once(tmp_path: Path) -> None:

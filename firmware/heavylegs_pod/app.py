@@ -50,7 +50,7 @@ class Pod:
         self.board = board
         self.config = config
         self.config_path = config_path
-        self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part)
+        self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part, **board.imu_ranges)
         self.engine = GaitEngine(
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )
@@ -137,6 +137,8 @@ class Pod:
             boot=self.boot_id,
             start_clock_s=start_clock_s,
             clock_known=True,
+            acc_fs_g=self.imu.acc_fs_g,
+            gyro_fs_dps=self.imu.gyro_fs_dps,
         )
         self.session_start_n = start_n
         self._last_stride_n = start_n

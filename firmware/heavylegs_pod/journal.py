@@ -10,12 +10,14 @@ API, for the app, BLE sync (ble/sync.py) and USB pull (deploy/):
     j = Journal("journal", capacity_bytes=512 * 1024)
     j.epoch                         # this journal's epoch: random u32, drawn when it was created
     sid = j.open_session(start_s, flags, firmware, odr_hz, calibration=None,
-                         boot=0, start_clock_s=0, clock_known=False)
+                         boot=0, start_clock_s=0, clock_known=False,
+                         acc_fs_g=0, gyro_fs_dps=0)
     ok = j.append(record)           # a 20-byte wire stride record; False if not journaled
     j.close_session()
     j.sessions()                    # session ids, oldest first
     j.info(sid)                     # (flags, start_s, count, acked, firmware) or None
     j.identity(sid)                 # (epoch, boot, start_clock_s, clock_known) or None
+    j.ranges(sid)                   # (acc_fs_g, gyro_fs_dps) recorded at, 0 unknown; or None
     j.read(sid, index, buf, offset) # 1 read into buf, 0 record damaged, -1 past the end
     j.mark_synced(sid, count)       # the host committed every record below count
     j.erase_synced()                # removes fully synced closed sessions; returns how many
@@ -26,8 +28,8 @@ index in its session is its sequence number (the wire carries it modulo 65536).
 
 Files under the root: `<id:08x>.hls` holds the session header frame and then one
 stride frame per record at a fixed offset (index k at J_HEADER_SIZE + k *
-J_STRIDE_SIZE, or J_HEADER_V1_SIZE + k * J_STRIDE_SIZE in a session a protocol-2
-pod wrote), so a damaged record costs only itself and sync can seek; the
+J_STRIDE_SIZE; an older pod's session has a shorter header, J_HEADER_V2_SIZE or
+J_HEADER_V1_SIZE, and its strides start there), so a damaged record costs only itself and sync can seek; the
 `<id:08x>.hla` file collects ack frames, the last intact one counts; `next` holds
 the next session id, replaced through `next.tmp` and a rename; `epoch` holds the
 journal's epoch, written once through `epoch.tmp` and a rename. A session is never
@@ -96,11 +98,14 @@ class Journal(JournalFiles):
         boot=0,
         start_clock_s=0,
         clock_known=False,
+        acc_fs_g=0,
+        gyro_fs_dps=0,
     ):
         """Close any open session and start a new one; returns its id.
 
         boot and start_clock_s date the start on the pod clock (seconds since the
-        cold boot named by boot), when clock_known."""
+        cold boot named by boot), when clock_known. acc_fs_g and gyro_fs_dps are the
+        sensor's full scales, so the host knows where an impact was clipped."""
         self.close_session()
         sid = self._next
         self._next = sid + 1
@@ -125,6 +130,8 @@ class Journal(JournalFiles):
             self.epoch,
             boot & 0xFFFFFFFF if clock_known else 0,
             start_clock_s & 0xFFFFFFFF if clock_known else 0,
+            acc_fs_g & 0xFF,
+            (gyro_fs_dps // wire.GYRO_FS_UNIT_DPS) & 0xFF,
         )
         calib_at = 3 + wire.J_HEADER_PAYLOAD - wire.J_CALIBRATION_SIZE
         for i in range(wire.J_CALIBRATION_SIZE):
@@ -256,7 +263,7 @@ class Journal(JournalFiles):
         header = self._header(sid)
         if header is None:
             return None
-        flags, _, _, epoch, boot, clock_s = header
+        flags, _, _, epoch, boot, clock_s, _, _ = header
         if flags & wire.SESSION_DAMAGED:
             for older in self.sessions():
                 if older >= sid:
@@ -267,6 +274,14 @@ class Journal(JournalFiles):
             return 0, 0, 0, False
         known = bool(flags & wire.J_HEADER_CLOCK_KNOWN)
         return epoch, boot if known else 0, clock_s if known else 0, known
+
+    def ranges(self, sid):
+        """(acc_fs_g, gyro_fs_dps) the session was recorded at, 0 where unknown (an
+        older pod's header, or a damaged one), or None for an unknown session."""
+        header = self._header(sid)
+        if header is None:
+            return None
+        return header[6], header[7]
 
     def calibration(self, sid):
         """The 12 calibration bytes of a session header, or None if damaged."""

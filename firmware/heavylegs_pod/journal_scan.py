@@ -11,6 +11,8 @@ from heavylegs_pod import wire
 
 SESSION_SUFFIX = ".hls"
 ACK_SUFFIX = ".hla"
+# every session header layout, newest first
+_HEADER_SIZES = (wire.J_HEADER_SIZE, wire.J_HEADER_V2_SIZE, wire.J_HEADER_V1_SIZE)
 
 
 class JournalFiles:
@@ -79,11 +81,11 @@ class JournalFiles:
         try:
             with open(path, "rb") as f:
                 n = f.readinto(frame)
-                if n >= 3 and frame[2] == wire.J_HEADER_V1_PAYLOAD:
-                    return wire.J_HEADER_V1_SIZE
-                if n >= 3 and frame[2] == wire.J_HEADER_PAYLOAD:
-                    return wire.J_HEADER_SIZE
-                for header in (wire.J_HEADER_SIZE, wire.J_HEADER_V1_SIZE):
+                if n >= 3:
+                    for header in _HEADER_SIZES:
+                        if frame[2] == header - wire.J_OVERHEAD:
+                            return header
+                for header in _HEADER_SIZES:
                     f.seek(header)
                     if f.readinto(self._stride_frame) == wire.J_STRIDE_SIZE and wire.frame_check(
                         self._stride_frame, 0, wire.J_STRIDE, wire.STRIDE_SIZE
@@ -91,12 +93,11 @@ class JournalFiles:
                         return header
         except OSError:
             pass
-        if (
-            size > wire.J_HEADER_V1_SIZE
-            and (size - wire.J_HEADER_V1_SIZE) % wire.J_STRIDE_SIZE == 0
-        ):
-            if (size - wire.J_HEADER_SIZE) % wire.J_STRIDE_SIZE:
-                return wire.J_HEADER_V1_SIZE
+        # The sizes differ by 2, 12 and 14 bytes, never a whole stride frame: at
+        # most one of them leaves no ragged tail.
+        for header in _HEADER_SIZES:
+            if size > header and (size - header) % wire.J_STRIDE_SIZE == 0:
+                return header
         return wire.J_HEADER_SIZE
 
     @staticmethod
@@ -131,8 +132,9 @@ class JournalFiles:
 
     def _header(self, sid):
         """Parse the session's header into self._frame: (flags, start_s, firmware,
-        epoch, boot, start_clock_s) with SESSION_DAMAGED and epoch 0 when it is
-        unreadable, or None for an unknown session."""
+        epoch, boot, start_clock_s, acc_fs_g, gyro_fs_dps) with SESSION_DAMAGED and
+        epoch 0 when it is unreadable (ranges 0: unknown), or None for an unknown
+        session."""
         if sid not in self._counts:
             return None
         size = self._header_size.get(sid, wire.J_HEADER_SIZE)
@@ -143,18 +145,32 @@ class JournalFiles:
         except OSError:
             n = 0
         if n != size or not wire.frame_check(self._frame, 0, wire.J_HEADER, payload):
-            return wire.SESSION_DAMAGED, 0, 0, 0, 0, 0
+            return wire.SESSION_DAMAGED, 0, 0, 0, 0, 0, 0, 0
+        acc_fs_g = gyro_fs = 0
         if size == wire.J_HEADER_V1_SIZE:
             _, start_s, flags, major, minor, patch, _ = struct.unpack_from(
                 wire.J_HEADER_V1_FORMAT, self._frame, 3
             )
             epoch = boot = clock_s = 0
             flags &= ~wire.J_HEADER_CLOCK_KNOWN
-        else:
+        elif size == wire.J_HEADER_V2_SIZE:
             _, start_s, flags, major, minor, patch, _, epoch, boot, clock_s = struct.unpack_from(
-                wire.J_HEADER_FORMAT, self._frame, 3
+                wire.J_HEADER_V2_FORMAT, self._frame, 3
             )
-        return flags, start_s, wire.pack_version(major, minor, patch), epoch, boot, clock_s
+        else:
+            (_, start_s, flags, major, minor, patch, _, epoch, boot, clock_s, acc_fs_g, gyro_fs) = (
+                struct.unpack_from(wire.J_HEADER_FORMAT, self._frame, 3)
+            )
+        return (
+            flags,
+            start_s,
+            wire.pack_version(major, minor, patch),
+            epoch,
+            boot,
+            clock_s,
+            acc_fs_g,
+            gyro_fs * wire.GYRO_FS_UNIT_DPS,
+        )
 
 
 def records_in(size, header=wire.J_HEADER_SIZE):

@@ -13,6 +13,7 @@ from heavylegs_pod.gait.detector import (
     F_IC_FRAC,
     F_IC_N,
     F_IMPACT_HALF_G,
+    F_PRONATION_01DEG,
     F_RUNNING,
     F_STRIDE_01MS,
     F_STRIDE_LEN_CM,
@@ -43,5 +44,7 @@ def encode_stride_record(buf, stride, seq, start_n, odr_hz, right_foot):
         strike,
         stride[F_IMPACT_HALF_G],
         stride[F_STRIDE_LEN_CM],
+        # 0.1 degree to the wire's 0.5, to nearest
+        (stride[F_PRONATION_01DEG] + 2) // 5,
     )
     return buf

@@ -91,17 +91,31 @@ def rows_to_strides(rows: Iterable[list[int]], odr_hz: int, foot: str) -> list[S
 
 
 def strides_from_trace(
-    trace: Trace | Path | str, *, acc_fs_g: int | None = None, foot: str | None = None
+    trace: Trace | Path | str,
+    *,
+    acc_fs_g: int | None = None,
+    gyro_fs_dps: int | None = None,
+    foot: str | None = None,
 ) -> list[Stride]:
-    """What a pod would have measured on this trace, as store Strides."""
+    """What a pod would have measured on this trace, as store Strides.
+
+    The full scales are the trace's own (its header says what the pod's board file
+    set) unless given, e.g. from the stored recording (RecordingInfo.acc_fs_g)."""
     if not isinstance(trace, Trace):
         trace = read_trace(Path(trace))
     odr = int(round(trace.header.rate_hz))
     if acc_fs_g is None:
-        acc_fs_g = 32 if trace.header.part == "LSM6DSO32" else 16
-    acc, gyr = quantise(trace, acc_fs_g=acc_fs_g)
+        acc_fs_g = trace.header.acc_fs_g
+    if gyro_fs_dps is None:
+        gyro_fs_dps = trace.header.gyr_fs_dps
+    acc, gyr = quantise(trace, acc_fs_g=acc_fs_g, gyro_fs_dps=gyro_fs_dps)
     rows, engine = run_engine(
-        acc, gyr, odr_hz=odr, acc_fs_g=acc_fs_g, foot=foot or trace.header.foot
+        acc,
+        gyr,
+        odr_hz=odr,
+        acc_fs_g=acc_fs_g,
+        gyro_fs_dps=gyro_fs_dps,
+        foot=foot or trace.header.foot,
     )
     label = foot or trace.header.foot
     if label not in ("left", "right"):

@@ -380,3 +380,50 @@ def test_a_protocol_2_session_is_still_read_beside_new_ones():
     j3 = Journal(root, 1 << 20)
     check(j3.info(1)[0] & wire.SESSION_DAMAGED and j3.count(1) == 7, "damaged v1 header")
     check(len(read_all(j3, 1)) == 7, "records of a damaged v1 header")
+
+
+def _v2_session_file(path, sid, n, calibration):
+    """A session as a protocol-3 pod journaled it: identity, but no sensor ranges."""
+    import struct
+
+    out = bytearray()
+    frame = bytearray(wire.J_HEADER_V2_SIZE)
+    struct.pack_into(
+        wire.J_HEADER_V2_FORMAT, frame, 3, sid, 0, 0x80, 0, 5, 0, 416, 0xCAFE, 0xB007, 42
+    )
+    frame[3 + 26 : 3 + 38] = calibration
+    wire.frame_seal(frame, wire.J_HEADER, wire.J_HEADER_V2_PAYLOAD)
+    out.extend(frame)
+    for seq in range(n):
+        sf = bytearray(wire.J_STRIDE_SIZE)
+        sf[3 : 3 + wire.STRIDE_SIZE] = record(seq)
+        wire.frame_seal(sf, wire.J_STRIDE, wire.STRIDE_SIZE)
+        out.extend(sf)
+    with open(path, "wb") as f:
+        f.write(out)
+
+
+def test_a_session_keeps_the_sensor_ranges_it_was_recorded_at():
+    root = ram_fs() + "/journal"
+    os.mkdir(root)
+    calibration = bytes(range(20, 32))
+    _v2_session_file(root + "/00000001.hls", 1, 5, calibration)
+    j = Journal(root, 1 << 20)
+    sid = j.open_session(0, 0, 0, 416, calibration=calibration, acc_fs_g=32, gyro_fs_dps=2000)
+    j.append(record(0))
+    j.close_session()
+    j2 = Journal(root, 1 << 20)
+    check(j2.ranges(sid) == (32, 2000), "ranges %r" % (j2.ranges(sid),))
+    check(j2.calibration(sid) == calibration, "calibration after the ranges")
+    # a protocol-3 session: its identity and strides as before, its ranges unknown
+    check(j2.ranges(1) == (0, 0), "v2 ranges %r" % (j2.ranges(1),))
+    check(j2.identity(1) == (0xCAFE, 0xB007, 42, True), "v2 identity %r" % (j2.identity(1),))
+    check(j2.calibration(1) == calibration, "v2 calibration")
+    check([i for i, _ in read_all(j2, 1)] == list(range(5)), "v2 records")
+    check(j2.ranges(99) is None, "an unknown session has no ranges")
+    # a v2 header with its length byte hit is laid out by its first stride frame
+    copy_file(root + "/00000001.hls", root + "/x", flip=2 * 8 + 1)
+    os.rename(root + "/x", root + "/00000001.hls")
+    j3 = Journal(root, 1 << 20)
+    check(j3.info(1)[0] & wire.SESSION_DAMAGED and j3.count(1) == 5, "damaged v2 header")
+    check(j3.ranges(1) == (0, 0) and len(read_all(j3, 1)) == 5, "records of a damaged v2 header")

@@ -494,7 +494,15 @@ def test_any_amount_of_damage_streams_through_as_declared_gaps():
 def test_identity_answers_the_owner_and_follows_every_session_record():
     journal = Journal(ram_fs() + "/journal", 1 << 20)
     first = journal.open_session(
-        0, 0, 0x40, 416, boot=0xB007B007, start_clock_s=77, clock_known=True
+        0,
+        0,
+        0x40,
+        416,
+        boot=0xB007B007,
+        start_clock_s=77,
+        clock_known=True,
+        acc_fs_g=32,
+        gyro_fs_dps=2000,
     )
     journal.append(record(0))
     second = journal.open_session(0, 0, 0x40, 416)  # opened with no pod clock
@@ -527,12 +535,26 @@ def test_identity_answers_the_owner_and_follows_every_session_record():
         ids = [wire.decode_identity(rec) for t, rec in stream if t == wire.IDENTITY_TAG]
         check(
             ids[0]
-            == {"session": first, "epoch": journal.epoch, "boot": 0xB007B007, "start_clock_s": 77},
+            == {
+                "session": first,
+                "epoch": journal.epoch,
+                "boot": 0xB007B007,
+                "start_clock_s": 77,
+                "acc_fs_g": 32,
+                "gyro_fs_dps": 2000,
+            },
             "first %r" % ids[0],
         )
         check(
             ids[1]
-            == {"session": second, "epoch": journal.epoch, "boot": None, "start_clock_s": None},
+            == {
+                "session": second,
+                "epoch": journal.epoch,
+                "boot": None,
+                "start_clock_s": None,
+                "acc_fs_g": None,
+                "gyro_fs_dps": None,
+            },
             "second %r" % ids[1],
         )
         r = [wire.decode_cp_response(s[3]) for s in ble.sent if s[2] == h["control"]][-1]

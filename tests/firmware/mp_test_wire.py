@@ -29,6 +29,7 @@ def test_stride_encoding_matches_vectors():
             a["strike_01deg"],
             a["impact_half_g"],
             a["stride_len_cm"],
+            a["pronation_half_deg"],
         )
         check(buf.hex() == vector["hex"], "stride %s != %s" % (buf.hex(), vector["hex"]))
 
@@ -99,7 +100,15 @@ def test_identity_gap_and_identity_answer_match_vectors():
         a = vector["args"]
         buf = bytearray(wire.RECORD_SIZE)
         wire.encode_identity(
-            buf, 0, a["session"], a["epoch"], a["boot"], a["start_clock_s"], a["clock_known"]
+            buf,
+            0,
+            a["session"],
+            a["epoch"],
+            a["boot"],
+            a["start_clock_s"],
+            a["clock_known"],
+            a["acc_fs_g"],
+            a["gyro_fs_dps"],
         )
         check(buf.hex() == vector["hex"], "identity %s" % buf.hex())
     for vector in v["gap"]:

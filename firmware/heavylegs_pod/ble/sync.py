@@ -87,13 +87,22 @@ class JournalSync:
             if flags & wire.SESSION_DAMAGED:
                 flags |= right  # the header is gone; the pod's foot is the best guess
             epoch, boot, start_clock_s, clock_known = journal.identity(sid)
+            acc_fs_g, gyro_fs_dps = journal.ranges(sid)
             wire.encode_session(pkt, k * wire.RECORD_SIZE, flags, sid, start_s, count, acked, fw)
             k += 1
             if k == per:
                 gatt.notify_one(conn, gatt.h_sync, gatt.pkt_views[k])
                 k = 0
             wire.encode_identity(
-                pkt, k * wire.RECORD_SIZE, sid, epoch, boot, start_clock_s, clock_known
+                pkt,
+                k * wire.RECORD_SIZE,
+                sid,
+                epoch,
+                boot,
+                start_clock_s,
+                clock_known,
+                acc_fs_g,
+                gyro_fs_dps,
             )
             k += 1
             sent += 1

@@ -5,8 +5,9 @@ hal/lsm6ds.py and hal/radio.py, the only code that touches `machine`. Keys are
 described in host/heavylegs/deploy/boards.py; the ones read here:
 
     i2c      {id, scl?, sda?, freq?}
-    imu      {address, part, int1, int2?, deep_sleep_wake?} (deep_sleep_wake: INT1
-             is on a pin that can wake the MCU from deep sleep, an ESP32 RTC GPIO)
+    imu      {address, part, int1, int2?, deep_sleep_wake?, acc_fs_g?, gyro_fs_dps?}
+             (deep_sleep_wake: INT1 is on a pin that can wake the MCU from deep
+             sleep, an ESP32 RTC GPIO; the ranges default to the part's widest)
     led      {pin, kind "pin"|"neopixel", active_low?} or absent
     button   {pin, active_low?, pull "up"|"down"?} or absent
     battery  {adc, divider?} or absent
@@ -55,6 +56,11 @@ class Board:
             raise ValueError("board.json: imu.int1 is missing")
         self.imu_address = _int(imu.get("address", 0x6A))
         self.imu_part = imu.get("part", "LSM6DSOX")
+        # the driver's full-scale keywords (None: its default, the part's widest)
+        self.imu_ranges = {
+            "acc_fs_g": imu.get("acc_fs_g"),
+            "gyro_fs_dps": imu.get("gyro_fs_dps"),
+        }
         self.int1 = Pin(imu["int1"], Pin.IN)
         self.int2 = Pin(imu["int2"], Pin.IN) if "int2" in imu else None
         self.deep_sleep_wake = bool(imu.get("deep_sleep_wake", False))

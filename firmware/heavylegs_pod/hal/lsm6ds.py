@@ -77,6 +77,11 @@ _ACC_FS = {
     "LSM6DS3TR-C": {2: 0, 4: 2, 8: 3, 16: 1},
 }
 _GYRO_FS = {250: 0, 500: 1, 1000: 2, 2000: 3}
+# A pod's impacts reach tens of g on the laces: each part runs at its widest range
+# unless the board file says otherwise.
+_WIDEST_ACC_FS = {"LSM6DSO32": 32}
+_DEFAULT_ACC_FS = const(16)
+_DEFAULT_GYRO_FS = const(2000)
 
 
 def peek_asleep(i2c, address=0x6A):
@@ -98,8 +103,8 @@ class LSM6DS:
         address=0x6A,
         part="LSM6DSOX",
         odr_hz=416,
-        acc_fs_g=16,
-        gyro_fs_dps=2000,
+        acc_fs_g=None,
+        gyro_fs_dps=None,
         watermark=64,
         max_samples=128,
     ):
@@ -125,6 +130,10 @@ class LSM6DS:
         fs_table = _ACC_FS.get(part)
         if fs_table is None:
             raise ValueError("unsupported part %r" % part)
+        if acc_fs_g is None:
+            acc_fs_g = _WIDEST_ACC_FS.get(part, _DEFAULT_ACC_FS)
+        if gyro_fs_dps is None:
+            gyro_fs_dps = _DEFAULT_GYRO_FS
         if acc_fs_g not in fs_table:
             raise ValueError("%s cannot do +-%r g" % (part, acc_fs_g))
         if gyro_fs_dps not in _GYRO_FS:
@@ -169,6 +178,9 @@ class LSM6DS:
         self._odr_code = odr_code
         self._ctrl1 = (odr_code << 4) | (fs_table[acc_fs_g] << 2)
         self._ctrl2 = (odr_code << 4) | (_GYRO_FS[gyro_fs_dps] << 2)
+        # Asleep the chip runs at +-16 g whatever the board's range, so a wake-up
+        # threshold (in FS/64 steps) is the same slope in g on every part.
+        self._sleep_ctrl1 = (_LP_ODR_CODE << 4) | (fs_table[_DEFAULT_ACC_FS] << 2)
         # 25 us timestamp units per sample: the chip derives both from one clock.
         self.ts_per_sample = 6 << (10 - odr_code)
         self.asleep = False
@@ -208,8 +220,8 @@ class LSM6DS:
         return ts[0] | (ts[1] << 8) | (ts[2] << 16) | (ts[3] << 24)
 
     def sleep(self, threshold_lsb=2, duration_samples=1):
-        """Wake-up mode: accelerometer alone at 26 Hz in low power, gyro and FIFO off,
-        INT1 latched high once a slope beyond `threshold_lsb` x FS/64 lasts
+        """Wake-up mode: accelerometer alone at 26 Hz in low power at +-16 g, gyro and
+        FIFO off, INT1 latched high once a slope beyond `threshold_lsb` x 0.25 g lasts
         `duration_samples` + 1 samples. Returns the timestamp it fell asleep at."""
         if not 1 <= threshold_lsb <= 63 or not 0 <= duration_samples <= 3:
             raise ValueError("wake-up threshold 1..63, duration 0..3")
@@ -219,7 +231,7 @@ class LSM6DS:
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_BYPASS)
         self._write_u8(_CTRL2_G, 0)
         self._write_u8(_CTRL6_C, _CTRL6_XL_HM_MODE)
-        self._write_u8(_CTRL1_XL, (_LP_ODR_CODE << 4) | (self._ctrl1 & 0x0F))
+        self._write_u8(_CTRL1_XL, self._sleep_ctrl1)
         self._write_u8(_WAKE_UP_THS, threshold_lsb)
         self._write_u8(_WAKE_UP_DUR, duration_samples << 5)
         self._write_u8(_TAP_CFG0, _TAP_CFG0_LIR)

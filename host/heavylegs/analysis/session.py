@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,8 @@ class FootData:
     stride_len_m: np.ndarray
     clipped: np.ndarray
     duration_s: float
+    # degrees of roll through stance; NaN where the pod did not measure it
+    pronation_deg: np.ndarray = field(default_factory=lambda: np.empty(0))
     # The pod that recorded most of these strides: each pod lives on one shoe.
     pod_address: str = ""
     # From a merged watch activity, at each stride (NaN where the watch had nothing);
@@ -37,6 +39,9 @@ class FootData:
     gps_speed_mps: np.ndarray | None = None
     grade_pct: np.ndarray | None = None
     heart_rate_bpm: np.ndarray | None = None
+    # The accelerometer's full scale, g: a clipped impact is at least this (None: not
+    # known; with several recordings, the smallest, where clipping starts first).
+    acc_fs_g: int | None = None
 
     def __len__(self) -> int:
         return len(self.minutes)
@@ -92,12 +97,14 @@ def load_session(store: Store, run: RunInfo) -> Session:
             name: np.concatenate([table[name] for _, table in mine])[order] for name in COLUMNS
         }
         main_pod = max(mine, key=lambda pair: pair[0].stride_count)[0].pod_address
+        ranges = [rec.acc_fs_g for rec, _ in mine if rec.acc_fs_g]
         feet[foot] = _foot(
             foot,
             minutes[order],
             joined,
             duration_s=sum(rec.duration_s for rec, _ in mine),
             pod_address=main_pod,
+            acc_fs_g=min(ranges) if ranges else None,
         )
     session = Session(run_id=run.id, name=run.name, started_at=run.started_at, feet=feet)
     track = load_watch_track(store, run.id, run.started_at if zero_at is None else zero_at)
@@ -125,6 +132,7 @@ def session_from_strides(
     started_at: float = 0.0,
     run_id: int | None = None,
     pod_addresses: Mapping[str, str] | None = None,
+    acc_fs_g: Mapping[str, int] | None = None,
 ) -> Session:
     """A session from strides whose ic_ms share one clock (a simulator's or a test's)."""
     if isinstance(strides, Mapping):
@@ -153,6 +161,10 @@ def session_from_strides(
                 [np.nan if s.stride_len_m is None else s.stride_len_m for s in mine],
                 dtype=np.float64,
             ),
+            "pronation_deg": np.array(
+                [np.nan if s.pronation_deg is None else s.pronation_deg for s in mine],
+                dtype=np.float64,
+            ),
         }
         address = (pod_addresses or {}).get(foot, f"sim-{foot}")
         feet[foot] = _foot(
@@ -161,6 +173,7 @@ def session_from_strides(
             columns,
             duration_s=(mine[-1].ic_ms - mine[0].ic_ms) / 1000,
             pod_address=address,
+            acc_fs_g=(acc_fs_g or {}).get(foot),
         )
     return Session(run_id, name, started_at, feet)
 
@@ -172,6 +185,7 @@ def _foot(
     *,
     duration_s: float,
     pod_address: str,
+    acc_fs_g: int | None = None,
 ) -> FootData:
     return FootData(
         foot=foot,
@@ -186,7 +200,9 @@ def _foot(
         stride_len_m=columns["stride_len_m"],
         clipped=columns["clipped"].astype(np.bool_),
         duration_s=duration_s,
+        pronation_deg=columns["pronation_deg"],
         pod_address=pod_address,
+        acc_fs_g=acc_fs_g,
     )
 
 

@@ -13,8 +13,11 @@ Keys (pins are GPIO numbers, as machine.Pin takes them):
   mpy_arch      mpy-cross -march for this MCU (see build.ARCHS)
   i2c           {id, scl, sda, freq}: the bus the IMU is on (scl/sda may be left
                 out where the port's default pins for that bus are the right ones)
-  imu           {part, address, int1, int2?}: sensor variant, 7-bit I2C address,
-                and the GPIOs its INT1 (FIFO watermark) and INT2 pins are wired to
+  imu           {part, address, int1, int2?, deep_sleep_wake?, acc_fs_g, gyro_fs_dps}:
+                sensor variant, 7-bit I2C address, the GPIOs its INT1 (FIFO
+                watermark) and INT2 pins are wired to, and the full scales the pod
+                runs the sensor at (g, dps; each session records them, so the host
+                knows where an impact was clipped)
   led           {pin, kind: "pin"|"neopixel", active_low?} or null
   button        {pin, active_low, pull: "up"|"down"|null} or null
   battery       {adc, divider}: ADC-capable GPIO and the divider ratio (volts at
@@ -51,6 +54,9 @@ MPY_ARCH_BY_INDEX = (
     "rv64imc",
 )
 IMU_PARTS = ("LSM6DSOX", "LSM6DSO32")
+# Full scales each part offers (ST datasheets, FS_XL and FS_G), as hal/lsm6ds.py codes them.
+ACC_RANGES_G = {"LSM6DSOX": (2, 4, 8, 16), "LSM6DSO32": (4, 8, 16, 32)}
+GYRO_RANGES_DPS = (250, 500, 1000, 2000)
 IMU_ADDRESSES = (0x6A, 0x6B)
 # Keys only people need; left out of the copy that goes onto the pod, where
 # every byte of board.json is parsed into RAM at boot.
@@ -74,6 +80,14 @@ class BoardFile:
     @property
     def imu_part(self) -> str:
         return str(self.data["imu"]["part"])
+
+    @property
+    def acc_fs_g(self) -> int:
+        return int(self.data["imu"]["acc_fs_g"])
+
+    @property
+    def gyro_fs_dps(self) -> int:
+        return int(self.data["imu"]["gyro_fs_dps"])
 
     @property
     def simulated(self) -> bool:
@@ -169,6 +183,17 @@ def validate(data: dict[str, Any], source: str = "board file") -> None:
     _pin(f"{source}: imu.int1", imu["int1"])
     if "int2" in imu:
         _pin(f"{source}: imu.int2", imu["int2"])
+    acc_ranges = ACC_RANGES_G[imu["part"]]
+    if imu.get("acc_fs_g") not in acc_ranges:
+        raise BoardFileError(
+            f"{source}: imu.acc_fs_g must be one of {', '.join(map(str, acc_ranges))} "
+            f"(g, the {imu['part']}'s ranges), not {imu.get('acc_fs_g')!r}"
+        )
+    if imu.get("gyro_fs_dps") not in GYRO_RANGES_DPS:
+        raise BoardFileError(
+            f"{source}: imu.gyro_fs_dps must be one of "
+            f"{', '.join(map(str, GYRO_RANGES_DPS))}, not {imu.get('gyro_fs_dps')!r}"
+        )
     if not isinstance(imu.get("deep_sleep_wake", False), bool):
         raise BoardFileError(f"{source}: imu.deep_sleep_wake must be true or false")
     led = _section(source, data, "led", required=False)

@@ -182,7 +182,7 @@ def _hl_drain(cfg, want, limit_ms):
     from heavylegs_pod.hal.board import Board
     from heavylegs_pod.hal.lsm6ds import LSM6DS
     b = Board(cfg)
-    imu = LSM6DS(b.i2c, b.imu_address, b.imu_part)
+    imu = LSM6DS(b.i2c, b.imu_address, b.imu_part, **b.imu_ranges)
     flag = asyncio.ThreadSafeFlag()
     seen = [0]
     def on_edge(pin):
@@ -282,7 +282,8 @@ def _hl_journal_open():
         wire.encode_session(buf, 0, info[0], sid, info[1], info[2], info[3], info[4])
         out.append(binascii.hexlify(buf).decode())
         epoch, boot, clock_s, known = _hl_j.identity(sid)
-        wire.encode_identity(buf, 0, sid, epoch, boot, clock_s, known)
+        acc_fs_g, gyro_fs_dps = _hl_j.ranges(sid)
+        wire.encode_identity(buf, 0, sid, epoch, boot, clock_s, known, acc_fs_g, gyro_fs_dps)
         ids.append({'session': sid, 'epoch': epoch, 'boot': boot, 'start_clock_s': clock_s,
                     'clock_known': known, 'record': binascii.hexlify(buf).decode()})
     print(json.dumps({'name': cfg['name'], 'firmware': firmware_revision(), 'sessions': out,

@@ -6,7 +6,7 @@ once a second with stance time, its share of the stride, balance, step length,
 cadence, speed and distance; laps and a session with the averages of each; a
 device_info for each pod. Vertical oscillation and vertical ratio are torso
 measures a foot pod does not make, so they are left out rather than invented.
-Strike angle and impact have no FIT field: they go in developer fields, as Stryd
+Strike angle, impact and pronation have no FIT field: they go in developer fields, as Stryd
 and others carry theirs.
 
 Manufacturer 255 is FIT's `development`: the id the profile sets aside for makers
@@ -78,6 +78,9 @@ DEV_FIELDS = {
     1: ("impact", "g"),
     2: ("avg_strike_angle", "deg"),
     3: ("avg_impact", "g"),
+    # the roll range through stance; only where a pod measured it
+    4: ("pronation", "deg"),
+    5: ("avg_pronation", "deg"),
 }
 
 # Global message numbers from Garmin's FIT profile.
@@ -111,7 +114,7 @@ _RECORD_FIELDS = (
     Field(42, ENUM),  # activity_type
     Field(53, UINT8),  # fractional_cadence, strides/min x128
 )
-_RECORD_DEV = (DevField(0), DevField(1))
+_RECORD_DEV = (DevField(0), DevField(1), DevField(4))
 # lap and session share their summary fields, under different numbers
 _SUMMARY_NUMS = {
     "lap": dict(
@@ -123,7 +126,7 @@ _SUMMARY_NUMS = {
         avg_cadence=18, max_cadence=19, avg_frac=92, max_frac=93,
     ),
 }  # fmt: skip
-_SUMMARY_DEV = (DevField(2), DevField(3))
+_SUMMARY_DEV = (DevField(2), DevField(3), DevField(5))
 
 
 def encode_activity(
@@ -318,7 +321,7 @@ def _record_values(r: FitRecord) -> list[object]:
 
 
 def _dev_values(d: Dynamics) -> list[float | None]:
-    return [d.strike_deg, d.impact_g]
+    return [d.strike_deg, d.impact_g, d.pronation_deg]
 
 
 def _summary(

@@ -44,6 +44,7 @@ class Dynamics:
     speed_mps: float | None
     strike_deg: float | None
     impact_g: float | None
+    pronation_deg: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,12 @@ class FitStrides:
         self.cadence_spm = joined("cadence_spm")
         self.strike_deg = joined("strike_deg")
         self.impact_g = joined("impact_g")
+        self.pronation_deg = np.concatenate(
+            [
+                d.pronation_deg if len(d.pronation_deg) == len(d) else np.full(len(d), np.nan)
+                for _, d in feet
+            ]
+        )[order]
         self.stride_len_m = joined("stride_len_m")
         self.measured = (self.gct_ms > 0) & (self.stride_ms > 0) & (self.cadence_spm > 0)
         self.feet = len(feet)
@@ -125,7 +132,7 @@ class FitStrides:
         """Means of the measured strides in `part` (strides in time order)."""
         use = self.measured[part]
         if not use.any():
-            return Dynamics(0, *([None] * 8))
+            return Dynamics(0, *([None] * 9))
         gct, stride = self.gct_ms[part][use], self.stride_ms[part][use]
         length = self.stride_len_m[part][use]
         known = np.isfinite(length)
@@ -145,7 +152,14 @@ class FitStrides:
             speed_mps=float((length[known] / stride[known] * 1000).mean()) if known.any() else None,
             strike_deg=float(self.strike_deg[part][use].mean()),
             impact_g=float(self.impact_g[part][use].mean()),
+            pronation_deg=_finite_mean(self.pronation_deg[part][use]),
         )
+
+
+def _finite_mean(values: np.ndarray) -> float | None:
+    """The mean of what was measured (NaN: not), None if nothing was."""
+    known = values[np.isfinite(values)]
+    return float(known.mean()) if len(known) else None
 
 
 def _distance_after_each(session: Session, t0: float, t: np.ndarray) -> np.ndarray | None:

@@ -26,7 +26,10 @@ COLUMNS = (
     "strike_deg",
     "impact_g",
     "clipped",
+    # the sensor's full scale, g: a clipped impact is at least this (empty: not known)
+    "impact_limit_g",
     "stride_len_m",
+    "pronation_deg",
 )
 PYARROW_PIN = "pyarrow==26.0.1"
 
@@ -48,7 +51,10 @@ def stride_columns(session: Session) -> dict[str, np.ndarray]:
         parts["strike_deg"].append(data.strike_deg)
         parts["impact_g"].append(data.impact_g)
         parts["clipped"].append(data.clipped)
+        limit = np.nan if data.acc_fs_g is None else float(data.acc_fs_g)
+        parts["impact_limit_g"].append(np.full(n, limit))
         parts["stride_len_m"].append(data.stride_len_m)
+        parts["pronation_deg"].append(data.pronation_deg)
     if not session.feet:
         return {name: np.empty(0) for name in COLUMNS}
     joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
@@ -88,7 +94,7 @@ def to_parquet(session: Session) -> bytes:
     arrays = {}
     for name in COLUMNS:
         values = columns[name]
-        if name == "stride_len_m":
+        if name in ("stride_len_m", "impact_limit_g", "pronation_deg"):
             arrays[name] = pa.array(values, type=pa.float64(), from_pandas=True)  # NaN -> null
         elif values.dtype.kind in "US":
             arrays[name] = pa.array(values.tolist(), type=pa.string())

@@ -41,6 +41,9 @@ class PodSession:
     epoch: int = 0
     boot: int | None = None
     start_clock_s: int | None = None
+    # the sensor's full scales the session was recorded at (None: an older pod)
+    acc_fs_g: int | None = None
+    gyro_fs_dps: int | None = None
 
     @classmethod
     def from_wire(cls, d: dict[str, Any]) -> PodSession:
@@ -49,7 +52,12 @@ class PodSession:
     def with_identity(self, ident: dict[str, Any]) -> PodSession:
         """Merge a decoded identity record (wire.decode_identity)."""
         return dataclasses.replace(
-            self, epoch=ident["epoch"], boot=ident["boot"], start_clock_s=ident["start_clock_s"]
+            self,
+            epoch=ident["epoch"],
+            boot=ident["boot"],
+            start_clock_s=ident["start_clock_s"],
+            acc_fs_g=ident.get("acc_fs_g"),
+            gyro_fs_dps=ident.get("gyro_fs_dps"),
         )
 
 
@@ -115,6 +123,8 @@ def register_sessions(
             )
             report.new_recordings.add(recording_id)
         report.recordings[session.session] = recording_id
+        if session.acc_fs_g is not None or session.gyro_fs_dps is not None:
+            store.set_recording_ranges(recording_id, session.acc_fs_g, session.gyro_fs_dps)
         if session.damaged:
             note = (
                 "session header damaged on the pod: its start is not known and its foot "

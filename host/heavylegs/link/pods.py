@@ -361,6 +361,11 @@ class Recorder:
                         if recording_id is None:
                             continue
                         recording_id = self._kept_apart.get(recording_id, recording_id)
+                        if recording_id in pod.clocks and session.acc_fs_g is not None:
+                            # the live records do not say the sensor's ranges; the listing does
+                            self.store.set_recording_ranges(
+                                recording_id, session.acc_fs_g, session.gyro_fs_dps
+                            )
                         if recording_id in pod.clocks:
                             await syncer._sync_session(client, session, recording_id, report)
                     self.gap_reports.append(report)

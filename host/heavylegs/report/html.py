@@ -12,6 +12,7 @@ from heavylegs.analysis.run import RunAnalysis, analyse_run
 from heavylegs.report import plots
 from heavylegs.report.summary import (
     FootSummary,
+    clipping_line,
     format_duration,
     format_started,
     run_notes,
@@ -310,7 +311,12 @@ def _summary_section(summaries: dict[str, FootSummary]) -> str:
         f'<table class="summary">\n<thead><tr><th></th>{head}</tr></thead>\n'
         f"<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"
     )
-    note = (
+    clipping = "".join(
+        f'<p class="note clipping" data-foot="{foot}">{escape(line)}</p>'
+        for foot, line in ((f, clipping_line(s)) for f, s in summaries.items())
+        if line is not None
+    )
+    note = clipping + (
         '<p class="note">Medians and strike shares are over running strides '
         "(over all strides if the run has none). "
         "Flight time is approximate: half the stride time minus contact time, "

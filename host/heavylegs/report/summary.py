@@ -40,6 +40,7 @@ class FootSummary:
     flight_approx_ms: float | None
     strike_fraction: dict[str, float]
     clipped: int
+    acc_fs_g: int | None = None  # the sensor's limit a clipped impact hit (None: unknown)
 
 
 def load_feet(store: Store, run: RunInfo) -> dict[str, FootData]:
@@ -69,6 +70,7 @@ def summarise(data: FootData) -> FootSummary:
         flight_approx_ms=flight,
         strike_fraction={name: float(np.mean(classes == name)) for name in STRIKE_ORDER},
         clipped=int(np.count_nonzero(data.clipped)),
+        acc_fs_g=data.acc_fs_g,
     )
 
 
@@ -148,6 +150,20 @@ def table_rows(summaries: dict[str, FootSummary]) -> list[Row]:
     ]
 
 
+def clipping_line(summary: FootSummary) -> str | None:
+    """What clipped impacts mean, in a runner's words; None when no landing clipped."""
+    if not summary.clipped:
+        return None
+    landings = f"{summary.foot.capitalize()} foot: {summary.clipped:,} of {summary.strides:,}"
+    if summary.acc_fs_g is None:
+        return (
+            f"{landings} landings hit the sensor's limit, so impact on those is at least "
+            "what is shown"
+        )
+    limit = f"{summary.acc_fs_g} g"
+    return f"{landings} landings hit the sensor's {limit} limit, so impact on those is at least {limit}"
+
+
 def _format_flight(summary: FootSummary) -> str:
     flight = summary.flight_approx_ms
     return "—" if flight is None else f"{flight:.0f} ms"
@@ -184,6 +200,10 @@ def print_summary(
     for row in table_rows(summaries):
         table.add_row(row.label, *row.values.values())
     console.print(table)
+    for summary in summaries.values():
+        line = clipping_line(summary)
+        if line is not None:
+            console.print(f"[yellow]note:[/] {line}", highlight=False, soft_wrap=True)
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
 

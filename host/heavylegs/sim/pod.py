@@ -26,6 +26,7 @@ from heavylegs import paths
 from heavylegs.errors import HeavylegsError
 from heavylegs.sim.board import sim_board
 from heavylegs.sim.board import simlink_proto as proto
+from heavylegs.sim.board.trace_layout import read_header
 from heavylegs.sim.pod_bridge import PodBridge
 from heavylegs.sim.radio import SimRadio
 
@@ -95,7 +96,7 @@ class SimPod:
         name: str,
         address: str,
         pace: str = "fast",
-        part: str = "LSM6DSOX",
+        part: str | None = None,
         key: bytes | None = None,
         workdir: Path | None = None,
         journal_kb: int = 512,
@@ -109,7 +110,9 @@ class SimPod:
         self.name = name
         self.address = address
         self.pace = pace
-        self.part = part
+        # The board the trace was made for (its header's part), so a scenario's pod
+        # runs the sensor, and its board file the range, the scenario assumed.
+        self.part = part if part is not None else _trace_part(self.trace)
         self.trace_done = asyncio.Event()
         self.ticks_at_end = 0
         self.key = key
@@ -317,3 +320,8 @@ async def run_alone(
     async with SimRadio() as radio, SimPod(radio, trace, workdir=workdir, **pod_options) as pod:
         await pod.run_trace(bound_s, settle_s=settle_s)
     return pod
+
+
+def _trace_part(path: Path) -> str:
+    with open(path, "rb") as f:
+        return str(read_header(f).get("part", sim_board.IMU_PART))

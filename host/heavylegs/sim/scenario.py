@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from heavylegs.sim.board import sim_board
 from heavylegs.sim.gait_model import (
     FEET,
     PodParams,
@@ -154,4 +155,5 @@ class Scenario:
 
 
 def _fs(part: str) -> int:
-    return 32 if part == "LSM6DSO32" else 16
+    # the range the simulated pod's board file sets, so traces and pods agree
+    return sim_board.ACC_FS_G[part]

@@ -184,7 +184,16 @@ _V4 = (
     """,
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4)
+# Version 5 (protocol 4): the sensor's full scales each recording was made at, so
+# a clipped impact reads as "at least this much", and each stride's pronation (the
+# roll range through stance); NULL where the pod did not say.
+_V5 = (
+    "ALTER TABLE recordings ADD COLUMN acc_fs_g INTEGER CHECK (acc_fs_g > 0)",
+    "ALTER TABLE recordings ADD COLUMN gyro_fs_dps INTEGER CHECK (gyro_fs_dps > 0)",
+    "ALTER TABLE strides ADD COLUMN pronation_deg REAL CHECK (pronation_deg >= 0)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

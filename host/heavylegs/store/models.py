@@ -34,6 +34,9 @@ class Stride:
     impact_g: float
     stride_len_m: float | None
     host_time: float | None = None
+    # the foot's roll range through stance, degrees (None: not measured, a pod
+    # before protocol 4)
+    pronation_deg: float | None = None
 
     @classmethod
     def from_wire(cls, d: Mapping[str, Any], host_time: float | None = None) -> Stride:
@@ -53,6 +56,7 @@ class Stride:
             impact_g=float(d["impact_g"]),
             stride_len_m=None if stride_len is None else float(stride_len),
             host_time=host_time,
+            pronation_deg=d.get("pronation_deg"),
         )
 
 
@@ -87,6 +91,10 @@ class RecordingInfo:
     date_quality: str | None = None
     header_damaged: bool = False
     note: str | None = None
+    # the sensor's full scales the pod recorded at (None: not known, e.g. a pod
+    # before protocol 4); an impact at acc_fs_g is clipped there
+    acc_fs_g: int | None = None
+    gyro_fs_dps: int | None = None
 
     @property
     def date_known(self) -> bool:

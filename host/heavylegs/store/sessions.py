@@ -110,6 +110,17 @@ class SessionRecords(StoreTables):
                 (note, int(header_damaged), recording_id),
             )
 
+    def set_recording_ranges(
+        self, recording_id: int, acc_fs_g: int | None, gyro_fs_dps: int | None
+    ) -> None:
+        """The sensor's full scales the recording was made at (None: not known)."""
+        with self._writing(f"cannot update recording {recording_id}") as conn:
+            self._require_recording(conn, recording_id)
+            conn.execute(
+                "UPDATE recordings SET acc_fs_g = ?, gyro_fs_dps = ? WHERE id = ?",
+                (acc_fs_g, gyro_fs_dps, recording_id),
+            )
+
     def set_run_note(self, run_id: int, note: str | None) -> None:
         with self._writing(f"cannot update run {run_id}") as conn:
             cur = conn.execute("UPDATE runs SET note = ? WHERE id = ?", (note, run_id))

@@ -20,7 +20,8 @@ _SELECT_RECORDINGS = """
         (SELECT MIN(ic_ms) FROM strides s WHERE s.recording_id = r.id),
         (SELECT MAX(ic_ms) FROM strides s WHERE s.recording_id = r.id),
         r.started_at, r.clock_offset_s, r.clock_rate, r.journal_epoch, r.copy,
-        r.started_at_min, r.started_at_max, r.date_quality, r.header_damaged, r.note
+        r.started_at_min, r.started_at_max, r.date_quality, r.header_damaged, r.note,
+        r.acc_fs_g, r.gyro_fs_dps
     FROM recordings r
 """
 
@@ -104,4 +105,4 @@ class StoreTables(SQLiteFile):
     ) -> list[RecordingInfo]:
         rows = conn.execute(f"{_SELECT_RECORDINGS} {tail}", params).fetchall()
         # header_damaged is stored as 0/1: SQLite has no booleans.
-        return [RecordingInfo(*(*row[:-2], bool(row[-2]), row[-1])) for row in rows]
+        return [RecordingInfo(*(*row[:-4], bool(row[-4]), *row[-3:])) for row in rows]

@@ -23,6 +23,7 @@ STRIDE_COLUMNS = (
     "strike_deg",
     "impact_g",
     "stride_len_m",
+    "pronation_deg",
     "host_time",
 )
 _COLUMN_DTYPES: dict[str, type] = {
@@ -185,6 +186,7 @@ class StrideTable(StoreTables):
                 impact_g=impact,
                 stride_len_m=stride_len,
                 host_time=host_time,
+                pronation_deg=pronation,
             )
             for (
                 seq,
@@ -199,6 +201,7 @@ class StrideTable(StoreTables):
                 strike_deg,
                 impact,
                 stride_len,
+                pronation,
                 host_time,
             ) in rows
         ]
@@ -242,4 +245,5 @@ def _measured(s: Stride) -> tuple[object, ...]:
         s.strike_deg,
         s.impact_g,
         s.stride_len_m,
+        s.pronation_deg,
     )

@@ -17,9 +17,20 @@ BATTERY_ADC_PIN = 26
 BATTERY_DIVIDER = 2.0
 
 
+# Each part at its widest ranges, as the real board files set them.
+ACC_FS_G = {"LSM6DSOX": 16, "LSM6DSO32": 32, "LSM6DS3TR-C": 16}
+GYRO_FS_DPS = 2000
+
+
 def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False):
     """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads)."""
-    imu = {"address": IMU_ADDRESS, "part": part, "int1": INT1_PIN}
+    imu = {
+        "address": IMU_ADDRESS,
+        "part": part,
+        "int1": INT1_PIN,
+        "acc_fs_g": ACC_FS_G[part],
+        "gyro_fs_dps": GYRO_FS_DPS,
+    }
     if deep_sleep_wake:
         imu["deep_sleep_wake"] = True
     board = {
