@@ -43,6 +43,7 @@ from heavylegs.store import Store
 from heavylegs.store.backup import backup_store
 
 if TYPE_CHECKING:
+    from heavylegs.sim.scenarios import Scenario
     from heavylegs.trace import Trace
 
 console = Console()
@@ -78,11 +79,13 @@ def record_sim_run(
     mtu: int = 247,
     pods: int = 2,
     at: float | None = None,
+    model: Scenario | None = None,
 ) -> int:
     """Record a simulated run into `db` with a progress bar; returns the run id.
 
     With `at` (unix seconds), the run is dated then instead of now: how a history
-    of simulated runs is built.
+    of simulated runs is built. `model` replaces the named scenario with one made
+    for the occasion (the demo's).
 
     With one pod, only the left foot's pod is booted. Stopped part way (Ctrl-C)
     or failed, the strides stored so far stay as their run, and a run without a
@@ -95,7 +98,7 @@ def record_sim_run(
     started_runs: list[int] = []
     # Simulated in memory, then the store is opened, then the traces are written:
     # a run the model refuses creates no store, a damaged store gets no traces.
-    simulated = _simulate(scenario, minutes, seed, FEET[:pods])
+    simulated = _simulate(model or scenario, minutes, seed, FEET[:pods])
     with Store(db) as store:
         traces = {
             foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
@@ -144,12 +147,15 @@ def record_sim_run(
     return run_id
 
 
-def _simulate(scenario: str, minutes: float, seed: int, feet: tuple[str, ...]) -> dict[str, Trace]:
+def _simulate(
+    scenario: str | Scenario, minutes: float, seed: int, feet: tuple[str, ...]
+) -> dict[str, Trace]:
     """The scenario's trace for each foot that has a pod."""
     from heavylegs.sim.scenarios import scenario as find_scenario
 
     try:
-        traces = find_scenario(scenario).simulate(minutes=minutes, seed=seed)
+        model = find_scenario(scenario) if isinstance(scenario, str) else scenario
+        traces = model.simulate(minutes=minutes, seed=seed)
     except KeyError as exc:
         raise HeavylegsError(str(exc.args[0])) from exc
     except ValueError as exc:
