@@ -130,6 +130,9 @@ def test_mileage_alert_once_past_the_set_distance() -> None:
     (loud,) = shoe_histories(runs, above)
     assert quiet.total_km == pytest.approx(690.0) and not quiet.past_alert
     assert loud.total_km == pytest.approx(710.0) and loud.past_alert
+    # a run without stride lengths: the total is unknown, the alert counts what is known
+    (partly,) = shoe_histories([*runs, run(9, 9)], above)
+    assert partly.total_km is None and partly.past_alert
 
 
 def test_summaries_are_cached_until_the_strides_change(tmp_path: Path) -> None:

@@ -353,3 +353,27 @@ def test_demo_never_replaces_a_store_with_runs_of_its_own(tmp_path: Path) -> Non
         "holds runs that are not simulated",
     )
     assert digest(db) == before and sorted(p.name for p in out.iterdir()) == ["heavylegs.db"]
+
+
+def test_the_demo_history_lets_load_recovery_and_shoe_causes_show(tmp_path: Path) -> None:
+    """The demo's story without the firmware: its history, then a heavy-legs run."""
+    from heavylegs.analysis.run import analyse_run
+    from heavylegs.cli.demo import write_history
+    from heavylegs.store.diary import CheckIn
+
+    db = tmp_path / "h.db"
+    now = T0 + 40 * DAY
+    write_history(db, now)
+    with Store(db) as store:
+        run_id = store_run(
+            store, scenario("fatigue_speed"), started_at=now, pods=PODS, name="today"
+        )
+    with Diary(db) as diary:
+        diary.record_checkin(run_id, CheckIn(sleep_h=5.5, legs=4))
+    with Store(db) as store:
+        analysis = analyse_run(store, store.run(run_id))
+    assert analysis.detector.flags_, "the legs get heavy"
+    assert {"load_spike", "recovery", "shoes", "sleep"} <= {c.key for c in analysis.causes}
+    (shoes,) = analysis.shoes
+    assert shoes.name == DEMO_SHOES and shoes.past_alert and shoes.runs == 17
+    assert analysis.load.acwr is not None and analysis.load.acwr >= 1.5

@@ -295,6 +295,7 @@ class ShoeHistory:
     alert_km: float | None = None
     retired_at: float | None = None
     run_ids: tuple[int, ...] = ()  # the runs made in these shoes
+    known_km: float = 0.0  # recorded in the runs whose distance is known
 
     @property
     def total_km(self) -> float | None:
@@ -302,8 +303,9 @@ class ShoeHistory:
 
     @property
     def past_alert(self) -> bool:
-        """Past its mileage alert (counted from what is known)."""
-        total = self.prior_km + (self.recorded_km or 0.0)
+        """Past its mileage alert, on the distance known (a run without stride
+        lengths adds nothing, so the alert is never early)."""
+        total = self.prior_km + self.known_km
         return self.alert_km is not None and self.retired_at is None and total >= self.alert_km
 
 
@@ -358,6 +360,7 @@ def shoe_histories(history: Sequence[RunSummary], shelf: ShoeShelf) -> list[Shoe
                 alert_km=pair.alert_km if pair is not None else None,
                 retired_at=pair.retired_at if pair is not None else None,
                 run_ids=tuple(r.run_id for r, _ in runs),
+                known_km=sum(k for k in kms if k is not None),
             )
         )
     return out

@@ -52,7 +52,7 @@ def demo(
     shutil.rmtree(build, ignore_errors=True)
     fresh = build / "heavylegs.db"
     now = time.time()
-    _write_history(fresh, now)
+    write_history(fresh, now)
     run_id = record_sim_run(fresh, DEMO_SCENARIO, minutes, 1, "fast", model=_demo_scenario(minutes))
     with Diary(fresh) as diary:
         # what a runner after a short night and a heavy week would answer
@@ -78,7 +78,7 @@ def _refuse_foreign(db: Path) -> None:
         )
 
 
-def _write_history(db: Path, now: float) -> None:
+def write_history(db: Path, now: float) -> None:
     from heavylegs.cli.simulated import POD_ADDRESSES
     from heavylegs.sim.strides import build_up, store_run
 

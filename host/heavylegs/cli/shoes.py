@@ -49,13 +49,16 @@ def _pods(values: list[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _known_pods(store: Store, pods: tuple[str, ...]) -> None:
-    """A pod that never recorded into this store is refused: a typo would match nothing."""
-    known = {rec.pod_address.upper() for run in store.runs() for rec in run.recordings}
+def _known_pods(store: Store, pods: tuple[str, ...]) -> tuple[str, ...]:
+    """The pods as the store spells them; one that never recorded into this store is
+    refused, since a typo would match no run."""
+    known = {rec.pod_address for run in store.runs() for rec in run.recordings}
+    by_upper = {address.upper(): address for address in known}
     for pod in pods:
-        if pod not in known:
+        if pod not in by_upper:
             listed = ", ".join(sorted(known)) or "none yet"
             raise HeavylegsError(f"no pod {pod} in the store (pods: {listed})")
+    return tuple(by_upper[pod] for pod in pods)
 
 
 @shoe_app.callback()
@@ -98,7 +101,7 @@ def add(
     if not name.strip():
         raise typer.BadParameter("give the shoes a name", param_hint="'NAME'")
     with open_store(path) as store:
-        _known_pods(store, pods)
+        pods = _known_pods(store, pods)
         with Diary(path) as diary:
             try:
                 pair = diary.add_pair(
@@ -130,7 +133,7 @@ def assign(
     pods = _pods(pod)
     since = time.time() if from_ is None else parse_date(from_)
     with open_store(path) as store:
-        _known_pods(store, pods)
+        pods = _known_pods(store, pods)
         with Diary(path) as diary:
             try:
                 pair = diary.assign_pods(name, pods, since)
@@ -190,7 +193,7 @@ def _show(path: Path) -> None:
     console.print(table)
     for s in shoes:
         if s.past_alert:
-            total = s.prior_km + (s.recorded_km or 0.0)
+            total = s.prior_km + s.known_km
             console.print(
                 f"[yellow]{s.name}: {total:.0f} km, past the {s.alert_km:.0f} km alert; "
                 "time for a new pair?[/]",
