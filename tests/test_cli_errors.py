@@ -195,6 +195,9 @@ CASES: dict[str, Case] = {
         ("import", "{good_export}", "{bad_export}"), "'nan' is not a finite number"
     ),
     "import-runs-at-silly": Case(("import", "{good_export}", "--at", "yesterday"), "not a date"),
+    "import-runs-at-for-a-dated-file": Case(
+        ("import", "{good_export}", "--at", "2026-01-01"), "says when its run started"
+    ),
     "import-runs-clash": Case(("import", "{clashing_export}"), "holds other strides"),
     # export
     "export-format-xml": Case(("export", "--format", "xml"), "'xml' is not one of"),

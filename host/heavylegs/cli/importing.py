@@ -43,6 +43,10 @@ def import_runs(
     undated = [run for run in runs if run.started_at is None]
     if undated and at is None:
         raise HeavylegsError(f"{undated[0].path} does not say when the run started; give --at DATE")
+    if at is not None and not undated:
+        raise HeavylegsError(
+            f"{runs[0].path} says when its run started; --at is for a file that does not"
+        )
     if len(undated) > 1:
         raise HeavylegsError("--at dates one file; import undated files one at a time")
     starts = {id(run): run.started_at or parse_date(at or "") for run in runs}
