@@ -18,7 +18,8 @@ import pytest
 
 from heavylegs.analysis.session import load_session
 from heavylegs.cli.demo import DEMO_SHOES
-from heavylegs.sim.strides import build_up, scenario, store_run
+from heavylegs.sim.history import build_up
+from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
 from heavylegs.store.diary import Diary
 from heavylegs.store.shoes import DIARY_V2

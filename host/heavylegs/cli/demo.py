@@ -80,7 +80,8 @@ def _refuse_foreign(db: Path) -> None:
 
 def write_history(db: Path, now: float) -> None:
     from heavylegs.cli.simulated import POD_ADDRESSES
-    from heavylegs.sim.strides import build_up, store_run
+    from heavylegs.sim.history import build_up
+    from heavylegs.sim.strides import store_run
 
     plan = build_up(now)
     with Store(db) as store:
