@@ -19,7 +19,7 @@ from heavylegs.analysis.history import (
 )
 from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
-from heavylegs.store.diary import Shoe
+from heavylegs.store.shoes import ShoePair, ShoeShelf
 
 DAY = 86_400.0
 T0 = 1_700_000_000.0  # a Tuesday
@@ -80,17 +80,59 @@ def test_weekly_rows_and_baseline_drift() -> None:
     assert baseline_drift_pct(runs[:3]) is None
 
 
+def _pair(pair_id: int, name: str, start_km: float = 0.0, **changes) -> ShoePair:
+    return replace(ShoePair(pair_id, name, start_km, T0 - DAY, None, 700.0), **changes)
+
+
 def test_shoe_history_distance_and_impact_trend() -> None:
     runs = [
         run(i, i, pod_km={"left": 8.0}, impact_at_ref_g={"left": 12.0 * (1 + 0.03 * i)})
         for i in range(8)
     ]
-    (shoe,) = shoe_histories(runs, {"L": Shoe("L", "Daily trainer", 600.0)})
-    assert shoe.name == "Daily trainer" and shoe.runs == 8
+    shelf = ShoeShelf((_pair(1, "Daily trainer", 600.0),), {"L": [(0.0, 1)]})
+    (shoe,) = shoe_histories(runs, shelf)
+    assert shoe.name == "Daily trainer" and shoe.runs == 8 and shoe.pods == ("L",)
     assert shoe.total_km == pytest.approx(664.0)
-    assert shoe.impact_trend_pct == pytest.approx(100 * (1.18 / 1.03 - 1), abs=0.01)
-    (unknown,) = shoe_histories([run(1, 0)], {})
-    assert unknown.name == "L" and unknown.total_km is None and unknown.impact_trend_pct is None
+    assert not shoe.past_alert  # 664 km, below the 700 km alert
+    (unknown,) = shoe_histories([run(1, 0)], ShoeShelf((), {}))
+    assert unknown.name == "unnamed shoes" and not unknown.named
+    assert unknown.total_km is None and unknown.impact_trend_pct is None
+
+
+def test_a_pair_counts_once_and_new_shoes_do_not_take_past_runs() -> None:
+    two = {"pods": {"left": "L", "right": "R"}, "pod_km": {"left": 8.0, "right": 8.2}}
+    runs = [run(i, i, pod_minutes={"left": 40.0, "right": 39.0}, **two) for i in range(6)]
+    old, new = _pair(1, "Old pair", 100.0), _pair(2, "New pair", alert_km=None)
+    # pods on the old pair from the start, moved to the new pair from day 4
+    switch = T0 + 4 * DAY - 60
+    shelf = ShoeShelf((old, new), {"L": [(0.0, 1), (switch, 2)], "R": [(0.0, 1), (switch, 2)]})
+    by_name = {s.name: s for s in shoe_histories(runs, shelf)}
+    assert set(by_name) == {"Old pair", "New pair"}
+    assert by_name["Old pair"].run_ids == (0, 1, 2, 3) and by_name["New pair"].run_ids == (4, 5)
+    # one row per pair: a run's distance and time once, not once per pod
+    assert by_name["Old pair"].total_km == pytest.approx(100 + 4 * 8.1)
+    assert by_name["Old pair"].minutes == pytest.approx(4 * 40.0)
+    assert by_name["Old pair"].pods == ("L", "R")
+    # retired from day 2: later runs on its pods count on no pair until reassigned
+    retired = ShoeShelf(
+        (replace(old, retired_at=T0 + 2 * DAY - 60),), {"L": [(0.0, 1)], "R": [(0.0, 1)]}
+    )
+    by_name = {s.name: s for s in shoe_histories(runs, retired)}
+    assert by_name["Old pair"].run_ids == (0, 1)
+    assert by_name["unnamed shoes"].run_ids == (2, 3, 4, 5)
+
+
+def test_mileage_alert_once_past_the_set_distance() -> None:
+    runs = [run(i, i, pod_km={"left": 10.0}) for i in range(5)]
+    below = ShoeShelf((_pair(1, "P", 640.0),), {"L": [(0.0, 1)]})
+    above = ShoeShelf((_pair(1, "P", 660.0),), {"L": [(0.0, 1)]})
+    (quiet,) = shoe_histories(runs, below)
+    (loud,) = shoe_histories(runs, above)
+    assert quiet.total_km == pytest.approx(690.0) and not quiet.past_alert
+    assert loud.total_km == pytest.approx(710.0) and loud.past_alert
+    # a run without stride lengths: the total is unknown, the alert counts what is known
+    (partly,) = shoe_histories([*runs, run(9, 9)], above)
+    assert partly.total_km is None and partly.past_alert
 
 
 def test_summaries_are_cached_until_the_strides_change(tmp_path: Path) -> None:

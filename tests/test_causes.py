@@ -54,7 +54,7 @@ def history(days: int = 35, every: int = 2, **last_changes) -> list[RunSummary]:
 
 def shoe(address: str = POD_L, **changes) -> ShoeHistory:
     base = ShoeHistory(
-        pod_address=address,
+        pods=(address,),
         name=f"shoe {address}",
         runs=18,
         minutes=720.0,

@@ -20,13 +20,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from heavylegs.analysis.session import load_session
 from heavylegs.cli.errors import NO_BLUETOOTH
+from heavylegs.export import encode_activity, to_csv
+from heavylegs.export.tables import COLUMNS
 from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
+from heavylegs.store.diary import Diary
 
 T0 = 1_780_000_000.0
 POD_LEFT = "F0:00:00:00:00:01"
@@ -96,6 +101,19 @@ CASES: dict[str, Case] = {
     "record-timeout-negative": Case(("record", "--sim", "--timeout", "-1"), "got -1"),
     "record-seed-negative": Case(("record", "--sim", "--seed", "-3"), "must be 0 or more"),
     "record-too-short-to-stride": Case(("record", "--sim", "--minutes", "0.01"), "still standing"),
+    "record-at-impossible-day": Case(
+        ("record", "--sim", "--at", "2026-02-30", "--db", "{db}"), "'2026-02-30' is not a date"
+    ),
+    "record-at-future": Case(
+        ("record", "--sim", "--at", "2999-01-01", "--db", "{db}"), "is in the future"
+    ),
+    "record-at-ancient": Case(
+        ("record", "--sim", "--at", "1970-01-01", "--db", "{db}"), "is before 2000"
+    ),
+    "record-at-words": Case(("record", "--sim", "--at", "last tuesday"), "is not a date"),
+    "record-at-without-sim": Case(
+        ("record", "--at", "2026-11-01", "--db", "{db}"), "only a simulated run"
+    ),
     "record-damaged-store": Case(
         ("record", "--sim", "--minutes", "0.3", "--db", "{damaged}"), "file is not a database"
     ),
@@ -123,7 +141,11 @@ CASES: dict[str, Case] = {
     "report-out-is-a-folder": Case(("report", "--out", "{folder}"), "is a folder"),
     "report-out-unwritable": Case(("report", "--out", "/proc/heavylegs.html"), "cannot write in"),
     "report-out-under-a-file": Case(("report", "--out", "{file}/r.html"), "is a file, so"),
-    "report-unknown-run": Case(("report", "99"), "unknown run 99"),
+    "report-unknown-run": Case(
+        ("report", "99"),
+        f"unknown run 99; runs are 1, latest 1 ({datetime.fromtimestamp(T0):%Y-%m-%d}): "
+        "see `heavylegs runs`",
+    ),
     "report-damaged-store": Case(("report", "--db", "{damaged}"), "file is not a database"),
     # checkin
     "checkin-sleep-30": Case(("checkin", "--sleep", "30"), "0 to 24 hours"),
@@ -131,18 +153,57 @@ CASES: dict[str, Case] = {
     "checkin-unknown-run": Case(("checkin", "99", "--legs", "3"), "unknown run 99"),
     "checkin-no-answer": Case(("checkin",), "give at least one answer"),
     # shoe
-    "shoe-km-inf": Case(("shoe", POD_LEFT, "--name", "x", "--km", "inf"), "got inf"),
-    "shoe-km-negative": Case(("shoe", POD_LEFT, "--name", "x", "--km", "-5"), "0 to 20000 km"),
-    "shoe-bad-address": Case(("shoe", "left-shoe", "--name", "x"), "is not a pod address"),
-    "shoe-unknown-pod": Case(
-        ("shoe", "f0:00:00:00:00:09", "--name", "x"), "no pod F0:00:00:00:00:09 in the store"
+    "shoe-km-inf": Case(("shoe", "add", "x", "--pod", POD_LEFT, "--km", "inf"), "got inf"),
+    "shoe-km-negative": Case(
+        ("shoe", "add", "x", "--pod", POD_LEFT, "--km", "-5"), "0 to 20000 km"
     ),
-    "shoe-without-name": Case(("shoe", POD_LEFT), "give the shoe a --name"),
+    "shoe-alert-zero": Case(
+        ("shoe", "add", "x", "--pod", POD_LEFT, "--alert-km", "0"), "more than 0"
+    ),
+    "shoe-bad-address": Case(("shoe", "add", "x", "--pod", "left-shoe"), "is not a pod address"),
+    "shoe-unknown-pod": Case(
+        ("shoe", "add", "x", "--pod", "f0:00:00:00:00:09"),
+        "no pod F0:00:00:00:00:09 in the store (pods: F0:00:00:00:00:01, F0:00:00:00:00:02)",
+    ),
+    "shoe-three-pods": Case(
+        ("shoe", "add", "x", "--pod", POD_LEFT, "--pod", POD_RIGHT, "--pod", "F0:00:00:00:00:03"),
+        "at most two pods",
+    ),
+    "shoe-without-pod": Case(("shoe", "add", "x"), "Missing option '--pod'"),
+    "shoe-from-silly": Case(
+        ("shoe", "add", "x", "--pod", POD_LEFT, "--from", "2026-13-01"), "is not a date"
+    ),
+    "shoe-assign-unknown-pair": Case(
+        ("shoe", "assign", "nosuch", "--pod", POD_LEFT), "no shoes named 'nosuch'"
+    ),
+    "shoe-retire-unknown-pair": Case(("shoe", "retire", "nosuch"), "no shoes named 'nosuch'"),
+    "shoe-retire-silly-date": Case(("shoe", "retire", "x", "--on", "31/12/2025"), "is not a date"),
+    "shoe-no-store": Case(("shoe", "--db", "{folder}/none.db"), "no store at"),
+    # runs
+    "runs-no-store": Case(("runs", "--db", "{folder}/none.db"), "no store at"),
+    "runs-damaged-store": Case(("runs", "--db", "{damaged}"), "file is not a database"),
+    "runs-limit-negative": Case(("runs", "--limit", "-1"), "greater than or equal to 0"),
+    # import (of past runs, from our own exports)
+    "import-runs-foreign-text": Case(("import", "{file}"), "is not a heavylegs stride export"),
+    "import-runs-binary": Case(("import", "{damaged}"), "is not a heavylegs CSV or Parquet"),
+    "import-runs-missing": Case(("import", "{folder}/none.csv"), "cannot read"),
+    "import-runs-nan": Case(
+        ("import", "{bad_export}"), "row 3, column gct_ms: 'nan' is not a finite number"
+    ),
+    "import-runs-fit": Case(("import", "{fit}"), "is a FIT activity"),
+    "import-runs-one-bad-of-two": Case(
+        ("import", "{good_export}", "{bad_export}"), "'nan' is not a finite number"
+    ),
+    "import-runs-at-silly": Case(("import", "{good_export}", "--at", "yesterday"), "not a date"),
+    "import-runs-at-for-a-dated-file": Case(
+        ("import", "{good_export}", "--at", "2026-01-01"), "says when its run started"
+    ),
+    "import-runs-clash": Case(("import", "{clashing_export}"), "holds other strides"),
     # export
     "export-format-xml": Case(("export", "--format", "xml"), "'xml' is not one of"),
     "export-out-is-a-folder": Case(("export", "--out", "{folder}"), "is a folder"),
     "export-out-unwritable": Case(("export", "--out", "/proc/run.fit"), "cannot write in"),
-    "export-unknown-run": Case(("export", "99"), "unknown run 99"),
+    "export-unknown-run": Case(("export", "99"), "unknown run 99; runs are 1, latest 1"),
     "export-out-a-device": Case(("export", "--out", "/dev/null"), "not a regular file"),
     # flash, pull, doctor
     "flash-unknown-board": Case(
@@ -182,6 +243,17 @@ def _seed(home: Path) -> None:
             started_at=T0,
             pods={"left": POD_LEFT, "right": POD_RIGHT},
         )
+        session = load_session(store, store.run(1))
+    # the analysis tables exist already: a refused command must not be what adds them
+    Diary(home / "heavylegs.db").close()
+    (home / "export.csv").write_bytes(to_csv(session))
+    (home / "run.fit").write_bytes(encode_activity(session))
+    rows = to_csv(session).decode().splitlines()
+    bad = rows[2].split(",")
+    bad[COLUMNS.index("gct_ms")] = "nan"
+    (home / "bad-export.csv").write_text("\n".join([*rows[:2], ",".join(bad), *rows[3:]]) + "\n")
+    # the seeded run's start with one stride fewer: another run claiming the same time
+    (home / "clash.csv").write_text("\n".join(rows[:-1]) + "\n")
     (home / "damaged.db").write_bytes(bytes(range(256)) * 16)
     (home / "plain.txt").write_text("not a folder\n")
     (home / "folder").mkdir()
@@ -235,6 +307,10 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "folder": home / "folder",
         "nan_csv": home / "trial.csv",
         "good_csv": home / "good.csv",
+        "good_export": home / "export.csv",
+        "bad_export": home / "bad-export.csv",
+        "clashing_export": home / "clash.csv",
+        "fit": home / "run.fit",
     }
     args = [arg.format(**places) for arg in case.args]
     before = _snapshot(home)

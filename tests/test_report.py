@@ -326,7 +326,7 @@ def test_checkin_command_refuses_bad_answers(tmp_path: Path, args: list[str], me
         assert diary.checkin(run_id) is None
 
 
-def test_shoe_command_names_a_pod_and_lists_its_history(tmp_path: Path) -> None:
+def test_shoe_command_adds_a_pair_and_lists_its_history(tmp_path: Path) -> None:
     db = tmp_path / "heavylegs.db"
     with Store(db) as store:
         for day in range(3):
@@ -338,15 +338,18 @@ def test_shoe_command_names_a_pod_and_lists_its_history(tmp_path: Path) -> None:
             )
     runner = CliRunner()
     named = runner.invoke(
-        app, ["shoe", "aa:00:00:00:00:01", "--name", "Trail pair", "--km", "420", "--db", str(db)]
-    )
+        app,
+        [
+            "shoe", "add", "Trail pair", "--pod", "aa:00:00:00:00:01", "--pod", "AA:00:00:00:00:02",
+            "--km", "420", "--from", "2020-01-01", "--db", str(db),
+        ],
+    )  # fmt: skip
     assert named.exit_code == 0, named.output
-    assert "Trail pair" in named.output
-    # 3 runs of 12 minutes at 3 m/s: about 6.5 km on top of the 420 km before
-    row = next(line for line in named.output.splitlines() if "Trail pair" in line)
-    assert "3" in row and "426 km" in row
+    # one row for the pair: 3 runs of 12 minutes at 3 m/s, about 6.5 km on top of 420 km
+    (row,) = [line for line in named.output.splitlines() if line.startswith("│ Trail pair")]
+    assert "│ 3 " in row and "426 km" in row
     bad = runner.invoke(
-        app, ["shoe", "AA:00:00:00:00:01", "--name", "x", "--km", "-5", "--db", str(db)]
+        app, ["shoe", "add", "x", "--pod", "AA:00:00:00:00:01", "--km", "-5", "--db", str(db)]
     )
     assert bad.exit_code == 2 and "must be 0 to 20000 km" in bad.output
 

@@ -56,8 +56,15 @@ def build_context(
         load=load_status(history),
         checkin=checkins.get(run.run_id),
         checkins=dict(checkins),
-        shoes=tuple(s for s in shoes if s.pod_address in run.pods.values()),
+        shoes=tuple(s for s in shoes if _worn_in(s, run)),
     )
+
+
+def _worn_in(shoe: ShoeHistory, run: RunSummary) -> bool:
+    """The shoes this run was made in: by the runs counted on them, else by their pods."""
+    if shoe.run_ids:
+        return run.run_id in shoe.run_ids
+    return bool(set(shoe.pods) & set(run.pods.values()))
 
 
 def flags_of(ctx: Context, kind: str) -> list[FlagNote]:

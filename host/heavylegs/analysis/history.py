@@ -14,7 +14,8 @@ from heavylegs.analysis.fatigue import FatigueDetector
 from heavylegs.analysis.indicators import usable_strides
 from heavylegs.analysis.session import Session, load_session
 from heavylegs.store import RunInfo, Store
-from heavylegs.store.diary import Diary, Shoe
+from heavylegs.store.diary import Diary
+from heavylegs.store.shoes import ShoePair, ShoeShelf
 
 # Bump when a summary field or its meaning changes: cached summaries are rebuilt.
 ANALYSIS_VERSION = 2
@@ -280,47 +281,86 @@ def baseline_drift_pct(history: Sequence[RunSummary], days: float = 14.0) -> flo
 
 @dataclass(frozen=True, slots=True)
 class ShoeHistory:
-    pod_address: str
+    """One pair of shoes (or pods no pair was named for) across the runs made in it."""
+
     name: str
+    pods: tuple[str, ...]
     runs: int
     minutes: float
     recorded_km: float | None  # None when some run lacked stride lengths
     prior_km: float
     impacts: tuple[tuple[float, float], ...]  # (started_at, impact at comparable pace)
     impact_trend_pct: float | None  # last three runs against the first three
+    named: bool = True
+    alert_km: float | None = None
+    retired_at: float | None = None
+    run_ids: tuple[int, ...] = ()  # the runs made in these shoes
+    known_km: float = 0.0  # recorded in the runs whose distance is known
 
     @property
     def total_km(self) -> float | None:
         return None if self.recorded_km is None else self.prior_km + self.recorded_km
 
+    @property
+    def past_alert(self) -> bool:
+        """Past its mileage alert, on the distance known (a run without stride
+        lengths adds nothing, so the alert is never early)."""
+        total = self.prior_km + self.known_km
+        return self.alert_km is not None and self.retired_at is None and total >= self.alert_km
 
-def shoe_histories(history: Sequence[RunSummary], shoes: dict[str, Shoe]) -> list[ShoeHistory]:
-    by_pod: dict[str, list[tuple[RunSummary, str]]] = {}
+
+def shoe_histories(history: Sequence[RunSummary], shelf: ShoeShelf) -> list[ShoeHistory]:
+    """Per pair: each run counts once for the pair its pods were on that day."""
+    # a pair by its name; pods no pair was named for by the pods that ran together
+    by_key: dict[tuple[str, ...], list[tuple[RunSummary, list[str]]]] = {}
+    pairs: dict[str, ShoePair] = {}
     for r in history:
+        feet_by_key: dict[tuple[str, ...], list[str]] = {}
         for foot, address in r.pods.items():
-            by_pod.setdefault(address, []).append((r, foot))
+            pair = shelf.pair_of(address, r.started_at)
+            key = ("pair", pair.name) if pair is not None else tuple(sorted(r.pods.values()))
+            if pair is not None:
+                pairs[pair.name] = pair
+            feet_by_key.setdefault(key, []).append(foot)
+        for key, feet in feet_by_key.items():
+            by_key.setdefault(key, []).append((r, feet))
     out = []
-    for address, runs in by_pod.items():
-        shoe = shoes.get(address)
-        kms = [r.pod_km.get(foot) for r, foot in runs]
-        impacts = tuple(
-            (r.started_at, r.impact_at_ref_g[foot]) for r, foot in runs if foot in r.impact_at_ref_g
-        )
+    for key, runs in by_key.items():
+        pair = pairs.get(key[1]) if key[0] == "pair" else None
+        kms: list[float | None] = []
+        impacts = []
+        for r, feet in runs:
+            known = [r.pod_km.get(f) for f in feet]
+            lengths = [k for k in known if k is not None]
+            kms.append(float(np.mean(lengths)) if len(lengths) == len(known) else None)
+            at_ref = [r.impact_at_ref_g[f] for f in feet if f in r.impact_at_ref_g]
+            if at_ref:
+                impacts.append((r.started_at, float(np.mean(at_ref))))
         trend = None
         if len(impacts) >= 6:
             first = float(np.median([i for _, i in impacts[:3]]))
             last = float(np.median([i for _, i in impacts[-3:]]))
             trend = 100 * (last / first - 1)
+        pods = (
+            shelf.pods_of(pair.id)
+            if pair is not None
+            else tuple(sorted({r.pods[f] for r, feet in runs for f in feet}))
+        )
         out.append(
             ShoeHistory(
-                pod_address=address,
-                name=shoe.name if shoe else address,
+                name=pair.name if pair is not None else "unnamed shoes",
+                pods=pods,
                 runs=len(runs),
-                minutes=sum(r.pod_minutes.get(foot, 0.0) for r, foot in runs),
+                minutes=sum(max(r.pod_minutes.get(f, 0.0) for f in feet) for r, feet in runs),
                 recorded_km=None if any(k is None for k in kms) else sum(k or 0.0 for k in kms),
-                prior_km=shoe.prior_km if shoe else 0.0,
-                impacts=impacts,
+                prior_km=pair.start_km if pair is not None else 0.0,
+                impacts=tuple(impacts),
                 impact_trend_pct=trend,
+                named=pair is not None,
+                alert_km=pair.alert_km if pair is not None else None,
+                retired_at=pair.retired_at if pair is not None else None,
+                run_ids=tuple(r.run_id for r, _ in runs),
+                known_km=sum(k for k in kms if k is not None),
             )
         )
     return out

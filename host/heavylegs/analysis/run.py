@@ -69,9 +69,9 @@ def analyse_run(store: Store, run: RunInfo) -> RunAnalysis:
         if run.stride_count:
             diary.cache_summary(run.id, ANALYSIS_VERSION, run.stride_count, summary.to_json())
         checkins = diary.checkins()
-        named = diary.shoes()
+        shelf = diary.shoe_shelf()
     history = (*earlier, summary)
-    shoes = shoe_histories(history, named)
+    shoes = shoe_histories(history, shelf)
     ctx: Context = build_context(history, checkins, shoes)
     causes, unknowns = explain(ctx)
     return RunAnalysis(

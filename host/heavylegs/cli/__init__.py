@@ -26,7 +26,7 @@ import logging
 
 import typer
 
-from heavylegs.cli import db, demo, deploy, export, pods, report, sim
+from heavylegs.cli import db, demo, deploy, export, importing, pods, report, runs, shoes, sim
 from heavylegs.cli import watch as watch_cli
 from heavylegs.cli.errors import HeavylegsGroup
 
@@ -48,6 +48,21 @@ logging.getLogger("bumble").setLevel(logging.ERROR)
 for area in (sim, pods, report, export, deploy, db, demo):
     area.register(app)
 watch_cli.register(app)
+for area in (runs, importing, shoes):
+    area.register(app)
+
+
+@app.callback()
+def _version(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="print the version and exit",
+        callback=runs.version_callback,
+        is_eager=True,
+    ),
+) -> None:
+    """Open running-dynamics pods: record, sync, analyse and explain heavy legs."""
 
 
 def main() -> None:

@@ -16,8 +16,10 @@ import os
 import re
 import sys
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -192,6 +194,42 @@ def pod_address(value: str | None) -> str | None:
             "or the UUID macOS shows)"
         )
     return address
+
+
+# Dates a run or a pair of shoes can have: none before 2000 (a typo, not a run),
+# none in the future.
+EARLIEST_DATE = datetime(2000, 1, 1)
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+def parse_date(value: str) -> float:
+    """A local date (and time) as unix seconds; ValueError says what is wrong with it."""
+    text = value.strip()
+    for fmt in _DATE_FORMATS:
+        try:
+            when = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        break
+    else:
+        raise ValueError(f"{value!r} is not a date such as 2026-11-20 or 2026-11-20T07:30")
+    if when < EARLIEST_DATE:
+        raise ValueError(f"{value!r} is before {EARLIEST_DATE:%Y}; give the date of the run")
+    at = when.astimezone().timestamp()
+    if at > time.time() + 60:
+        raise ValueError(f"{value!r} is in the future")
+    return at
+
+
+def date_value(value: str | None) -> str | None:
+    """A typer callback: the date must parse (see parse_date); the command converts it."""
+    if value is None:
+        return None
+    try:
+        parse_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return value
 
 
 def output_file(value: Path | None) -> Path | None:

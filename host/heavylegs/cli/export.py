@@ -10,11 +10,11 @@ import typer
 from heavylegs.analysis.session import load_session
 from heavylegs.cli.errors import output_file
 from heavylegs.cli.options import DbOption
+from heavylegs.cli.runs import open_store, pick_run
 from heavylegs.errors import HeavylegsError
 from heavylegs.export.fit import FitError, LapBounds, encode_activity, first_stride_unix
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
 from heavylegs.paths import db_path
-from heavylegs.store import Store
 
 
 class Format(StrEnum):
@@ -24,12 +24,8 @@ class Format(StrEnum):
 
 
 def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path:
-    if not db.exists():
-        raise HeavylegsError(f"no store at {db}: record or sync a run first")
-    with Store(db) as store:
-        info = store.run(run) if run is not None else store.latest_run()
-        if info is None:
-            raise HeavylegsError(f"no runs in {db}: record one first")
+    with open_store(db) as store:
+        info = pick_run(store, run, db)
         session = load_session(store, info)
         if not session.feet:
             raise HeavylegsError(f"run {info.id} has no strides to export")

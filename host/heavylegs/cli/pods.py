@@ -20,8 +20,10 @@ from heavylegs.cli.errors import (
     MAX_MINUTES,
     MAX_TIMEOUT_S,
     bluetooth_failure,
+    date_value,
     number_in,
     one_of,
+    parse_date,
     run_interruptible,
     scenario_name,
     seed_value,
@@ -41,6 +43,7 @@ from heavylegs.store import Store
 from heavylegs.store.backup import backup_store
 
 if TYPE_CHECKING:
+    from heavylegs.sim.scenarios import Scenario
     from heavylegs.trace import Trace
 
 console = Console()
@@ -75,8 +78,14 @@ def record_sim_run(
     pod_dir: Path | None = None,
     mtu: int = 247,
     pods: int = 2,
+    at: float | None = None,
+    model: Scenario | None = None,
 ) -> int:
     """Record a simulated run into `db` with a progress bar; returns the run id.
+
+    With `at` (unix seconds), the run is dated then instead of now: how a history
+    of simulated runs is built. `model` replaces the named scenario with one made
+    for the occasion (the demo's).
 
     With one pod, only the left foot's pod is booted. Stopped part way (Ctrl-C)
     or failed, the strides stored so far stay as their run, and a run without a
@@ -89,7 +98,7 @@ def record_sim_run(
     started_runs: list[int] = []
     # Simulated in memory, then the store is opened, then the traces are written:
     # a run the model refuses creates no store, a damaged store gets no traces.
-    simulated = _simulate(scenario, minutes, seed, FEET[:pods])
+    simulated = _simulate(model or scenario, minutes, seed, FEET[:pods])
     with Store(db) as store:
         traces = {
             foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
@@ -131,17 +140,22 @@ def record_sim_run(
                 raise
             if store.drop_run_if_empty(run_id):
                 raise HeavylegsError(f"the simulated pods sent no stride in {minutes:g} min")
+            if at is not None:
+                store.shift_run(run_id, at - store.run(run_id).started_at)
             bar.update(task, completed=minutes * 60.0)
     console.print(f"recorded run {run_id} in {time.monotonic() - started:.1f} s")
     return run_id
 
 
-def _simulate(scenario: str, minutes: float, seed: int, feet: tuple[str, ...]) -> dict[str, Trace]:
+def _simulate(
+    scenario: str | Scenario, minutes: float, seed: int, feet: tuple[str, ...]
+) -> dict[str, Trace]:
     """The scenario's trace for each foot that has a pod."""
     from heavylegs.sim.scenarios import scenario as find_scenario
 
     try:
-        traces = find_scenario(scenario).simulate(minutes=minutes, seed=seed)
+        model = find_scenario(scenario) if isinstance(scenario, str) else scenario
+        traces = model.simulate(minutes=minutes, seed=seed)
     except KeyError as exc:
         raise HeavylegsError(str(exc.args[0])) from exc
     except ValueError as exc:
@@ -203,12 +217,23 @@ def record(
     pace: Pace = typer.Option(Pace.fast, help="with --sim: fast (as fast as possible) or realtime"),
     pod_dir: Path | None = PodDirOption,
     timeout: float = _timeout_option(20.0, "seconds to look for the pods"),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="with --sim: the run's start, e.g. 2026-11-20 or 2026-11-20T07:30 (default: now)",
+        callback=date_value,
+    ),
     db: Path | None = DbOption,
 ) -> None:
     """Record a run live from one or two pods (Ctrl-C ends a real recording)."""
     if sim:
-        record_sim_run(db_path(db), scenario, minutes, seed, pace.value, pod_dir, pods=pods)
+        when = None if at is None else parse_date(at)
+        record_sim_run(
+            db_path(db), scenario, minutes, seed, pace.value, pod_dir, pods=pods, at=when
+        )
         return
+    if at is not None:
+        raise typer.BadParameter("only a simulated run (--sim) can be dated", param_hint="'--at'")
 
     async def go() -> None:
         backends = Backends()

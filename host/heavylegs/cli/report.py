@@ -7,34 +7,24 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from heavylegs.analysis import Diary, analyse_run
-from heavylegs.analysis.history import RunSummary, shoe_histories
-from heavylegs.cli.errors import MAX_SHOE_KM, fail, number_in, output_file, pod_address
+from heavylegs.cli.errors import fail, output_file
 from heavylegs.cli.options import DbOption
+from heavylegs.cli.runs import open_store, pick_run
 from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
 from heavylegs.report.html import write_report
 from heavylegs.report.summary import print_analysis, print_summary
-from heavylegs.store import RunInfo, Store
+from heavylegs.store import Store
 from heavylegs.store.diary import SCALES, CheckIn, checkin_dict
 
 console = Console()
 
 
-def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
-    info = store.run(run) if run is not None else store.latest_run()
-    if info is None:
-        raise HeavylegsError(f"no runs in {db}: record one first")
-    return info
-
-
 def write_run_report(db: Path, run: int | None, out: Path | None) -> Path:
     """Write the report of `run` (default: latest) and print its summary; returns the path."""
-    if not db.exists():
-        raise HeavylegsError(f"no store at {db}: record or sync a run first")
-    with Store(db) as store:
+    with open_store(db) as store:
         info = pick_run(store, run, db)
         target = out if out is not None else db.parent / "reports" / f"run-{info.id}.html"
         analysis = analyse_run(store, info)
@@ -134,70 +124,6 @@ def _ask() -> CheckIn:
     )
 
 
-def shoe(
-    pod: str | None = typer.Argument(
-        None, help="address of the pod that lives on the shoe", callback=pod_address
-    ),
-    name: str | None = typer.Option(None, help="what to call the shoe"),
-    km: float = typer.Option(
-        0.0,
-        help="distance already on the shoe before the pod",
-        callback=number_in(0, MAX_SHOE_KM, "km", low_allowed=True),
-    ),
-    db: Path | None = DbOption,
-) -> None:
-    """Name the shoe a pod lives on, or list shoes with their distance and impact trend."""
-    path = db_path(db)
-    try:
-        if not path.exists():
-            raise HeavylegsError(f"no store at {path}: record or sync a run first")
-        with Store(path) as store:
-            if pod is not None:
-                if name is None or not name.strip():
-                    raise HeavylegsError("give the shoe a --name")
-                pod = _known_pod(store, pod)
-            # Opened only now: the diary adds its tables to the store the first time.
-            with Diary(path) as diary:
-                if pod is not None and name is not None:
-                    diary.name_shoe(pod, name, km)
-                latest = store.latest_run()
-                history = [] if latest is None else _history(store, latest)
-                shoes = shoe_histories(history, diary.shoes())
-    except ValueError as exc:
-        fail(exc)
-    table = Table(title="Shoes", title_justify="left")
-    for column in ("Shoe", "Pod", "Runs", "Time", "Distance", "Impact trend"):
-        table.add_column(column)
-    for s in shoes:
-        table.add_row(
-            s.name,
-            s.pod_address,
-            str(s.runs),
-            f"{s.minutes / 60:.1f} h",
-            "—" if s.total_km is None else f"{s.total_km:.0f} km",
-            "—" if s.impact_trend_pct is None else f"{s.impact_trend_pct:+.0f}%",
-        )
-    console.print(table)
-
-
-def _known_pod(store: Store, address: str) -> str:
-    """The address as the store spells it; a pod that never recorded is refused."""
-    known = {rec.pod_address for run in store.runs() for rec in run.recordings}
-    by_upper = {a.upper(): a for a in known}
-    if address.upper() not in by_upper:
-        listed = ", ".join(sorted(known)) or "none yet"
-        raise HeavylegsError(f"no pod {address} in the store (pods: {listed})")
-    return by_upper[address.upper()]
-
-
-def _history(store: Store, latest: RunInfo) -> list[RunSummary]:
-    from heavylegs.analysis.history import history_until
-
-    with Diary(store.path) as diary:
-        return history_until(store, diary, latest)
-
-
 def register(app: typer.Typer) -> None:
     app.command()(report)
     app.command()(checkin)
-    app.command()(shoe)

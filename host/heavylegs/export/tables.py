@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,10 @@ COLUMNS = (
     "impact_limit_g",
     "stride_len_m",
     "pronation_deg",
+    # the run's start (ISO 8601, UTC) and name on every row, so a file alone can be
+    # imported back as the run it was (`heavylegs import`)
+    "run_started_at",
+    "run_name",
 )
 PYARROW_PIN = "pyarrow==26.0.1"
 
@@ -55,11 +60,17 @@ def stride_columns(session: Session) -> dict[str, np.ndarray]:
         parts["impact_limit_g"].append(np.full(n, limit))
         parts["stride_len_m"].append(data.stride_len_m)
         parts["pronation_deg"].append(data.pronation_deg)
+        parts["run_started_at"].append(np.full(n, iso_utc(session.started_at)))
+        parts["run_name"].append(np.full(n, session.name))
     if not session.feet:
         return {name: np.empty(0) for name in COLUMNS}
     joined = {name: np.concatenate(arrays) for name, arrays in parts.items()}
     order = np.argsort(joined["t_min"], kind="stable")
     return {name: values[order] for name, values in joined.items()}
+
+
+def iso_utc(unix_s: float) -> str:
+    return datetime.fromtimestamp(unix_s, UTC).isoformat()
 
 
 def to_csv(session: Session) -> bytes:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from heavylegs.analysis.history import ShoeHistory
 from heavylegs.analysis.run import RunAnalysis, analyse_run
 from heavylegs.report import plots
 from heavylegs.report.summary import (
@@ -274,24 +276,34 @@ def _trends_section(analysis: RunAnalysis) -> str:
             )
         )
     if analysis.shoes:
-        rows = "".join(
-            f'<tr><th scope="row">{escape(s.name)}</th><td>{s.runs}</td>'
-            f"<td>{s.minutes / 60:.1f} h</td>"
-            f"<td>{'—' if s.total_km is None else f'{s.total_km:.0f} km'}</td>"
-            f"<td>{'—' if s.impact_trend_pct is None else f'{s.impact_trend_pct:+.0f}%'}</td></tr>"
-            for s in analysis.shoes
-        )
-        parts.append(
-            '<table class="summary shoes"><thead><tr><th>Shoe (pod)</th><th>Runs</th>'
-            "<th>Time</th><th>Distance</th><th>Impact trend</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table>"
-        )
+        parts.append(shoe_table(analysis.shoes))
     if analysis.checkin is not None:
         answers = ", ".join(
             f"{k.replace('_', ' ')} {v}" for k, v in checkin_dict(analysis.checkin).items()
         )
         parts.append(f"<p>Your check-in: {escape(answers)}.</p>")
     return _section("trends", "Across sessions", *parts)
+
+
+def shoe_table(shoes: Sequence[ShoeHistory]) -> str:
+    """One row per pair of shoes (its pods ran together), with its mileage alert."""
+    rows = []
+    for s in shoes:
+        distance = "—" if s.total_km is None else f"{s.total_km:.0f} km"
+        if s.past_alert:
+            distance += f" (past the {s.alert_km:.0f} km alert)"
+        name = s.name if s.named else f"unnamed shoes ({len(s.pods)} pods)"
+        rows.append(
+            f'<tr><th scope="row">{escape(name)}</th><td>{s.runs}</td>'
+            f"<td>{s.minutes / 60:.1f} h</td>"
+            f'<td data-metric="shoe-km">{escape(distance)}</td>'
+            f"<td>{'—' if s.impact_trend_pct is None else f'{s.impact_trend_pct:+.0f}%'}</td></tr>"
+        )
+    return (
+        '<table class="summary shoes"><thead><tr><th>Shoes</th><th>Runs</th>'
+        "<th>Time</th><th>Distance</th><th>Impact trend</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _summary_section(summaries: dict[str, FootSummary]) -> str:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from heavylegs.errors import StoreError
 from heavylegs.store.damage import store_error
 from heavylegs.store.migrations import migrate
-from heavylegs.store.models import RecordingInfo, RunInfo
+from heavylegs.store.models import RecordingInfo, RunInfo, WholeRecording
 from heavylegs.store.sessions import SessionRecords
-from heavylegs.store.strides import StrideTable
+from heavylegs.store.strides import STRIDE_COLUMNS, StrideTable, measured
 from heavylegs.store.watch import WatchRecords
 
 # Long enough to ride out another process's commit, short enough that a stuck writer
 # turns into a clear error instead of a hang.
 _BUSY_TIMEOUT_S = 10.0
 _SELECT_RUNS = "SELECT id, name, source, started_at, ended_at, note FROM runs"
+_INSERT_WHOLE_STRIDE = (
+    f"INSERT INTO strides (recording_id, {', '.join(STRIDE_COLUMNS)}) "
+    f"VALUES (?, {', '.join('?' for _ in STRIDE_COLUMNS)})"
+)
 
 
 class Store(StrideTable, SessionRecords, WatchRecords):
@@ -137,6 +142,82 @@ class Store(StrideTable, SessionRecords, WatchRecords):
                 "WHERE r.pod_address = ? AND r.journal_epoch = ? ORDER BY r.pod_session, r.copy",
                 (pod_address, int(epoch)),
             )
+
+    def shift_run(self, run_id: int, seconds: float) -> None:
+        """Move a run and everything dated in it by `seconds` (a simulated run dated
+        into the past): run, recordings and strides together, or nothing."""
+        d = float(seconds)
+        with self._writing(f"cannot redate run {run_id}") as conn:
+            cur = conn.execute(
+                "UPDATE runs SET started_at = started_at + ?, ended_at = ended_at + ? WHERE id = ?",
+                (d, d, run_id),
+            )
+            if cur.rowcount == 0:
+                raise StoreError(f"unknown run {run_id}")
+            conn.execute(
+                "UPDATE recordings SET started_at = started_at + ?1, "
+                "started_at_min = started_at_min + ?1, started_at_max = started_at_max + ?1, "
+                "clock_offset_s = clock_offset_s + ?1 WHERE run_id = ?2",
+                (d, run_id),
+            )
+            conn.execute(
+                "UPDATE strides SET host_time = host_time + ? WHERE recording_id IN "
+                "(SELECT id FROM recordings WHERE run_id = ?)",
+                (d, run_id),
+            )
+
+    def add_whole_run(
+        self,
+        name: str,
+        source: str,
+        started_at: float,
+        ended_at: float,
+        recordings: Sequence[WholeRecording],
+    ) -> int:
+        """A complete run (an import) in one transaction: all of it is stored, or none.
+
+        Each recording's identity must be new to the store: a pod session stored
+        before is never extended from a file."""
+        with self._writing("cannot store the run") as conn:
+            run_id = conn.execute(
+                "INSERT INTO runs (name, source, started_at, ended_at) VALUES (?, ?, ?, ?)",
+                (name, source, float(started_at), float(ended_at)),
+            ).lastrowid
+            for rec in recordings:
+                clash = conn.execute(
+                    "SELECT run_id FROM recordings WHERE pod_address = ? AND journal_epoch = ? "
+                    "AND pod_session = ?",
+                    (rec.pod_address, rec.epoch, rec.pod_session),
+                ).fetchone()
+                if clash is not None:
+                    raise StoreError(
+                        f"pod {rec.pod_address} session {rec.pod_session} is already "
+                        f"stored in run {clash[0]}"
+                    )
+                rec_id = conn.execute(
+                    "INSERT INTO recordings (run_id, pod_address, pod_name, foot, pod_session, "
+                    "firmware, journal_epoch, started_at, started_at_min, started_at_max, "
+                    "date_quality, acc_fs_g) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'exact', ?)",
+                    (
+                        run_id,
+                        rec.pod_address,
+                        rec.pod_name,
+                        rec.foot,
+                        rec.pod_session,
+                        rec.firmware,
+                        rec.epoch,
+                        float(started_at),
+                        float(started_at),
+                        float(started_at),
+                        rec.acc_fs_g,
+                    ),
+                ).lastrowid
+                conn.executemany(
+                    _INSERT_WHOLE_STRIDE,
+                    [(rec_id, s.seq, *measured(s), s.host_time) for s in rec.strides],
+                )
+        assert run_id is not None
+        return run_id
 
     # --- reading -------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from heavylegs.errors import StoreError
 from heavylegs.store.damage import store_error
-from heavylegs.store.sqlite import SQLiteFile
+from heavylegs.store.shoes import DIARY_V2, ShoeTables
 
 _BUSY_TIMEOUT_S = 10.0
 
@@ -53,7 +53,7 @@ _V1 = (
     )
     """,
 )
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, DIARY_V2)
 ANALYSIS_SCHEMA_VERSION = len(MIGRATIONS)
 
 # Scales of the self-report, as the CLI asks them.
@@ -99,14 +99,7 @@ class CheckIn:
         return CheckIn(**values)
 
 
-@dataclass(frozen=True, slots=True)
-class Shoe:
-    pod_address: str
-    name: str
-    prior_km: float
-
-
-class Diary(SQLiteFile):
+class Diary(ShoeTables):
     """Self-reports, shoes and cached run summaries in a heavylegs store file.
 
     Open it on a file the Store has created (it refers to the store's runs).
@@ -213,28 +206,6 @@ class Diary(SQLiteFile):
             f"SELECT {_CHECKIN_COLS} FROM checkins WHERE run_id = ?", (run_id,)
         ).fetchone()
         return None if row is None else _checkin_row(row)
-
-    # --- shoes --------------------------------------------------------------------
-
-    def name_shoe(self, pod_address: str, name: str, prior_km: float = 0.0) -> Shoe:
-        if not pod_address.strip():
-            raise ValueError("a shoe needs the address of the pod that lives on it")
-        if not name.strip():
-            raise ValueError("give the shoe a name")
-        if not prior_km >= 0:
-            raise ValueError(f"distance already on the shoe must be 0 km or more, got {prior_km}")
-        with self._writing(f"cannot name the shoe of pod {pod_address}") as conn:
-            conn.execute(
-                "INSERT INTO shoes (pod_address, name, prior_km, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (pod_address) DO UPDATE SET name = excluded.name, "
-                "prior_km = excluded.prior_km",
-                (pod_address, name.strip(), float(prior_km), time.time()),
-            )
-        return Shoe(pod_address, name.strip(), float(prior_km))
-
-    def shoes(self) -> dict[str, Shoe]:
-        rows = self._read("cannot read shoes", "SELECT pod_address, name, prior_km FROM shoes")
-        return {row[0]: Shoe(row[0], row[1], float(row[2])) for row in rows}
 
     # --- summary cache --------------------------------------------------------------
 

@@ -238,3 +238,17 @@ class RunInfo:
         """Feet with at least one recording, left first."""
         present = {rec.foot for rec in self.recordings}
         return tuple(foot for foot in FEET if foot in present)
+
+
+@dataclass(frozen=True, slots=True)
+class WholeRecording:
+    """A pod session given whole (an import): its identity and every stride."""
+
+    pod_address: str
+    pod_name: str
+    foot: str
+    pod_session: int
+    firmware: str
+    epoch: int
+    strides: tuple[Stride, ...]
+    acc_fs_g: int | None = None  # the accelerometer's full scale, g (None: not known)

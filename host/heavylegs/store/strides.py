@@ -73,7 +73,7 @@ class StrideTable(StoreTables):
             _, conflicting = self._compare(conn, target, batch)
             if conflicting:
                 target = self._copy_for(conn, target, batch)
-            rows = [(target, s.seq, *_measured(s), s.host_time) for s in batch]
+            rows = [(target, s.seq, *measured(s), s.host_time) for s in batch]
             before = conn.total_changes
             conn.executemany(_INSERT_STRIDE, rows)
             new = conn.total_changes - before
@@ -100,7 +100,7 @@ class StrideTable(StoreTables):
             held = stored.get(s.seq)
             if held is None:
                 continue
-            if tuple(held) == _measured(s):
+            if tuple(held) == measured(s):
                 repeats += 1
             else:
                 clashes += 1
@@ -231,7 +231,7 @@ class StrideTable(StoreTables):
         }
 
 
-def _measured(s: Stride) -> tuple[object, ...]:
+def measured(s: Stride) -> tuple[object, ...]:
     """A stride's _POD_FIELDS as SQLite holds them (booleans as 0/1)."""
     return (
         s.foot,

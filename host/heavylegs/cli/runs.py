@@ -1,0 +1,145 @@
+"""`heavylegs runs`: what the store holds, newest first; and naming a run that exists."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from heavylegs.analysis.history import RunSummary, run_summary
+from heavylegs.cli.options import DbOption
+from heavylegs.errors import HeavylegsError
+from heavylegs.paths import db_path
+from heavylegs.store import RunInfo, Store
+from heavylegs.store.diary import Diary
+
+console = Console()
+
+# How a run's source reads in the list: simulated runs are always marked.
+_SOURCES = {"synthetic": "simulated", "live": "recorded", "import": "imported"}
+
+
+def open_store(db: Path) -> Store:
+    if not db.exists():
+        raise HeavylegsError(
+            f"no store at {db}: record or sync a run first, or point --db at a store "
+            "(make demo writes out/demo/heavylegs.db)"
+        )
+    return Store(db)
+
+
+def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
+    """The run asked for (default: the latest); an unknown one is refused naming what exists."""
+    runs = store.runs()
+    if not runs:
+        raise HeavylegsError(f"no runs in {db}: record one first")
+    if run is None:
+        latest = store.latest_run()
+        assert latest is not None
+        return latest
+    if all(info.id != run for info in runs):
+        latest = max(runs, key=lambda info: (info.started_at, info.id))
+        raise HeavylegsError(
+            f"unknown run {run}; runs are {id_ranges([info.id for info in runs])}, "
+            f"latest {latest.id} ({_day(latest.started_at)}): see `heavylegs runs`"
+        )
+    return store.run(run)
+
+
+def id_ranges(ids: list[int]) -> str:
+    """1, 2, 3, 5, 7, 8 -> '1-3, 5, 7-8'."""
+    spans: list[list[int]] = []
+    for i in sorted(set(ids)):
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def source_label(source: str) -> str:
+    if source.startswith("live-sim"):
+        return "simulated"
+    return _SOURCES.get(source, source)
+
+
+def runs(
+    db: Path | None = DbOption,
+    limit: int = typer.Option(0, help="show only the newest N runs (0: all)", min=0),
+) -> None:
+    """List the stored runs, newest first: date, duration, distance, pace and flags."""
+    path = db_path(db)
+    with open_store(path) as store:
+        infos = sorted(store.runs(), key=lambda r: (r.started_at, r.id), reverse=True)
+        if limit:
+            infos = infos[:limit]
+        with Diary(path) as diary:
+            summaries = {
+                info.id: run_summary(store, diary, info) for info in infos if info.stride_count
+            }
+    table = Table(title=f"Runs in {path}", title_justify="left")
+    for column in ("Run", "Date", "Duration", "Distance", "Pace", "Flags", "Source"):
+        table.add_column(column, justify="right" if column in ("Run", "Distance") else "left")
+    for info in infos:
+        summary = summaries.get(info.id)
+        table.add_row(
+            str(info.id),
+            _minute(info.started_at),
+            _duration(info, summary),
+            "—"
+            if summary is None or summary.distance_km is None
+            else f"{summary.distance_km:.1f} km",
+            pace_text(summary),
+            flags_text(summary),
+            source_label(info.source),
+        )
+    console.print(table)
+    if not infos:
+        console.print("no runs yet: `heavylegs record --sim` records a simulated one")
+
+
+def pace_text(summary: RunSummary | None) -> str:
+    """min:ss per km over the running time; '—' without a distance."""
+    if summary is None or not summary.distance_km or summary.running_min <= 0:
+        return "—"
+    seconds = round(summary.running_min * 60 / summary.distance_km)
+    return f"{seconds // 60}:{seconds % 60:02d} /km"
+
+
+def flags_text(summary: RunSummary | None) -> str:
+    if summary is None or not summary.flags:
+        return "none"
+    first = min(summary.flags, key=lambda f: f.onset_min)
+    kinds = ", ".join(dict.fromkeys(f.kind.replace("_", " ") for f in summary.flags))
+    return f"{kinds} (from {first.onset_min:.0f} min)"
+
+
+def _duration(info: RunInfo, summary: RunSummary | None) -> str:
+    seconds = info.duration_s if summary is None else summary.duration_min * 60
+    if seconds is None:
+        return "—"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d} h" if minutes >= 60 else f"{minutes} min"
+
+
+def _minute(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _day(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"heavylegs {version('heavylegs')}")
+        raise typer.Exit()
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(runs)
