@@ -5,7 +5,8 @@ engine through SampleStream.drain, the loop app.sensor_task runs (one kernel cal
 per burst, plus one per event), inside the real MicroPython unix port:
 
 - bytecode-only versus our build (the engine's viper kernel and native code), as
-  a ratio of alternating runs in the same process tree, since the machine is noisy;
+  a ratio of alternating runs in the same process tree, since the machine is noisy,
+  and as a ratio of instructions counted (below), which noise does not move;
 - heap bytes allocated per sample in steady state (gc.mem_alloc with gc off);
 - x64 instructions per sample with valgrind's callgrind (deterministic: two run
   lengths, the difference divided by the extra samples, so start-up cancels), and
@@ -372,6 +373,14 @@ def main() -> int:
                 instr_long = callgrind_instructions(script, words, ours, n, with_engine)
                 per_sample[with_engine] = (instr_long - instr_short) / (n - short)
             instructions = per_sample[1]
+            bytecode_short = callgrind_instructions(script, words, bytecode, short)
+            bytecode_long = callgrind_instructions(script, words, bytecode, n)
+            instructions_bytecode = (bytecode_long - bytecode_short) / (n - short)
+            print(
+                f"x64 instructions per sample, bytecode only: {instructions_bytecode:.0f}, "
+                f"{instructions_bytecode / instructions:.2f}x ours (deterministic, where the "
+                f"timed speed-up depends on what else the machine is doing)"
+            )
             print(
                 f"x64 instructions per sample (callgrind, {n} - {short} samples): {instructions:.0f}, "
                 f"of which {per_sample[0]:.0f} read and unpack the FIFO words (the same run "
@@ -383,6 +392,10 @@ def main() -> int:
                 {
                     "instructions_per_sample": round(instructions),
                     "instructions_per_sample_unpack": round(per_sample[0]),
+                    "instructions_per_sample_bytecode": round(instructions_bytecode),
+                    "speedup_vs_bytecode_instructions": round(
+                        instructions_bytecode / instructions, 2
+                    ),
                     "projected_cpu_pct_rp2040": round(projected["rp2040"][0], 1),
                     "projected_cpu_pct_rp2040_compute": round(projected["rp2040"][1], 1),
                     "projected_cpu_pct_esp32s3": round(projected["esp32s3"][0], 1),

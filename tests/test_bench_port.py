@@ -53,5 +53,7 @@ def test_board_mode_runs_the_engine_on_the_board_like_the_unix_port(tmp_path: Pa
     assert report["speedup_vs_bytecode"] > 0
     if "instructions_per_sample" in report:  # valgrind was there to count them
         assert 500 < report["instructions_per_sample"] < 100_000
+        assert 0 < report["instructions_per_sample_unpack"] < report["instructions_per_sample"]
+        assert report["instructions_per_sample_bytecode"] > report["instructions_per_sample"]
         assert 0 < report["projected_cpu_pct_esp32s3"] <= report["projected_cpu_pct_rp2040"]
     assert _tree(root) == before, "the bench left files behind or changed the pod's own"
