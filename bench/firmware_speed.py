@@ -10,8 +10,8 @@ per burst, plus one per event), inside the real MicroPython unix port:
 - heap bytes allocated per sample in steady state (gc.mem_alloc with gc off);
 - x64 instructions per sample with valgrind's callgrind (deterministic: two run
   lengths, the difference divided by the extra samples, so start-up cancels), and
-  how many of them are the FIFO unpacking and this harness (the same bursts read
-  and unpacked, no engine) rather than the engine;
+  how many of them are the engine, the driver's FIFO unpacking and this harness's
+  file reads (the same bursts read and unpacked without the engine, then only read);
 - a projected CPU share at 416 Hz on each reference board, with every assumption
   printed next to it, the I2C bus included.
 
@@ -97,7 +97,9 @@ class Tally:
         self.strides += 1
 
 
-def bench(path, limit, with_engine=1):
+# work: 2 the pod's loop (drain), 1 the driver's unpacking only, 0 neither (the file
+# reads and this loop: the harness, which stands in for the I2C transfer)
+def bench(path, limit, work=2):
     engine = GaitEngine(416, 2048, 70)
     tally = Tally()
     with open(path, "rb") as f:
@@ -114,10 +116,12 @@ def bench(path, limit, with_engine=1):
         before = gc.mem_alloc()
         while (not limit or source.sample_count + _BURST <= limit) and source.load():
             t0 = time.ticks_us()
-            if with_engine:
+            if work == 2:
                 stream.drain()
-            else:
+            elif work == 1:
                 source.read_fifo()
+            else:
+                source.sample_count += _BURST
             us += time.ticks_diff(time.ticks_us(), t0)
         allocated = gc.mem_alloc() - before
         gc.enable()
@@ -165,7 +169,7 @@ def _result(stdout: str) -> tuple[int, int, int, int]:
 
 def run_unix(script: Path, words: Path, firmware: Path, limit: int = 0):
     proc = subprocess.run(
-        [paths.micropython_binary(), str(script), str(words), str(limit), "1"],
+        [paths.micropython_binary(), str(script), str(words), str(limit), "2"],
         capture_output=True,
         text=True,
         env={"MICROPYPATH": f"{firmware}:.frozen"},
@@ -175,7 +179,7 @@ def run_unix(script: Path, words: Path, firmware: Path, limit: int = 0):
 
 
 def callgrind_instructions(
-    script: Path, words: Path, firmware: Path, limit: int, with_engine: int = 1
+    script: Path, words: Path, firmware: Path, limit: int, work: int = 2
 ) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
@@ -188,7 +192,7 @@ def callgrind_instructions(
                 str(script),
                 str(words),
                 str(limit),
-                str(with_engine),
+                str(work),
             ],
             capture_output=True,
             text=True,
@@ -368,11 +372,11 @@ def main() -> int:
         if shutil.which("valgrind"):
             short = max(4000, n // 4) // BURST_SAMPLES * BURST_SAMPLES
             per_sample = {}
-            for with_engine in (1, 0):
-                instr_short = callgrind_instructions(script, words, ours, short, with_engine)
-                instr_long = callgrind_instructions(script, words, ours, n, with_engine)
-                per_sample[with_engine] = (instr_long - instr_short) / (n - short)
-            instructions = per_sample[1]
+            for work in (2, 1, 0):
+                instr_short = callgrind_instructions(script, words, ours, short, work)
+                instr_long = callgrind_instructions(script, words, ours, n, work)
+                per_sample[work] = (instr_long - instr_short) / (n - short)
+            instructions = per_sample[2]
             bytecode_short = callgrind_instructions(script, words, bytecode, short)
             bytecode_long = callgrind_instructions(script, words, bytecode, n)
             instructions_bytecode = (bytecode_long - bytecode_short) / (n - short)
@@ -383,15 +387,17 @@ def main() -> int:
             )
             print(
                 f"x64 instructions per sample (callgrind, {n} - {short} samples): {instructions:.0f}, "
-                f"of which {per_sample[0]:.0f} read and unpack the FIFO words (the same run "
-                f"without the engine: the driver's unpacking and this harness) and "
-                f"{instructions - per_sample[0]:.0f} are the engine"
+                f"of which the engine {instructions - per_sample[1]:.0f}, the driver's FIFO "
+                f"unpacking {per_sample[1] - per_sample[0]:.0f} and this harness's file reads "
+                f"{per_sample[0]:.0f} (the same run without the engine, then without both)"
             )
             projected = project(instructions)
             report.update(
                 {
                     "instructions_per_sample": round(instructions),
-                    "instructions_per_sample_unpack": round(per_sample[0]),
+                    "instructions_per_sample_engine": round(instructions - per_sample[1]),
+                    "instructions_per_sample_unpack": round(per_sample[1] - per_sample[0]),
+                    "instructions_per_sample_harness": round(per_sample[0]),
                     "instructions_per_sample_bytecode": round(instructions_bytecode),
                     "speedup_vs_bytecode_instructions": round(
                         instructions_bytecode / instructions, 2
