@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from heavylegs.sim.testboard import TestBoard
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "firmware_speed.py"
@@ -53,5 +55,14 @@ def test_board_mode_runs_the_engine_on_the_board_like_the_unix_port(tmp_path: Pa
     assert report["speedup_vs_bytecode"] > 0
     if "instructions_per_sample" in report:  # valgrind was there to count them
         assert 500 < report["instructions_per_sample"] < 100_000
+        parts = ("engine", "unpack", "harness")
+        assert (
+            report["instructions_per_sample_engine"] > report["instructions_per_sample_unpack"] > 0
+        )
+        assert report["instructions_per_sample_harness"] >= 0
+        assert sum(report[f"instructions_per_sample_{part}"] for part in parts) == pytest.approx(
+            report["instructions_per_sample"], abs=2
+        )
+        assert report["instructions_per_sample_bytecode"] > report["instructions_per_sample"]
         assert 0 < report["projected_cpu_pct_esp32s3"] <= report["projected_cpu_pct_rp2040"]
     assert _tree(root) == before, "the bench left files behind or changed the pod's own"

@@ -37,29 +37,117 @@ def _both(k, rows, n, sample, twin):
     return event
 
 
+def _burst_both(k, rows, samples, i, end, n0, twin):
+    """One burst call of each from the same state; fails on any difference."""
+    for j in range(K.K_SIZE):
+        twin[j] = k[j]
+    before = list(k)
+    stop = K.burst_viper(k, rows, samples, i, end, n0)
+    twin_stop = K.burst_py(twin, rows, samples, i, end, n0)
+    if stop != twin_stop or k != twin:
+        diff = [(j, k[j], twin[j]) for j in range(K.K_SIZE) if k[j] != twin[j]]
+        raise AssertionError(
+            "burst %d..%d n0=%d rows=%r state=%r: stop %d vs twin %d, (index, kernel, twin) %r"
+            % (i, end, n0, list(rows), before, stop, twin_stop, diff)
+        )
+    return stop
+
+
+class _CheckedKernel:
+    """Stands in for the engine's kernel: runs both, counts calls, samples and events."""
+
+    def __init__(self):
+        self.twin = array("i", [0] * K.K_SIZE)
+        self.seen = [0] * 8
+        self.calls = 0
+        self.stepped = 0
+
+    def burst(self, k, rows, samples, i, end, n0):
+        stop = _burst_both(k, rows, samples, i, end, n0, self.twin)
+        self.calls += 1
+        self.stepped += (stop >> K.AT_SHIFT) - i
+        self.seen[stop & K.EVENT_MASK] += 1
+        return stop
+
+    def step(self, k, rows, n, gx, gy, gz, ax, ay, az):
+        event = _both(k, rows, n, (gx, gy, gz, ax, ay, az), self.twin)
+        self.seen[event] += 1
+        return event
+
+
+def _patched(kernel):
+    # the engine and its replay look their kernel up at every call
+    from heavylegs_pod.gait import replay
+
+    d.burst = replay.burst = kernel.burst
+    d.step = kernel.step
+
+
+def _unpatched():
+    from heavylegs_pod.gait import replay
+
+    d.burst = replay.burst = K.burst
+    d.step = K.step
+
+
 def test_kernel_and_twin_agree_through_a_run():
     imu = LSM6DS(machine.I2C(0), 0x6A)
     chip = machine._get_board().chip
     engine = d.GaitEngine(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
-    twin = array("i", [0] * K.K_SIZE)
-    seen = [0] * 8
-
-    def checked(k, rows, n, gx, gy, gz, ax, ay, az):
-        event = _both(k, rows, n, (gx, gy, gz, ax, ay, az), twin)
-        seen[event] += 1
-        return event
-
-    d.step = checked  # the engine looks its kernel up at every call
+    kernel = _CheckedKernel()
+    _patched(kernel)
     try:
         strides = len(drive(imu, chip, engine))
     finally:
-        d.step = K.step
+        _unpatched()
+    seen = kernel.seen
     check(strides > 20, "only %d strides" % strides)
     check(seen[K.EV_IMPACT] >= strides and seen[K.EV_TOE_OFF] >= strides, "events %r" % seen)
     check(seen[K.EV_FLAT_RESTED] > 0, "no foot-flat at rest: %r" % seen)
     # the run is long enough for the second solve (mp_test_sensor_path makes it,
     # on this same trace, under heap_lock)
     check(engine.cal.solved == 2 and not engine.cal.refining, "solved %d" % engine.cal.solved)
+
+
+def test_a_calibrated_engine_calls_the_kernel_once_per_burst_and_once_per_event():
+    from heavylegs_pod.gait.stream import SampleStream
+
+    imu = LSM6DS(machine.I2C(0), 0x6A)
+    chip = machine._get_board().chip
+    engine = d.GaitEngine(imu.odr_hz, imu.acc_lsb_per_g, imu.gyro_mdps_per_lsb)
+    strides = []
+    stream = SampleStream(imu, engine, lambda stride, now_n: strides.append(now_n))
+    while not chip.exhausted and (not engine.cal.ready or engine.cal.refining):
+        chip.advance(chip.ticks_to_watermark())
+        stream.drain()
+    kernel = _CheckedKernel()
+    _patched(kernel)
+    bursts = samples = events = 0
+    try:
+        while not chip.exhausted:
+            chip.advance(chip.ticks_to_watermark())
+            calls = kernel.calls
+            events_before = sum(kernel.seen[1:])
+            got = stream.drain()
+            new_events = sum(kernel.seen[1:]) - events_before
+            if got:
+                bursts += 1
+                samples += got
+                events += new_events
+                check(
+                    kernel.calls - calls <= 1 + new_events,
+                    "%d kernel calls for a burst with %d events"
+                    % (kernel.calls - calls, new_events),
+                )
+    finally:
+        _unpatched()
+    check(kernel.stepped == samples, "stepped %d of %d samples" % (kernel.stepped, samples))
+    check(bursts > 100 and len(strides) > 20, "%d bursts, %d strides" % (bursts, len(strides)))
+    check(
+        kernel.calls <= bursts + events,
+        "%d calls, %d bursts, %d events" % (kernel.calls, bursts, events),
+    )
+    check(kernel.seen[K.EV_NONE] > 0 and events > 2 * len(strides), "events %r" % kernel.seen)
 
 
 class _Random:
@@ -177,6 +265,54 @@ def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
         seen[_both(k, rows, n, _sample(rnd, rnd.bits() % 3 == 0), twin)] += 1
     for event in EVENTS:
         check(seen[event] > 0, "event %d never happened: %r" % (event, seen))
+
+
+def test_burst_kernel_and_twin_agree_on_random_bursts():
+    # whole bursts from random states, each call resumed where the last stopped, so
+    # that the loop, the early return at an event and the sample index all agree too
+    engine = d.GaitEngine(416, 2048, 70)
+    params = engine._k
+    flat_needed = params[K.P_FLAT_NEEDED]
+    k = array("i", [0] * K.K_SIZE)
+    twin = array("i", [0] * K.K_SIZE)
+    rows = array("i", [0] * 9)
+    samples = array("h", bytes(12 * 48))
+    rnd = _Random(77)
+    seen = [0] * 8
+    calls = 0
+    for case in range(600):
+        for i in range(K.S_STATE):
+            k[i] = params[i]
+        end = rnd.between(1, 48)
+        start = rnd.between(0, end - 1)
+        # n0 may be negative: a replay run starts mid-ring (n0 + i >= 0 still)
+        n0 = rnd.between(3000, (1 << 29) - 1) if case % 4 else -start
+        _random_state(rnd, k, n0 + start, flat_needed)
+        if n0 <= 0:
+            # sample indices near 0: the state's indices are no older than sample 0
+            for index in (K.S_SINCE, K.S_IC_N, K.S_MIN_N, K.S_SOFT_N):
+                k[index] = max(0, k[index])
+        if case % 2:
+            _unit_rows(rnd, rows)
+        else:
+            for i in range(9):
+                rows[i] = 8192 if i % 4 == 0 else 0
+        still = rnd.bits() % 2
+        for j in range(end):
+            sample = _sample(rnd, still and rnd.bits() % 4)
+            for axis in range(6):
+                samples[6 * j + axis] = sample[axis]
+        i = start
+        while i < end:
+            stop = _burst_both(k, rows, samples, i, end, n0, twin)
+            calls += 1
+            check(i < stop >> K.AT_SHIFT <= end, "burst %d..%d stopped at %d" % (i, end, stop))
+            check(stop & K.EVENT_MASK or stop >> K.AT_SHIFT == end, "stopped without an event")
+            seen[stop & K.EVENT_MASK] += 1
+            i = stop >> K.AT_SHIFT
+    check(calls > 1000, "only %d calls" % calls)
+    for event in EVENTS:
+        check(seen[event] > 0, "event %d never ended a burst: %r" % (event, seen))
 
 
 def test_the_frame_solved_again_while_running_allocates_nothing_and_matches_the_float_one():

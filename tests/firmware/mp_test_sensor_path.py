@@ -5,6 +5,7 @@ import machine
 import micropython
 from fwtest_util import check, close, data_path, drive, read_truth
 
+from heavylegs_pod.gait import _kernels as K
 from heavylegs_pod.gait import detector as d
 from heavylegs_pod.gait.stream import SampleStream
 from heavylegs_pod.hal.lsm6ds import LSM6DS
@@ -107,15 +108,48 @@ def test_the_shipped_sample_path_allocates_nothing():
     imu.i2c = _ReplayBus(recorder.reads)
     imu._have_gyro = have_gyro
     imu.sample_count = count_before
-    for want in levels:
-        micropython.heap_lock()
-        try:
-            got = stream.drain()
-        finally:
-            micropython.heap_unlock()
-        check(got == want, "replayed burst drained %d samples, not %d" % (got, want))
+    kernel = _CountedKernel(engine.cal)
+    steady_bursts = 0
+    d.burst = kernel.burst
+    try:
+        for want in levels:
+            steady_bursts += 0 if engine.cal.refining else 1
+            micropython.heap_lock()
+            try:
+                got = stream.drain()
+            finally:
+                micropython.heap_unlock()
+            check(got == want, "replayed burst drained %d samples, not %d" % (got, want))
+    finally:
+        d.burst = K.burst
     check(tally.found > 20, "only %d strides: the locked loop did not emit strides" % tally.found)
     check(tally.longest > 150, "stride length not measured in the locked loop")
+    # and it is the burst loop: once the frame is solved again (the first seconds),
+    # one kernel call per burst plus one per event, a few per stride
+    check(steady_bursts > 200, "only %d bursts after the second solve" % steady_bursts)
+    check(
+        kernel.steady_calls <= steady_bursts + 4 * tally.found,
+        "%d kernel calls for %d bursts and %d strides"
+        % (kernel.steady_calls, steady_bursts, tally.found),
+    )
+    check(kernel.samples == sum(levels), "the kernel stepped %d samples" % kernel.samples)
+
+
+class _CountedKernel:
+    """The engine's kernel, counting the samples it stepped and its calls once the
+    frame is final."""
+
+    def __init__(self, cal):
+        self.cal = cal
+        self.steady_calls = 0
+        self.samples = 0
+
+    def burst(self, k, rows, samples, i, end, n0):
+        stop = K.burst(k, rows, samples, i, end, n0)
+        if not self.cal.refining:
+            self.steady_calls += 1
+        self.samples += (stop >> K.AT_SHIFT) - i
+        return stop
 
 
 def test_engine_and_driver_fit_a_small_heap():

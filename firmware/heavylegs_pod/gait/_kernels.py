@@ -9,11 +9,15 @@ integration and every state change that needs nothing but this sample; whatever
 needs the pending stride or the output queue it leaves to the engine, by
 returning an event (EV_*), a few times per stride.
 
-`step` is the viper kernel under MicroPython and the twin under CPython; the twin
-runs the same arithmetic on Python ints, and tests/firmware/mp_test_kernels.py
-holds the two to identical results. That holds only while no value leaves the
-32-bit machine word (viper ints are 32-bit on the MCU, 64-bit on the unix port),
-so every product is bounded:
+The pod hands the kernel a whole FIFO burst (`burst`): one call steps every sample
+in it and comes back early only at an event, so a burst costs one call plus one per
+event instead of a Python call, and the boxing of seven arguments, per sample.
+`step` (one sample) is a burst of one, so the per-sample body exists once in viper.
+`burst` and `step` are the viper kernel under MicroPython and the twins (burst_py,
+step_py) under CPython; the twins run the same arithmetic on Python ints, and
+tests/firmware/mp_test_kernels.py holds the two to identical results. That holds
+only while no value leaves the 32-bit machine word (viper ints are 32-bit on the
+MCU, 64-bit on the unix port), so every product is bounded:
 - samples are int16, and rows are unit vectors in Q13 (|row| <= 8192 + 1; the
   engine checks this before using a frame), so |gp|, |roll|, |afx|, |afz| <= 2**16;
 - the pitch increment is taken in two halves, exactly (see _DTHETA_SPLIT), and
@@ -24,8 +28,8 @@ so every product is bounded:
   the engine limits when it is built; the swing angle (S_SWING_SUM) stops
   growing at its threshold, or at the swing timeout;
 - the sample index n must stay below 2**31 (60 days of sensor clock at 416 Hz):
-  a 32-bit MCU refuses a larger one at the call (OverflowError), where the native
-  engine before went on in big ints, allocating every sample past 2**30.
+  a 32-bit MCU refuses a larger first index at the call (OverflowError), where the
+  native engine before went on in big ints, allocating every sample past 2**30.
 """
 
 import sys
@@ -123,6 +127,9 @@ _CS_LIMIT = const(12288)  # 1.5 in Q13
 _V_LIMIT = const(16777216)  # 2**24
 _X_LIMIT = const(536870912)  # 2**29
 _D_LIMIT = const(2048)  # 0.25 rad per sample
+# a burst's result: where it stopped, shifted past the event code
+AT_SHIFT = const(3)
+EVENT_MASK = const(7)
 
 
 def dtheta_parts(mul):
@@ -452,28 +459,62 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
     return event
 
 
-if sys.implementation.name == "micropython":
+def burst_py(k, rows, samples, i, end, n0):
+    """Steps samples i..end-1 (six int16 each: gx gy gz ax ay az; sample j has index
+    n0 + j) until one returns an event. Returns (j << 3) | event, j the sample after
+    the one that made the event (where to go on), or end << 3 with no event. The
+    twin of burst_viper: one call per FIFO burst plus one per event, a few a stride."""
+    while i < end:
+        b = 6 * i
+        event = step_py(
+            k,
+            rows,
+            n0 + i,
+            samples[b],
+            samples[b + 1],
+            samples[b + 2],
+            samples[b + 3],
+            samples[b + 4],
+            samples[b + 5],
+        )
+        i += 1
+        if event:
+            return (i << AT_SHIFT) | event
+    return end << AT_SHIFT
 
-    @micropython.viper
-    def step_viper(k, rows, n: int, gx: int, gy: int, gz: int, ax: int, ay: int, az: int) -> int:
-        """The viper twin of step_py: same contract, line for line, on machine words.
 
-        Loads of values that may be negative go through `(w ^ sign) - sign`: ptr32
-        loads zero-extend on a 64-bit port (the unix port of the tests) and are
-        already signed on the 32-bit MCUs, where this costs two instructions."""
-        p = ptr32(k)
-        r = ptr32(rows)
-        sign = 1
-        sign <<= 31  # shifted at run time: a folded constant would not be a machine int
-        r0 = (r[0] ^ sign) - sign
-        r1 = (r[1] ^ sign) - sign
-        r2 = (r[2] ^ sign) - sign
-        r3 = (r[3] ^ sign) - sign
-        r4 = (r[4] ^ sign) - sign
-        r5 = (r[5] ^ sign) - sign
-        r6 = (r[6] ^ sign) - sign
-        r7 = (r[7] ^ sign) - sign
-        r8 = (r[8] ^ sign) - sign
+@micropython.viper
+def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
+    """The viper twin of burst_py: same contract, step for step, on machine words.
+
+    The body of the loop is step_py line for line. Loads of values that may be
+    negative go through `(w ^ sign) - sign`: ptr32 loads zero-extend on a 64-bit
+    port (the unix port of the tests) and are already signed on the 32-bit MCUs,
+    where this costs two instructions; ptr16 loads zero-extend everywhere."""
+    p = ptr32(k)
+    q = ptr16(samples)
+    r = ptr32(rows)
+    sign = 1
+    sign <<= 31  # shifted at run time: a folded constant would not be a machine int
+    r0 = (r[0] ^ sign) - sign
+    r1 = (r[1] ^ sign) - sign
+    r2 = (r[2] ^ sign) - sign
+    r3 = (r[3] ^ sign) - sign
+    r4 = (r[4] ^ sign) - sign
+    r5 = (r[5] ^ sign) - sign
+    r6 = (r[6] ^ sign) - sign
+    r7 = (r[7] ^ sign) - sign
+    r8 = (r[8] ^ sign) - sign
+    while i < end:
+        b = 6 * i
+        gx = (q[b] ^ 32768) - 32768
+        gy = (q[b + 1] ^ 32768) - 32768
+        gz = (q[b + 2] ^ 32768) - 32768
+        ax = (q[b + 3] ^ 32768) - 32768
+        ay = (q[b + 4] ^ 32768) - 32768
+        az = (q[b + 5] ^ 32768) - 32768
+        n = n0 + i
+        i += 1
         gp = -(gx * r3 + gy * r4 + gz * r5) >> _Q
         roll = (gx * r0 + gy * r1 + gz * r2) >> _Q
         afx = (ax * r0 + ay * r1 + az * r2) >> _Q
@@ -779,8 +820,32 @@ if sys.implementation.name == "micropython":
                         p[S_STATE] = FLAT
                 else:
                     p[S_FLAT_COUNT] = 0
-        return event
+        if event:
+            return (i << AT_SHIFT) | event
+    return end << AT_SHIFT
+
+
+if sys.implementation.name == "micropython":
+    from array import array
+
+    _ONE_SAMPLE = array("h", bytes(12))
+
+    @micropython.viper
+    def step_viper(k, rows, n, gx: int, gy: int, gz: int, ax: int, ay: int, az: int) -> int:
+        """step_py's contract through burst_viper: a burst of one sample. `n` stays
+        an object: a machine int would be boxed again for the call, allocating past
+        2**30 on a 32-bit MCU."""
+        one = ptr16(_ONE_SAMPLE)
+        one[0] = gx
+        one[1] = gy
+        one[2] = gz
+        one[3] = ax
+        one[4] = ay
+        one[5] = az
+        return int(burst_viper(k, rows, _ONE_SAMPLE, 0, 1, n)) & EVENT_MASK
 
     step = step_viper
+    burst = burst_viper
 else:
     step = step_py
+    burst = burst_py

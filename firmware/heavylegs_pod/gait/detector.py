@@ -23,9 +23,11 @@ In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
        removed as a linear drift.
 
 Times are (sample index, 1/64 sample) pairs and every intermediate stays below
-2**30, which a 32-bit MicroPython keeps as a small int: feed() never allocates.
-The per-sample work is the viper kernel in _kernels.py; this class keeps what
-happens a few times per stride: contacts, toe-offs, the output queue.
+2**30, which a 32-bit MicroPython keeps as a small int: feed() and feed_burst()
+never allocate. The per-sample work is the viper kernel in _kernels.py, a FIFO
+burst per call; this class keeps what happens a few times per stride: contacts,
+foot-flats, toe-offs (the stride rows and their queue are in strides.py, the
+samples waiting for calibration in replay.py).
 """
 
 from array import array
@@ -35,11 +37,13 @@ from micropython import const
 
 from heavylegs_pod.gait._kernels import (
     ARMED,
+    AT_SHIFT,
     EV_FLAT_RESTED,
     EV_IMPACT,
     EV_NO_NEXT_CONTACT,
     EV_SLIPPED,
     EV_TOE_OFF,
+    EVENT_MASK,
     K_SIZE,
     P_CLIP,
     P_DTHETA_HI,
@@ -91,59 +95,48 @@ from heavylegs_pod.gait._kernels import (
     S_Y_BEFORE,
     SEEK_SWING,
     SLAP,
+    burst,
     dtheta_parts,
     step,
 )
-from heavylegs_pod.gait.calibration import MountingCalibration, isqrt
+from heavylegs_pod.gait.calibration import MountingCalibration
+from heavylegs_pod.gait.replay import buffer_sample, clear_replay, init_replay, replay_buffer
+from heavylegs_pod.gait.strides import (
+    clear_queue,
+    finish_pending,
+    hold_contact,
+    init_queue,
+    pop_stride,
+)
 
-# Output fields of `stride`
-F_SEQ = const(0)
-F_IC_N = const(1)  # sample index of initial contact
-F_IC_FRAC = const(2)  # 1/64 sample
-F_GCT_01MS = const(3)
-F_STRIDE_01MS = const(4)  # 0 when no next contact followed (stop)
-F_CADENCE_CENTI = const(5)  # 0.01 steps/min, 0 when unknown
-F_STRIKE_01DEG = const(6)
-F_IMPACT_HALF_G = const(7)
-F_CLIPPED = const(8)
-F_RUNNING = const(9)
-F_STRIDE_LEN_CM = const(10)  # 0 when unknown
-F_SPEED_MMS = const(11)  # mm/s, 0 when unknown
-F_PRONATION_01DEG = const(12)
-F_FLIGHT_01MS = const(13)  # stride/2 - contact: one pod's estimate; 0 when walking
-F_SWING_01MS = const(14)  # next IC - TO
-F_DUTY_PERMILLE = const(15)  # contact / stride
-N_FIELDS = const(16)
-
-# Foot-strike classes (Mo et al. 2021 cut-offs), numbered as in wire.STRIKE_*
-STRIKE_REARFOOT = const(1)
-STRIKE_MIDFOOT = const(2)
-STRIKE_FOREFOOT = const(3)
-_REARFOOT_ABOVE_01DEG = const(74)
-_FOREFOOT_BELOW_01DEG = const(-8)
+# the stride fields and helpers, importable from here as before the split
+# isort: off
+from heavylegs_pod.gait.strides import F_CADENCE_CENTI, F_CLIPPED, F_DUTY_PERMILLE  # noqa: F401
+from heavylegs_pod.gait.strides import F_FLIGHT_01MS, F_GCT_01MS, F_IC_FRAC, F_IC_N  # noqa: F401
+from heavylegs_pod.gait.strides import F_IMPACT_HALF_G, F_PRONATION_01DEG, F_RUNNING  # noqa: F401
+from heavylegs_pod.gait.strides import F_SEQ, F_SPEED_MMS, F_STRIDE_01MS  # noqa: F401
+from heavylegs_pod.gait.strides import F_STRIDE_LEN_CM, F_STRIKE_01DEG, F_SWING_01MS  # noqa: F401
+from heavylegs_pod.gait.strides import N_FIELDS, STRIKE_FOREFOOT, STRIKE_MIDFOOT  # noqa: F401
+from heavylegs_pod.gait.strides import STRIKE_REARFOOT, ic_ms, strike_class  # noqa: F401
+# isort: on
 
 _FRAC = const(64)
 _ONE = const(8192)
-_QUEUE = const(8)
 # Sums over a contact (roll, strike angle) add up to this many pitch or roll rates
 # of at most 2**16 counts each; the kernel keeps them in a machine word.
 _MAX_CONTACT_SAMPLES = const(8000)
 
 
-def strike_class(strike_01deg):
-    if strike_01deg > _REARFOOT_ABOVE_01DEG:
-        return STRIKE_REARFOOT
-    if strike_01deg < _FOREFOOT_BELOW_01DEG:
-        return STRIKE_FOREFOOT
-    return STRIKE_MIDFOOT
-
-
-def ic_ms(n, frac, odr_hz):
-    """Sample index + 1/64 sample -> ms, without intermediates above 2**30."""
-    return (n // odr_hz) * 1000 + ((n % odr_hz) * 1000 + frac * 1000 // _FRAC) // odr_hz
-
-
 class GaitEngine:
+    # The stride queue and the replay ring are modules of their own, their functions
+    # methods of this one class: base classes would make every attribute store on
+    # the engine search them too (a fifth more time per event on the unix port).
+    _pop = pop_stride
+    _hold_contact = hold_contact
+    _finish_pending = finish_pending
+    _buffer = buffer_sample
+    _replay_buffer = replay_buffer
+
     def __init__(
         self,
         odr_hz,
@@ -209,14 +202,10 @@ class GaitEngine:
         k[P_STILL_GYRO] = 30000 // gyro_mdps_per_lsb
         self.cal = MountingCalibration(acc_lsb_per_g, gyro_mdps_per_lsb, odr_hz)
         self._rows = self.cal.rows
-        self.stride = array("i", [0] * N_FIELDS)
-        self._queue = array("i", [0] * (N_FIELDS * _QUEUE))
-        self._replay = array("h", [0] * (6 * odr_hz * replay_s))
-        self._replay_cap = odr_hz * replay_s
-        self.total_distance_cm = 0
+        init_queue(self)
+        init_replay(self, odr_hz, replay_s)
         self.recalibrations = 0
         self.foot_votes = 0  # > 0 left (eversion is +roll), < 0 right
-        self.dropped_before_calibration = 0
         self.reset()
 
     def reset(self):
@@ -225,22 +214,9 @@ class GaitEngine:
             k[i] = 0
         k[S_STATE] = SEEK_SWING
         k[S_C] = _ONE
-        self._seq = 0
-        self._q_head = 0
-        self._q_len = 0
-        self._replay_start = 0  # sample index of the oldest buffered sample
-        self._replay_len = 0
-        self._replay_pos = 0  # ring position of the oldest
+        clear_queue(self)
+        clear_replay(self)
         self._ic_f = 0
-        # the finished contact waiting for its stride time (next IC) and length (next flat)
-        self._p_next_ic = 0  # 1/64-sample ticks of the next IC, 0 = not yet
-        self._p_ic_n = self._p_ic_f = 0
-        self._p_gct = 0
-        self._p_strike = 0
-        self._p_impact = 0
-        self._p_clipped = 0
-        self._p_pronation = 0
-        self._p_len_cm = 0
 
     # -- public ---------------------------------------------------------------------
     # native code around the viper kernel; bench/firmware_speed.py measures the pair
@@ -263,6 +239,40 @@ class GaitEngine:
             return self._pop()
         return 0
 
+    @micropython.native
+    def feed_burst(self, s, count, first, on_stride):
+        """`count` samples (raw counts, gx gy gz ax ay az each) from the start of `s`,
+        the first with index `first`: the same strides as feed() one by one, each to
+        on_stride(stride, now_n), now_n the index after the sample that ended it.
+        Once the frame is solved the kernel takes the whole burst in one call, handing
+        back only at events. Until then, sample by sample: through feed while the
+        frame is sought; through the kernel and cal.observe while it is solved again
+        (the first seconds), as a refined frame applies from the next sample on; and
+        while a queued stride waits, as feed gives one per sample."""
+        cal = self.cal
+        k = self._k
+        rows = self._rows
+        i = 0
+        while i < count:
+            if not cal.ready:
+                j = 6 * i
+                i += 1
+                # self.feed, not a local: taking the bound method would allocate
+                if self.feed(first + i - 1, s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5]):
+                    on_stride(self.stride, first + i)
+                continue
+            refining = cal.refining
+            stop = burst(k, rows, s, i, i + 1 if refining or self._q_len else count, first)
+            i = stop >> AT_SHIFT
+            if stop & EVENT_MASK:
+                self._on_event(stop & EVENT_MASK, first + i - 1)
+            if refining and cal.refining:
+                j = 6 * i - 6
+                cal.observe(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5])
+            if self._q_len:
+                self._pop()
+                on_stride(self.stride, first + i)
+
     @property
     def right_foot(self):
         """True/False when configured, None otherwise.
@@ -278,61 +288,12 @@ class GaitEngine:
         return None
 
     # -- calibration and replay -------------------------------------------------------
-    def _buffer(self, n, gx, gy, gz, ax, ay, az):
-        buf = self._replay
-        if self._replay_len == self._replay_cap:
-            # full: the oldest second of samples is given up (its strides are lost)
-            self._replay_pos = (self._replay_pos + 1) % self._replay_cap
-            self._replay_len -= 1
-            self._replay_start += 1
-            self.dropped_before_calibration += 1
-        if self._replay_len == 0:
-            self._replay_start = n
-        i = 6 * ((self._replay_pos + self._replay_len) % self._replay_cap)
-        buf[i] = gx
-        buf[i + 1] = gy
-        buf[i + 2] = gz
-        buf[i + 3] = ax
-        buf[i + 4] = ay
-        buf[i + 5] = az
-        self._replay_len += 1
-
-    def _replay_buffer(self):
-        buf = self._replay
-        cap = self._replay_cap
-        pos = self._replay_pos
-        start = self._replay_start
-        k = self._k
-        rows = self._rows
-        for j in range(self._replay_len):
-            i = 6 * ((pos + j) % cap)
-            n = start + j
-            event = step(
-                k, rows, n, buf[i], buf[i + 1], buf[i + 2], buf[i + 3], buf[i + 4], buf[i + 5]
-            )
-            if event:
-                self._on_event(event, n)
-        self._replay_len = 0
-        self._replay_pos = 0
-
     def _slipped(self):
         """The pod moved on the shoe (the kernel has reset the detector's state): find
         the frame again, replaying what follows."""
         self.recalibrations += 1
         self.cal.reset()
-        self._replay_len = 0
-        self._replay_pos = 0
-
-    # -- output queue --------------------------------------------------------------
-    def _pop(self):
-        q = self._queue
-        base = self._q_head * N_FIELDS
-        out = self.stride
-        for i in range(N_FIELDS):
-            out[i] = q[base + i]
-        self._q_head = (self._q_head + 1) % _QUEUE
-        self._q_len -= 1
-        return 1
+        clear_replay(self)
 
     # -- a few times per stride ---------------------------------------------------
     def _on_event(self, event, n):
@@ -417,19 +378,7 @@ class GaitEngine:
         min_n = k[S_MIN_N]
         ic_n = k[S_IC_N]
         to_ticks = min_n * _FRAC + frac + self._to_lag
-        if k[S_PENDING]:
-            self._finish_pending(self._p_next_ic)
-        k[S_PENDING] = 1
-        self._p_next_ic = 0
-        self._p_ic_n = ic_n
-        self._p_ic_f = self._ic_f
-        self._p_gct = to_ticks - (ic_n * _FRAC + self._ic_f)
-        # strike: pitch at IC relative to flat = minus the rotation from IC to flat
-        self._p_strike = -k[S_STRIKE_SUM]
-        self._p_impact = k[S_IMPACT_MAX]
-        self._p_clipped = k[S_CLIPPED]
-        self._p_pronation = k[S_ROLL_MAX] - k[S_ROLL_MIN]
-        self._p_len_cm = 0
+        self._hold_contact(ic_n, to_ticks)
         roll_flat = k[S_ROLL_AT_FLAT]
         if roll_flat > 0 and self.foot_votes < 100:
             self.foot_votes += 1
@@ -440,49 +389,6 @@ class GaitEngine:
         k[S_STATE] = ARMED
         k[S_SINCE] = min_n
         k[S_SOFT_N] = 0
-
-    def _finish_pending(self, next_ic_ticks):
-        """Queue the pending contact as a stride; next_ic_ticks 0 = no next contact."""
-        odr = self.odr_hz
-        gct = self._p_gct
-        stride_ticks = 0
-        if next_ic_ticks:
-            stride_ticks = next_ic_ticks - (self._p_ic_n * _FRAC + self._p_ic_f)
-        self._k[S_PENDING] = 0
-        self._p_next_ic = 0
-        if self._q_len == _QUEUE:
-            return  # nobody is reading: the newest is dropped, never a half-written one
-        q = self._queue
-        base = ((self._q_head + self._q_len) % _QUEUE) * N_FIELDS
-        self._q_len += 1
-        q[base + F_SEQ] = self._seq
-        q[base + F_IC_N] = self._p_ic_n
-        q[base + F_IC_FRAC] = self._p_ic_f
-        # 1/64 sample -> 0.1 ms is 10000 / (64 * odr) = 625 / (4 * odr)
-        q[base + F_GCT_01MS] = gct * 625 // (4 * odr)
-        stride_01ms = stride_ticks * 625 // (4 * odr)
-        q[base + F_STRIDE_01MS] = stride_01ms
-        # steps/min = 120 / stride_s; in 0.01 steps/min over 1/64-sample ticks
-        q[base + F_CADENCE_CENTI] = (
-            (768000 * odr + stride_ticks // 2) // stride_ticks if stride_ticks else 0
-        )
-        q[base + F_STRIKE_01DEG] = self._p_strike * self.gyro_mdps_per_lsb // (100 * odr)
-        # impact: |a| over the window in 0.5 g; a2 was taken on counts / 8
-        q[base + F_IMPACT_HALF_G] = isqrt(self._p_impact) * 16 // self.acc_lsb_per_g
-        q[base + F_CLIPPED] = self._p_clipped
-        running = 1 if stride_ticks and 2 * gct < stride_ticks else 0
-        q[base + F_RUNNING] = running
-        length = self._p_len_cm if stride_ticks else 0
-        q[base + F_STRIDE_LEN_CM] = length
-        # mm/s = cm * 10 / (0.1 ms / 10000)
-        q[base + F_SPEED_MMS] = length * 100000 // stride_01ms if stride_01ms and length else 0
-        self.total_distance_cm += length
-        q[base + F_PRONATION_01DEG] = self._p_pronation * self.gyro_mdps_per_lsb // (100 * odr)
-        gct_01ms = q[base + F_GCT_01MS]
-        q[base + F_FLIGHT_01MS] = stride_01ms // 2 - gct_01ms if running else 0
-        q[base + F_SWING_01MS] = stride_01ms - gct_01ms if stride_ticks else 0
-        q[base + F_DUTY_PERMILLE] = gct_01ms * 1000 // stride_01ms if stride_01ms else 0
-        self._seq += 1
 
 
 # The name the app and services have used since the walking skeleton.

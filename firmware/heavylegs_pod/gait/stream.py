@@ -21,19 +21,13 @@ class SampleStream:
         self.now_n = source.sample_count
 
     def drain(self):
-        """One burst from the source through the engine, sample by sample; returns
-        how many samples it read. Allocates nothing once the engine is calibrated."""
+        """One burst from the source through the engine (GaitEngine.feed_burst: one
+        kernel call for the burst, plus one per event); returns how many samples it
+        read. Allocates nothing once the engine is calibrated."""
         source = self.source
         count = source.read_fifo()
         if not count:
             return 0
-        first = source.sample_count - count
-        s = source.samples
-        engine = self.engine
-        for i in range(count):
-            k = 6 * i
-            # engine.feed, not a local: taking the bound method would allocate
-            if engine.feed(first + i, s[k], s[k + 1], s[k + 2], s[k + 3], s[k + 4], s[k + 5]):
-                self.on_stride(engine.stride, first + i + 1)
+        self.engine.feed_burst(source.samples, count, source.sample_count - count, self.on_stride)
         self.now_n = source.sample_count
         return count
