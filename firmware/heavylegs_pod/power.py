@@ -46,6 +46,14 @@ DEFAULTS = {
     # In deep sleep the MCU keeps no time: it wakes this often to read the sensor's
     # clock, which wraps after 29.8 h (only boards whose INT1 wakes it from deep sleep).
     "deep_sleep_check_s": 43200,
+    # Record-only running (record_only.py): a run that starts with no central
+    # connected turns the radio off, and every beacon_s it advertises for 1.5 s so
+    # a watch or phone can still join. A minute: a watch that lost its pod
+    # mid-run finds it again within its own search (Garmin watches keep searching
+    # for paired sensors for minutes), and a burst a minute costs about 2% of the
+    # record-only current (bench/power_budget.py). 0: the radio stays on for
+    # every run, streaming to whoever connects (the behaviour before record-only).
+    "beacon_s": 60,
 }
 _T25_PER_S = const(40000)  # the sensor's timestamp counts 25 us
 _RTC_MAGIC = b"HLDS"

@@ -100,6 +100,7 @@ class MsgType(enum.IntEnum):
     INDICATE = proto.MSG_INDICATE
     SET_BUFFER = proto.MSG_SET_BUFFER
     DISCONNECT = proto.MSG_DISCONNECT
+    BEACON = proto.MSG_BEACON
     HELLO_ACK = proto.MSG_HELLO_ACK
     REGISTERED = proto.MSG_REGISTERED
     CENTRAL_CONNECT = proto.MSG_CENTRAL_CONNECT
@@ -107,6 +108,7 @@ class MsgType(enum.IntEnum):
     CENTRAL_WRITE = proto.MSG_CENTRAL_WRITE
     INDICATE_DONE = proto.MSG_INDICATE_DONE
     MTU_EXCHANGED = proto.MSG_MTU_EXCHANGED
+    BEACON_DONE = proto.MSG_BEACON_DONE
 
 
 _PROPERTY_BITS = 0x7F
@@ -220,6 +222,9 @@ class PodBridge:
         self.public = public
         self.name = name
         self.on_board_event = on_board_event
+        # Awaited when the pod's radio comes back on and advertises (a record-only
+        # beacon) before the pod goes on: a central may connect meanwhile.
+        self.on_beacon: Callable[[], Awaitable[None]] | None = None
         self.rssi_dbm = rssi_dbm
         self.attached = asyncio.Event()
         self.advertising_log: list[int] = []  # every interval the firmware set, 0 = stopped
@@ -622,6 +627,15 @@ class PodBridge:
             with contextlib.suppress(Exception):
                 await connection.disconnect()
 
+    async def _beacon(self, frame: _Reader) -> None:
+        try:
+            if self.on_beacon is not None:
+                await self.on_beacon()
+        except Exception:
+            logger.exception("%s: on_beacon failed", self.address)
+        finally:
+            self._send(MsgType.BEACON_DONE)
+
     _handlers: dict[int, Callable[[PodBridge, _Reader], Awaitable[None]]] = {
         MsgType.HELLO: _hello,
         MsgType.ACTIVE: _active,
@@ -633,6 +647,7 @@ class PodBridge:
         MsgType.INDICATE: _indicate,
         MsgType.SET_BUFFER: _set_buffer,
         MsgType.DISCONNECT: _disconnect,
+        MsgType.BEACON: _beacon,
     }
 
     # -- radio side -------------------------------------------------------

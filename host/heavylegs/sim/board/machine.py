@@ -19,6 +19,14 @@ the environment the simulator sets:
                         and loses MV_PER_HOUR per hour of sensor time, read by
                         ADC on PIN (default 26) through DIVIDER (default 2)
 
+Power timeline: light sleeps (begin, end, and the I2C bytes moved while awake),
+and from bluetooth.py the radio going on and off, advertising and connections,
+go to the host as board events 0x83 stamped with sensor time (power_event), so
+the simulator knows which state the pod was in for how long. While BLE is
+inactive and the firmware light-sleeps, only its light sleeps move sensor time
+(the pump stands still): record-only running is asleep between FIFO bursts,
+not idling awake.
+
 lightsleep(ms) and deepsleep(ms) let sensor time pass (the chip runs on while the
 MCU sleeps) until ms have gone by or INT1 rises, as a wake pin would end them.
 deepsleep then ends the process, as a reset would; both tell the simulator
@@ -46,7 +54,10 @@ from sample_sources import TraceFileSource
 from simlink_proto import (
     BOARD_EVENT_DEEPSLEEP,
     BOARD_EVENT_LIGHTSLEEP,
+    BOARD_EVENT_POWER,
     BOARD_EVENT_TRACE_END,
+    POWER_I2C,
+    POWER_SLEEP,
     WOKE_AT_TRACE_END,
     WOKE_BY_INT1,
     WOKE_BY_NOTHING,
@@ -57,6 +68,7 @@ _DEEP_SLEEP_FILE = "sim_deepsleep.json"  # what survives a deep sleep: chip and 
 PWRON_RESET = 1
 DEEPSLEEP_RESET = 4
 _IDLE_STEP_TICKS = 32
+_NAP_ODR_MHZ = 26000  # up to the wake-up mode's 26 Hz, the sensor naps with the MCU
 _ENODEV = 19
 
 
@@ -91,6 +103,9 @@ class _Board:
         self.pace = os.getenv("HEAVYLEGS_SIM_PACE") or "fast"
         self.pins = {}
         self.pump_started = False
+        self.radio_on = True  # bluetooth.py says when BLE goes inactive
+        self.paced_by_sleep = False  # radio off and light-sleeping: sleeps move time
+        self.i2c_bytes = 0
         self.trace_end_sent = False
         self.battery = None
         spec = os.getenv("HEAVYLEGS_SIM_BATTERY")
@@ -133,7 +148,9 @@ class I2C:
         return sorted(self._board.devices)
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
-        self._device(addr).read(memaddr, _bytes_of(buf))
+        raw = _bytes_of(buf)
+        self._device(addr).read(memaddr, raw)
+        self._board.i2c_bytes += len(raw) + 2  # the address and register bytes too
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
         buf = bytearray(nbytes)
@@ -254,11 +271,28 @@ def _sleep(ms):
     return bool(chip.int1())
 
 
+def power_event(kind, value):
+    """One entry of the power timeline, stamped with sensor time (ms)."""
+    board = _get_board()
+    if board.chip is None:
+        return
+    ms = board.chip._time25() // 40
+    _send_board_event(BOARD_EVENT_POWER, struct.pack("<IBI", ms & 0xFFFFFFFF, kind, value))
+
+
 def lightsleep(ms=0):
     board = _get_board()
     if board.chip is not None:
-        _send_board_event(BOARD_EVENT_LIGHTSLEEP, struct.pack("<I", board.chip.tick))
+        # u8: the FIFO runs through this sleep (a record-only burst), not a nap
+        fifo = 1 if board.chip.odr_mhz > _NAP_ODR_MHZ else 0
+        _send_board_event(BOARD_EVENT_LIGHTSLEEP, struct.pack("<IB", board.chip.tick, fifo))
+        power_event(POWER_I2C, board.i2c_bytes)
+        board.i2c_bytes = 0
+        power_event(POWER_SLEEP, 1)
+    if not board.radio_on:
+        board.paced_by_sleep = True
     _sleep(ms)
+    power_event(POWER_SLEEP, 0)
 
 
 def deepsleep(ms=0):
@@ -319,6 +353,13 @@ async def _sensor_pump(board, pin):
     start_us = time.ticks_us()
     base_tick = chip.tick
     while True:
+        if board.paced_by_sleep and not board.radio_on:
+            # Radio off, the MCU light-sleeping between bursts: only its sleeps move
+            # sensor time, which then counts as asleep, not as awake and idle.
+            await asyncio.sleep_ms(1)
+            _check_trace_end(board, chip)
+            continue
+        board.paced_by_sleep = False
         if board.pace == "realtime":
             await asyncio.sleep_ms(5)
             # The level before time moves on: the firmware may have drained the
@@ -340,11 +381,17 @@ async def _sensor_pump(board, pin):
                 chip.advance(needed)
         if chip.int1() and not before and pin._handler is not None:
             pin._handler(pin)
-        if chip.exhausted and chip.fifo_level() < max(chip.watermark(), 1):
-            if not board.trace_end_sent:
-                board.trace_end_sent = True
-                _send_board_event(BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
+        if _check_trace_end(board, chip):
             await asyncio.sleep_ms(50)
+
+
+def _check_trace_end(board, chip):
+    if chip.exhausted and chip.fifo_level() < max(chip.watermark(), 1):
+        if not board.trace_end_sent:
+            board.trace_end_sent = True
+            _send_board_event(BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
+        return True
+    return False
 
 
 def _exists(path):
@@ -357,7 +404,7 @@ def _exists(path):
 
 def _send_board_event(kind, payload):
     if not os.getenv("HEAVYLEGS_SIM_SOCKET"):
-        names = {0x80: "trace-end", 0x81: "lightsleep", 0x82: "deepsleep"}
+        names = {0x80: "trace-end", 0x81: "lightsleep", 0x82: "deepsleep", 0x83: "power"}
         sys.stdout.write("SIM %s %d\n" % (names[kind], struct.unpack("<I", payload)[0]))
         return
     import _simlink
