@@ -4,7 +4,54 @@ The simulated board (MicroPython: _simlink.py, bluetooth.py, machine.py import i
 top-level from MICROPYPATH) and the host's bridge (CPython: sim/pod_bridge.py and
 sim/pod.py import heavylegs.sim.board.simlink_proto) read their numbers from here,
 so the two ends cannot drift. Plain ints: the module runs unchanged in both.
-Frame layouts are documented in pod_bridge.py.
+
+Frame protocol
+--------------
+Every frame is `u16 LE body length` then the body: `u8 type` and the
+payload. Integers are little-endian. `uuid` is `u8 n` (2, 4 or 16) then
+n bytes little-endian; `addr` is `u8 type` (0 public, 1 random) then 6
+bytes most significant first (MicroPython's order).
+
+Board -> host:
+
+====  ===========  ===================================================================
+0x01  HELLO        u8 protocol version (1). Answered by HELLO_ACK.
+0x02  ACTIVE       u8 0/1. 0 stops advertising and drops connections.
+0x03  CONFIG       u8 key, value. 1 = GAP device name (UTF-8), 2 = preferred MTU (u16).
+0x04  ADVERTISE    u32 interval_us (0 = stop), u8 connectable, u8 adv length,
+                   advertising data, scan response data (the rest).
+0x05  REGISTER     u8 services; per service: uuid, u8 characteristics; per
+                   characteristic: uuid, u16 flags, u8 descriptors; per descriptor:
+                   uuid, u16 flags. Answered by REGISTERED. Replaces all services.
+0x06  WRITE_LOCAL  u16 value handle, u16 bit0 = send_update, value (gatts_write).
+0x07  NOTIFY       u16 conn, u16 value handle, value.
+0x08  INDICATE     u16 conn, u16 value handle, value. Answered by INDICATE_DONE.
+0x09  SET_BUFFER   u16 value handle, u16 buffer length, u8 append.
+0x0A  DISCONNECT   u16 conn.
+0x0B  BEACON       empty: the radio came back on and advertises (a record-only
+                   burst). Answered by BEACON_DONE once the host has acted.
+0x80+ board event  handed to `on_board_event(type, payload)`; see BOARD_EVENT_*.
+====  ===========  ===================================================================
+
+Host -> board:
+
+====  ==================  ==========================================================
+0x41  HELLO_ACK           u8 protocol version, addr (the pod's own address).
+0x45  REGISTERED          u8 status (0 or an errno), then u16 handles: per
+                          characteristic its value handle, then its descriptors'.
+0x50  CENTRAL_CONNECT     u16 conn, addr of the central.            -> IRQ 1
+0x51  CENTRAL_DISCONNECT  u16 conn, addr of the central.            -> IRQ 2
+0x52  CENTRAL_WRITE       u16 conn, u16 handle, value as written.   -> IRQ 3
+0x53  INDICATE_DONE       u16 conn, u16 value handle, u8 status.    -> IRQ 20
+0x54  MTU_EXCHANGED       u16 conn, u16 MTU.                        -> IRQ 21
+0x55  BEACON_DONE         empty.
+====  ==================  ==========================================================
+
+Characteristic flags are MicroPython's `FLAG_*` (GATT properties in the low
+byte, `0x0200`.. security bits). Descriptor flags are ATT permissions as
+on NimBLE: bit 0 read, bit 1 write (aioble's `_FLAG_DESC_READ = 1`). A
+CCCD is inserted right after the value of every notify/indicate
+characteristic, as NimBLE does; its handle is not returned.
 """
 
 PROTOCOL_VERSION = 1
