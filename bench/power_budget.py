@@ -90,6 +90,8 @@ BOARDS = {
         "board_overhead_ma": 0.5,
         "wake_s": 0.001,
         "ble_start_mas": 24.0,
+        # firmware_speed.py counts the bus time in its CPU share (pico-sdk polls)
+        "bus_in_cpu_pct": True,
         "why": "RP2040 datasheet: 125 MHz ~24 mA, waiting for an event with the clocks running ~7 mA "
         "(the Pico datasheet's idle figures), dormant 0.18 mA; sleep with clocks gated ~1.3 mA; the "
         "BLE radio is the NINA-W102 (an ESP32) over SPI: ~12 mA average connected, ~1 mA advertising; "
@@ -171,7 +173,7 @@ def price(board: dict, s, cpu_pct: float) -> tuple[float, dict[str, float]]:
     over = board["board_overhead_ma"]
     # Record-only wakes: the wake itself, the FIFO's bytes on the bus (the core idles
     # through the transfer, awake), and the engine on every sample slept through.
-    bus_s = s.i2c_bytes * 9 / I2C_HZ
+    bus_s = 0.0 if board.get("bus_in_cpu_pct") else s.i2c_bytes * 9 / I2C_HZ
     wake_s = s.sleeps * board["wake_s"] + bus_s
     compute_s = s.asleep_s * cpu
     sleep_s = max(0.0, s.asleep_s - wake_s - compute_s)

@@ -13,6 +13,10 @@ it, nap_s without a stride puts the pod to sleep until the sensor's wake-up
 interrupt, and a low battery closes the session before the cell browns out. A
 stride's sequence number is its index in the session, from 0, which is also its
 place in the journal.
+
+A session that opened itself with no central connected runs record-only
+(record_only.py): the radio off, and the sensor task light-sleeps until INT1
+instead of waiting in asyncio. sleep.py holds the pod asleep between runs.
 """
 
 import asyncio

@@ -5,6 +5,7 @@
     AWAKE   -- nap_s quiet: advertise slowly (the sync window) -------> AWAKE
     AWAKE   -- sync_window_s more, no central connected --------------> ASLEEP
     RECORDING -- stop_s below running cadence, or the owner stops it --> AWAKE
+    (RECORDING with no central connected runs record-only: record_only.py)
     AWAKE   -- a central connected (sync) ---------------------------> SYNCING
     SYNCING -- central gone -----------------------------------------> AWAKE
     any     -- battery below low_mv: session closed, journal flushed -> LOW (deep sleep)
@@ -50,9 +51,10 @@ DEFAULTS = {
     # connected turns the radio off, and every beacon_s it advertises for 1.5 s so
     # a watch or phone can still join. A minute: a watch that lost its pod
     # mid-run finds it again within its own search (Garmin watches keep searching
-    # for paired sensors for minutes), and a burst a minute costs about 2% of the
-    # record-only current (bench/power_budget.py). 0: the radio stays on for
-    # every run, streaming to whoever connects (the behaviour before record-only).
+    # for paired sensors for minutes), and a burst a minute costs about 0.8 mA of
+    # the record-only 5.3 mA on the ESP32-S3 (bench/power_budget.py, docs/power.md).
+    # 0: the radio stays on for every run, streaming to whoever connects (the
+    # behaviour before record-only).
     "beacon_s": 60,
 }
 _T25_PER_S = const(40000)  # the sensor's timestamp counts 25 us
