@@ -161,3 +161,37 @@ def test_a_central_joins_at_a_beacon_gets_live_strides_and_the_pod_goes_back(tra
     run = timeline.summary(offs[0], ons[-1])
     assert run.asleep_s > 0.8 * run.span_s, run
     assert run.radio_off_s > 0.8 * run.span_s, run
+
+
+def test_a_run_cut_off_mid_session_leaves_the_pod_reachable_with_every_stride(tmp_path):
+    """The trace ends while the pod records with its radio off: its sensor clock
+    stops, so no beacon would ever come; the pod notices the still clock at its
+    next timer wake and turns the radio on, and the open session syncs whole."""
+    params = replace(RunParams(duration_s=60.0), stand_s=3.0)
+    trace = simulate_run(params, seed=12, scenario="cut")["left"].write(tmp_path / "cut.hltrace")
+    truth = _run_truth(trace)
+
+    async def run():
+        async with SimRadio() as radio:
+            with use_radio(radio):
+                async with SimPod(
+                    radio,
+                    trace,
+                    foot="left",
+                    name=NAME,
+                    address=ADDRESS,
+                    key=KEY,
+                    workdir=tmp_path / "pod",
+                    config={"beacon_s": BEACON_S},
+                ) as pod:
+                    await pod.run_trace(BOUND_S)
+                    (device,) = await find_pods(1, 10, BACKENDS)
+                    with Store(tmp_path / "db.sqlite") as store:
+                        syncer = Syncer(store, BACKENDS, KeyStore(keys={ADDRESS: KEY}))
+                        report = await asyncio.wait_for(syncer.sync(device), BOUND_S)
+                        (recording_id,) = report.recordings.values()
+                        return pod, store.strides(recording_id)
+
+    pod, stored = asyncio.run(run())
+    assert pod.fifo_sleeps > 50, "recorded with the radio off"
+    assert [s.seq for s in stored] == list(range(len(truth)))

@@ -54,6 +54,7 @@ class RecordOnly:
         self._burst_end_n = 0
         self.bursts = 0  # beacon bursts, for the status log and tests
         self.radio_offs = 0
+        self._stalled_n = -1  # the sensor clock stood still across a sleep at this sample
 
     def radio_off(self):
         return self.mode == RADIO_OFF
@@ -63,7 +64,16 @@ class RecordOnly:
         beacon is due; the sensor keeps sampling into its FIFO meanwhile."""
         pod = self.pod
         ms = (self._due_n - pod.now_n) * 1000 // pod.odr
-        pod.board.sleep_until_int1(ms if ms > 1 else 1)
+        before = pod.imu.timestamp()
+        if pod.board.sleep_until_int1(ms if ms > 1 else 1):
+            return
+        # The timer ended it, so a beacon is due, unless the sensor's clock stood
+        # still: then the sensor delivers nothing (or the simulated run is over),
+        # no stride can come, and the pod keeps its radio on to stay reachable
+        # until samples flow again.
+        if pod.imu.timestamp() == before:
+            self._stalled_n = pod.now_n
+            self._live(ADV_AWAKE_US)
 
     def step(self, now_n):
         """After each FIFO burst: move between the modes."""
@@ -75,7 +85,12 @@ class RecordOnly:
                 self._live(ADV_AWAKE_US)
             return
         if mode == LIVE:
-            if self.enabled and pod.auto_started and not gatt.connected():
+            if (
+                self.enabled
+                and pod.auto_started
+                and not gatt.connected()
+                and now_n != self._stalled_n
+            ):
                 self._off(now_n)
         elif mode == RADIO_OFF:
             if now_n >= self._due_n:
