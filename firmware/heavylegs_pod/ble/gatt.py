@@ -79,12 +79,19 @@ class Gatt:
 
         self.bond = bond
         self.on = False  # the radio: off while record-only running sleeps
-        if bond:
-            # Stacks with bonding (NimBLE on ESP32) also demand an encrypted link;
-            # the simulated radio has no pairing, so the sim runs with bond off.
-            ble.config(bond=True, le_secure=True)
         self._register()
         self.advertise()
+
+    def _handles(self):
+        return (
+            self.h_battery,
+            self.h_rsc,
+            self.h_sc,
+            self.h_stride,
+            self.h_status,
+            self.h_control,
+            self.h_sync,
+        )
 
     def _register(self):
         """The service table, registered afresh whenever the radio comes on: a stack
@@ -95,7 +102,10 @@ class Gatt:
         self.on = True
         control_flags = _FLAG_WRITE | _FLAG_INDICATE
         if self.bond:
+            # Stacks with bonding (NimBLE on ESP32) also demand an encrypted link;
+            # the simulated radio has no pairing, so the sim runs with bond off.
             control_flags |= _FLAG_WRITE_ENCRYPTED
+            ble.config(bond=True, le_secure=True)
         dis = (
             uuid(wire.DIS_SERVICE_UUID16),
             (
@@ -168,9 +178,15 @@ class Gatt:
         if self.on:
             self.advertise()
             return
+        old = self._handles()
         self.ble.active(True)
         self.ble.irq(self._irq)
         self._register()
+        new = self._handles()
+        if new != old:
+            # a stack that numbered the table anew: the handlers follow their handles
+            handlers = self._write_handlers
+            self._write_handlers = {new[old.index(h)]: f for h, f in handlers.items()}
         self.advertise()
 
     # --- registration ---------------------------------------------------------------
