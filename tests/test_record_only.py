@@ -154,6 +154,11 @@ def test_a_central_joins_at_a_beacon_gets_live_strides_and_the_pod_goes_back(tra
     assert offs[0] < connected[0]
     assert any(t >= left[0] for t in offs), "back to record-only after the central left"
     assert len(ons) >= 3, ons
+    # each radio-off lasts beacon_s, but the last, which the session's close ends
+    ons_in_run = [t for t in ons if t > offs[0]]  # not the boot's
+    gaps = [on - off for off, on in zip(offs, ons_in_run, strict=True)]
+    assert all(abs(gap - BEACON_S) < 0.6 for gap in gaps[:-1]), gaps
+    assert gaps[-1] < BEACON_S + 0.6, gaps
     # while the central stayed, the pod stayed awake with its radio on
     summary = timeline.summary(connected[0], left[0])
     assert summary.asleep_s == 0 and summary.radio_off_s == 0

@@ -38,6 +38,9 @@ _BURST_MS = const(1500)
 # 26 ms to wake and start reading before it overruns.
 _LONG_BURST_MS = const(500)
 _MAX_INT1_WORDS = const(416)
+# At least a few samples long, so a sleep that ends by its timer has always let
+# the sensor's clock move: one that did not means the sensor stopped.
+_MIN_SLEEP_MS = const(8)
 
 
 class RecordOnly:
@@ -65,7 +68,7 @@ class RecordOnly:
         pod = self.pod
         ms = (self._due_n - pod.now_n) * 1000 // pod.odr
         before = pod.imu.timestamp()
-        if pod.board.sleep_until_int1(ms if ms > 1 else 1):
+        if pod.board.sleep_until_int1(ms if ms > _MIN_SLEEP_MS else _MIN_SLEEP_MS):
             return
         # The timer ended it, so a beacon is due, unless the sensor's clock stood
         # still: then the sensor delivers nothing (or the simulated run is over),
