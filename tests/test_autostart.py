@@ -17,6 +17,7 @@ from bleak import BleakClient, BleakScanner
 from heavylegs.link.client import BATTERY_LEVEL
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
 from heavylegs.sim.board.simlink_proto import (
+    POWER_RADIO,
     WOKE_AT_TRACE_END,
     WOKE_BY_INT1,
     WOKE_BY_NOTHING,
@@ -30,6 +31,7 @@ from heavylegs.trace import read_trace
 from heavylegs_pod import wire
 from heavylegs_pod.journal import Journal
 from heavylegs_pod.power import ADV_AWAKE_US, ADV_WINDOW_US
+from heavylegs_pod.record_only import ADV_BEACON_US
 
 ADDRESS = "F0:00:00:00:00:01"
 BOUND_S = 300
@@ -151,10 +153,15 @@ def test_the_pod_advertises_slowly_in_the_sync_window_then_not_at_all(zero_touch
     _, _, pod = zero_touch
     intervals = pod.bridge.advertising_log
     changes = [v for k, v in enumerate(intervals) if k == 0 or v != intervals[k - 1]]
-    # standing first: awake, the sync window, silent asleep; the walk wakes it; after
-    # the run, the window again and silence (the trace ends before any movement)
+    # standing first: awake, the sync window, silent asleep; the walk wakes it; the
+    # run is recorded with the radio off but for its beacon bursts; after the run,
+    # the window again and silence (the trace ends before any movement)
     awake, window = ADV_AWAKE_US, ADV_WINDOW_US
-    assert changes == [awake, window, 0, awake, window, 0]
+    assert changes == [awake, window, 0, awake, ADV_BEACON_US, awake, window, 0]
+    bursts = len(pod.power.times(POWER_RADIO, 1))
+    # a burst a minute through the session (the run and the auto_stop_s after it,
+    # about nine minutes), then on for good at the close
+    assert 8 <= bursts <= 11, bursts
 
 
 @pytest.fixture(scope="module")

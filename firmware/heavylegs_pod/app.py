@@ -13,6 +13,10 @@ it, nap_s without a stride puts the pod to sleep until the sensor's wake-up
 interrupt, and a low battery closes the session before the cell browns out. A
 stride's sequence number is its index in the session, from 0, which is also its
 place in the journal.
+
+A session that opened itself with no central connected runs record-only
+(record_only.py): the radio off, and the sensor task light-sleeps until INT1
+instead of waiting in asyncio. sleep.py holds the pod asleep between runs.
 """
 
 import asyncio
@@ -32,6 +36,8 @@ from heavylegs_pod.hal.radio import open_radio
 from heavylegs_pod.journal import Journal
 from heavylegs_pod.owner import OwnerOperations
 from heavylegs_pod.record import encode_stride_record
+from heavylegs_pod.record_only import RecordOnly
+from heavylegs_pod.sleep import PodSleep
 from heavylegs_pod.startup import (
     CONFIG_FILE,
     load_config,
@@ -42,15 +48,21 @@ from heavylegs_pod.startup import (
 
 _STATUS_EVERY_SAMPLES = const(2048)
 AUTO_STOP_S = const(240)
-_DOZE_MS = const(60000)  # a sleeping pod still looks at its battery this often
 
 
-class Pod:
+class Pod(PodSleep):
     def __init__(self, board, config, ble, journal=None, key=None, config_path=CONFIG_FILE):
         self.board = board
         self.config = config
         self.config_path = config_path
-        self.imu = LSM6DS(board.i2c, board.imu_address, board.imu_part, **board.imu_ranges)
+        self.imu = LSM6DS(
+            board.i2c,
+            board.imu_address,
+            board.imu_part,
+            # room for a record-only burst (record_only.py) and a wake's latency
+            max_samples=256,
+            **board.imu_ranges,
+        )
         self.engine = GaitEngine(
             self.imu.odr_hz, self.imu.acc_lsb_per_g, self.imu.gyro_mdps_per_lsb
         )
@@ -64,6 +76,7 @@ class Pod:
         self.now_n = 0  # samples processed: the sensor clock
         self.session = 0
         self.session_start_n = 0
+        self.auto_started = False  # the session opened itself: record-only may run it
         self.seq = 0
         self._last_stride_n = 0
         self._unix_at_zero = -1  # unix seconds at sample 0, once the owner set the time
@@ -98,6 +111,7 @@ class Pod:
         )
         self.live = self.services.live
         OwnerOperations(self, journal, self.services.control, self.services.sync)
+        self.running = RecordOnly(self, settings["beacon_s"])
         self._fifo_ready = asyncio.ThreadSafeFlag()
         board.int1.irq(self._on_watermark, trigger=board.int1.IRQ_RISING)
         # A record a former boot left in RTC memory no longer matches the sensor's
@@ -114,6 +128,7 @@ class Pod:
         return bool(self.engine.cal.ready)
 
     def start_session(self, start_n=-1):
+        self.auto_started = start_n >= 0
         if start_n < 0:
             start_n = self.now_n
         flags = wire.SESSION_RIGHT if self.right_foot else 0
@@ -275,18 +290,26 @@ class Pod:
         stream = self.stream
         live = self.live
         gatt = self.services.gatt
+        running = self.running
         next_status = _STATUS_EVERY_SAMPLES
         while True:
             if self.state == power.ASLEEP:
                 await self._doze()
                 next_status = self.now_n
-            await self._fifo_ready.wait()
+            if running.radio_off():
+                # Light sleep until INT1; then the other tasks get their turn (the
+                # radio is off, so they have nothing to send).
+                running.sleep()
+                await asyncio.sleep_ms(0)
+            else:
+                await self._fifo_ready.wait()
             while stream.drain():
                 self.now_n = stream.now_n
                 live.pump(self.now_n)
             now = self.now_n
             if self.session and now - self._last_run_n > self._auto_stop:
                 self.stop_session()
+            running.step(now)
             if now >= next_status:
                 next_status = now + _STATUS_EVERY_SAMPLES
                 self.update_status()
@@ -305,104 +328,6 @@ class Pod:
                     self.state = state
                     if state != power.ASLEEP:  # _doze tells the centrals itself
                         self.update_status()
-
-    def check_battery(self):
-        """Below low_battery_mv: close the session and flush the journal while the
-        cell still holds the voltage to write, then sleep until a charger resets us."""
-        board = self.board
-        mv = board.battery_mv()
-        if mv is None or mv >= self.settings["low_battery_mv"]:
-            return False
-        # the state first: the centrals hear "low battery" as the session closes
-        self.state = power.LOW_BATTERY
-        self.stop_session()
-        self.update_status()
-        self.live.pump(self.now_n)
-        self.imu.power_down()
-        board.deep_sleep()
-        return True
-
-    async def _doze(self):
-        """Asleep: the sensor watches for movement at 26 Hz, the radio is silent, and
-        the MCU sleeps: deep where INT1 can wake it (a wake is then a reboot), else
-        light, looking at its battery every minute."""
-        imu = self.imu
-        gatt = self.services.gatt
-        self.sleeps += 1
-        self.update_status()
-        imu.sleep(self.settings["wake_threshold_lsb"])
-        gatt.set_advertising(0)
-        if self.board.deep_sleep_wake:
-            self._deep_sleep()  # main() resumes
-        while True:
-            self.board.sleep_until_int1(_DOZE_MS)
-            timestamp = imu.count_sleep()
-            self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
-            if imu.woken() or gatt.connected():
-                break
-            if self.check_battery():
-                return
-            # Let the radio and the simulated board have their turn.
-            await asyncio.sleep_ms(0)
-        gatt.set_advertising(power.ADV_AWAKE_US)
-        imu.wake()
-        # The movement that woke us began before the FIFO ran again, so the first
-        # samples are mid-step: the engine must not join them to the stillness before
-        # the sleep, nor take that step's rotation for the heel rise that gives the
-        # uncalibrated frame its forward sign.
-        engine = self.engine
-        engine.reset()
-        if not engine.cal.ready:
-            engine.cal.reset()
-        # Days asleep would carry the sample clock past 2**30, where a 32-bit port's
-        # small ints end and every sample would allocate. No session is open, so the
-        # clock restarts at the wake, its whole seconds moved into the time base.
-        whole_s = imu.sample_count // self.odr
-        imu.sample_count -= whole_s * self.odr
-        if self._unix_at_zero >= 0:
-            self._unix_at_zero += whole_s
-        self._clock_at_zero += whole_s
-        self.now_n = imu.sample_count
-        self.live.clock_restarted(self.now_n)
-        self._last_activity_n = self.now_n
-        self._last_run_n = self.now_n
-        self.state = power.AWAKE
-        self.update_status()
-
-    def _deep_sleep(self):
-        """Radio silent, no session: deep sleep until INT1, with the time of day, the
-        boot id and the pod clock kept in RTC memory against the sensor's clock,
-        which runs on."""
-        imu = self.imu
-        timestamp = imu.count_sleep()
-        self.keep_clock(timestamp, imu.sample_count + imu.slept_samples())
-        board = self.board
-        board.deep_sleep_until_int1(self.settings["deep_sleep_check_s"] * 1000)
-
-    def keep_clock_now(self):
-        try:
-            timestamp = self.imu.timestamp()
-        except OSError:
-            return
-        self.keep_clock(timestamp, self.now_n)
-
-    def keep_clock(self, timestamp, elapsed_n):
-        """RTC memory keeps the time of day, the boot id and the pod clock at a sensor
-        timestamp, elapsed_n samples after sample 0: a deep sleep resumes from it, and
-        the USB tools, which stop the app with a soft reset, read the clocks on from
-        it. The timestamp kept is that of the last whole second, so the fraction
-        carries over instead of being dropped at every sleep."""
-        whole_s = (elapsed_n + self._clock_frac_n) // self.odr
-        rest_n = elapsed_n + self._clock_frac_n - whole_s * self.odr
-        timestamp = (timestamp - rest_n * self.imu.ts_per_sample) & 0xFFFFFFFF
-        unix_s = -1
-        if self._unix_at_zero >= 0:
-            unix_s = self._unix_at_zero + (elapsed_n - rest_n) // self.odr
-        record = power.rtc_record(unix_s, timestamp, self.boot_id, self._clock_at_zero + whole_s)
-        try:
-            self.board.rtc_memory(record)
-        except (AttributeError, OSError):
-            pass  # a port without RTC memory (rp2): a deep sleep is not woken there
 
     async def run(self):
         asyncio.create_task(self.services.serve())

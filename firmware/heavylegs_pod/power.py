@@ -5,6 +5,7 @@
     AWAKE   -- nap_s quiet: advertise slowly (the sync window) -------> AWAKE
     AWAKE   -- sync_window_s more, no central connected --------------> ASLEEP
     RECORDING -- stop_s below running cadence, or the owner stops it --> AWAKE
+    (RECORDING with no central connected runs record-only: record_only.py)
     AWAKE   -- a central connected (sync) ---------------------------> SYNCING
     SYNCING -- central gone -----------------------------------------> AWAKE
     any     -- battery below low_mv: session closed, journal flushed -> LOW (deep sleep)
@@ -46,6 +47,15 @@ DEFAULTS = {
     # In deep sleep the MCU keeps no time: it wakes this often to read the sensor's
     # clock, which wraps after 29.8 h (only boards whose INT1 wakes it from deep sleep).
     "deep_sleep_check_s": 43200,
+    # Record-only running (record_only.py): a run that starts with no central
+    # connected turns the radio off, and every beacon_s it advertises for 1.5 s so
+    # a watch or phone can still join. A minute: a watch that lost its pod
+    # mid-run finds it again within its own search (Garmin watches keep searching
+    # for paired sensors for minutes), and a burst a minute costs about 0.8 mA of
+    # the record-only 5.3 mA on the ESP32-S3 (bench/power_budget.py, docs/power.md).
+    # 0: the radio stays on for every run, streaming to whoever connects (the
+    # behaviour before record-only).
+    "beacon_s": 60,
 }
 _T25_PER_S = const(40000)  # the sensor's timestamp counts 25 us
 _RTC_MAGIC = b"HLDS"

@@ -77,8 +77,31 @@ class Gatt:
         pkt = memoryview(self.pkt)
         self.pkt_views = tuple(pkt[: wire.RECORD_SIZE * k] for k in range(MAX_BATCH + 1))
 
+        self.bond = bond
+        self.on = False  # the radio: off while record-only running sleeps
+        self._register()
+        self.advertise()
+
+    def _handles(self):
+        return (
+            self.h_battery,
+            self.h_rsc,
+            self.h_sc,
+            self.h_stride,
+            self.h_status,
+            self.h_control,
+            self.h_sync,
+        )
+
+    def _register(self):
+        """The service table, registered afresh whenever the radio comes on: a stack
+        that went inactive forgot it. The same table gets the same handles (NimBLE
+        and BTstack number attributes in order), so the handlers keep theirs."""
+        ble = self.ble
+        name = self.name
+        self.on = True
         control_flags = _FLAG_WRITE | _FLAG_INDICATE
-        if bond:
+        if self.bond:
             # Stacks with bonding (NimBLE on ESP32) also demand an encrypted link;
             # the simulated radio has no pairing, so the sim runs with bond off.
             control_flags |= _FLAG_WRITE_ENCRYPTED
@@ -134,6 +157,36 @@ class Gatt:
         ble.gatts_write(h_location, bytes((wire.SENSOR_LOCATION_TOP_OF_SHOE,)))
         ble.gatts_set_buffer(self.h_control, _CP_BUFFER)
         ble.gatts_set_buffer(self.h_sc, _CP_BUFFER)
+
+    def radio_off(self):
+        """BLE inactive, so the MCU may light-sleep (MicroPython's ESP32 BLE does not
+        survive one, micropython#6396). Only with no central connected: links
+        would drop without their IRQs."""
+        if not self.on:
+            return
+        self.on = False
+        self.ble.active(False)
+        for i in range(MAX_CONNECTIONS):
+            self.conn[i] = -1
+        self._req_n = 0
+        self._update_batch()
+
+    def radio_on(self, interval_us):
+        """BLE active again, the table registered again, advertising every interval_us.
+        The caller writes the values it keeps (LiveNotifications.rewrite)."""
+        self._adv_interval_us = interval_us
+        if self.on:
+            self.advertise()
+            return
+        old = self._handles()
+        self.ble.active(True)
+        self.ble.irq(self._irq)
+        self._register()
+        new = self._handles()
+        if new != old:
+            # a stack that numbered the table anew: the handlers follow their handles
+            handlers = self._write_handlers
+            self._write_handlers = {new[old.index(h)]: f for h, f in handlers.items()}
         self.advertise()
 
     # --- registration ---------------------------------------------------------------
@@ -150,6 +203,8 @@ class Gatt:
     # --- advertising ----------------------------------------------------------------
 
     def advertise(self):
+        if not self.on:
+            return
         if not self._adv_interval_us:
             self.ble.gap_advertise(None)
             return

@@ -118,7 +118,8 @@ class LiveNotifications:
             unsynced,
         )
         gatt = self.gatt
-        gatt.ble.gatts_write(gatt.h_status, self._status_buf)
+        if gatt.on:
+            gatt.ble.gatts_write(gatt.h_status, self._status_buf)
         self._status_due = True
         if session != self._status_session:
             # A new session is announced before its first stride, so a live
@@ -128,8 +129,15 @@ class LiveNotifications:
             self._status_before = self._ring_n
         if battery != self._battery[0]:
             self._battery[0] = battery
-            gatt.ble.gatts_write(gatt.h_battery, self._battery)
+            if gatt.on:
+                gatt.ble.gatts_write(gatt.h_battery, self._battery)
             self._battery_due = True
+
+    def rewrite(self):
+        """The radio came back on with an empty table: the values a central reads."""
+        gatt = self.gatt
+        gatt.ble.gatts_write(gatt.h_status, self._status_buf)
+        gatt.ble.gatts_write(gatt.h_battery, self._battery)
 
     def clock_restarted(self, now_n):
         """The pod's sample clock began again (after a sleep): pace from here."""
@@ -144,6 +152,8 @@ class LiveNotifications:
         ):
             return False
         gatt = self.gatt
+        if not gatt.on:
+            return False  # the radio is off: the journal keeps it all
         if self._status_urgent and not self._status_before:
             self._status_urgent = False
             self._status_due = False

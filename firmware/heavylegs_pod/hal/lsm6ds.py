@@ -146,7 +146,8 @@ class LSM6DS:
         # Counts per g and per dps, for integer thresholds downstream.
         self.acc_lsb_per_g = 32768 // acc_fs_g
         self.gyro_mdps_per_lsb = gyro_fs_dps * 35 // 1000  # 70 at 2000 dps
-        self.watermark = watermark
+        self.watermark = watermark  # words per read chunk, and INT1's default threshold
+        self.int1_words = watermark  # FIFO words that raise INT1 (set_int1_watermark)
         self.max_samples = max_samples
         # Raw words land here; samples (gx gy gz ax ay az) are assembled below.
         self._raw = bytearray(_WORD * 2 * max_samples)
@@ -192,7 +193,7 @@ class LSM6DS:
         self._write_u8(_CTRL6_C, 0)
         self._write_u8(_CTRL1_XL, self._ctrl1)
         self._write_u8(_CTRL2_G, self._ctrl2)
-        watermark = self.watermark
+        watermark = self.int1_words
         if self.legacy_fifo:
             # the threshold counts 16-bit words: the same number of samples as the
             # tagged FIFO's watermark (two words per sample there, six here)
@@ -211,6 +212,23 @@ class LSM6DS:
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_CONTINUOUS)
         self._write_u8(_INT1_CTRL, _INT1_FIFO_TH)
         self._have_gyro = False
+
+    def set_int1_watermark(self, words):
+        """FIFO words that raise INT1 from now on (record-only running sleeps between
+        long bursts); reads still come in chunks of `watermark` words, so words
+        already in the FIFO stay there, and nothing is lost by the change."""
+        if not self.watermark <= words <= 2 * self.max_samples or words > 511:
+            raise ValueError("INT1 watermark %r words does not fit the buffer" % words)
+        self.int1_words = words
+        if self.asleep:
+            return  # wake() sets it
+        if self.legacy_fifo:
+            words = words // 2 * _L_WORDS_PER_SAMPLE
+            self._write_u8(_L_FIFO_CTRL1, words & 0xFF)
+            self._write_u8(_L_FIFO_CTRL1 + 1, (words >> 8) & 0x07)
+            return
+        self._write_u8(_FIFO_CTRL1, words & 0xFF)
+        self._write_u8(_FIFO_CTRL1 + 1, (words >> 8) & 0x01)
 
     # --- power modes ------------------------------------------------------------------
     def timestamp(self):

@@ -16,9 +16,11 @@ import asyncio
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ from heavylegs.sim.board import sim_board
 from heavylegs.sim.board import simlink_proto as proto
 from heavylegs.sim.board.trace_layout import read_header
 from heavylegs.sim.pod_bridge import PodBridge
+from heavylegs.sim.power_timeline import PowerTimeline
 from heavylegs.sim.radio import SimRadio
 
 
@@ -103,6 +106,7 @@ class SimPod:
         battery: tuple[float, float] | None = None,
         config: dict | None = None,
         deep_sleep: bool = False,
+        on_beacon: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.radio = radio
         self.trace = Path(trace).resolve()
@@ -120,7 +124,15 @@ class SimPod:
         # (start mV, mV lost per hour of sensor time): a cell on the board's sense pin.
         self.battery = battery
         self.config = config or {}
-        self.sleep_ticks: list[int] = []  # chip ticks at each light sleep
+        self.sleep_ticks: list[
+            int
+        ] = []  # chip ticks at each nap (a light sleep, sensor in wake-up mode)
+        self.fifo_sleeps = 0  # light sleeps between FIFO bursts (record-only running)
+        # Every power state the board went through, in sensor time (power_timeline.py).
+        self.power = PowerTimeline()
+        # Awaited at each record-only beacon burst before the pod goes on: a central
+        # may scan and connect meanwhile (sensor time stands still).
+        self.on_beacon = on_beacon
         self.deep_sleep_tick: int | None = None
         # The board's INT1 can wake the MCU from deep sleep (board file: imu.deep_sleep_wake).
         self.deep_sleep = deep_sleep
@@ -157,6 +169,7 @@ class SimPod:
         socket_path = self._sockdir / "ble.sock"
         self.bridge = PodBridge(self.radio, str(socket_path), address=self.address, name=self.name)
         self.bridge.on_board_event = self._board_event
+        self.bridge.on_beacon = self._beacon
         await self.bridge.start()
         await self._spawn()
 
@@ -243,7 +256,13 @@ class SimPod:
             self.ticks_at_end = int.from_bytes(payload[:4], "little")
             self.trace_done.set()
         elif kind == proto.BOARD_EVENT_LIGHTSLEEP:
-            self.sleep_ticks.append(int.from_bytes(payload[:4], "little"))
+            if len(payload) > 4 and payload[4]:
+                self.fifo_sleeps += 1
+            else:
+                self.sleep_ticks.append(int.from_bytes(payload[:4], "little"))
+        elif kind == proto.BOARD_EVENT_POWER:
+            ms, what, value = struct.unpack("<IBI", payload[:9])
+            self.power.add(ms, what, value)
         elif kind == proto.BOARD_EVENT_DEEPSLEEP:
             self.deep_sleep_tick = int.from_bytes(payload[:4], "little")
             woke = payload[4] if len(payload) > 4 else proto.WOKE_BY_NOTHING
@@ -254,6 +273,10 @@ class SimPod:
             elif woke == proto.WOKE_AT_TRACE_END:
                 self.ticks_at_end = self.deep_sleep_tick
                 self.trace_done.set()
+
+    async def _beacon(self) -> None:
+        if self.on_beacon is not None:
+            await self.on_beacon()
 
     async def _boot_after_sleep(self) -> None:
         """The wake from deep sleep is a reset: the firmware boots again on the same

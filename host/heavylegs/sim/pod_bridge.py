@@ -13,50 +13,8 @@ Usage::
         ...  # bleak code with backend=SimBleakClient
         proc.kill()
 
-Frame protocol
---------------
-Every frame is ``u16 LE body length`` then the body: ``u8 type`` and the
-payload. Integers are little-endian. ``uuid`` is ``u8 n`` (2, 4 or 16) then
-n bytes little-endian; ``addr`` is ``u8 type`` (0 public, 1 random) then 6
-bytes most significant first (MicroPython's order).
-
-Board -> host:
-
-====  ===========  ===================================================================
-0x01  HELLO        u8 protocol version (1). Answered by HELLO_ACK.
-0x02  ACTIVE       u8 0/1. 0 stops advertising and drops connections.
-0x03  CONFIG       u8 key, value. 1 = GAP device name (UTF-8), 2 = preferred MTU (u16).
-0x04  ADVERTISE    u32 interval_us (0 = stop), u8 connectable, u8 adv length,
-                   advertising data, scan response data (the rest).
-0x05  REGISTER     u8 services; per service: uuid, u8 characteristics; per
-                   characteristic: uuid, u16 flags, u8 descriptors; per descriptor:
-                   uuid, u16 flags. Answered by REGISTERED. Replaces all services.
-0x06  WRITE_LOCAL  u16 value handle, u16 bit0 = send_update, value (gatts_write).
-0x07  NOTIFY       u16 conn, u16 value handle, value.
-0x08  INDICATE     u16 conn, u16 value handle, value. Answered by INDICATE_DONE.
-0x09  SET_BUFFER   u16 value handle, u16 buffer length, u8 append.
-0x0A  DISCONNECT   u16 conn.
-0x80+ board event  opaque; handed to ``on_board_event(type, payload)``.
-====  ===========  ===================================================================
-
-Host -> board:
-
-====  ==================  ==========================================================
-0x41  HELLO_ACK           u8 protocol version, addr (the pod's own address).
-0x45  REGISTERED          u8 status (0 or an errno), then u16 handles: per
-                          characteristic its value handle, then its descriptors'.
-0x50  CENTRAL_CONNECT     u16 conn, addr of the central.            -> IRQ 1
-0x51  CENTRAL_DISCONNECT  u16 conn, addr of the central.            -> IRQ 2
-0x52  CENTRAL_WRITE       u16 conn, u16 handle, value as written.   -> IRQ 3
-0x53  INDICATE_DONE       u16 conn, u16 value handle, u8 status.    -> IRQ 20
-0x54  MTU_EXCHANGED       u16 conn, u16 MTU.                        -> IRQ 21
-====  ==================  ==========================================================
-
-Characteristic flags are MicroPython's ``FLAG_*`` (GATT properties in the low
-byte, ``0x0200``.. security bits). Descriptor flags are ATT permissions as
-on NimBLE: bit 0 read, bit 1 write (aioble's ``_FLAG_DESC_READ = 1``). A
-CCCD is inserted right after the value of every notify/indicate
-characteristic, as NimBLE does; its handle is not returned.
+The frame protocol (every frame type and its layout) is documented in
+sim/board/simlink_proto.py, which both ends import.
 """
 
 from __future__ import annotations
@@ -69,14 +27,14 @@ import logging
 import os
 import struct
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from bumble import att, core, gatt, hci
+from bumble import gatt, hci
 from bumble.device import AdvertisingType, Connection, Device
 
 from heavylegs import paths
 from heavylegs.sim.board import simlink_proto as proto
+from heavylegs.sim.gatt_table import BLE_HS_ENOTCONN, GattTable, Reader, address_bytes
 from heavylegs.sim.radio import SimRadio
 
 __all__ = ["BoardEventCallback", "MsgType", "PodBridge"]
@@ -100,6 +58,7 @@ class MsgType(enum.IntEnum):
     INDICATE = proto.MSG_INDICATE
     SET_BUFFER = proto.MSG_SET_BUFFER
     DISCONNECT = proto.MSG_DISCONNECT
+    BEACON = proto.MSG_BEACON
     HELLO_ACK = proto.MSG_HELLO_ACK
     REGISTERED = proto.MSG_REGISTERED
     CENTRAL_CONNECT = proto.MSG_CENTRAL_CONNECT
@@ -107,82 +66,11 @@ class MsgType(enum.IntEnum):
     CENTRAL_WRITE = proto.MSG_CENTRAL_WRITE
     INDICATE_DONE = proto.MSG_INDICATE_DONE
     MTU_EXCHANGED = proto.MSG_MTU_EXCHANGED
+    BEACON_DONE = proto.MSG_BEACON_DONE
 
 
-_PROPERTY_BITS = 0x7F
-_DESC_READ = 0x01
-_DESC_WRITE = 0x02
-# NimBLE status codes the real port reports in IRQ 20.
-_BLE_HS_ENOTCONN = 7
-_BLE_HS_ETIMEOUT = 13
+# How a pod whose radio went down ends its links.
 _DISCONNECT_POWER_OFF = hci.HCI_REMOTE_DEVICE_TERMINATED_CONNECTION_DUE_TO_POWER_OFF_ERROR
-
-_P = att.Attribute.Permissions
-_SECURITY_PERMISSIONS = (
-    (0x0200, _P.READ_REQUIRES_ENCRYPTION),
-    (0x0400, _P.READ_REQUIRES_AUTHENTICATION),
-    (0x0800, _P.READ_REQUIRES_AUTHORIZATION),
-    (0x1000, _P.WRITE_REQUIRES_ENCRYPTION),
-    (0x2000, _P.WRITE_REQUIRES_AUTHENTICATION),
-    (0x4000, _P.WRITE_REQUIRES_AUTHORIZATION),
-)
-
-
-@dataclass
-class _Slot:
-    """The bridge's copy of one firmware value, for reads by the central."""
-
-    readable: bool
-    writable: bool
-    value: bytes = b""
-    buffer_len: int = proto.DEFAULT_VALUE_LEN
-    append: bool = False
-    attribute: att.Attribute[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def handle(self) -> int:
-        return self.attribute.handle if self.attribute is not None else 0
-
-    def write_local(self, value: bytes) -> None:
-        self.value = value
-        self.buffer_len = max(self.buffer_len, len(value))
-
-    def write_remote(self, value: bytes) -> None:
-        # Same rule as the firmware's table: bounded by the buffer, maybe appended.
-        kept = self.value if self.append else b""
-        self.value = (kept + value)[: self.buffer_len]
-
-
-class _Reader:
-    def __init__(self, payload: bytes) -> None:
-        self._data = payload
-        self._pos = 0
-
-    def take(self, n: int) -> bytes:
-        if self._pos + n > len(self._data):
-            raise ValueError("truncated frame")
-        chunk = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return chunk
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "little")
-
-    def uuid(self) -> core.UUID:
-        return core.UUID.from_bytes(self.take(self.u8()))
-
-    def rest(self) -> bytes:
-        chunk = self._data[self._pos :]
-        self._pos = len(self._data)
-        return chunk
-
-
-def _address_bytes(address: hci.Address) -> bytes:
-    kind = 0 if address.is_public else 1
-    return bytes((kind,)) + bytes(reversed(address.address_bytes))
 
 
 class PodBridge:
@@ -220,6 +108,9 @@ class PodBridge:
         self.public = public
         self.name = name
         self.on_board_event = on_board_event
+        # Awaited when the pod's radio comes back on and advertises (a record-only
+        # beacon) before the pod goes on: a central may connect meanwhile.
+        self.on_beacon: Callable[[], Awaitable[None]] | None = None
         self.rssi_dbm = rssi_dbm
         self.attached = asyncio.Event()
         self.advertising_log: list[int] = []  # every interval the firmware set, 0 = stopped
@@ -228,10 +119,13 @@ class PodBridge:
         self._server: asyncio.AbstractServer | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._session: asyncio.Task[None] | None = None
-        self._slots: dict[int, _Slot] = {}
-        self._base_attributes = 0
-        self._base_services = 0
-        self._indications: dict[asyncio.Task[None], tuple[int, int]] = {}
+        self._table: GattTable | None = None
+
+    @property
+    def table(self) -> GattTable:
+        if self._table is None:
+            raise RuntimeError("PodBridge is not started")
+        return self._table
 
     @property
     def device(self) -> Device:
@@ -244,9 +138,11 @@ class PodBridge:
             self.address, public=self.public, name=self.name, rssi_dbm=self.rssi_dbm
         )
         self._device.on(self._device.EVENT_CONNECTION, self._on_connection)
-        server = self._device.gatt_server
-        self._base_attributes = len(server.attributes)
-        self._base_services = len(server.services)
+        self._table = GattTable(
+            self._device,
+            lambda payload: self._send(MsgType.CENTRAL_WRITE, payload),
+            lambda payload: self._send(MsgType.INDICATE_DONE, payload),
+        )
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
         self._server = await asyncio.start_unix_server(self._on_board, path=str(self.socket_path))
@@ -349,7 +245,7 @@ class PodBridge:
         self.detached.set()
 
     async def _reset_radio(self) -> None:
-        self._cancel_indications()
+        self.table.cancel_indications()
         device = self.device
         await device.stop_advertising()
         for connection in list(device.connections.values()):
@@ -371,7 +267,7 @@ class PodBridge:
             logger.warning("%s: unknown frame type 0x%02X ignored", self.address, msgtype)
             return
         try:
-            await handler(self, _Reader(payload))
+            await handler(self, Reader(payload))
         except Exception:
             # One bad frame must not take the pod off the air (nor the host down).
             logger.exception("%s: frame type 0x%02X failed", self.address, msgtype)
@@ -386,7 +282,7 @@ class PodBridge:
         except Exception:
             logger.exception("%s: on_board_event failed for type 0x%02X", self.address, msgtype)
 
-    async def _hello(self, frame: _Reader) -> None:
+    async def _hello(self, frame: Reader) -> None:
         version = frame.u8()
         if version != proto.PROTOCOL_VERSION:
             logger.warning(
@@ -396,17 +292,17 @@ class PodBridge:
                 proto.PROTOCOL_VERSION,
             )
         await self._reset_radio()
-        self._reset_services()
+        self.table.reset()
         identity = self.radio.identity_address(self.device)
-        self._send(MsgType.HELLO_ACK, bytes((proto.PROTOCOL_VERSION,)) + _address_bytes(identity))
+        self._send(MsgType.HELLO_ACK, bytes((proto.PROTOCOL_VERSION,)) + address_bytes(identity))
         self.attached.set()
 
-    async def _active(self, frame: _Reader) -> None:
+    async def _active(self, frame: Reader) -> None:
         if not frame.u8():
             await self._reset_radio()
-            self._reset_services()
+            self.table.reset()
 
-    async def _config(self, frame: _Reader) -> None:
+    async def _config(self, frame: Reader) -> None:
         key = frame.u8()
         if key == proto.CONFIG_GAP_NAME:
             name = frame.rest()
@@ -417,7 +313,7 @@ class PodBridge:
         elif key == proto.CONFIG_MTU:
             self.device.gatt_server.max_mtu = frame.u16()
 
-    async def _advertise(self, frame: _Reader) -> None:
+    async def _advertise(self, frame: Reader) -> None:
         (interval_us,) = struct.unpack("<I", frame.take(4))
         connectable = bool(frame.u8())
         adv_data = frame.take(frame.u8())
@@ -444,108 +340,19 @@ class PodBridge:
             advertising_interval_max=interval_us / 1000,
         )
 
-    async def _register(self, frame: _Reader) -> None:
+    async def _register(self, frame: Reader) -> None:
         try:
-            services, ordered = self._parse_services(frame)
+            handles = self.table.register(frame)
         except (ValueError, KeyError) as error:
             logger.warning("%s: bad REGISTER frame: %s", self.address, error)
             self._send(MsgType.REGISTERED, bytes((22,)))  # EINVAL
             return
-        self._reset_services()
-        for service in services:
-            self.device.gatt_server.add_service(service)
-        self._slots = {slot.handle: slot for slot in ordered}
-        handles = b"".join(struct.pack("<H", slot.handle) for slot in ordered)
         self._send(MsgType.REGISTERED, b"\x00" + handles)
 
-    def _parse_services(self, frame: _Reader) -> tuple[list[gatt.Service], list[_Slot]]:
-        server = self.device.gatt_server
-        services: list[gatt.Service] = []
-        ordered: list[_Slot] = []
-        for _ in range(frame.u8()):
-            service_uuid = frame.uuid()
-            characteristics = []
-            for _ in range(frame.u8()):
-                char_uuid, flags = frame.uuid(), frame.u16()
-                slot = _Slot(
-                    readable=bool(flags & proto.FLAG_READ),
-                    writable=bool(flags & (proto.FLAG_WRITE | proto.FLAG_WRITE_NO_RESPONSE)),
-                )
-                characteristic: gatt.Characteristic[bytes] = gatt.Characteristic(
-                    char_uuid,
-                    gatt.Characteristic.Properties(flags & _PROPERTY_BITS),
-                    self._permissions(slot, flags),
-                    self._attribute_value(slot),
-                )
-                slot.attribute = characteristic
-                ordered.append(slot)
-                descriptors: list[gatt.Descriptor] = []
-                if flags & (proto.FLAG_NOTIFY | proto.FLAG_INDICATE):
-                    descriptors.append(
-                        gatt.Descriptor(
-                            gatt.GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR,
-                            _P.READABLE | _P.WRITEABLE,
-                            server.make_descriptor_value(characteristic),
-                        )
-                    )
-                for _ in range(frame.u8()):
-                    desc_uuid, desc_flags = frame.uuid(), frame.u16()
-                    desc_slot = _Slot(
-                        readable=bool(desc_flags & _DESC_READ),
-                        writable=bool(desc_flags & _DESC_WRITE),
-                    )
-                    descriptor = gatt.Descriptor(
-                        desc_uuid,
-                        self._permissions(desc_slot, desc_flags),
-                        self._attribute_value(desc_slot),
-                    )
-                    desc_slot.attribute = descriptor
-                    descriptors.append(descriptor)
-                    ordered.append(desc_slot)
-                characteristic.descriptors = descriptors
-                characteristics.append(characteristic)
-            services.append(gatt.Service(service_uuid, characteristics))
-        return services, ordered
-
-    @staticmethod
-    def _permissions(slot: _Slot, flags: int) -> att.Attribute.Permissions:
-        permissions = _P(0)
-        if slot.readable:
-            permissions |= _P.READABLE
-        if slot.writable:
-            permissions |= _P.WRITEABLE
-        for bit, permission in _SECURITY_PERMISSIONS:
-            if flags & bit:
-                permissions |= permission
-        return permissions
-
-    def _attribute_value(self, slot: _Slot) -> att.AttributeValue[bytes]:
-        # bumble 0.0.236 does not check READABLE/WRITEABLE itself.
-        def read(connection: Connection) -> bytes:
-            if not slot.readable:
-                raise att.ATT_Error(att.ATT_READ_NOT_PERMITTED_ERROR, slot.handle)
-            return slot.value
-
-        def write(connection: Connection, value: bytes) -> None:
-            if not slot.writable:
-                raise att.ATT_Error(att.ATT_WRITE_NOT_PERMITTED_ERROR, slot.handle)
-            slot.write_remote(value)
-            head = struct.pack("<HH", connection.handle, slot.handle)
-            self._send(MsgType.CENTRAL_WRITE, head + value)
-
-        return att.AttributeValue(read=read, write=write)
-
-    def _reset_services(self) -> None:
-        server = self.device.gatt_server
-        del server.attributes[self._base_attributes :]
-        del server.services[self._base_services :]
-        server.attributes_by_handle.clear()
-        self._slots = {}
-
-    async def _write_local(self, frame: _Reader) -> None:
+    async def _write_local(self, frame: Reader) -> None:
         handle, options = frame.u16(), frame.u16()
         value = frame.rest()
-        slot = self._slots.get(handle)
+        slot = self.table.slots.get(handle)
         if slot is None or slot.attribute is None:
             return
         slot.write_local(value)
@@ -557,9 +364,9 @@ class PodBridge:
             if cccd[0] & 0x01:
                 await server.notify_subscriber(connection, slot.attribute, value, force=True)
             elif cccd[0] & 0x02:
-                self._start_indication(connection, slot.attribute, value)
+                self.table.start_indication(connection, slot.attribute, value)
 
-    async def _notify(self, frame: _Reader) -> None:
+    async def _notify(self, frame: Reader) -> None:
         conn, handle = frame.u16(), frame.u16()
         connection = self.device.connections.get(conn)
         attribute = self.device.gatt_server.get_attribute(handle)
@@ -569,60 +376,37 @@ class PodBridge:
         # MicroPython notifies whatever the CCCD says; bumble truncates to MTU-3.
         await self.device.gatt_server.notify_subscriber(connection, attribute, value, force=True)
 
-    async def _indicate(self, frame: _Reader) -> None:
+    async def _indicate(self, frame: Reader) -> None:
         conn, handle = frame.u16(), frame.u16()
         connection = self.device.connections.get(conn)
         attribute = self.device.gatt_server.get_attribute(handle)
         if connection is None or attribute is None:
-            self._send(MsgType.INDICATE_DONE, struct.pack("<HHB", conn, handle, _BLE_HS_ENOTCONN))
+            self._send(MsgType.INDICATE_DONE, struct.pack("<HHB", conn, handle, BLE_HS_ENOTCONN))
             return
-        self._start_indication(connection, attribute, frame.rest())
+        self.table.start_indication(connection, attribute, frame.rest())
 
-    def _start_indication(
-        self, connection: Connection, attribute: att.Attribute[bytes], value: bytes
-    ) -> None:
-        # Confirmations come later; the frame loop must keep going meanwhile.
-        task = asyncio.create_task(self._indication(connection, attribute, value))
-        self._indications[task] = (connection.handle, attribute.handle)
-
-    async def _indication(
-        self, connection: Connection, attribute: att.Attribute[bytes], value: bytes
-    ) -> None:
-        status = 0
-        try:
-            await self.device.gatt_server.indicate_subscriber(
-                connection, attribute, value, force=True
-            )
-        except TimeoutError:
-            status = _BLE_HS_ETIMEOUT
-        finally:
-            # A cancelled indication was already reported by _cancel_indications.
-            ids = self._indications.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
-        if ids is not None:
-            self._send(MsgType.INDICATE_DONE, struct.pack("<HHB", *ids, status))
-
-    def _cancel_indications(self, conn: int | None = None) -> None:
-        # bumble would wait 30 s for a confirmation that can no longer come;
-        # NimBLE fails the indication at once, before the link-down event.
-        for task, ids in list(self._indications.items()):
-            if conn is None or ids[0] == conn:
-                del self._indications[task]
-                task.cancel()
-                self._send(MsgType.INDICATE_DONE, struct.pack("<HHB", *ids, _BLE_HS_ENOTCONN))
-
-    async def _set_buffer(self, frame: _Reader) -> None:
+    async def _set_buffer(self, frame: Reader) -> None:
         handle, buffer_len, append = frame.u16(), frame.u16(), frame.u8()
-        slot = self._slots.get(handle)
+        slot = self.table.slots.get(handle)
         if slot is not None:
             slot.buffer_len, slot.append, slot.value = buffer_len, bool(append), b""
 
-    async def _disconnect(self, frame: _Reader) -> None:
+    async def _disconnect(self, frame: Reader) -> None:
         connection = self.device.connections.get(frame.u16())
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.disconnect()
 
-    _handlers: dict[int, Callable[[PodBridge, _Reader], Awaitable[None]]] = {
+    async def _beacon(self, frame: Reader) -> None:
+        try:
+            if self.on_beacon is not None:
+                await self.on_beacon()
+        except Exception:
+            logger.exception("%s: on_beacon failed", self.address)
+        finally:
+            self._send(MsgType.BEACON_DONE)
+
+    _handlers: dict[int, Callable[[PodBridge, Reader], Awaitable[None]]] = {
         MsgType.HELLO: _hello,
         MsgType.ACTIVE: _active,
         MsgType.CONFIG: _config,
@@ -633,6 +417,7 @@ class PodBridge:
         MsgType.INDICATE: _indicate,
         MsgType.SET_BUFFER: _set_buffer,
         MsgType.DISCONNECT: _disconnect,
+        MsgType.BEACON: _beacon,
     }
 
     # -- radio side -------------------------------------------------------
@@ -644,15 +429,15 @@ class PodBridge:
             )
 
         def on_disconnection(reason: int) -> None:
-            self._cancel_indications(connection.handle)
+            self.table.cancel_indications(connection.handle)
             self._send(
                 MsgType.CENTRAL_DISCONNECT,
-                struct.pack("<H", connection.handle) + _address_bytes(connection.peer_address),
+                struct.pack("<H", connection.handle) + address_bytes(connection.peer_address),
             )
 
         connection.on(connection.EVENT_CONNECTION_ATT_MTU_UPDATE, on_mtu)
         connection.on(connection.EVENT_DISCONNECTION, on_disconnection)
         self._send(
             MsgType.CENTRAL_CONNECT,
-            struct.pack("<H", connection.handle) + _address_bytes(connection.peer_address),
+            struct.pack("<H", connection.handle) + address_bytes(connection.peer_address),
         )

@@ -3,7 +3,7 @@
 # MicroPython code for the unix port. One AF_UNIX stream socket, path from
 # $HEAVYLEGS_SIM_SOCKET, carrying frames: u16 LE body length, then the body
 # (u8 message type + payload). Types >= 0x80 are board events (machine.py
-# and friends); the frame layouts are documented in pod_bridge.py.
+# and friends); the frame layouts are documented in simlink_proto.py.
 #
 # Sending is synchronous and complete even though the socket is
 # non-blocking (asyncio needs that for receiving). Received frames go to the

@@ -5,7 +5,11 @@
 # Behaviour follows the NimBLE port (ESP32): 20-byte default value buffers
 # that grow on local writes and truncate remote writes, notify/indicate sent
 # whatever the client subscribed to, IRQs delivered from an asyncio task
-# rather than inside API calls. Not simulated: central role, scanning,
+# rather than inside API calls. The radio's power states (active, advertising,
+# connections) go to the host's power timeline through machine.power_event;
+# when the radio comes back on after being off (a record-only beacon), its
+# first advertising waits for the host's MSG_BEACON_DONE, so a simulated
+# central can connect during a burst that lasts no wall time. Not simulated: central role, scanning,
 # pairing, L2CAP, read-request IRQs.
 
 import struct
@@ -18,6 +22,8 @@ from simlink_proto import (
     DEFAULT_VALUE_LEN,
     MSG_ACTIVE,
     MSG_ADVERTISE,
+    MSG_BEACON,
+    MSG_BEACON_DONE,
     MSG_CENTRAL_CONNECT,
     MSG_CENTRAL_DISCONNECT,
     MSG_CENTRAL_WRITE,
@@ -33,6 +39,9 @@ from simlink_proto import (
     MSG_REGISTERED,
     MSG_SET_BUFFER,
     MSG_WRITE_LOCAL,
+    POWER_ADVERTISE,
+    POWER_CONNECTIONS,
+    POWER_RADIO,
     PROTOCOL_VERSION,
 )
 
@@ -160,6 +169,7 @@ class BLE:
         self._resp = b""
         self._db = {}
         self._conns = {}
+        self._beacon = False  # back on after being off: the next advertising is a beacon
 
     def active(self, active=None):
         if active is None:
@@ -168,8 +178,11 @@ class BLE:
             if self._mac is None:
                 reply = _simlink.request(MSG_HELLO, bytes((PROTOCOL_VERSION,)), MSG_HELLO_ACK)
                 self._mac = (reply[1], bytes(reply[2:8]))
+            else:
+                self._beacon = True
             _simlink.send(MSG_ACTIVE, b"\x01")
             self._active = True
+            _power(POWER_RADIO, 1)
             self._send_config()
             if self._handler is not None:
                 _simlink.subscribe(self._on_frame)
@@ -180,6 +193,8 @@ class BLE:
             self._active = False
             self._db = {}
             self._conns = {}
+            self._beacon = False
+            _power(POWER_RADIO, 0)
         return self._active
 
     def _check_active(self):
@@ -232,6 +247,7 @@ class BLE:
             self._resp = bytes(resp_data)
         if interval_us is None:
             _simlink.send(MSG_ADVERTISE, struct.pack("<IBB", 0, 0, 0))
+            _power(POWER_ADVERTISE, 0)
             return
         if len(self._adv) > _ADV_MAX or len(self._resp) > _ADV_MAX:
             raise OSError(_EINVAL)
@@ -240,6 +256,10 @@ class BLE:
             raise OSError(_EINVAL)
         head = struct.pack("<IBB", interval_us, 1 if connectable else 0, len(self._adv))
         _simlink.send(MSG_ADVERTISE, head + self._adv + self._resp)
+        _power(POWER_ADVERTISE, interval_us)
+        if self._beacon:
+            self._beacon = False
+            _simlink.request(MSG_BEACON, b"", MSG_BEACON_DONE, 60000)
 
     def gap_disconnect(self, conn_handle):
         self._check_active()
@@ -338,6 +358,8 @@ class BLE:
             self._handler(event, data)
 
     def _on_frame(self, msgtype, p):
+        if not self._active:
+            return  # an inactive stack hears nothing (frames sent before it went down)
         if msgtype == MSG_CENTRAL_WRITE:
             conn, handle = struct.unpack_from("<HH", p, 0)
             entry = self._db.get(handle)
@@ -348,10 +370,12 @@ class BLE:
         elif msgtype == MSG_CENTRAL_CONNECT:
             conn = struct.unpack_from("<H", p, 0)[0]
             self._conns[conn] = True
+            _power(POWER_CONNECTIONS, len(self._conns))
             self._irq(_IRQ_CENTRAL_CONNECT, (conn, p[2], memoryview(p)[3:9]))
         elif msgtype == MSG_CENTRAL_DISCONNECT:
             conn = struct.unpack_from("<H", p, 0)[0]
             self._conns.pop(conn, None)
+            _power(POWER_CONNECTIONS, len(self._conns))
             self._irq(_IRQ_CENTRAL_DISCONNECT, (conn, p[2], memoryview(p)[3:9]))
         elif msgtype == MSG_INDICATE_DONE:
             conn, handle, status = struct.unpack_from("<HHB", p, 0)
@@ -359,3 +383,12 @@ class BLE:
         elif msgtype == MSG_MTU_EXCHANGED:
             conn, mtu = struct.unpack_from("<HH", p, 0)
             self._irq(_IRQ_MTU_EXCHANGED, (conn, mtu))
+
+
+def _power(kind, value):
+    import machine
+
+    board = machine._get_board()
+    if kind == POWER_RADIO:
+        board.radio_on = bool(value)
+    machine.power_event(kind, value)

@@ -19,6 +19,14 @@ the environment the simulator sets:
                         and loses MV_PER_HOUR per hour of sensor time, read by
                         ADC on PIN (default 26) through DIVIDER (default 2)
 
+Power timeline: light sleeps (begin, end, and the I2C bytes moved while awake),
+and from bluetooth.py the radio going on and off, advertising and connections,
+go to the host as board events 0x83 stamped with sensor time (power_event), so
+the simulator knows which state the pod was in for how long. While BLE is
+inactive and the firmware light-sleeps, only its light sleeps move sensor time
+(the pump stands still): record-only running is asleep between FIFO bursts,
+not idling awake.
+
 lightsleep(ms) and deepsleep(ms) let sensor time pass (the chip runs on while the
 MCU sleeps) until ms have gone by or INT1 rises, as a wake pin would end them.
 deepsleep then ends the process, as a reset would; both tell the simulator
@@ -36,27 +44,15 @@ host knows every sample has been through the firmware.
 
 import asyncio
 import os
-import struct
 import sys
-import time
 
+import board_time
 import sim_board
 from lsm6ds_emu import LSM6DSEmulator
 from sample_sources import TraceFileSource
-from simlink_proto import (
-    BOARD_EVENT_DEEPSLEEP,
-    BOARD_EVENT_LIGHTSLEEP,
-    BOARD_EVENT_TRACE_END,
-    WOKE_AT_TRACE_END,
-    WOKE_BY_INT1,
-    WOKE_BY_NOTHING,
-    WOKE_BY_TIMER,
-)
 
-_DEEP_SLEEP_FILE = "sim_deepsleep.json"  # what survives a deep sleep: chip and RTC memory
 PWRON_RESET = 1
 DEEPSLEEP_RESET = 4
-_IDLE_STEP_TICKS = 32
 _ENODEV = 19
 
 
@@ -77,12 +73,14 @@ class _Board:
         self.reset_cause = PWRON_RESET
         self.rtc_memory = b""
         self.ext0 = None  # (pin id, level) that ends a deep sleep, from esp32.wake_on_ext0
-        if _exists(_DEEP_SLEEP_FILE):
+        if board_time.exists(board_time.DEEP_SLEEP_FILE):
             import json
 
-            with open(_DEEP_SLEEP_FILE) as f:
+            with open(board_time.DEEP_SLEEP_FILE) as f:
                 kept = json.load(f)
-            os.remove(_DEEP_SLEEP_FILE)  # one boot consumes it, as RTC memory is read once
+            os.remove(
+                board_time.DEEP_SLEEP_FILE
+            )  # one boot consumes it, as RTC memory is read once
             self.reset_cause = DEEPSLEEP_RESET
             self.rtc_memory = bytes.fromhex(kept["rtc"])
             if self.chip is not None:
@@ -91,6 +89,9 @@ class _Board:
         self.pace = os.getenv("HEAVYLEGS_SIM_PACE") or "fast"
         self.pins = {}
         self.pump_started = False
+        self.radio_on = True  # bluetooth.py says when BLE goes inactive
+        self.paced_by_sleep = False  # radio off and light-sleeping: sleeps move time
+        self.i2c_bytes = 0
         self.trace_end_sent = False
         self.battery = None
         spec = os.getenv("HEAVYLEGS_SIM_BATTERY")
@@ -133,7 +134,9 @@ class I2C:
         return sorted(self._board.devices)
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
-        self._device(addr).read(memaddr, _bytes_of(buf))
+        raw = _bytes_of(buf)
+        self._device(addr).read(memaddr, raw)
+        self._board.i2c_bytes += len(raw) + 2  # the address and register bytes too
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
         buf = bytearray(nbytes)
@@ -210,7 +213,7 @@ class Pin:
         board = self._board
         if handler is not None and self.id == board.int1_pin and not board.pump_started:
             board.pump_started = True
-            asyncio.create_task(_sensor_pump(board, self))
+            asyncio.create_task(board_time.sensor_pump(board, self))
 
 
 class ADC:
@@ -235,63 +238,17 @@ class ADC:
         return code << 4
 
 
-def _sleep(ms):
-    """Sensor time passes for up to ms, or until INT1 rises; True if INT1 ended it."""
-    board = _get_board()
-    chip = board.chip
-    if chip is None or not chip.odr_mhz:
-        return False
-    ticks = ms * chip.odr_mhz // 1000000 if ms and ms > 0 else 1 << 40
-    done = 0
-    while done < ticks:
-        if chip.int1():
-            return True
-        if chip.exhausted:
-            # The trace is over: let wall time pass so a sleeping pod does not spin.
-            time.sleep_ms(20)
-            return False
-        done += chip.advance(1) or 1
-    return bool(chip.int1())
+def power_event(kind, value):
+    """One entry of the power timeline (bluetooth.py reports the radio's)."""
+    board_time.power_event(_get_board(), kind, value)
 
 
 def lightsleep(ms=0):
-    board = _get_board()
-    if board.chip is not None:
-        _send_board_event(BOARD_EVENT_LIGHTSLEEP, struct.pack("<I", board.chip.tick))
-    _sleep(ms)
+    board_time.lightsleep(_get_board(), ms)
 
 
 def deepsleep(ms=0):
-    board = _get_board()
-    chip = board.chip
-    woke = WOKE_BY_NOTHING
-    entered = chip.tick if chip is not None else 0
-    on_int1 = board.ext0 is not None and board.ext0[0] == board.int1_pin and board.ext0[1]
-    if chip is not None and (on_int1 or (ms and ms > 0)):
-        if on_int1:
-            int1 = _sleep(ms)
-        else:
-            # a timer alone: the chip's INT1 is not wired to wake the MCU
-            ticks = ms * chip.odr_mhz // 1000000 if chip.odr_mhz else 0
-            if ticks:
-                chip.advance(ticks)
-            int1 = False
-        if int1:
-            woke = WOKE_BY_INT1
-        elif chip.exhausted:
-            woke = WOKE_AT_TRACE_END
-        else:
-            woke = WOKE_BY_TIMER
-    if woke in (WOKE_BY_INT1, WOKE_BY_TIMER):
-        # only a boot that will happen may find the chip and RTC memory kept
-        import json
-
-        with open(_DEEP_SLEEP_FILE, "w") as f:
-            json.dump({"chip": chip.snapshot(), "rtc": board.rtc_memory.hex()}, f)
-    if chip is not None:
-        _send_board_event(BOARD_EVENT_DEEPSLEEP, struct.pack("<IBI", chip.tick, woke, entered))
-    # Waking from deep sleep is a reset: the process ends here.
-    sys.exit(0)
+    board_time.deepsleep(_get_board(), ms)
 
 
 def reset_cause():
@@ -306,63 +263,6 @@ class RTC:
         if data is None:
             return board.rtc_memory
         board.rtc_memory = bytes(data)
-
-
-async def _sensor_pump(board, pin):
-    """Moves sensor time on and raises INT1 edges; runs as a task beside the firmware."""
-    chip = board.chip
-    if chip is None:
-        return
-    go = os.getenv("HEAVYLEGS_SIM_GO")
-    while go and not _exists(go):
-        await asyncio.sleep_ms(10)
-    start_us = time.ticks_us()
-    base_tick = chip.tick
-    while True:
-        if board.pace == "realtime":
-            await asyncio.sleep_ms(5)
-            # The level before time moves on: the firmware may have drained the
-            # FIFO since we last looked, which is a falling edge we must not miss.
-            before = chip.int1()
-            elapsed = time.ticks_diff(time.ticks_us(), start_us)
-            target = base_tick + elapsed * (chip.odr_mhz // 1000) // 1000000
-            chip.advance(target - chip.tick)
-        else:
-            # Yield so the firmware can drain what is there before time moves on.
-            await asyncio.sleep_ms(0)
-            before = chip.int1()
-            needed = chip.ticks_to_watermark()
-            if needed < 0:
-                # No watermark can rise (bypass, no batching, FIFO mode full):
-                # time still passes for the output registers and the timestamp.
-                needed = _IDLE_STEP_TICKS
-            if needed > 0:
-                chip.advance(needed)
-        if chip.int1() and not before and pin._handler is not None:
-            pin._handler(pin)
-        if chip.exhausted and chip.fifo_level() < max(chip.watermark(), 1):
-            if not board.trace_end_sent:
-                board.trace_end_sent = True
-                _send_board_event(BOARD_EVENT_TRACE_END, struct.pack("<I", chip.tick))
-            await asyncio.sleep_ms(50)
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
-def _send_board_event(kind, payload):
-    if not os.getenv("HEAVYLEGS_SIM_SOCKET"):
-        names = {0x80: "trace-end", 0x81: "lightsleep", 0x82: "deepsleep"}
-        sys.stdout.write("SIM %s %d\n" % (names[kind], struct.unpack("<I", payload)[0]))
-        return
-    import _simlink
-
-    _simlink.send(kind, payload)
 
 
 def freq():
