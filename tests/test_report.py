@@ -24,7 +24,10 @@ from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store, StoreError, Stride
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-IMG = re.compile(r'<img data-plot="([^"]+)" alt="([^"]+)" src="data:image/png;base64,([^"]+)">')
+IMG = re.compile(
+    r'<img data-plot="([^"]+)" data-text="[0-9.]+" alt="([^"]+)" '
+    r'src="data:image/png;base64,([^"]+)">'
+)
 STRIDE_MS = 720.0
 
 
@@ -114,9 +117,11 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
     assert "Sunday long run" in page and "live-sim" in page and "0:11:02" in page
 
     plotted = images(page)
-    # 7 minutes: too short to judge fatigue, so no drift or balance plots
-    assert set(plotted) == {"gct-left", "gct-right", "cadence", "strike", "trends"}
-    assert "Not enough steady running to judge fatigue" in page
+    # 7 minutes: too short to judge fatigue, so no drift or balance plots; one week of
+    # history, so no weekly trend
+    assert set(plotted) == {"gct-left", "gct-right", "cadence", "strike"}
+    assert "Not enough steady running to judge tired legs" in page
+    assert "at least 10 min are needed" in page
     for plot, (alt, png) in plotted.items():
         assert alt.strip(), plot
         assert png.startswith(PNG_SIGNATURE), plot
@@ -126,9 +131,15 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
 
     assert cell(page, "left", "gct-median") == "250 ms"
     assert cell(page, "right", "gct-median") == "272 ms"
-    assert cell(page, "left", "strides") == "603"
-    assert cell(page, "left", "running-strides") == "600"
-    assert cell(page, "left", "cadence-median") == "168 spm"
+    assert cell(page, "left", "strides") == "600 of 603"
+    assert cell(page, "left", "cadence-median") == "168"
+    assert cell(page, "left", "stride-length") == "1.30 m"
+    assert cell(page, "left", "impact") == "10.0 g"
+    assert cell(page, "left", "strike-angle") == "+3°"
+    # 600 strides of 1.3 m per foot; 599 strides of 0.72 s of running
+    assert headline_value(page, "distance") == "0.78 km"
+    assert headline_value(page, "pace") == "9:13 /km"
+    assert headline_value(page, "balance") == "47.9% left"  # 250 / (250 + 272)
     # 720 / 2 - 250 ms, labelled as an approximation
     assert cell(page, "left", "flight-approx") == "110 ms"
     assert "Flight time (approx.)" in page
@@ -140,10 +151,17 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("reports/.*")), "no partial file left behind"
 
 
+def headline_value(page: str, metric: str) -> str:
+    found = re.search(rf'<div data-metric="{metric}"><dt>[^<]*</dt><dd>([^<]*)</dd>', page)
+    assert found, f"no headline {metric}"
+    return found.group(1)
+
+
 def test_one_pod_report_shows_only_that_foot(store: Store, tmp_path: Path) -> None:
     run_id = make_run(store, {"right": (300.0,)})
     page = write_report(store, run_id, tmp_path / "run.html").read_text(encoding="utf-8")
-    assert set(images(page)) == {"gct-right", "cadence", "strike", "trends"}
+    assert set(images(page)) == {"gct-right", "cadence", "strike"}
+    assert headline_value(page, "balance") == "—"  # needs both feet
     assert 'data-foot="left"' not in page
     assert cell(page, "right", "gct-median") == "300 ms"
 
@@ -178,8 +196,9 @@ def test_print_summary_shows_both_feet(store: Store) -> None:
     text = console.export_text()
     assert "Left" in text and "Right" in text
     assert "250 ms" in text and "272 ms" in text
-    assert "603" in text and "168 spm" in text
-    assert re.search(r"Strike midfoot\s+│\s+50%\s+│\s+50%", text)
+    assert "600 of 603" in text and "Cadence (steps/min)" in text
+    assert re.search(r"Flat strikes \(midfoot\)\s+│\s+50%\s+│\s+50%", text)
+    assert "Distance 0.78 km" in text and "Pace 9:13 /km" in text
     assert "Sunday long run" in text
 
 
@@ -246,7 +265,7 @@ def test_report_shows_flags_onset_causes_and_trends(store: Store, tmp_path: Path
         diary.record_checkin(tired, CheckIn(legs=4, fuelling=1))
     page = write_report(store, tired, tmp_path / "run.html").read_text(encoding="utf-8")
     plotted = images(page)
-    assert set(plotted) == {
+    assert set(plotted) >= {
         "gct-left",
         "gct-right",
         "balance",
@@ -260,15 +279,17 @@ def test_report_shows_flags_onset_causes_and_trends(store: Store, tmp_path: Path
     # the flag, with its onset and evidence, in the verdict and the flags section
     verdict = page[page.index('id="heavy-legs"') : page.index('id="summary"')]
     assert 'data-flag="asymmetry"' in verdict
-    flag = re.search(
-        r'<details class="flag" data-flag="asymmetry" open><summary>(.*?)</summary>', page
-    )
-    assert flag and "onset 2" in flag.group(1)  # planted at minute 22
-    assert "Garmin" in page and "baseline" in page
+    flag = re.search(r'<li data-flag="asymmetry">(.*?)</li>', verdict)
+    assert flag and "from minute 2" in flag.group(1)  # planted at minute 22
+    judged = page[page.index('id="how-judged"') :]
+    assert "Garmin" in judged and "Baseline: minutes" in judged
     causes = re.findall(r'data-cause="([a-z_]+)"', page)
     assert causes[0] in ("weaker_leg", "fuelling")
     assert set(causes) == {"weaker_leg", "fuelling"}
-    assert "legs 4" in page  # the check-in is shown
+    # the check-in in words, every scale drawn with its hard end the same way
+    assert "heavy (4 of 5)" in page and "ran on empty (1 of 5)" in page
+    assert re.search(r'data-answer="legs".*?width:75%', page)
+    assert re.search(r'data-answer="fuelling".*?width:100%', page)
     assert "http://" not in page and "<script" not in page
 
 
