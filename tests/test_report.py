@@ -19,7 +19,7 @@ from heavylegs.analysis import CheckIn, Diary
 from heavylegs.cli import app
 from heavylegs.report import print_summary, write_report
 from heavylegs.report.plots import rolling_median
-from heavylegs.report.summary import load_feet
+from heavylegs.report.summary import load_feet, summarise
 from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store, StoreError, Stride
 
@@ -414,3 +414,139 @@ def test_checkin_asks_when_no_answer_is_given(tmp_path: Path, monkeypatch) -> No
         assert diary.checkin(run_id) == CheckIn(
             sleep_h=6.5, effort=7, legs=4, strength_before=True, hydration=2, note="windy"
         )
+
+
+# --- runner terms, plots on a phone ----------------------------------------------------
+
+
+def test_report_speaks_runner_terms_and_keeps_statistics_under_how_judged(
+    store: Store, tmp_path: Path
+) -> None:
+    tired = store_run(store, scenario("fatigue_slowing", speed_known=True), started_at=T0)
+    with Diary(store.path) as diary:
+        diary.record_checkin(tired, CheckIn(legs=2, strength_before=True, hydration=5))
+    page = write_report(store, tired, tmp_path / "run.html").read_text(encoding="utf-8")
+    judged_at = page.index('id="how-judged"')
+    runner_part, judged = page[:judged_at], page[judged_at:]
+    runner_part = re.sub(r'src="data:[^"]*"', "", runner_part)  # base64 spells anything
+    for jargon in ("∝", "threshold", "ramp", "source synthetic", "No contributor", "True"):
+        assert jargon not in runner_part, jargon
+    assert "∝" in judged and "threshold" in judged and "source synthetic" in judged
+    # every headline term comes with its plain line
+    for key in ("distance", "duration", "pace", "contact-time", "balance", "cadence"):
+        assert re.search(rf'<div data-metric="{key}">.*?<span class="explain">[A-Z]', page)
+    assert re.search(r"\d+:\d\d /km", headline_value(page, "pace"))
+    # the slowdown, said and shown
+    slowdown = page[page.index('id="slowdown"') :]
+    assert "You slowed" in slowdown
+    assert re.search(r'data-metric="speed">-\d+%', slowdown)
+    assert re.search(r'data-metric="corrected-gct">\+\d+%', slowdown)
+    assert "fairly fresh (2 of 5)" in page and "leg strength work the day before" in page
+    assert "well hydrated (5 of 5)" in page
+    # one run: no four-week average to show yet
+    assert "Weekly average" not in page and "known after 3 weeks of runs" in page
+    assert 'href="history.html"' in page
+
+
+def test_imperial_units_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        store_run(store, scenario("steady", minutes=15, speed_known=True), started_at=T0)
+    result = CliRunner().invoke(app, ["report", "--db", str(db), "--units", "imperial"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Pace \d+:\d\d /mi", result.output)
+    page = (tmp_path / "reports" / "run-1.html").read_text(encoding="utf-8")
+    assert headline_value(page, "distance").endswith(" mi")
+    assert re.search(r'data-metric="stride-length">\d+\.\d ft<', page)
+    assert (tmp_path / "reports" / "history.html").exists()
+    refused = CliRunner().invoke(app, ["report", "--db", str(db), "--units", "furlongs"])
+    assert refused.exit_code == 2
+    assert "choose metric or imperial" in refused.output
+
+
+def _figures(store: Store) -> dict[str, object]:
+    from heavylegs.analysis import analyse_run
+    from heavylegs.report import history_plots, plots
+    from heavylegs.report.history import week_figures
+
+    for day in range(0, 35, 4):
+        store_run(store, scenario("steady", seed=day, minutes=15), started_at=T0 + day * 86_400)
+    run_id = store_run(store, scenario("right_leg_weakening", seed=2), started_at=T0 + 36 * 86_400)
+    a = analyse_run(store, store.run(run_id))
+    feet, det = a.session.feet, a.detector
+    marks = plots.Marks((3.0, 8.0), tuple(det.flags_))
+    summaries = {foot: summarise(data) for foot, data in feet.items()}
+    weeks = week_figures(a.history)
+    return {
+        "gct-left": plots.gct_figure(feet["left"], marks),
+        "cadence": plots.cadence_figure(feet, marks),
+        "strike": plots.strike_figure(summaries),
+        "balance": plots.balance_figure(det.t_min, det.balance_pct_, marks),
+        "drift": plots.drift_figure(det.t_min, det.indicators_, det.flags_),
+        "trends": history_plots.trends_figure(a.weeks),
+        "weekly": history_plots.indicators_figure(weeks),
+        "load": history_plots.load_figure(weeks),
+    }
+
+
+def test_plot_text_is_large_enough_and_nothing_is_clipped(store: Store) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from heavylegs.report.plots import FONT_PT
+
+    for name, fig in _figures(store).items():
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert texts, name
+        for text in texts:
+            assert text.get_fontsize() >= FONT_PT, f"{name}: {text.get_text()!r} too small"
+        # everything drawn (ticks, labels, legends, titles), in inches, inside the figure
+        drawn = fig.get_tightbbox(renderer)
+        width, height = fig.get_size_inches()
+        assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01, f"{name} runs off left or bottom"
+        assert drawn.x1 <= width + 0.01, f"{name} runs off the right by {drawn.x1 - width:.2f} in"
+        assert drawn.y1 <= height + 0.01, f"{name} runs off the top by {drawn.y1 - height:.2f} in"
+        # legends sit above the plots, never over the strides
+        top = max(ax.get_window_extent(renderer).y1 for ax in fig.axes if ax.get_visible())
+        for legend in fig.legends:
+            assert legend.get_window_extent(renderer).y0 >= top, f"{name}: legend over the plot"
+
+
+def test_feet_share_a_scale_and_stay_distinguishable(store: Store) -> None:
+    from heavylegs.report import plots
+
+    run_id = make_run(store, {"left": (240.0, 250.0, 260.0), "right": (262.0, 272.0, 282.0)})
+    feet = load_feet(store, store.run(run_id))
+    ylim = plots.shared_gct_ylim(feet)
+    assert ylim is not None and ylim[0] < 240 and ylim[1] > 282
+    limits = {plots.gct_figure(data, ylim=ylim).axes[0].get_ylim() for data in feet.values()}
+    assert len(limits) == 1
+    lines = {
+        line.get_label(): line.get_linestyle()
+        for line in plots.cadence_figure(feet).axes[0].get_lines()
+        if line.get_label() in ("left", "right")
+    }
+    assert lines["left"] != lines["right"]
+
+
+def test_thinned_strides_are_labelled_with_a_proper_ordinal() -> None:
+    from heavylegs.analysis.session import session_from_strides
+    from heavylegs.report import plots
+    from heavylegs.report.terms import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "111th"
+    ]  # fmt: skip
+    strides = strides_for("left", (250.0,), 6000)
+    data = session_from_strides(strides).feet["left"]
+    labels = plots.gct_figure(data).legends[0].get_texts()
+    assert "every 2nd stride" in [t.get_text() for t in labels]
+
+
+def test_drift_plot_gives_each_indicator_its_own_panel(store: Store) -> None:
+    fig = _figures(store)["drift"]
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 6
+    assert all(len(ax.get_lines()) >= 1 for ax in panels)

@@ -243,7 +243,7 @@ def drift_figure(
     columns = 2
     rows = -(-len(kinds) // columns)
     fig = Figure(figsize=(WIDTH_IN, 0.6 + 1.75 * rows))
-    top_in, bottom_in = 0.15, 0.55
+    top_in, bottom_in = 0.3, 0.55
     fig.subplots_adjust(
         left=0.7 / WIDTH_IN,
         right=1 - 0.1 / WIDTH_IN,
@@ -344,7 +344,10 @@ def _legend(
     if extra is not None:
         more = extra.get_legend_handles_labels()
         handles, labels = handles + more[0], labels + more[1]
-    rows = -(-len(labels) // LEGEND_COLUMNS)
+    # as many columns as the longest label allows (a character is about 0.6 em wide)
+    longest = max((len(label) for label in labels), default=0) * 0.6 * FONT_PT + 45
+    columns = max(1, min(LEGEND_COLUMNS, int(fig.get_figwidth() * 72 // longest)))
+    rows = -(-len(labels) // columns)
     if rows > 2:
         grow = (rows - 2) * 0.25
         height = fig.get_figheight()
@@ -357,7 +360,7 @@ def _legend(
         labels,
         loc="upper left",
         bbox_to_anchor=(0.0, 1.0),
-        ncols=LEGEND_COLUMNS,
+        ncols=columns,
         markerscale=markerscale,
         frameon=False,
         title=title,
