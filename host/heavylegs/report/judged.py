@@ -108,7 +108,7 @@ def checkin_block(analysis: RunAnalysis) -> str:
             meter = f'<span class="meter"><span style="width:{100 * a.strain:.0f}%"></span></span>'
         rows.append(
             f'<tr data-answer="{a.key}"><th scope="row">{escape(a.question)}</th>'
-            f'<td style="text-align:left">{meter}{escape(a.words)}</td></tr>'
+            f"<td>{meter}{escape(a.words)}</td></tr>"
         )
     return (
         '<div class="checkin"><p>Your check-in after the run '

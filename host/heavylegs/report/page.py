@@ -27,7 +27,11 @@ tr.explain-row td { text-align: left; white-space: normal; color: #666; font-siz
   border-bottom: 1px solid #ddd; padding-top: 0; }
 tr.has-explain th, tr.has-explain td { border-bottom: none; }
 table.summary th[scope=row] { white-space: nowrap; }
-table.summary { border-collapse: collapse; margin: 0.5rem 0; }
+table.per-foot th[scope=row] { white-space: normal; min-width: 7rem; }
+.checkin td { white-space: normal; text-align: left; }
+/* any table, whoever adds it, scrolls in its own box rather than widening the page */
+table.summary { border-collapse: collapse; margin: 0.5rem 0; display: block; max-width: 100%;
+  overflow-x: auto; }
 table.summary th, table.summary td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #ddd;
   vertical-align: top; }
 table.summary td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
