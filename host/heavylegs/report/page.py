@@ -23,12 +23,11 @@ nav a { margin-right: 1rem; }
 .meta { color: #555; margin-top: 0; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .scroll th, .scroll td { white-space: nowrap; }
-tr.explain-row td { text-align: left; white-space: normal; color: #666; font-size: 0.85rem;
+table.summary tr.explain-row td { text-align: left; white-space: normal; color: #666; font-size: 0.85rem;
   border-bottom: 1px solid #ddd; padding-top: 0; }
 tr.has-explain th, tr.has-explain td { border-bottom: none; }
-table.summary th[scope=row] { white-space: nowrap; }
 table.per-foot th[scope=row] { white-space: normal; min-width: 7rem; }
-.checkin td { white-space: normal; text-align: left; }
+.checkin table.summary td { white-space: normal; text-align: left; }
 /* any table, whoever adds it, scrolls in its own box rather than widening the page */
 table.summary { border-collapse: collapse; margin: 0.5rem 0; display: block; max-width: 100%;
   overflow-x: auto; }
