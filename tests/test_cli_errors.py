@@ -124,6 +124,8 @@ CASES: dict[str, Case] = {
     "report-out-unwritable": Case(("report", "--out", "/proc/heavylegs.html"), "cannot write in"),
     "report-out-under-a-file": Case(("report", "--out", "{file}/r.html"), "is a file, so"),
     "report-unknown-run": Case(("report", "99"), "unknown run 99"),
+    "report-units-silly": Case(("report", "--units", "furlongs"), "choose metric or imperial"),
+    "report-units-empty": Case(("report", "--units", ""), "choose metric or imperial"),
     "report-damaged-store": Case(("report", "--db", "{damaged}"), "file is not a database"),
     # checkin
     "checkin-sleep-30": Case(("checkin", "--sleep", "30"), "0 to 24 hours"),
