@@ -15,11 +15,11 @@ from heavylegs.cli.errors import MAX_SHOE_KM, fail, number_in, output_file, pod_
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
-from heavylegs.report.html import write_report
+from heavylegs.report.html import HISTORY_PAGE, write_report
 from heavylegs.report.summary import print_analysis, print_summary
-from heavylegs.report.terms import UNITS, Units
+from heavylegs.report.terms import UNITS, Units, checkin_sentence
 from heavylegs.store import RunInfo, Store
-from heavylegs.store.diary import SCALES, CheckIn, checkin_dict
+from heavylegs.store.diary import SCALES, CheckIn
 
 console = Console()
 
@@ -45,6 +45,7 @@ def write_run_report(
         write_report(store, info.id, target, analysis=analysis, units=units)
         print_summary(store, info.id, console, analysis.session.feet, units)
         print_analysis(analysis, console)
+    console.print(f"all runs: {(target.parent / HISTORY_PAGE).resolve()}", highlight=False)
     return target.resolve()
 
 
@@ -65,7 +66,6 @@ def report(
     """Write the HTML report of a run (and the history page beside it) and print its
     summary, flags and likely causes."""
     print(write_run_report(db_path(db), run, out, Units(units)))
-
 
 
 def checkin(
@@ -100,8 +100,7 @@ def checkin(
             saved = diary.record_checkin(info.id, given)
     except ValueError as exc:
         fail(exc)
-    answers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in checkin_dict(saved).items())
-    console.print(f"check-in for run {info.id}: {answers}", highlight=False)
+    console.print(f"check-in for run {info.id}: {checkin_sentence(saved)}", highlight=False)
 
 
 def _interactive() -> bool:
