@@ -493,7 +493,7 @@ def test_plot_text_is_large_enough_and_nothing_is_clipped(store: Store) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
 
-    from heavylegs.report.plots import FONT_PT
+    from heavylegs.report.figure import FONT_PT
 
     for name, fig in _figures(store).items():
         renderer = FigureCanvasAgg(fig).get_renderer()

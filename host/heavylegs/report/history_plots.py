@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from heavylegs.analysis.history import Week
-from heavylegs.report.plots import WIDTH_IN, _figure, _fonts, _legend, _png, _thin_ticks
+from heavylegs.report.figure import WIDTH_IN, fonts, legend, new_figure, png, thin_ticks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -40,13 +40,13 @@ INDICATORS = (
 
 def trends_figure(weeks: Sequence[Week]) -> Figure:
     """Running time per week, and contact time at a comparable pace over the weeks."""
-    fig, ax = _figure(WIDTH_IN, 3.4)
+    fig, ax = new_figure(WIDTH_IN, 3.4)
     fig.subplots_adjust(right=1 - 0.75 / WIDTH_IN)  # room for the second axis
     x = np.arange(len(weeks))
     ax.bar(x, [w.minutes for w in weeks], color="#9ecae1", label="minutes run")
     ax.set_ylabel("minutes per week")
     ax.set_xticks(x, [w.start.strftime("%d %b") for w in weeks])
-    _thin_ticks(ax, len(weeks))
+    thin_ticks(ax, len(weeks))
     ax.set_xlabel("week starting")
     ax.grid(axis="y", alpha=0.3)
     gct = np.array([np.nan if w.gct_at_ref_ms is None else w.gct_at_ref_ms for w in weeks])
@@ -57,12 +57,12 @@ def trends_figure(weeks: Sequence[Week]) -> Figure:
         mid = float(np.nanmedian(gct))
         spread = max(15.0, float(np.nanmax(np.abs(gct - mid))) * 1.3)
         twin.set_ylim(mid - spread, mid + spread)
-    _legend(fig, ax, extra=twin)
+    legend(fig, ax, extra=twin)
     return fig
 
 
 def trends_png(weeks: Sequence[Week]) -> bytes:
-    return _png(trends_figure(weeks))
+    return png(trends_figure(weeks))
 
 
 def indicators_figure(weeks: Sequence[WeekFigures]) -> Figure:
@@ -96,25 +96,25 @@ def indicators_figure(weeks: Sequence[WeekFigures]) -> Figure:
             spread = max(float(np.nanmax(np.abs(y - mid))) * 1.3, 0.02 * abs(mid), 0.5)
             ax.set_ylim(mid - spread, mid + spread)
     axes[-1].set_xticks(x, [w.start.strftime("%d %b") for w in weeks])
-    _thin_ticks(axes[-1], len(weeks))
+    thin_ticks(axes[-1], len(weeks))
     axes[-1].set_xlabel("week starting")
-    _fonts(fig)
+    fonts(fig)
     return fig
 
 
 def indicators_png(weeks: Sequence[WeekFigures]) -> bytes:
-    return _png(indicators_figure(weeks))
+    return png(indicators_figure(weeks))
 
 
 def load_figure(weeks: Sequence[WeekFigures]) -> Figure:
     """Minutes run per week, with this week against the four weeks to it."""
-    fig, ax = _figure(WIDTH_IN, 3.4)
+    fig, ax = new_figure(WIDTH_IN, 3.4)
     fig.subplots_adjust(right=1 - 0.75 / WIDTH_IN)
     x = np.arange(len(weeks))
     ax.bar(x, [w.minutes for w in weeks], color="#9ecae1", label="minutes run")
     ax.set_ylabel("minutes per week")
     ax.set_xticks(x, [w.start.strftime("%d %b") for w in weeks])
-    _thin_ticks(ax, len(weeks))
+    thin_ticks(ax, len(weeks))
     ax.set_xlabel("week starting")
     ax.grid(axis="y", alpha=0.3)
     ratio = np.array([np.nan if w.load_ratio is None else w.load_ratio for w in weeks])
@@ -124,9 +124,9 @@ def load_figure(weeks: Sequence[WeekFigures]) -> Figure:
     twin.set_ylabel("week ÷ usual week")
     top = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else 1.5
     twin.set_ylim(0, max(2.0, top * 1.15))
-    _legend(fig, ax, extra=twin)
+    legend(fig, ax, extra=twin)
     return fig
 
 
 def load_png(weeks: Sequence[WeekFigures]) -> bytes:
-    return _png(load_figure(weeks))
+    return png(load_figure(weeks))

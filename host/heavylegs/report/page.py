@@ -8,7 +8,7 @@ from html import escape
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from heavylegs.report.plots import text_px
+from heavylegs.report.figure import text_px
 
 # Phone first: one column, and plots in a grid that becomes two columns when there is
 # room. Wide tables scroll inside their own box, never the page.

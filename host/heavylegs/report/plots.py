@@ -1,13 +1,8 @@
-"""Report plots as PNG bytes.
-
-Figures are built with matplotlib.figure.Figure, not pyplot: no global backend or
-figure registry is touched, so this works headless and next to any other matplotlib
-user in the same process, and a figure is freed as soon as it goes out of scope.
-"""
+"""The run report's plots: a `*_figure` function builds each, `*_png` renders it
+(shared sizes, legend and output in report.figure)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,6 +17,15 @@ from heavylegs.analysis.flags import (
     Indicator,
 )
 from heavylegs.analysis.session import FootData
+from heavylegs.report.figure import (
+    WIDTH_IN,
+    axis_labels,
+    fonts,
+    legend,
+    new_figure,
+    png,
+    robust_limits,
+)
 from heavylegs.report.summary import STRIKE_ORDER, FootSummary
 from heavylegs.report.terms import ordinal
 
@@ -43,13 +47,6 @@ FLAG_COLOURS = {
 ROLLING_STRIDES = 31
 # A line with more points than the plot has pixels only costs time.
 _MAX_LINE_POINTS = 1000
-# Plots are drawn WIDTH_IN wide with no text under FONT_PT: shown 358 CSS px wide (a
-# 390 px phone less the page margins) that is 11/72/5 x 358 = 10.9 px of text.
-# Twice the pixels of that width keep them sharp on a phone's dense screen.
-WIDTH_IN = 5.0
-FONT_PT = 11.0
-LEGEND_COLUMNS = 3
-_DPI = 144
 # Past this many dots a scatter is a solid band and only costs drawing time (a
 # 3-hour run has 16,000 strides per foot); the rolling median still uses every one.
 _MAX_DOTS = 4000
@@ -86,13 +83,13 @@ def shared_gct_ylim(feet: Mapping[str, FootData]) -> tuple[float, float] | None:
     values = [data.gct_ms[_running_or_all(data)] for data in feet.values() if len(data)]
     if not values:
         return None
-    return _robust_limits(np.concatenate(values), min_margin=10.0)
+    return robust_limits(np.concatenate(values), min_margin=10.0)
 
 
 def gct_figure(
     data: FootData, marks: Marks | None = None, ylim: tuple[float, float] | None = None
 ) -> Figure:
-    fig, ax = _figure(WIDTH_IN, 3.4)
+    fig, ax = new_figure(WIDTH_IN, 3.4)
     colour = FOOT_COLOURS[data.foot]
     use = _running_or_all(data)
     minutes, gct = data.minutes[use], data.gct_ms[use]
@@ -100,17 +97,17 @@ def gct_figure(
     label = "each stride" if step == 1 else f"every {ordinal(step)} stride"
     ax.plot(minutes[::step], gct[::step], ".", ms=2.5, color=colour, alpha=0.35, label=label)
     ax.plot(*rolling_median(minutes, gct), color=_darker(colour), lw=2.0, label="typical")
-    ax.set_ylim(*(ylim or _robust_limits(gct, min_margin=10.0)))
+    ax.set_ylim(*(ylim or robust_limits(gct, min_margin=10.0)))
     _mark(ax, marks)
-    _label(ax, "contact time (ms)")
-    _legend(fig, ax, title=f"{data.foot.capitalize()} foot", markerscale=3)
+    axis_labels(ax, "contact time (ms)")
+    legend(fig, ax, title=f"{data.foot.capitalize()} foot", markerscale=3)
     return fig
 
 
 def gct_png(
     data: FootData, marks: Marks | None = None, ylim: tuple[float, float] | None = None
 ) -> bytes:
-    return _png(gct_figure(data, marks, ylim))
+    return png(gct_figure(data, marks, ylim))
 
 
 # Left solid and drawn first, right dashed on top: where they overlap both still show.
@@ -118,7 +115,7 @@ FOOT_STYLES = {"left": {"ls": "-", "lw": 2.6}, "right": {"ls": (0, (4, 2)), "lw"
 
 
 def cadence_figure(feet: Mapping[str, FootData], marks: Marks | None = None) -> Figure:
-    fig, ax = _figure(WIDTH_IN, 3.4)
+    fig, ax = new_figure(WIDTH_IN, 3.4)
     shown = []
     for foot, data in feet.items():
         colour = FOOT_COLOURS[foot]
@@ -133,19 +130,19 @@ def cadence_figure(feet: Mapping[str, FootData], marks: Marks | None = None) -> 
             **FOOT_STYLES[foot],
         )
         shown.append(cadence)
-    ax.set_ylim(*_robust_limits(np.concatenate(shown), min_margin=3.0))
+    ax.set_ylim(*robust_limits(np.concatenate(shown), min_margin=3.0))
     _mark(ax, marks)
-    _label(ax, "cadence (steps/min)")
-    _legend(fig, ax)
+    axis_labels(ax, "cadence (steps/min)")
+    legend(fig, ax)
     return fig
 
 
 def cadence_png(feet: Mapping[str, FootData], marks: Marks | None = None) -> bytes:
-    return _png(cadence_figure(feet, marks))
+    return png(cadence_figure(feet, marks))
 
 
 def strike_figure(summaries: Mapping[str, FootSummary]) -> Figure:
-    fig, ax = _figure(WIDTH_IN, 3.0)
+    fig, ax = new_figure(WIDTH_IN, 3.0)
     shown = [
         n
         for n in STRIKE_ORDER
@@ -168,12 +165,12 @@ def strike_figure(summaries: Mapping[str, FootSummary]) -> Figure:
     ax.set_ylabel("landings (%)")
     ax.set_ylim(0, 100)
     ax.grid(axis="y", alpha=0.3)
-    _legend(fig, ax)
+    legend(fig, ax)
     return fig
 
 
 def strike_png(summaries: Mapping[str, FootSummary]) -> bytes:
-    return _png(strike_figure(summaries))
+    return png(strike_figure(summaries))
 
 
 _STRIKE_WORDS = {"rearfoot": "heel", "midfoot": "flat", "forefoot": "ball", "unknown": "?"}
@@ -203,7 +200,7 @@ def balance_figure(
     t_min: np.ndarray, balance_pct: np.ndarray, marks: Marks | None = None
 ) -> Figure:
     """Left share of contact time per bin, with Garmin's bands either side of 50%."""
-    fig, ax = _figure(WIDTH_IN, 3.2)
+    fig, ax = new_figure(WIDTH_IN, 3.2)
     ok = np.isfinite(balance_pct)
     ax.axhspan(
         100 - BALANCE_NORMAL_PCT,
@@ -221,13 +218,13 @@ def balance_figure(
     low = min(float(np.min(values)), 100 - BALANCE_POOR_PCT) - 0.5
     high = max(float(np.max(values)), BALANCE_POOR_PCT) + 0.5
     ax.set_ylim(low, high)
-    _label(ax, "left share (%)")
-    _legend(fig, ax)
+    axis_labels(ax, "left share (%)")
+    legend(fig, ax)
     return fig
 
 
 def balance_png(t_min: np.ndarray, balance_pct: np.ndarray, marks: Marks | None = None) -> bytes:
-    return _png(balance_figure(t_min, balance_pct, marks))
+    return png(balance_figure(t_min, balance_pct, marks))
 
 
 def drift_figure(
@@ -284,14 +281,14 @@ def drift_figure(
     axes[0].set_yticks([0, 1], ["usual", "flag"])
     for ax in axes[-columns:]:
         ax.set_xlabel("minutes")
-    _fonts(fig)
+    fonts(fig)
     return fig
 
 
 def drift_png(
     t_min: np.ndarray, indicators: Mapping[str, Indicator], flags: Sequence[Flag]
 ) -> bytes:
-    return _png(drift_figure(t_min, indicators, flags))
+    return png(drift_figure(t_min, indicators, flags))
 
 
 _SHORT_NAMES = {
@@ -304,97 +301,6 @@ _SHORT_NAMES = {
 }
 
 
-def _figure(width_in: float, height_in: float) -> tuple[Figure, Axes]:
-    # Imported here: matplotlib takes half a second to load, and every CLI command
-    # (a refused one too) would pay it at start.
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in))
-    # Fixed margins, not a layout engine: constrained layout measures every artist
-    # and makes savefig draw twice, which tripled the time for 16,000-point plots.
-    # The top margin holds the legend (see _legend).
-    fig.subplots_adjust(
-        left=0.8 / width_in,
-        right=1 - 0.15 / width_in,
-        bottom=0.6 / height_in,
-        top=1 - 0.75 / height_in,
-    )
-    return fig, fig.add_subplot()
-
-
-def _label(ax: Axes, ylabel: str) -> None:
-    ax.set_xlabel("minutes from the start")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-
-
-def _legend(
-    fig: Figure,
-    ax: Axes,
-    title: str | None = None,
-    markerscale: float = 1.0,
-    extra: Axes | None = None,
-) -> None:
-    """The legend in the figure's top margin, in rows of LEGEND_COLUMNS, never over strides.
-
-    The margin is fixed (see _figure) and holds two rows; a plot that needs more
-    makes its figure taller rather than clipping the legend.
-    """
-    handles, labels = ax.get_legend_handles_labels()
-    if extra is not None:
-        more = extra.get_legend_handles_labels()
-        handles, labels = handles + more[0], labels + more[1]
-    # as many columns as the longest label allows (a character is about 0.6 em wide)
-    longest = max((len(label) for label in labels), default=0) * 0.6 * FONT_PT + 45
-    columns = max(1, min(LEGEND_COLUMNS, int(fig.get_figwidth() * 72 // longest)))
-    rows = -(-len(labels) // columns)
-    if rows > 2:
-        grow = (rows - 2) * 0.25
-        height = fig.get_figheight()
-        top_in = (1 - fig.subplotpars.top) * height + grow
-        fig.set_figheight(height + grow)
-        bottom_in = fig.subplotpars.bottom * height
-        fig.subplots_adjust(top=1 - top_in / (height + grow), bottom=bottom_in / (height + grow))
-    fig.legend(
-        handles,
-        labels,
-        loc="upper left",
-        bbox_to_anchor=(0.0, 1.0),
-        ncols=columns,
-        markerscale=markerscale,
-        frameon=False,
-        title=title,
-        alignment="left",
-        borderaxespad=0.2,
-        handlelength=1.6,
-        columnspacing=1.0,
-    )
-    _fonts(fig)
-
-
-def _fonts(fig: Figure) -> None:
-    """Every text at FONT_PT or more: at a phone's width it still reads (see FONT_PT)."""
-    from matplotlib.text import Text
-
-    for text in fig.findobj(Text):
-        if text.get_fontsize() < FONT_PT:
-            text.set_fontsize(FONT_PT)
-
-
-def _thin_ticks(ax: Axes, count: int) -> None:
-    # at FONT_PT four dates fit side by side under a plot WIDTH_IN wide with two y axes
-    every = max(1, -(-count // 4))
-    for index, label in enumerate(ax.get_xticklabels()):
-        label.set_visible(index % every == 0)
-
-
-def _robust_limits(values: np.ndarray, min_margin: float) -> tuple[float, float]:
-    # Percentile limits keep a few misdetected strides from flattening the trend.
-    low, high = np.percentile(values, [0.5, 99.5])
-    margin = max(min_margin, 0.1 * (high - low))
-    return float(low - margin), float(high + margin)
-
-
 def _running_or_all(data: FootData) -> np.ndarray:
     """Running strides; every stride for a foot that never ran, rather than no plot."""
     return data.running if data.running.any() else np.ones_like(data.running)
@@ -403,16 +309,3 @@ def _running_or_all(data: FootData) -> np.ndarray:
 def _darker(colour: str) -> tuple[float, float, float]:
     rgb = tuple(int(colour[i : i + 2], 16) / 255 * 0.7 for i in (1, 3, 5))
     return rgb[0], rgb[1], rgb[2]
-
-
-def text_px(png: bytes) -> float:
-    """The smallest text in a plot as a share of its width, for a page to check at any
-    width: the PNG header holds the width in pixels."""
-    width = int.from_bytes(png[16:20], "big")
-    return FONT_PT / 72 * _DPI / width
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
-    return buf.getvalue()
