@@ -325,7 +325,12 @@ def print_analysis(analysis: RunAnalysis, console: Console) -> None:
     elif analysis.detector.baseline_ is not None:
         console.print("No lasting signs of tired legs in this run.")
     else:
-        console.print("Not enough steady running to judge tired legs in this run.")
+        why = "; ".join(analysis.detector.notes_)
+        console.print(
+            "Not enough steady running to judge tired legs in this run"
+            + (f" ({why})." if why else "."),
+            highlight=False,
+        )
     if analysis.slowdown is not None:
         console.print(analysis.slowdown.text + ".", highlight=False)
     console.print("[bold]Why are my legs heavy?[/]")
