@@ -23,7 +23,7 @@ from heavylegs.report.summary import (
     summarise,
     table_rows,
 )
-from heavylegs.report.terms import EXPLAIN, Units, checkin_sentence
+from heavylegs.report.terms import EXPLAIN, Units
 from heavylegs.store import RunInfo, Store
 
 HISTORY_PAGE = "history.html"
@@ -199,6 +199,11 @@ def _trends_section(analysis: RunAnalysis) -> str:
         )
         + "</tbody></table>"
     )
+    if load.acwr is not None:
+        parts.append(
+            '<p class="note">This week against your usual week: 0.8 to 1.3 × is a steady '
+            "build; above 1.5 × the load jumped, which often comes before heavy legs.</p>"
+        )
     if len(analysis.weeks) >= 2:
         parts.append(
             plot_grid(
@@ -224,8 +229,6 @@ def _trends_section(analysis: RunAnalysis) -> str:
             "<th>Time</th><th>Distance</th><th>Impact trend</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>"
         )
-    if analysis.checkin is not None:
-        parts.append(f"<p>Your check-in: {escape(checkin_sentence(analysis.checkin))}.</p>")
     return section("trends", "Across sessions", *parts)
 
 
