@@ -550,3 +550,31 @@ def test_drift_plot_gives_each_indicator_its_own_panel(store: Store) -> None:
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 6
     assert all(len(ax.get_lines()) >= 1 for ax in panels)
+
+
+def test_after_a_slowdown_the_contact_time_plot_shows_it_at_the_earlier_pace(
+    store: Store,
+) -> None:
+    from heavylegs.analysis import analyse_run
+    from heavylegs.report import plots
+    from heavylegs.report.html import _at_earlier_pace
+
+    run_id = store_run(store, scenario("fatigue_slowing", seed=2), started_at=T0)
+    analysis = analyse_run(store, store.run(run_id))
+    slow = analysis.slowdown
+    assert slow is not None
+    data = analysis.session.feet["left"]
+    minutes, ms = _at_earlier_pace(analysis, "left")
+    late = minutes >= slow.onset_min
+    base = analysis.detector.baseline_.gct_ms["left"]
+    # the dashed line rises by what the flag says, the strides by more
+    corrected_rise = 100 * (np.median(ms[late]) / base - 1)
+    raw_rise = 100 * (np.median(data.gct_ms[data.minutes >= slow.onset_min]) / base - 1)
+    assert abs(corrected_rise - slow.corrected_gct_pct) < 2.5
+    assert raw_rise > corrected_rise + 2
+    figure = plots.gct_figure(data, at_earlier_pace=(minutes, ms))
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "at earlier pace" in labels
+    # no slowdown, no second line
+    steady = store_run(store, scenario("steady", seed=1, speed_known=True), started_at=T0 + 9e4)
+    assert _at_earlier_pace(analyse_run(store, store.run(steady)), "left") is None

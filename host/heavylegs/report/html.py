@@ -8,6 +8,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+import numpy as np
+
 from heavylegs.analysis.run import RunAnalysis, analyse_run
 from heavylegs.report import history_plots, plots
 from heavylegs.report.judged import judged_section, slowdown_section, verdict_section
@@ -87,6 +89,18 @@ def render_analysis(
     return page(run.name, header, [s for s in sections if s], f"run {run.id}")
 
 
+def _at_earlier_pace(analysis: RunAnalysis, foot: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per 30 s, the foot's contact time at the baseline's pace; only after a slowdown,
+    where it differs from the measured one enough to matter."""
+    det = analysis.detector
+    pct = det.per_foot_gct_pct_.get(foot)
+    if analysis.slowdown is None or det.baseline_ is None or pct is None:
+        return None
+    known = np.isfinite(pct)
+    ms = det.baseline_.gct_ms[foot] * np.exp(pct[known] / 100)
+    return det.t_min[known], ms
+
+
 def plot_sections(analysis: RunAnalysis, summaries: dict[str, FootSummary]) -> list[str]:
     feet = analysis.session.feet
     if not feet:
@@ -106,7 +120,12 @@ def plot_sections(analysis: RunAnalysis, summaries: dict[str, FootSummary]) -> l
             plot_grid(
                 *(
                     img(
-                        plots.gct_png(data, marks("contact_time", "asymmetry"), ylim),
+                        plots.gct_png(
+                            data,
+                            marks("contact_time", "asymmetry"),
+                            ylim,
+                            _at_earlier_pace(analysis, foot),
+                        ),
                         f"gct-{foot}",
                         f"{foot.capitalize()} foot contact time per stride over the run, "
                         "with its typical value, the baseline and when flags began",
@@ -115,7 +134,14 @@ def plot_sections(analysis: RunAnalysis, summaries: dict[str, FootSummary]) -> l
                 )
             ),
             f'<p class="note">{EXPLAIN["contact-time"]} Both feet share one scale. Green: '
-            "the baseline, your first settled minutes.</p>",
+            "the baseline, your first settled minutes."
+            + (
+                " Black dashes: contact time at your earlier pace, which the flag is judged "
+                "on; the gap to the coloured line is what slowing down added."
+                if analysis.slowdown is not None
+                else ""
+            )
+            + "</p>",
         )
     ]
     if det.balance_pct_ is not None:

@@ -87,8 +87,14 @@ def shared_gct_ylim(feet: Mapping[str, FootData]) -> tuple[float, float] | None:
 
 
 def gct_figure(
-    data: FootData, marks: Marks | None = None, ylim: tuple[float, float] | None = None
+    data: FootData,
+    marks: Marks | None = None,
+    ylim: tuple[float, float] | None = None,
+    at_earlier_pace: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Figure:
+    """Contact time per stride and its typical value; with `at_earlier_pace` (minutes,
+    ms), also the contact time the flag judges: what it would be at the baseline's
+    pace, so a slowdown's share of the rise shows as the gap between the two lines."""
     fig, ax = new_figure(WIDTH_IN, 3.4)
     colour = FOOT_COLOURS[data.foot]
     use = _running_or_all(data)
@@ -97,6 +103,8 @@ def gct_figure(
     label = "each stride" if step == 1 else f"every {ordinal(step)} stride"
     ax.plot(minutes[::step], gct[::step], ".", ms=2.5, color=colour, alpha=0.35, label=label)
     ax.plot(*rolling_median(minutes, gct), color=_darker(colour), lw=2.0, label="typical")
+    if at_earlier_pace is not None:
+        ax.plot(*at_earlier_pace, color="black", ls=(0, (2, 1.5)), lw=1.6, label="at earlier pace")
     ax.set_ylim(*(ylim or robust_limits(gct, min_margin=10.0)))
     _mark(ax, marks)
     axis_labels(ax, "contact time (ms)")
@@ -105,9 +113,12 @@ def gct_figure(
 
 
 def gct_png(
-    data: FootData, marks: Marks | None = None, ylim: tuple[float, float] | None = None
+    data: FootData,
+    marks: Marks | None = None,
+    ylim: tuple[float, float] | None = None,
+    at_earlier_pace: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bytes:
-    return png(gct_figure(data, marks, ylim))
+    return png(gct_figure(data, marks, ylim, at_earlier_pace))
 
 
 # Left solid and drawn first, right dashed on top: where they overlap both still show.
