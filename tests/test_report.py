@@ -479,6 +479,10 @@ def _figures(store: Store) -> dict[str, object]:
     weeks = week_figures(a.history)
     return {
         "gct-left": plots.gct_figure(feet["left"], marks),
+        # a third legend row: the figure grows rather than clip it
+        "gct-slowed": plots.gct_figure(
+            feet["right"], marks, at_earlier_pace=(feet["right"].minutes, feet["right"].gct_ms)
+        ),
         "cadence": plots.cadence_figure(feet, marks),
         "strike": plots.strike_figure(summaries),
         "balance": plots.balance_figure(det.t_min, det.balance_pct_, marks),
