@@ -99,7 +99,7 @@ def fonts(fig: Figure) -> None:
     from matplotlib.text import Text
 
     for text in fig.findobj(Text):
-        if text.get_fontsize() < FONT_PT:
+        if float(text.get_fontsize()) < FONT_PT:
             text.set_fontsize(FONT_PT)
 
 

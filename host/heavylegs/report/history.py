@@ -3,7 +3,7 @@ against earlier ones, and load over the weeks. Written beside the run reports.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -206,7 +206,7 @@ def _compare_section(history: Sequence[RunSummary], units: Units) -> str:
     this, previous = history[-1], history[-2]
     month = [r for r in history[:-1] if this.started_at - r.started_at < 28 * DAY_S]
 
-    def usual(get) -> float | None:  # noqa: ANN001
+    def usual(get: Callable[[RunSummary], float | None]) -> float | None:
         return _median(get(r) for r in month)
 
     measures = (
@@ -276,7 +276,7 @@ def _load_section(weeks: Sequence[WeekFigures]) -> str:
     )
 
 
-def _median(values) -> float | None:  # noqa: ANN001
+def _median(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.median(known)) if known else None
 

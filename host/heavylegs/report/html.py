@@ -204,24 +204,24 @@ def plot_sections(analysis: RunAnalysis, summaries: dict[str, FootSummary]) -> l
 def _trends_section(analysis: RunAnalysis) -> str:
     load = analysis.load
     parts = []
-    rows = [("Running, last 7 days", "acute", f"{load.acute_min:.0f} min")]
+    load_rows = [("Running, last 7 days", "acute", f"{load.acute_min:.0f} min")]
     if load.acwr is not None:
         # only once there are weeks to average: after one run it would be a made-up figure
-        rows += [
+        load_rows += [
             ("Usual week (last 4 weeks)", "chronic", f"{load.chronic_weekly_min:.0f} min"),
             ("This week against your usual week", "acwr", f"{load.acwr:.2f} ×"),
         ]
     else:
         days = load.history_days
-        rows.append(
+        load_rows.append(
             ("Usual week", "chronic", f"known after 3 weeks of runs (so far {days:.0f} days)")
         )
-    rows.append(("Days in a row with a run", "streak", f"{load.consecutive_days}"))
+    load_rows.append(("Days in a row with a run", "streak", f"{load.consecutive_days}"))
     parts.append(
         '<table class="summary"><tbody>'
         + "".join(
             f'<tr><th scope="row">{escape(k)}</th><td data-metric="{m}">{escape(v)}</td></tr>'
-            for k, m, v in rows
+            for k, m, v in load_rows
         )
         + "</tbody></table>"
     )

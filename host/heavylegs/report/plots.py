@@ -122,7 +122,10 @@ def gct_png(
 
 
 # Left solid and drawn first, right dashed on top: where they overlap both still show.
-FOOT_STYLES = {"left": {"ls": "-", "lw": 2.6}, "right": {"ls": (0, (4, 2)), "lw": 1.8}}
+FOOT_STYLES: dict[str, tuple[str | tuple[int, tuple[int, int]], float]] = {
+    "left": ("-", 2.6),
+    "right": ((0, (4, 2)), 1.8),
+}
 
 
 def cadence_figure(feet: Mapping[str, FootData], marks: Marks | None = None) -> Figure:
@@ -138,7 +141,8 @@ def cadence_figure(feet: Mapping[str, FootData], marks: Marks | None = None) -> 
             *rolling_median(minutes, cadence),
             color=_darker(colour),
             label=foot,
-            **FOOT_STYLES[foot],
+            ls=FOOT_STYLES[foot][0],
+            lw=FOOT_STYLES[foot][1],
         )
         shown.append(cadence)
     ax.set_ylim(*robust_limits(np.concatenate(shown), min_margin=3.0))
