@@ -95,10 +95,24 @@ def legend(
 
 
 def fonts(fig: Figure) -> None:
-    """Every text at FONT_PT or more: at a phone's width it still reads (see FONT_PT)."""
-    from matplotlib.text import Text
+    """Every text at FONT_PT or more: at a phone's width it still reads (see FONT_PT).
 
-    for text in fig.findobj(Text):
+    Walks the axes and legends, not every artist: fig.findobj visits each tick of
+    each axis and cost a third of a second per report.
+    """
+    texts = []
+    for ax in fig.axes:
+        ax.tick_params(labelsize=FONT_PT)
+        texts += [ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        texts += [ax.xaxis.get_offset_text(), ax.yaxis.get_offset_text()]
+        # titles are set at FONT_PT where they are made (set_title(..., fontsize=FONT_PT))
+        texts.append(ax.title)
+        own = ax.get_legend()
+        if own is not None:
+            texts += [*own.get_texts(), own.get_title()]
+    for legend_ in fig.legends:
+        texts += [*legend_.get_texts(), legend_.get_title()]
+    for text in texts:
         if float(text.get_fontsize()) < FONT_PT:
             text.set_fontsize(FONT_PT)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from heavylegs.analysis.history import Week
-from heavylegs.report.figure import WIDTH_IN, fonts, legend, new_figure, png, thin_ticks
+from heavylegs.report.figure import FONT_PT, WIDTH_IN, fonts, legend, new_figure, png, thin_ticks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -89,7 +89,7 @@ def indicators_figure(weeks: Sequence[WeekFigures]) -> Figure:
     for ax, (key, label) in zip(axes, shown, strict=False):
         y = np.array([np.nan if w.values.get(key) is None else w.values[key] for w in weeks])
         ax.plot(x, y, "o-", color="#3b6ea5", lw=1.8, ms=5)
-        ax.set_title(label, loc="left", pad=2)
+        ax.set_title(label, loc="left", pad=2, fontsize=FONT_PT)
         ax.grid(alpha=0.3)
         if np.isfinite(y).any():
             mid = float(np.nanmedian(y))

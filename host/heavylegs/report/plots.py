@@ -18,6 +18,7 @@ from heavylegs.analysis.flags import (
 )
 from heavylegs.analysis.session import FootData
 from heavylegs.report.figure import (
+    FONT_PT,
     WIDTH_IN,
     axis_labels,
     fonts,
@@ -288,7 +289,7 @@ def drift_figure(
                 va="top",
                 color=colour,
             )
-        ax.set_title(_SHORT_NAMES[kind], loc="left", color=colour, pad=3)
+        ax.set_title(_SHORT_NAMES[kind], loc="left", color=colour, pad=3, fontsize=FONT_PT)
         ax.grid(alpha=0.3)
     for ax in axes[len(kinds) :]:
         ax.set_visible(False)
