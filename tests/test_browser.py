@@ -6,6 +6,8 @@ on a developer's machine, but fails under CI=true, where the set-up installs it.
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
 import shutil
@@ -24,6 +26,9 @@ from heavylegs.store import Store
 
 T0 = 1_700_000_000.0
 PLOTS = {"gct-left", "gct-right", "balance", "cadence", "strike", "drift", "trends"}
+# a phone (iPhone 12 to 15) and a desk
+WIDTHS = (390, 1280)
+MIN_TEXT_PX = 10.0
 # Only loopback is reachable: without these, Chromium's background services knock
 # on closed doors at every start.
 CHROMIUM_FLAGS = (
@@ -58,8 +63,15 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
             store, scenario("right_leg_weakening", seed=2), started_at=T0 + 22 * 86_400
         )
         with Diary(store.path) as diary:
-            diary.record_checkin(run_id, CheckIn(sleep_h=5.5, legs=4))
+            diary.record_checkin(run_id, CheckIn(sleep_h=5.5, legs=4, fuelling=2))
         return write_report(store, run_id, base / "report.html")
+
+
+@pytest.fixture(scope="module")
+def history(report: Path) -> Path:
+    page = report.parent / "history.html"
+    assert page.exists()
+    return page
 
 
 def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
@@ -121,3 +133,58 @@ def test_screenshot_is_not_blank_and_shows_the_plots(report: Path, tmp_path: Pat
     assert painted(FOOT_COLOURS["left"]) > 500
     assert painted(FOOT_COLOURS["right"]) > 500
     assert painted("#5e3c99") > 200  # balance and the asymmetry flag
+
+
+def measure(binary: str, profile: Path, page: Path, width: int) -> dict:
+    """Lay `page` out `width` CSS px wide and measure it in the browser.
+
+    Headless windows are at least 500 px wide, so the page is laid out inside an
+    iframe of exactly `width` px (srcdoc: same origin, so the probe can read it).
+    Returns the page's scroll width, its viewport width, and per plot its shown
+    width and the size its smallest text is shown at (data-text x shown width).
+    """
+    probe = page.with_name(f"probe-{page.stem}-{width}.html")
+    script = (
+        "<script>window.addEventListener('load', () => {"
+        "const d = document.getElementById('page').contentDocument;"
+        "const imgs = [...d.images].map(i => ({plot: i.dataset.plot,"
+        " shown: i.getBoundingClientRect().width, natural: i.naturalWidth,"
+        " text: parseFloat(i.dataset.text) * i.getBoundingClientRect().width}));"
+        "document.body.setAttribute('data-probe', JSON.stringify({"
+        "viewport: d.documentElement.clientWidth, scroll: d.documentElement.scrollWidth,"
+        " imgs}));});</script>"
+    )
+    probe.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="page" style="width:{width}px;height:900px;border:0" '
+        f'srcdoc="{html.escape(page.read_text(encoding="utf-8"), quote=True)}"></iframe>'
+        f"{script}</body></html>",
+        encoding="utf-8",
+    )
+    proc = run_chromium(
+        binary, profile, "--window-size=1400,1000", "--virtual-time-budget=10000", "--dump-dom",
+        probe.as_uri(),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = re.search(r'data-probe="([^"]*)"', proc.stdout)
+    assert found, "the probe did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("which", ["report", "history"])
+def test_pages_fit_the_width_and_plot_text_stays_readable(
+    report: Path, history: Path, tmp_path: Path, which: str, width: int
+) -> None:
+    binary = chromium()
+    page = report if which == "report" else history
+    facts = measure(binary, tmp_path / "profile", page, width)
+    assert facts["viewport"] == width
+    # no sideways scrolling of the page: wide tables scroll inside their own box
+    assert facts["scroll"] <= facts["viewport"], f"{which} overflows at {width} px"
+    plots = {i["plot"]: i for i in facts["imgs"]}
+    assert set(plots) == (PLOTS if which == "report" else {"weekly", "load"})
+    for plot, shown in plots.items():
+        assert shown["natural"] > 100, f"{plot} not decoded"
+        assert shown["shown"] <= width, plot
+        assert shown["text"] >= MIN_TEXT_PX, f"{plot} text {shown['text']:.1f} px at {width}"

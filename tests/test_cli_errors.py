@@ -146,6 +146,8 @@ CASES: dict[str, Case] = {
         f"unknown run 99; runs are 1, latest 1 ({datetime.fromtimestamp(T0):%Y-%m-%d}): "
         "see `heavylegs runs`",
     ),
+    "report-units-silly": Case(("report", "--units", "furlongs"), "choose metric or imperial"),
+    "report-units-empty": Case(("report", "--units", ""), "choose metric or imperial"),
     "report-damaged-store": Case(("report", "--db", "{damaged}"), "file is not a database"),
     # checkin
     "checkin-sleep-30": Case(("checkin", "--sleep", "30"), "0 to 24 hours"),

@@ -19,12 +19,15 @@ from heavylegs.analysis import CheckIn, Diary
 from heavylegs.cli import app
 from heavylegs.report import print_summary, write_report
 from heavylegs.report.plots import rolling_median
-from heavylegs.report.summary import load_feet
+from heavylegs.report.summary import load_feet, summarise
 from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store, StoreError, Stride
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-IMG = re.compile(r'<img data-plot="([^"]+)" alt="([^"]+)" src="data:image/png;base64,([^"]+)">')
+IMG = re.compile(
+    r'<img data-plot="([^"]+)" data-text="[0-9.]+" alt="([^"]+)" '
+    r'src="data:image/png;base64,([^"]+)">'
+)
 STRIDE_MS = 720.0
 
 
@@ -114,9 +117,11 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
     assert "Sunday long run" in page and "live-sim" in page and "0:11:02" in page
 
     plotted = images(page)
-    # 7 minutes: too short to judge fatigue, so no drift or balance plots
-    assert set(plotted) == {"gct-left", "gct-right", "cadence", "strike", "trends"}
-    assert "Not enough steady running to judge fatigue" in page
+    # 7 minutes: too short to judge fatigue, so no drift or balance plots; one week of
+    # history, so no weekly trend
+    assert set(plotted) == {"gct-left", "gct-right", "cadence", "strike"}
+    assert "Not enough steady running to judge tired legs" in page
+    assert "at least 10 min are needed" in page
     for plot, (alt, png) in plotted.items():
         assert alt.strip(), plot
         assert png.startswith(PNG_SIGNATURE), plot
@@ -126,9 +131,15 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
 
     assert cell(page, "left", "gct-median") == "250 ms"
     assert cell(page, "right", "gct-median") == "272 ms"
-    assert cell(page, "left", "strides") == "603"
-    assert cell(page, "left", "running-strides") == "600"
-    assert cell(page, "left", "cadence-median") == "168 spm"
+    assert cell(page, "left", "strides") == "600 of 603"
+    assert cell(page, "left", "cadence-median") == "168"
+    assert cell(page, "left", "stride-length") == "1.30 m"
+    assert cell(page, "left", "impact") == "10.0 g"
+    assert cell(page, "left", "strike-angle") == "+3°"
+    # 600 strides of 1.3 m per foot; 599 strides of 0.72 s of running
+    assert headline_value(page, "distance") == "0.78 km"
+    assert headline_value(page, "pace") == "9:13 /km"
+    assert headline_value(page, "balance") == "47.9% left"  # 250 / (250 + 272)
     # 720 / 2 - 250 ms, labelled as an approximation
     assert cell(page, "left", "flight-approx") == "110 ms"
     assert "Flight time (approx.)" in page
@@ -140,10 +151,17 @@ def test_two_pod_report(store: Store, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("reports/.*")), "no partial file left behind"
 
 
+def headline_value(page: str, metric: str) -> str:
+    found = re.search(rf'<div data-metric="{metric}"><dt>[^<]*</dt><dd>([^<]*)</dd>', page)
+    assert found, f"no headline {metric}"
+    return found.group(1)
+
+
 def test_one_pod_report_shows_only_that_foot(store: Store, tmp_path: Path) -> None:
     run_id = make_run(store, {"right": (300.0,)})
     page = write_report(store, run_id, tmp_path / "run.html").read_text(encoding="utf-8")
-    assert set(images(page)) == {"gct-right", "cadence", "strike", "trends"}
+    assert set(images(page)) == {"gct-right", "cadence", "strike"}
+    assert headline_value(page, "balance") == "—"  # needs both feet
     assert 'data-foot="left"' not in page
     assert cell(page, "right", "gct-median") == "300 ms"
 
@@ -178,8 +196,9 @@ def test_print_summary_shows_both_feet(store: Store) -> None:
     text = console.export_text()
     assert "Left" in text and "Right" in text
     assert "250 ms" in text and "272 ms" in text
-    assert "603" in text and "168 spm" in text
-    assert re.search(r"Strike midfoot\s+│\s+50%\s+│\s+50%", text)
+    assert "600 of 603" in text and "Cadence (steps/min)" in text
+    assert re.search(r"Flat strikes \(midfoot\)\s+│\s+50%\s+│\s+50%", text)
+    assert "Distance 0.78 km" in text and "Pace 9:13 /km" in text
     assert "Sunday long run" in text
 
 
@@ -246,7 +265,7 @@ def test_report_shows_flags_onset_causes_and_trends(store: Store, tmp_path: Path
         diary.record_checkin(tired, CheckIn(legs=4, fuelling=1))
     page = write_report(store, tired, tmp_path / "run.html").read_text(encoding="utf-8")
     plotted = images(page)
-    assert set(plotted) == {
+    assert set(plotted) >= {
         "gct-left",
         "gct-right",
         "balance",
@@ -260,15 +279,17 @@ def test_report_shows_flags_onset_causes_and_trends(store: Store, tmp_path: Path
     # the flag, with its onset and evidence, in the verdict and the flags section
     verdict = page[page.index('id="heavy-legs"') : page.index('id="summary"')]
     assert 'data-flag="asymmetry"' in verdict
-    flag = re.search(
-        r'<details class="flag" data-flag="asymmetry" open><summary>(.*?)</summary>', page
-    )
-    assert flag and "onset 2" in flag.group(1)  # planted at minute 22
-    assert "Garmin" in page and "baseline" in page
+    flag = re.search(r'<li data-flag="asymmetry">(.*?)</li>', verdict)
+    assert flag and "from minute 2" in flag.group(1)  # planted at minute 22
+    judged = page[page.index('id="how-judged"') :]
+    assert "Garmin" in judged and "Baseline: minutes" in judged
     causes = re.findall(r'data-cause="([a-z_]+)"', page)
     assert causes[0] in ("weaker_leg", "fuelling")
     assert set(causes) == {"weaker_leg", "fuelling"}
-    assert "legs 4" in page  # the check-in is shown
+    # the check-in in words, every scale drawn with its hard end the same way
+    assert "heavy (4 of 5)" in page and "ran on empty (1 of 5)" in page
+    assert re.search(r'data-answer="legs".*?width:75%', page)
+    assert re.search(r'data-answer="fuelling".*?width:100%', page)
     assert "http://" not in page and "<script" not in page
 
 
@@ -424,3 +445,171 @@ def test_no_clipping_line_when_nothing_clipped(store: Store, tmp_path: Path) -> 
     store.set_recording_ranges(rec_id, 32, 2000)
     page = write_report(store, run_id, tmp_path / "run.html").read_text(encoding="utf-8")
     assert "clipping" not in page and "limit" not in page
+
+
+# --- runner terms, plots on a phone ----------------------------------------------------
+
+
+def test_report_speaks_runner_terms_and_keeps_statistics_under_how_judged(
+    store: Store, tmp_path: Path
+) -> None:
+    tired = store_run(store, scenario("fatigue_slowing", speed_known=True), started_at=T0)
+    with Diary(store.path) as diary:
+        diary.record_checkin(tired, CheckIn(legs=2, strength_before=True, hydration=5))
+    page = write_report(store, tired, tmp_path / "run.html").read_text(encoding="utf-8")
+    judged_at = page.index('id="how-judged"')
+    runner_part, judged = page[:judged_at], page[judged_at:]
+    runner_part = re.sub(r'src="data:[^"]*"', "", runner_part)  # base64 spells anything
+    for jargon in ("∝", "threshold", "ramp", "source synthetic", "No contributor", "True"):
+        assert jargon not in runner_part, jargon
+    assert "∝" in judged and "threshold" in judged and "source synthetic" in judged
+    # every headline term comes with its plain line
+    for key in ("distance", "duration", "pace", "contact-time", "balance", "cadence"):
+        assert re.search(rf'<div data-metric="{key}">.*?<span class="explain">[A-Z]', page)
+    assert re.search(r"\d+:\d\d /km", headline_value(page, "pace"))
+    # the slowdown, said and shown
+    slowdown = page[page.index('id="slowdown"') :]
+    assert "You slowed" in slowdown
+    assert re.search(r'data-metric="speed">-\d+%', slowdown)
+    assert re.search(r'data-metric="corrected-gct">\+\d+%', slowdown)
+    assert "fairly fresh (2 of 5)" in page and "leg strength work the day before" in page
+    assert "well hydrated (5 of 5)" in page
+    # one run: no four-week average to show yet
+    assert "Weekly average" not in page and "known after 3 weeks of runs" in page
+    assert 'href="history.html"' in page
+
+
+def test_imperial_units_from_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        store_run(store, scenario("steady", minutes=15, speed_known=True), started_at=T0)
+    result = CliRunner().invoke(app, ["report", "--db", str(db), "--units", "imperial"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"Pace \d+:\d\d /mi", result.output)
+    page = (tmp_path / "reports" / "run-1.html").read_text(encoding="utf-8")
+    assert headline_value(page, "distance").endswith(" mi")
+    assert re.search(r'data-metric="stride-length">\d+\.\d ft<', page)
+    assert (tmp_path / "reports" / "history.html").exists()
+    refused = CliRunner().invoke(app, ["report", "--db", str(db), "--units", "furlongs"])
+    assert refused.exit_code == 2
+    assert "choose metric or imperial" in refused.output
+
+
+def _figures(store: Store) -> dict[str, object]:
+    from heavylegs.analysis import analyse_run
+    from heavylegs.report import history_plots, plots
+    from heavylegs.report.history import week_figures
+
+    for day in range(0, 35, 4):
+        store_run(store, scenario("steady", seed=day, minutes=15), started_at=T0 + day * 86_400)
+    run_id = store_run(store, scenario("right_leg_weakening", seed=2), started_at=T0 + 36 * 86_400)
+    a = analyse_run(store, store.run(run_id))
+    feet, det = a.session.feet, a.detector
+    marks = plots.Marks((3.0, 8.0), tuple(det.flags_))
+    summaries = {foot: summarise(data) for foot, data in feet.items()}
+    weeks = week_figures(a.history)
+    return {
+        "gct-left": plots.gct_figure(feet["left"], marks),
+        # a third legend row: the figure grows rather than clip it
+        "gct-slowed": plots.gct_figure(
+            feet["right"], marks, at_earlier_pace=(feet["right"].minutes, feet["right"].gct_ms)
+        ),
+        "cadence": plots.cadence_figure(feet, marks),
+        "strike": plots.strike_figure(summaries),
+        "balance": plots.balance_figure(det.t_min, det.balance_pct_, marks),
+        "drift": plots.drift_figure(det.t_min, det.indicators_, det.flags_),
+        "trends": history_plots.trends_figure(a.weeks),
+        "weekly": history_plots.indicators_figure(weeks),
+        "load": history_plots.load_figure(weeks),
+    }
+
+
+def test_plot_text_is_large_enough_and_nothing_is_clipped(store: Store) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from heavylegs.report.figure import FONT_PT
+
+    for name, fig in _figures(store).items():
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert texts, name
+        for text in texts:
+            assert text.get_fontsize() >= FONT_PT, f"{name}: {text.get_text()!r} too small"
+        # everything drawn (ticks, labels, legends, titles), in inches, inside the figure
+        drawn = fig.get_tightbbox(renderer)
+        width, height = fig.get_size_inches()
+        assert drawn.x0 >= -0.01 and drawn.y0 >= -0.01, f"{name} runs off left or bottom"
+        assert drawn.x1 <= width + 0.01, f"{name} runs off the right by {drawn.x1 - width:.2f} in"
+        assert drawn.y1 <= height + 0.01, f"{name} runs off the top by {drawn.y1 - height:.2f} in"
+        # legends sit above the plots, never over the strides
+        top = max(ax.get_window_extent(renderer).y1 for ax in fig.axes if ax.get_visible())
+        for legend in fig.legends:
+            assert legend.get_window_extent(renderer).y0 >= top, f"{name}: legend over the plot"
+
+
+def test_feet_share_a_scale_and_stay_distinguishable(store: Store) -> None:
+    from heavylegs.report import plots
+
+    run_id = make_run(store, {"left": (240.0, 250.0, 260.0), "right": (262.0, 272.0, 282.0)})
+    feet = load_feet(store, store.run(run_id))
+    ylim = plots.shared_gct_ylim(feet)
+    assert ylim is not None and ylim[0] < 240 and ylim[1] > 282
+    limits = {plots.gct_figure(data, ylim=ylim).axes[0].get_ylim() for data in feet.values()}
+    assert len(limits) == 1
+    lines = {
+        line.get_label(): line.get_linestyle()
+        for line in plots.cadence_figure(feet).axes[0].get_lines()
+        if line.get_label() in ("left", "right")
+    }
+    assert lines["left"] != lines["right"]
+
+
+def test_thinned_strides_are_labelled_with_a_proper_ordinal() -> None:
+    from heavylegs.analysis.session import session_from_strides
+    from heavylegs.report import plots
+    from heavylegs.report.terms import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "111th"
+    ]  # fmt: skip
+    strides = strides_for("left", (250.0,), 6000)
+    data = session_from_strides(strides).feet["left"]
+    labels = plots.gct_figure(data).legends[0].get_texts()
+    assert "every 2nd stride" in [t.get_text() for t in labels]
+
+
+def test_drift_plot_gives_each_indicator_its_own_panel(store: Store) -> None:
+    fig = _figures(store)["drift"]
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 6
+    assert all(len(ax.get_lines()) >= 1 for ax in panels)
+
+
+def test_after_a_slowdown_the_contact_time_plot_shows_it_at_the_earlier_pace(
+    store: Store,
+) -> None:
+    from heavylegs.analysis import analyse_run
+    from heavylegs.report import plots
+    from heavylegs.report.html import _at_earlier_pace
+
+    run_id = store_run(store, scenario("fatigue_slowing", seed=2), started_at=T0)
+    analysis = analyse_run(store, store.run(run_id))
+    slow = analysis.slowdown
+    assert slow is not None
+    data = analysis.session.feet["left"]
+    minutes, ms = _at_earlier_pace(analysis, "left")
+    late = minutes >= slow.onset_min
+    base = analysis.detector.baseline_.gct_ms["left"]
+    # the dashed line rises by what the flag says, the strides by more
+    corrected_rise = 100 * (np.median(ms[late]) / base - 1)
+    raw_rise = 100 * (np.median(data.gct_ms[data.minutes >= slow.onset_min]) / base - 1)
+    assert abs(corrected_rise - slow.corrected_gct_pct) < 2.5
+    assert raw_rise > corrected_rise + 2
+    figure = plots.gct_figure(data, at_earlier_pace=(minutes, ms))
+    labels = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "at earlier pace" in labels
+    # no slowdown, no second line
+    steady = store_run(store, scenario("steady", seed=1, speed_known=True), started_at=T0 + 9e4)
+    assert _at_earlier_pace(analyse_run(store, store.run(steady)), "left") is None

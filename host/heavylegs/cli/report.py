@@ -14,33 +14,48 @@ from heavylegs.cli.options import DbOption
 from heavylegs.cli.runs import open_store, pick_run
 from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
-from heavylegs.report.html import write_report
+from heavylegs.report.html import HISTORY_PAGE, write_report
 from heavylegs.report.summary import print_analysis, print_summary
+from heavylegs.report.terms import UNITS, Units, checkin_sentence
 from heavylegs.store import Store
-from heavylegs.store.diary import SCALES, CheckIn, checkin_dict
+from heavylegs.store.diary import SCALES, CheckIn
 
 console = Console()
 
 
-def write_run_report(db: Path, run: int | None, out: Path | None) -> Path:
-    """Write the report of `run` (default: latest) and print its summary; returns the path."""
+def write_run_report(
+    db: Path, run: int | None, out: Path | None, units: Units | None = None
+) -> Path:
+    """Write the report of `run` (default: latest), the history page beside it, and print
+    its summary; returns the report's path."""
     with open_store(db) as store:
         info = pick_run(store, run, db)
         target = out if out is not None else db.parent / "reports" / f"run-{info.id}.html"
         analysis = analyse_run(store, info)
-        write_report(store, info.id, target, analysis=analysis)
-        print_summary(store, info.id, console, analysis.session.feet)
+        write_report(store, info.id, target, analysis=analysis, units=units)
+        print_summary(store, info.id, console, analysis.session.feet, units)
         print_analysis(analysis, console)
+    console.print(f"all runs: {(target.parent / HISTORY_PAGE).resolve()}", highlight=False)
     return target.resolve()
+
+
+def units_name(value: str) -> str:
+    if value not in UNITS:
+        raise typer.BadParameter(f"choose metric or imperial, got {value!r}")
+    return value
 
 
 def report(
     run: int | None = typer.Argument(None, help="run id (default: the latest)"),
     db: Path | None = DbOption,
     out: Path | None = typer.Option(None, help="HTML file to write", callback=output_file),
+    units: str = typer.Option(
+        "metric", help="metric (km, min/km) or imperial (mi, min/mi)", callback=units_name
+    ),
 ) -> None:
-    """Write the HTML report of a run and print its summary, flags and likely causes."""
-    print(write_run_report(db_path(db), run, out))
+    """Write the HTML report of a run (and the history page beside it) and print its
+    summary, flags and likely causes."""
+    print(write_run_report(db_path(db), run, out, Units(units)))
 
 
 def checkin(
@@ -75,8 +90,7 @@ def checkin(
             saved = diary.record_checkin(info.id, given)
     except ValueError as exc:
         fail(exc)
-    answers = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in checkin_dict(saved).items())
-    console.print(f"check-in for run {info.id}: {answers}", highlight=False)
+    console.print(f"check-in for run {info.id}: {checkin_sentence(saved)}", highlight=False)
 
 
 def _interactive() -> bool:

@@ -1,13 +1,8 @@
-"""Report plots as PNG bytes.
-
-Figures are built with matplotlib.figure.Figure, not pyplot: no global backend or
-figure registry is touched, so this works headless and next to any other matplotlib
-user in the same process, and a figure is freed as soon as it goes out of scope.
-"""
+"""The run report's plots: a `*_figure` function builds each, `*_png` renders it
+(shared sizes, legend and output in report.figure)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,9 +16,19 @@ from heavylegs.analysis.flags import (
     Flag,
     Indicator,
 )
-from heavylegs.analysis.history import Week
 from heavylegs.analysis.session import FootData
+from heavylegs.report.figure import (
+    FONT_PT,
+    WIDTH_IN,
+    axis_labels,
+    fonts,
+    legend,
+    new_figure,
+    png,
+    robust_limits,
+)
 from heavylegs.report.summary import STRIKE_ORDER, FootSummary
+from heavylegs.report.terms import ordinal
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,7 +48,6 @@ FLAG_COLOURS = {
 ROLLING_STRIDES = 31
 # A line with more points than the plot has pixels only costs time.
 _MAX_LINE_POINTS = 1000
-_DPI = 100
 # Past this many dots a scatter is a solid band and only costs drawing time (a
 # 3-hour run has 16,000 strides per foot); the rolling median still uses every one.
 _MAX_DOTS = 4000
@@ -75,54 +79,117 @@ def rolling_median(
     return minutes[half : count - half : step], medians
 
 
-def gct_png(data: FootData, marks: Marks | None = None) -> bytes:
-    fig, ax = _figure(9, 3.2)
+def shared_gct_ylim(feet: Mapping[str, FootData]) -> tuple[float, float] | None:
+    """One contact-time scale for both feet, so their plots compare at a glance."""
+    values = [data.gct_ms[_running_or_all(data)] for data in feet.values() if len(data)]
+    if not values:
+        return None
+    return robust_limits(np.concatenate(values), min_margin=10.0)
+
+
+def gct_figure(
+    data: FootData,
+    marks: Marks | None = None,
+    ylim: tuple[float, float] | None = None,
+    at_earlier_pace: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Figure:
+    """Contact time per stride and its typical value; with `at_earlier_pace` (minutes,
+    ms), also the contact time the flag judges: what it would be at the baseline's
+    pace, so a slowdown's share of the rise shows as the gap between the two lines."""
+    fig, ax = new_figure(WIDTH_IN, 3.4)
     colour = FOOT_COLOURS[data.foot]
     use = _running_or_all(data)
     minutes, gct = data.minutes[use], data.gct_ms[use]
     step = _thin(len(gct))
-    label = "per stride" if step == 1 else f"every {step}th stride"
+    label = "each stride" if step == 1 else f"every {ordinal(step)} stride"
     ax.plot(minutes[::step], gct[::step], ".", ms=2.5, color=colour, alpha=0.35, label=label)
-    ax.plot(*rolling_median(minutes, gct), color=_darker(colour), lw=1.8, label="rolling median")
-    _robust_ylim(ax, gct, min_margin=10.0)
+    ax.plot(*rolling_median(minutes, gct), color=_darker(colour), lw=2.0, label="typical")
+    if at_earlier_pace is not None:
+        ax.plot(*at_earlier_pace, color="black", ls=(0, (2, 1.5)), lw=1.6, label="at earlier pace")
+    ax.set_ylim(*(ylim or robust_limits(gct, min_margin=10.0)))
     _mark(ax, marks)
-    ax.set_title(f"{data.foot.capitalize()} foot", loc="left")
-    _label(ax, "contact time (ms)")
-    _legend(ax, markerscale=3)
-    return _png(fig)
+    axis_labels(ax, "contact time (ms)")
+    legend(fig, ax, title=f"{data.foot.capitalize()} foot", markerscale=3)
+    return fig
 
 
-def cadence_png(feet: Mapping[str, FootData], marks: Marks | None = None) -> bytes:
-    fig, ax = _figure(9, 3.2)
+def gct_png(
+    data: FootData,
+    marks: Marks | None = None,
+    ylim: tuple[float, float] | None = None,
+    at_earlier_pace: tuple[np.ndarray, np.ndarray] | None = None,
+) -> bytes:
+    return png(gct_figure(data, marks, ylim, at_earlier_pace))
+
+
+# Left solid and drawn first, right dashed on top: where they overlap both still show.
+FOOT_STYLES: dict[str, tuple[str | tuple[int, tuple[int, int]], float]] = {
+    "left": ("-", 2.6),
+    "right": ((0, (4, 2)), 1.8),
+}
+
+
+def cadence_figure(feet: Mapping[str, FootData], marks: Marks | None = None) -> Figure:
+    fig, ax = new_figure(WIDTH_IN, 3.4)
     shown = []
     for foot, data in feet.items():
         colour = FOOT_COLOURS[foot]
         use = _running_or_all(data)
         minutes, cadence = data.minutes[use], data.cadence_spm[use]
         step = _thin(len(cadence))
-        ax.plot(minutes[::step], cadence[::step], ".", ms=2, color=colour, alpha=0.2)
-        ax.plot(*rolling_median(minutes, cadence), color=_darker(colour), lw=1.8, label=foot)
+        ax.plot(minutes[::step], cadence[::step], ".", ms=2, color=colour, alpha=0.15)
+        ax.plot(
+            *rolling_median(minutes, cadence),
+            color=_darker(colour),
+            label=foot,
+            ls=FOOT_STYLES[foot][0],
+            lw=FOOT_STYLES[foot][1],
+        )
         shown.append(cadence)
-    _robust_ylim(ax, np.concatenate(shown), min_margin=3.0)
+    ax.set_ylim(*robust_limits(np.concatenate(shown), min_margin=3.0))
     _mark(ax, marks)
-    _label(ax, "cadence (steps/min)")
-    _legend(ax)
-    return _png(fig)
+    axis_labels(ax, "cadence (steps/min)")
+    legend(fig, ax)
+    return fig
+
+
+def cadence_png(feet: Mapping[str, FootData], marks: Marks | None = None) -> bytes:
+    return png(cadence_figure(feet, marks))
+
+
+def strike_figure(summaries: Mapping[str, FootSummary]) -> Figure:
+    fig, ax = new_figure(WIDTH_IN, 3.0)
+    shown = [
+        n
+        for n in STRIKE_ORDER
+        if n != "unknown" or any(s.strike_fraction[n] for s in summaries.values())
+    ]
+    slots = np.arange(len(shown))
+    width = 0.8 / max(1, len(summaries))
+    for index, (foot, summary) in enumerate(summaries.items()):
+        shares = [100 * summary.strike_fraction[name] for name in shown]
+        ax.bar(
+            slots + index * width,
+            shares,
+            width,
+            color=FOOT_COLOURS[foot],
+            hatch="//" if foot == "right" else None,
+            edgecolor="white",
+            label=foot,
+        )
+    ax.set_xticks(slots + width * (len(summaries) - 1) / 2, [_STRIKE_WORDS[n] for n in shown])
+    ax.set_ylabel("landings (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(axis="y", alpha=0.3)
+    legend(fig, ax)
+    return fig
 
 
 def strike_png(summaries: Mapping[str, FootSummary]) -> bytes:
-    fig, ax = _figure(6, 3)
-    slots = np.arange(len(STRIKE_ORDER))
-    width = 0.8 / max(1, len(summaries))
-    for index, (foot, summary) in enumerate(summaries.items()):
-        shares = [100 * summary.strike_fraction[name] for name in STRIKE_ORDER]
-        ax.bar(slots + index * width, shares, width, color=FOOT_COLOURS[foot], label=foot)
-    ax.set_xticks(slots + width * (len(summaries) - 1) / 2, STRIKE_ORDER)
-    ax.set_ylabel("strides (%)")
-    ax.set_ylim(0, 100)
-    ax.grid(axis="y", alpha=0.3)
-    _legend(ax)
-    return _png(fig)
+    return png(strike_figure(summaries))
+
+
+_STRIKE_WORDS = {"rearfoot": "heel", "midfoot": "flat", "forefoot": "ball", "unknown": "?"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,98 +204,107 @@ def _mark(ax: Axes, marks: Marks | None) -> None:
     if marks is None:
         return
     if marks.baseline is not None:
-        ax.axvspan(*marks.baseline, color="#2ca02c", alpha=0.12, lw=0, label="baseline")
+        ax.axvspan(*marks.baseline, color="#2ca02c", alpha=0.15, lw=0, label="baseline")
     for flag in marks.flags:
         colour = FLAG_COLOURS.get(flag.kind, "#444444")
-        ax.axvline(flag.onset_min, color=colour, ls="--", lw=1.4, label=f"onset: {flag.kind}")
+        ax.axvline(
+            flag.onset_min, color=colour, ls="--", lw=1.6, label=f"{_SHORT_NAMES[flag.kind]} flag"
+        )
 
 
-def balance_png(t_min: np.ndarray, balance_pct: np.ndarray, marks: Marks | None = None) -> bytes:
+def balance_figure(
+    t_min: np.ndarray, balance_pct: np.ndarray, marks: Marks | None = None
+) -> Figure:
     """Left share of contact time per bin, with Garmin's bands either side of 50%."""
-    fig, ax = _figure(9, 3.0)
+    fig, ax = new_figure(WIDTH_IN, 3.2)
     ok = np.isfinite(balance_pct)
-    ax.axhspan(100 - BALANCE_NORMAL_PCT, BALANCE_NORMAL_PCT, color="#888888", alpha=0.12, lw=0)
+    ax.axhspan(
+        100 - BALANCE_NORMAL_PCT,
+        BALANCE_NORMAL_PCT,
+        color="#888888",
+        alpha=0.15,
+        lw=0,
+        label="even",
+    )
     for level in (BALANCE_POOR_PCT, 100 - BALANCE_POOR_PCT):
-        ax.axhline(level, color="#b2182b", lw=0.8, ls=":")
-    ax.plot(t_min[ok], balance_pct[ok], color="#5e3c99", lw=1.6, label="left share")
+        ax.axhline(level, color="#b2182b", lw=1.0, ls=":")
+    ax.plot(t_min[ok], balance_pct[ok], color="#5e3c99", lw=1.8, label="left share")
     _mark(ax, marks)
     values = balance_pct[ok] if ok.any() else np.array([50.0])
     low = min(float(np.min(values)), 100 - BALANCE_POOR_PCT) - 0.5
     high = max(float(np.max(values)), BALANCE_POOR_PCT) + 0.5
     ax.set_ylim(low, high)
-    _label(ax, "left share of contact time (%)")
-    _legend(ax)
-    return _png(fig)
+    axis_labels(ax, "left share (%)")
+    legend(fig, ax)
+    return fig
+
+
+def balance_png(t_min: np.ndarray, balance_pct: np.ndarray, marks: Marks | None = None) -> bytes:
+    return png(balance_figure(t_min, balance_pct, marks))
+
+
+def drift_figure(
+    t_min: np.ndarray, indicators: Mapping[str, Indicator], flags: Sequence[Flag]
+) -> Figure:
+    """One small panel per indicator, on one scale: 1 is the level where a flag can start.
+
+    Separate panels, not one crowded axes: six lines on top of each other read as none.
+    """
+    from matplotlib.figure import Figure
+
+    kinds = list(indicators)
+    columns = 2
+    rows = -(-len(kinds) // columns)
+    fig = Figure(figsize=(WIDTH_IN, 0.6 + 1.75 * rows))
+    top_in, bottom_in = 0.3, 0.55
+    fig.subplots_adjust(
+        left=0.7 / WIDTH_IN,
+        right=1 - 0.1 / WIDTH_IN,
+        top=1 - top_in / fig.get_figheight(),
+        bottom=bottom_in / fig.get_figheight(),
+        hspace=0.55,
+        wspace=0.12,
+    )
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False).ravel()
+    onsets = {f.kind: f.onset_min for f in flags}
+    top = 1.6
+    for ind in indicators.values():
+        scaled = ind.smoothed / ind.threshold
+        if np.isfinite(scaled).any():
+            top = max(top, float(np.nanmax(scaled)) * 1.1)
+    for ax, kind in zip(axes, kinds, strict=False):
+        ind = indicators[kind]
+        flagged = kind in onsets
+        colour = FLAG_COLOURS.get(kind, "#444444") if flagged else "#555555"
+        ax.axhspan(1.0, max(top, 1.6), color="#b2182b", alpha=0.08, lw=0)
+        ax.axhline(1.0, color="#b2182b", lw=1.0, ls="--")
+        ax.axhline(0.0, color="#999999", lw=0.8)
+        ax.plot(t_min, ind.smoothed / ind.threshold, color=colour, lw=2.0)
+        if flagged:
+            ax.axvline(onsets[kind], color=colour, ls=":", lw=1.4)
+            ax.annotate(
+                f" from {onsets[kind]:.0f} min",
+                (onsets[kind], 0.97),
+                xycoords=("data", "axes fraction"),
+                va="top",
+                color=colour,
+            )
+        ax.set_title(_SHORT_NAMES[kind], loc="left", color=colour, pad=3, fontsize=FONT_PT)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(kinds) :]:
+        ax.set_visible(False)
+    axes[0].set_ylim(-1.2, top)
+    axes[0].set_yticks([0, 1], ["usual", "flag"])
+    for ax in axes[-columns:]:
+        ax.set_xlabel("minutes")
+    fonts(fig)
+    return fig
 
 
 def drift_png(
     t_min: np.ndarray, indicators: Mapping[str, Indicator], flags: Sequence[Flag]
 ) -> bytes:
-    """Every indicator's smoothed drift in multiples of its own threshold, on one axes.
-
-    One scale for all: 1 is where a flag becomes possible, whatever the unit.
-    """
-    fig, ax = _figure(9, 3.4)
-    fig.subplots_adjust(top=1 - 0.6 / 3.4)
-    onsets = {f.kind: f.onset_min for f in flags}
-    top = 1.6
-    for kind, ind in indicators.items():
-        colour = FLAG_COLOURS.get(kind, "#444444")
-        scaled = ind.smoothed / ind.threshold
-        flagged = kind in onsets
-        ax.plot(
-            t_min,
-            scaled,
-            color=colour,
-            lw=2.0 if flagged else 1.0,
-            alpha=1.0 if flagged else 0.6,
-            label=_SHORT_NAMES[kind],
-        )
-        if flagged:
-            ax.axvline(onsets[kind], color=colour, ls="--", lw=1.2)
-        if np.isfinite(scaled).any():
-            top = max(top, float(np.nanmax(scaled)) * 1.1)
-    ax.axhline(1.0, color="#b2182b", lw=1.0, ls="--")
-    ax.axhline(0.5, color="#b2182b", lw=0.6, ls=":")
-    ax.axhline(0.0, color="#555555", lw=0.6)
-    ax.set_ylim(-1.2, top)
-    _label(ax, "drift / threshold")
-    ax.legend(
-        loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, fontsize="small", frameon=False
-    )
-    return _png(fig)
-
-
-def trends_png(weeks: Sequence[Week]) -> bytes:
-    """Running time per week, and contact time at a comparable pace over the weeks."""
-    fig, ax = _figure(9, 3.2)
-    fig.subplots_adjust(right=1 - 0.8 / 9)  # room for the second axis
-    x = np.arange(len(weeks))
-    ax.bar(x, [w.minutes for w in weeks], color="#9ecae1", label="running (min)")
-    ax.set_ylabel("running per week (min)")
-    ax.set_xticks(x, [w.start.strftime("%d %b") for w in weeks], fontsize="small")
-    ax.set_xlabel("week starting")
-    ax.grid(axis="y", alpha=0.3)
-    gct = np.array([np.nan if w.gct_at_ref_ms is None else w.gct_at_ref_ms for w in weeks])
-    twin = ax.twinx()
-    twin.plot(x, gct, "o-", color="#d6604d", label="contact time at 170 steps/min")
-    twin.set_ylabel("contact time (ms)")
-    if np.isfinite(gct).any():
-        mid = float(np.nanmedian(gct))
-        spread = max(15.0, float(np.nanmax(np.abs(gct - mid))) * 1.3)
-        twin.set_ylim(mid - spread, mid + spread)
-    handles = ax.get_legend_handles_labels()
-    more = twin.get_legend_handles_labels()
-    ax.legend(
-        handles[0] + more[0],
-        handles[1] + more[1],
-        loc="lower right",
-        bbox_to_anchor=(1.0, 1.0),
-        ncols=2,
-        fontsize="small",
-        frameon=False,
-    )
-    return _png(fig)
+    return png(drift_figure(t_min, indicators, flags))
 
 
 _SHORT_NAMES = {
@@ -241,49 +317,6 @@ _SHORT_NAMES = {
 }
 
 
-def _figure(width_in: float, height_in: float) -> tuple[Figure, Axes]:
-    # Imported here: matplotlib takes half a second to load, and every CLI command
-    # (a refused one too) would pay it at start.
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width_in, height_in))
-    # Fixed margins, not a layout engine: constrained layout measures every artist
-    # and makes savefig draw twice, which tripled the time for 16,000-point plots.
-    fig.subplots_adjust(
-        left=0.75 / width_in,
-        right=1 - 0.2 / width_in,
-        bottom=0.5 / height_in,
-        top=1 - 0.35 / height_in,
-    )
-    return fig, fig.add_subplot()
-
-
-def _label(ax: Axes, ylabel: str) -> None:
-    ax.set_xlabel("minutes from first stride")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-
-
-def _legend(ax: Axes, markerscale: float = 1.0) -> None:
-    # Above the plot area, right of the title, so it never hides strides.
-    ax.legend(
-        loc="lower right",
-        bbox_to_anchor=(1.0, 1.0),
-        ncols=4,
-        fontsize="small",
-        markerscale=markerscale,
-        frameon=False,
-        borderaxespad=0.2,
-    )
-
-
-def _robust_ylim(ax: Axes, values: np.ndarray, min_margin: float) -> None:
-    # Percentile limits keep a few misdetected strides from flattening the trend.
-    low, high = np.percentile(values, [0.5, 99.5])
-    margin = max(min_margin, 0.1 * (high - low))
-    ax.set_ylim(low - margin, high + margin)
-
-
 def _running_or_all(data: FootData) -> np.ndarray:
     """Running strides; every stride for a foot that never ran, rather than no plot."""
     return data.running if data.running.any() else np.ones_like(data.running)
@@ -292,9 +325,3 @@ def _running_or_all(data: FootData) -> np.ndarray:
 def _darker(colour: str) -> tuple[float, float, float]:
     rgb = tuple(int(colour[i : i + 2], 16) / 255 * 0.7 for i in (1, 3, 5))
     return rgb[0], rgb[1], rgb[2]
-
-
-def _png(fig: Figure) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
-    return buf.getvalue()

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from heavylegs.analysis.run import RunAnalysis
 from heavylegs.analysis.session import FootData, load_session
+from heavylegs.report.terms import EXPLAIN, Units
 from heavylegs.store import STRIKE_CLASSES, RunInfo, Store
 from heavylegs.store.models import local_minute
 
@@ -36,6 +37,9 @@ class FootSummary:
     gct_q1_ms: float
     gct_q3_ms: float
     cadence_median_spm: float
+    stride_len_median_m: float | None
+    impact_median_g: float | None
+    strike_deg_median: float | None
     # stride_ms / 2 stands in for step time, which needs the other foot to measure
     flight_approx_ms: float | None
     strike_fraction: dict[str, float]
@@ -67,11 +71,83 @@ def summarise(data: FootData) -> FootSummary:
         gct_q1_ms=float(q1),
         gct_q3_ms=float(q3),
         cadence_median_spm=float(np.median(data.cadence_spm[use])),
+        stride_len_median_m=_finite_median(data.stride_len_m[use]),
+        impact_median_g=_finite_median(data.impact_g[use]),
+        strike_deg_median=_finite_median(data.strike_deg[use]),
         flight_approx_ms=flight,
         strike_fraction={name: float(np.mean(classes == name)) for name in STRIKE_ORDER},
         clipped=int(np.count_nonzero(data.clipped)),
         acc_fs_g=data.acc_fs_g,
     )
+
+
+def _finite_median(values: np.ndarray) -> float | None:
+    known = values[np.isfinite(values)]
+    return float(np.median(known)) if len(known) else None
+
+
+@dataclass(frozen=True, slots=True)
+class RunFigures:
+    """The run as a whole, in the terms a runner uses."""
+
+    duration_s: float
+    running_min: float
+    distance_km: float | None  # None when too few strides have a length
+    gct_median_ms: float | None
+    cadence_median_spm: float | None
+    balance_pct: float | None  # left share of contact time; both feet needed
+
+
+def run_figures(feet: dict[str, FootData], duration_s: float | None) -> RunFigures:
+    minutes, kms = [], []
+    for data in feet.values():
+        use = data.running
+        # gaps longer than 3 s are stops, not running
+        gaps = np.diff(data.minutes[use])
+        minutes.append(float(gaps[gaps < 0.05].sum()) if len(gaps) else 0.0)
+        lengths = data.stride_len_m[use]
+        known = np.isfinite(lengths)
+        if known.any() and known.mean() >= 0.8:
+            # the unknown few are counted at the known ones' mean
+            kms.append(float(lengths[known].mean() * len(lengths) / 1000))
+    summaries = {foot: summarise(data) for foot, data in feet.items()}
+    balance = None
+    if {"left", "right"} <= set(summaries):
+        left, right = summaries["left"].gct_median_ms, summaries["right"].gct_median_ms
+        balance = 100 * left / (left + right)
+    return RunFigures(
+        duration_s=duration_s or max((d.duration_s for d in feet.values()), default=0.0),
+        running_min=max(minutes, default=0.0),
+        distance_km=float(np.mean(kms)) if kms else None,
+        gct_median_ms=float(np.mean([s.gct_median_ms for s in summaries.values()]))
+        if summaries
+        else None,
+        cadence_median_spm=float(np.mean([s.cadence_median_spm for s in summaries.values()]))
+        if summaries
+        else None,
+        balance_pct=balance,
+    )
+
+
+def headline(figures: RunFigures, units: Units) -> list[tuple[str, str, str]]:
+    """(key, label, value) for the run's headline figures, in the order a runner reads them."""
+    f = figures
+    return [
+        ("distance", "Distance", units.distance(f.distance_km)),
+        ("duration", "Duration", format_duration(f.duration_s)),
+        ("pace", "Pace", units.pace(f.running_min, f.distance_km)),
+        (
+            "contact-time",
+            "Contact time",
+            "—" if f.gct_median_ms is None else f"{f.gct_median_ms:.0f} ms",
+        ),
+        ("balance", "Balance", "—" if f.balance_pct is None else f"{f.balance_pct:.1f}% left"),
+        (
+            "cadence",
+            "Cadence",
+            "—" if f.cadence_median_spm is None else f"{f.cadence_median_spm:.0f} steps/min",
+        ),
+    ]
 
 
 def summarise_run(store: Store, run: RunInfo) -> dict[str, FootSummary]:
@@ -126,23 +202,27 @@ class Row:
     values: dict[str, str]
 
 
-def table_rows(summaries: dict[str, FootSummary]) -> list[Row]:
-    """The summary table, a value per foot in each row, shared by terminal and HTML."""
+def table_rows(summaries: dict[str, FootSummary], units: Units | None = None) -> list[Row]:
+    """The per-foot table, a value per foot in each row, shared by terminal and HTML.
+
+    `key` names the metric; `term` names its plain-line explanation in terms.EXPLAIN.
+    """
+    units = units or Units()
     metrics: list[tuple[str, str, Callable[[FootSummary], str]]] = [
-        ("strides", "Strides", lambda s: f"{s.strides}"),
-        ("running-strides", "Running strides", lambda s: f"{s.running_strides}"),
-        ("duration", "Duration", lambda s: format_duration(s.duration_s)),
-        ("gct-median", "Contact time, median", lambda s: f"{s.gct_median_ms:.0f} ms"),
-        ("gct-iqr", "Contact time, IQR", lambda s: f"{s.gct_q1_ms:.0f}–{s.gct_q3_ms:.0f} ms"),
-        ("cadence-median", "Cadence, median", lambda s: f"{s.cadence_median_spm:.0f} spm"),
-        ("flight-approx", "Flight time (approx.)", _format_flight),
+        ("gct-median", "Contact time", lambda s: f"{s.gct_median_ms:.0f} ms"),
+        ("cadence-median", "Cadence (steps/min)", lambda s: f"{s.cadence_median_spm:.0f}"),
+        ("stride-length", "Stride length", lambda s: units.length(s.stride_len_median_m)),
+        ("impact", "Impact", lambda s: _maybe(s.impact_median_g, "{:.1f} g")),
+        ("strike-angle", "Strike angle", lambda s: _maybe(s.strike_deg_median, "{:+.0f}°")),
     ]
     for name in STRIKE_ORDER:
         # "unknown" only earns a row when some stride has it
         if name != "unknown" or any(s.strike_fraction[name] for s in summaries.values()):
             metrics.append(
-                (f"strike-{name}", f"Strike {name}", _strike_share(name)),
+                (f"strike-{name}", f"{_STRIKE_LABELS[name]}", _strike_share(name)),
             )
+    metrics.append(("flight-approx", "Flight time (approx.)", _format_flight))
+    metrics.append(("strides", "Strides", lambda s: f"{s.running_strides} of {s.strides}"))
     metrics.append(("clipped", "Clipped impacts", lambda s: f"{s.clipped}"))
     return [
         Row(key, label, {foot: fmt(s) for foot, s in summaries.items()})
@@ -164,6 +244,27 @@ def clipping_line(summary: FootSummary) -> str | None:
     return f"{landings} landings hit the sensor's {limit} limit, so impact on those is at least {limit}"
 
 
+_STRIKE_LABELS = {
+    "rearfoot": "Heel strikes (rearfoot)",
+    "midfoot": "Flat strikes (midfoot)",
+    "forefoot": "Ball strikes (forefoot)",
+    "unknown": "Strike not read",
+}
+# which plain line explains each table row
+ROW_TERMS = {
+    "stride-length": "stride-length",
+    "impact": "impact",
+    "strike-angle": "strike-angle",
+    "strike-rearfoot": "strike",
+    "flight-approx": "flight",
+    "strides": "strides",
+}
+
+
+def _maybe(value: float | None, pattern: str) -> str:
+    return "—" if value is None else pattern.format(value)
+
+
 def _format_flight(summary: FootSummary) -> str:
     flight = summary.flight_approx_ms
     return "—" if flight is None else f"{flight:.0f} ms"
@@ -174,59 +275,87 @@ def _strike_share(name: str) -> Callable[[FootSummary], str]:
 
 
 def print_summary(
-    store: Store, run_id: int, console: Console, feet: dict[str, FootData] | None = None
+    store: Store,
+    run_id: int,
+    console: Console,
+    feet: dict[str, FootData] | None = None,
+    units: Units | None = None,
 ) -> None:
-    """One table, a column per foot, so left and right read side by side.
+    """The headline figures, then one table with a column per foot so left and right
+    read side by side, then a plain line per term.
 
     `feet` saves reading the strides again when the caller has them loaded.
     """
+    units = units or Units()
     run = store.run(run_id)
     if feet is None:
         feet = load_feet(store, run)
     summaries = {foot: summarise(data) for foot, data in feet.items()}
-    heading = (
-        f"{run.name} · {format_started(run)} · {format_duration(run.duration_s)} · {run.source}"
-    )
+    heading = f"{run.name} · {format_started(run)}"
     notes = run_notes(store, run)
     if not summaries:
         console.print(f"[bold]{heading}[/]\nNo strides recorded in this run.")
         for note in notes:
             console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
         return
-    table = Table(title=heading, title_justify="left")
+    figures = run_figures(feet, run.duration_s)
+    console.print(f"[bold]{heading}[/]", highlight=False)
+    console.print(
+        "  ".join(f"{label} [bold]{value}[/]" for _, label, value in headline(figures, units)),
+        highlight=False,
+    )
+    table = Table()
     table.add_column("")
     for foot in summaries:
         table.add_column(foot.capitalize(), justify="right")
-    for row in table_rows(summaries):
+    for row in table_rows(summaries, units):
         table.add_row(row.label, *row.values.values())
     console.print(table)
     for summary in summaries.values():
         line = clipping_line(summary)
         if line is not None:
             console.print(f"[yellow]note:[/] {line}", highlight=False, soft_wrap=True)
+    for term in ("contact-time", "balance", "stride-length", "impact", "strike-angle"):
+        console.print(f"[dim]{_TERM_NAMES[term]}: {EXPLAIN[term]}[/]", highlight=False)
     for note in notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
 
 
+_TERM_NAMES = {
+    "contact-time": "Contact time",
+    "balance": "Balance",
+    "stride-length": "Stride length",
+    "impact": "Impact",
+    "strike-angle": "Strike angle",
+}
+
+
 def print_analysis(analysis: RunAnalysis, console: Console) -> None:
-    """Flags and the ranked causes, after the per-foot table."""
+    """Flags, any slowdown and the ranked causes, after the per-foot table."""
     flags = analysis.detector.flags_
     if flags:
-        table = Table(title="Fatigue flags", title_justify="left")
-        for column in ("Flag", "Onset", "Size", "Confidence"):
-            table.add_column(column, justify="left" if column == "Flag" else "right")
+        table = Table(title="Signs of tired legs", title_justify="left")
+        for column in ("Sign", "From", "Change", "Confidence"):
+            table.add_column(column, justify="left" if column == "Sign" else "right")
         for f in flags:
-            table.add_row(f.title, f"{f.onset_min:.1f} min", f.size_text, f"{f.confidence_label}")
+            table.add_row(
+                f.title, f"minute {f.onset_min:.0f}", f.size_text, f"{f.confidence_label}"
+            )
         console.print(table)
     elif analysis.detector.baseline_ is not None:
-        console.print("No lasting fatigue signs in this run.")
+        console.print("No lasting signs of tired legs in this run.")
+    else:
+        why = "; ".join(analysis.detector.notes_)
+        console.print(
+            "Not enough steady running to judge tired legs in this run"
+            + (f" ({why})." if why else "."),
+            highlight=False,
+        )
     if analysis.slowdown is not None:
         console.print(analysis.slowdown.text + ".", highlight=False)
-    for note in analysis.detector.notes_:
-        console.print(f"[dim]{note}[/]")
     console.print("[bold]Why are my legs heavy?[/]")
     if not analysis.causes:
-        console.print("  No contributor has enough evidence behind it.")
+        console.print(f"  {no_cause_text(analysis)}", highlight=False)
     for rank, cause in enumerate(analysis.causes, 1):
         console.print(f"  {rank}. [bold]{cause.title}[/] ({cause.label})")
         for line in cause.evidence:
@@ -234,3 +363,12 @@ def print_analysis(analysis: RunAnalysis, console: Console) -> None:
         console.print(f"     [cyan]→ {cause.advice}[/]", highlight=False)
     for unknown in analysis.unknowns:
         console.print(f"  [dim]not checked: {unknown}[/]", highlight=False)
+
+
+def no_cause_text(analysis: RunAnalysis) -> str:
+    if analysis.detector.flags_:
+        return (
+            "Nothing in your recent training, check-ins or shoes stands out as the reason; "
+            "a check-in after the run helps next time."
+        )
+    return "Nothing in your recent training, check-ins or shoes gives cause for concern."

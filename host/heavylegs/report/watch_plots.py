@@ -3,7 +3,6 @@ contact time, from a merged watch activity (`heavylegs merge`)."""
 
 from __future__ import annotations
 
-import base64
 from html import escape
 
 import numpy as np
@@ -12,7 +11,9 @@ from heavylegs.analysis.cardiac import cardiac_drift
 from heavylegs.analysis.indicators import combine_feet
 from heavylegs.analysis.run import RunAnalysis
 from heavylegs.analysis.watch_track import WatchTrack
-from heavylegs.report.plots import _figure, _label, _png
+from heavylegs.report.figure import FONT_PT, WIDTH_IN, axis_labels, fonts, new_figure, png
+from heavylegs.report.page import img, section
+from heavylegs.report.page import plots as plot_grid
 
 
 def watch_section(analysis: RunAnalysis) -> str | None:
@@ -24,8 +25,7 @@ def watch_section(analysis: RunAnalysis) -> str | None:
     gct = None
     if det.bins_ is not None and det.bins_.feet:
         gct = combine_feet([fb.gct_ms for fb in det.bins_.feet.values()])
-    png = watch_png(track, det.t_min, gct)
-    data = base64.b64encode(png).decode("ascii")
+    picture = watch_png(track, det.t_min, gct)
     alt = "Pace and elevation, heart rate and contact time over the run, from the watch"
     drift = cardiac_drift(det)
     note = (
@@ -38,10 +38,7 @@ def watch_section(analysis: RunAnalysis) -> str | None:
         + " Contact time is judged at the watch's GPS pace"
         + (" and the grade from its elevation." if track.has_grade else ".")
     )
-    parts = [
-        f'<img data-plot="watch" alt="{escape(alt)}" src="data:image/png;base64,{data}">',
-        f'<p class="note">{note}</p>',
-    ]
+    parts = [plot_grid(img(picture, "watch", alt)), f'<p class="note">{note}</p>']
     if drift is not None:
         parts.append(f'<p data-watch="cardiac">{escape(drift.text)}</p>')
     elif np.isfinite(track.heart_rate_bpm).any():
@@ -50,18 +47,16 @@ def watch_section(analysis: RunAnalysis) -> str | None:
             "(median); too little running at the baseline's pace later on to judge "
             "cardiac drift.</p>"
         )
-    return (
-        '<section id="watch">\n<h2>Pace and heart rate (watch)</h2>\n'
-        + "\n".join(parts)
-        + "\n</section>"
-    )
+    return section("watch", "Pace and heart rate (watch)", *parts)
 
 
 def watch_png(track: WatchTrack, t_min: np.ndarray, gct_ms: np.ndarray | None) -> bytes:
     """Two panels on the run's minutes: pace with elevation, heart rate with contact time."""
-    fig, pace_ax = _figure(9.0, 5.0)
-    pace_ax.set_position((0.08, 0.58, 0.84, 0.36))
-    hr_ax = fig.add_axes((0.08, 0.1, 0.84, 0.36), sharex=pace_ax)
+    # two stacked panels, each with a second axis on the right: margins for both labels
+    fig, pace_ax = new_figure(WIDTH_IN, 6.0)
+    left, right = 0.85 / WIDTH_IN, 1 - 0.85 / WIDTH_IN
+    pace_ax.set_position((left, 0.6, right - left, 0.32))
+    hr_ax = fig.add_axes((left, 0.1, right - left, 0.32), sharex=pace_ax)
     with np.errstate(divide="ignore", invalid="ignore"):
         pace = np.where(track.speed_mps > 1.0, 1000 / 60 / track.speed_mps, np.nan)
     pace_ax.plot(track.t_min, _smooth(pace), color="#0b5394", lw=1.0, label="pace")
@@ -75,19 +70,18 @@ def watch_png(track: WatchTrack, t_min: np.ndarray, gct_ms: np.ndarray | None) -
         )
         elevation.set_ylabel("elevation (m)")
     hr_ax.plot(track.t_min, track.heart_rate_bpm, color="#c0392b", lw=1.0)
-    _label(hr_ax, "heart rate (bpm)")
+    axis_labels(hr_ax, "heart rate (bpm)")
     if gct_ms is not None and np.isfinite(gct_ms).any():
         contact = hr_ax.twinx()
         contact.plot(t_min, gct_ms, color="#333", lw=1.2, marker=".", ms=3)
-        contact.set_ylabel("contact time (ms, 30 s medians)")
+        contact.set_ylabel("contact time (ms)")
     for ax in (pace_ax, hr_ax):
         for start, _end in track.laps[1:]:
             ax.axvline(start, color="#888", lw=0.8, ls=":")
-    pace_ax.set_title(
-        "Pace and elevation; heart rate (red) and contact time (black); laps dotted",
-        fontsize="small",
-    )
-    return _png(fig)
+    pace_ax.set_title("Pace (blue), elevation (grey)", fontsize=FONT_PT)
+    hr_ax.set_title("Heart rate (red), contact time (black)", fontsize=FONT_PT)
+    fonts(fig)
+    return png(fig)
 
 
 def _smooth(values: np.ndarray, window: int = 15) -> np.ndarray:
