@@ -10,7 +10,11 @@ In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
   IC   the impact at initial contact: the first sample-to-sample jump of the
        acceleration above JERK_G once the swing has turned the toe up by
        SWING_DEG. The contact lies between that sample and the one before; the
-       midpoint is taken.
+       midpoint is taken. A walking stride (contact of half the stride or more)
+       is timed instead where the toe began to turn down past 50 dps within
+       0.1 s of that jolt, to sub-sample time: the heel strike starts that turn
+       at once, and it stays sharp where a soft heel or a 100 Hz source blurs
+       the jolt (tests/test_real_data.py: IC SD on real walking).
   TO   the push-off minimum of pitch rate after foot-flat, to sub-sample time by
        a parabola through the three samples around it, declared once the toe has
        turned up by SWING_DEG after it (a heel slap's rebound turns less).
@@ -40,6 +44,7 @@ from heavylegs_pod.gait._kernels import (
     EV_NO_NEXT_CONTACT,
     EV_SLIPPED,
     EV_TOE_OFF,
+    EV_TURNED_DOWN,
     K_SIZE,
     P_CLIP,
     P_DTHETA_HI,
@@ -63,6 +68,9 @@ from heavylegs_pod.gait._kernels import (
     P_SWING_THR,
     S_C,
     S_CLIPPED,
+    S_DOWN_N,
+    S_DOWN_Y0,
+    S_DOWN_Y1,
     S_FLAT_COUNT,
     S_IC_N,
     S_IMPACT_MAX,
@@ -190,6 +198,10 @@ class GaitEngine:
         k[P_MAX_SWING] = odr_hz * max_swing_ms // 1000
         k[P_MAX_SLAP] = odr_hz * 400 // 1000
         self._min_stride = odr_hz * 35 // 100  # 0.35 s: faster is not a stride
+        # A walking heel strike starts the toe turning down (the slap) at once: the
+        # jolt and that turn are one landing when they lie within 0.1 s of each other
+        # (a 100 Hz source or a soft heel blurs the jolt by up to ~60 ms either way).
+        self._turn_spread = odr_hz // 10
         k[P_CLIP] = 32767 - 8
         # The toe leaves the ground a few ms after the push-off pitch-rate minimum
         # (the foot still pivots on the toe; the peak is also asymmetric, which biases
@@ -231,11 +243,15 @@ class GaitEngine:
         self._replay_start = 0  # sample index of the oldest buffered sample
         self._replay_len = 0
         self._replay_pos = 0  # ring position of the oldest
-        self._ic_f = 0
+        # this contact's initial contact in 1/64 sample: at the jolt, and where the toe
+        # turned down (the jolt's time if it did not, near it)
+        self._ic_jolt = self._ic_turn = 0
+        self._walking = False  # the last stride had a contact of half the stride or more
         # the finished contact waiting for its stride time (next IC) and length (next flat)
-        self._p_next_ic = 0  # 1/64-sample ticks of the next IC, 0 = not yet
-        self._p_ic_n = self._p_ic_f = 0
-        self._p_gct = 0
+        self._p_next_ic = 0  # 1/64-sample ticks of the next IC's jolt, 0 = not yet
+        self._p_next_turn = 0
+        self._p_ic_jolt = self._p_ic_turn = 0
+        self._p_to = 0
         self._p_strike = 0
         self._p_impact = 0
         self._p_clipped = 0
@@ -345,10 +361,27 @@ class GaitEngine:
             self._finish_pending(0)
         elif event == EV_SLIPPED:
             self._slipped()
+        elif event == EV_TURNED_DOWN:
+            self._turned_down()
         else:
+            if k[S_DOWN_N] == n and k[S_STATE] != SLAP:
+                self._turned_down()  # this sample's foot-flat event hid EV_TURNED_DOWN
             self._foot_flat(event == EV_FLAT_RESTED)
 
+    def _down_ticks(self):
+        """Where the pitch rate crossed minus the flat threshold (S_DOWN_*), in ticks."""
+        k = self._k
+        y0 = k[S_DOWN_Y0]
+        y1 = k[S_DOWN_Y1]
+        frac = _FRAC
+        if y0 > y1:
+            frac = (y0 + k[P_FLAT_THR]) * _FRAC // (y0 - y1)
+        return (k[S_DOWN_N] - 1) * _FRAC + frac
+
     def _initial_contact(self, n, gp):
+        """The impact's jolt (or a soft landing's slap). The moment the toe began to
+        turn down, if within `_turn_spread` before (or, EV_TURNED_DOWN, after), is kept
+        beside it: a walking stride is timed there (see _finish_pending)."""
         k = self._k
         ic_n = n - 1
         ic_f = _FRAC // 2
@@ -358,13 +391,21 @@ class GaitEngine:
             ic_n = soft_n
             ic_f = 0
             k[S_SOFT_N] = 0
+        ticks = ic_n * _FRAC + ic_f
+        turn = ticks
+        if k[S_DOWN_N]:
+            if n - k[S_DOWN_N] <= self._turn_spread:
+                turn = self._down_ticks()
+            else:
+                k[S_DOWN_N] = 0  # that turn was in the swing, not this landing
         if k[S_PENDING]:
-            ticks = ic_n * _FRAC + ic_f
-            if ticks - (self._p_ic_n * _FRAC + self._p_ic_f) < self._min_stride * _FRAC:
+            if ticks - self._p_ic_jolt < self._min_stride * _FRAC:
                 return  # too soon after the last contact to be a stride: a tap or a stumble
             self._p_next_ic = ticks
+            self._p_next_turn = turn
         k[S_IC_N] = ic_n
-        self._ic_f = ic_f
+        self._ic_jolt = ticks
+        self._ic_turn = turn
         k[S_STRIKE_SUM] = gp
         k[S_SLAP_DONE] = 0
         k[S_SLAP_MOVED] = 0
@@ -378,6 +419,15 @@ class GaitEngine:
         k[S_ROLL_MAX] = 0
         k[S_STATE] = SLAP
         k[S_SINCE] = n
+
+    def _turned_down(self):
+        k = self._k
+        if k[S_DOWN_N] - k[S_IC_N] > self._turn_spread:
+            return
+        ticks = self._down_ticks()
+        if k[S_PENDING] and self._p_next_ic:
+            self._p_next_turn = ticks
+        self._ic_turn = ticks
 
     def _foot_flat(self, rested):
         """End of the landing (the kernel has moved on to FLAT, or PUSH). `rested`: the
@@ -415,15 +465,13 @@ class GaitEngine:
             elif frac < -(_FRAC // 2):
                 frac = -(_FRAC // 2)
         min_n = k[S_MIN_N]
-        ic_n = k[S_IC_N]
-        to_ticks = min_n * _FRAC + frac + self._to_lag
         if k[S_PENDING]:
             self._finish_pending(self._p_next_ic)
         k[S_PENDING] = 1
         self._p_next_ic = 0
-        self._p_ic_n = ic_n
-        self._p_ic_f = self._ic_f
-        self._p_gct = to_ticks - (ic_n * _FRAC + self._ic_f)
+        self._p_ic_jolt = self._ic_jolt
+        self._p_ic_turn = self._ic_turn
+        self._p_to = min_n * _FRAC + frac + self._to_lag
         # strike: pitch at IC relative to flat = minus the rotation from IC to flat
         self._p_strike = -k[S_STRIKE_SUM]
         self._p_impact = k[S_IMPACT_MAX]
@@ -440,14 +488,26 @@ class GaitEngine:
         k[S_STATE] = ARMED
         k[S_SINCE] = min_n
         k[S_SOFT_N] = 0
+        k[S_DOWN_N] = 0
 
     def _finish_pending(self, next_ic_ticks):
         """Queue the pending contact as a stride; next_ic_ticks 0 = no next contact."""
         odr = self.odr_hz
-        gct = self._p_gct
+        ic = self._p_ic_jolt
+        gct = self._p_to - ic
         stride_ticks = 0
         if next_ic_ticks:
-            stride_ticks = next_ic_ticks - (self._p_ic_n * _FRAC + self._p_ic_f)
+            stride_ticks = next_ic_ticks - ic
+            self._walking = 2 * gct >= stride_ticks
+        if self._walking:
+            # Walking (a contact of half the stride or more): the heel's jolt is soft,
+            # and a 100 Hz source or a gentle heel blurs it by tens of ms; the toe
+            # starting to turn down is sharp. Running lands hard, and the toe of a
+            # forefoot or midfoot runner is already turning down before it lands.
+            ic = self._p_ic_turn
+            gct = self._p_to - ic
+            if next_ic_ticks:
+                stride_ticks = self._p_next_turn - ic
         self._k[S_PENDING] = 0
         self._p_next_ic = 0
         if self._q_len == _QUEUE:
@@ -456,8 +516,8 @@ class GaitEngine:
         base = ((self._q_head + self._q_len) % _QUEUE) * N_FIELDS
         self._q_len += 1
         q[base + F_SEQ] = self._seq
-        q[base + F_IC_N] = self._p_ic_n
-        q[base + F_IC_FRAC] = self._p_ic_f
+        q[base + F_IC_N] = ic // _FRAC
+        q[base + F_IC_FRAC] = ic % _FRAC
         # 1/64 sample -> 0.1 ms is 10000 / (64 * odr) = 625 / (4 * odr)
         q[base + F_GCT_01MS] = gct * 625 // (4 * odr)
         stride_01ms = stride_ticks * 625 // (4 * odr)
