@@ -11,10 +11,11 @@ In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
        acceleration above JERK_G once the swing has turned the toe up by
        SWING_DEG. The contact lies between that sample and the one before; the
        midpoint is taken. A walking stride (contact of half the stride or more)
-       is timed instead where the toe began to turn down past 50 dps within
-       0.1 s of that jolt, to sub-sample time: the heel strike starts that turn
-       at once, and it stays sharp where a soft heel or a 100 Hz source blurs
-       the jolt (tests/test_real_data.py: IC SD on real walking).
+       is timed instead where the toe began to turn down past 50 dps, from 30 ms
+       before that jolt to 0.1 s after it, to sub-sample time: the heel strike
+       starts that turn at once, and it stays sharp where a soft heel or a
+       100 Hz source blurs the jolt (tests/test_real_data.py: IC SD on real
+       walking).
   TO   the push-off minimum of pitch rate after foot-flat, to sub-sample time by
        a parabola through the three samples around it, declared once the toe has
        turned up by SWING_DEG after it (a heel slap's rebound turns less).
@@ -198,9 +199,12 @@ class GaitEngine:
         k[P_MAX_SWING] = odr_hz * max_swing_ms // 1000
         k[P_MAX_SLAP] = odr_hz * 400 // 1000
         self._min_stride = odr_hz * 35 // 100  # 0.35 s: faster is not a stride
-        # A walking heel strike starts the toe turning down (the slap) at once: the
-        # jolt and that turn are one landing when they lie within 0.1 s of each other
-        # (a 100 Hz source or a soft heel blurs the jolt by up to ~60 ms either way).
+        # A walking heel strike starts the toe turning down (the slap) at once. A turn
+        # up to 30 ms before the jolt, or 0.1 s after it, is the same landing: a jolt
+        # lags the contact by 10-25 ms on real mocap walking, more from a 100 Hz
+        # source. A turn 30-100 ms before the jolt is the swing's own (some walkers'
+        # toe turns down before the heel lands): the jolt alone times that landing.
+        self._turn_before = odr_hz * 30 // 1000
         self._turn_spread = odr_hz // 10
         k[P_CLIP] = 32767 - 8
         # The toe leaves the ground a few ms after the push-off pitch-rate minimum
@@ -380,8 +384,8 @@ class GaitEngine:
 
     def _initial_contact(self, n, gp):
         """The impact's jolt (or a soft landing's slap). The moment the toe began to
-        turn down, if within `_turn_spread` before (or, EV_TURNED_DOWN, after), is kept
-        beside it: a walking stride is timed there (see _finish_pending)."""
+        turn down, if within `_turn_before` before (or, EV_TURNED_DOWN, `_turn_spread`
+        after), is kept beside it: a walking stride is timed there (_finish_pending)."""
         k = self._k
         ic_n = n - 1
         ic_f = _FRAC // 2
@@ -394,10 +398,10 @@ class GaitEngine:
         ticks = ic_n * _FRAC + ic_f
         turn = ticks
         if k[S_DOWN_N]:
-            if n - k[S_DOWN_N] <= self._turn_spread:
+            if n - k[S_DOWN_N] <= self._turn_before:
                 turn = self._down_ticks()
-            else:
-                k[S_DOWN_N] = 0  # that turn was in the swing, not this landing
+            elif n - k[S_DOWN_N] > self._turn_spread:
+                k[S_DOWN_N] = 0  # long before: the next turn may be this landing's slap
         if k[S_PENDING]:
             if ticks - self._p_ic_jolt < self._min_stride * _FRAC:
                 return  # too soon after the last contact to be a stride: a tap or a stumble
