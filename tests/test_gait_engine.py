@@ -279,17 +279,28 @@ def test_a_foot_slap_rebound_is_not_a_toe_off(runs):
     assert abs(np.mean(gct_err)) < 3.0 and np.std(gct_err) < 4.0
 
 
-def test_walking_recorded_at_100_hz_keeps_every_step():
+@pytest.mark.parametrize("gait", ["walk", "slow-run"])
+def test_walking_recorded_at_100_hz_keeps_every_step(gait):
     # a 100 Hz IMU's landing, resampled to 416 Hz, jolts 0.38 g per sample at most
     # (the IC threshold is 0.6 g): 4 of 31 steps were missed before a slap without
     # a jolt counted as a landing
     from heavylegs.sim.disturbances import low_source_rate
+    from heavylegs.sim.gait.params import Segment
 
-    walk = RunParams(duration_s=40.0, speed_mps=1.3, cadence_spm=110, gct_s=0.65)
+    if gait == "walk":
+        walk = RunParams(duration_s=40.0, segments=(Segment(0.0, gait="walk"),))
+    else:
+        # a run's kinematics at walking tempo and duty (0.65 s of a 1.09 s stride)
+        walk = RunParams(duration_s=40.0, speed_mps=1.3, cadence_spm=110, gct_s=0.65)
     trace = simulate_run(walk, seed=5)["left"]
     trace = mounted(low_source_rate(trace, source_hz=100), random_rotation(3))
     rows, _ = run_engine(*counts_of(trace))
     pairs, missed, extra = match(rows, trace.truth, 0.1)
     assert (missed, extra) == (0, 0)
-    ic_err = [((r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR - t.ic_s) * 1000 for r, t in pairs]
-    assert abs(np.mean(ic_err)) < 10.0 and np.std(ic_err) < 10.0
+    if gait == "walk":
+        # Contacts of half the stride or more are timed where the toe turns down. In
+        # the slowed run the toe turns down ~33 ms before landing (as a forefoot
+        # runner's does), which real walking never shows: at the mocap IC of
+        # gaitmap's walker it is still turning up (zero crossing 4 ± 6 ms after).
+        ic_err = [((r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR - t.ic_s) * 1000 for r, t in pairs]
+        assert abs(np.mean(ic_err)) < 10.0 and np.std(ic_err) < 10.0

@@ -17,6 +17,7 @@ EVENTS = (
     K.EV_FLAT_MOVING,
     K.EV_TOE_OFF,
     K.EV_NO_NEXT_CONTACT,
+    K.EV_TURNED_DOWN,
 )
 
 
@@ -241,6 +242,9 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_PENDING] = rnd.between(0, 1)
     k[K.S_SWING_SUM] = rnd.between(0, 2000 * 65536 // 2)
     k[K.S_SOFT_N] = 0 if rnd.bits() % 2 else n - rnd.between(0, 20)
+    k[K.S_DOWN_N] = 0 if rnd.bits() % 2 else n - rnd.between(0, 100)
+    k[K.S_DOWN_Y0] = rnd.between(-65536, 65536)
+    k[K.S_DOWN_Y1] = rnd.between(-65536, 65536)
 
 
 def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():

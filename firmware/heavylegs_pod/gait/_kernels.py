@@ -97,7 +97,13 @@ S_SLAP_HIGH = const(54)  # the highest pitch rate since that low
 S_PJX = const(55)  # in a swing: the last sample's jerk (acceleration change), x
 S_PJY = const(56)
 S_PJZ = const(57)
-K_SIZE = const(58)
+# In a swing: the first sample, since its peak, whose pitch rate turned toe-down past
+# the flat threshold (0 = none yet), with the pitch rates either side of the crossing.
+# The heel's contact starts the toe turning down: this times the landing.
+S_DOWN_N = const(58)
+S_DOWN_Y0 = const(59)
+S_DOWN_Y1 = const(60)
+K_SIZE = const(61)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -113,6 +119,7 @@ EV_FLAT_RESTED = const(3)  # foot-flat at rest: close the integration, restart i
 EV_FLAT_MOVING = const(4)  # foot-flat without rest (state may already be PUSH)
 EV_TOE_OFF = const(5)  # the push-off minimum in S_MIN_* was toe-off
 EV_NO_NEXT_CONTACT = const(6)  # the pending contact ends without a next one
+EV_TURNED_DOWN = const(7)  # after the impact, the toe turned down (S_DOWN_*): time the landing
 
 ONE = const(8192)  # Q13
 _Q = const(13)
@@ -239,6 +246,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SINCE] = n
             k[S_SWING_PEAK] = gp
             k[S_SOFT_N] = 0
+            k[S_DOWN_N] = 0
         elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
             event = EV_NO_NEXT_CONTACT
     elif state == ARMED:
@@ -246,6 +254,11 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         if gp > peak:
             peak = gp
             k[S_SWING_PEAK] = gp
+            k[S_DOWN_N] = 0
+        elif k[S_DOWN_N] == 0 and gp <= -k[P_FLAT_THR] and prev_gp > -k[P_FLAT_THR]:
+            k[S_DOWN_N] = n
+            k[S_DOWN_Y0] = prev_gp
+            k[S_DOWN_Y1] = gp
         turned = k[S_SWING_SUM] + gp
         if turned < 0:
             # the foot has turned back down by all it had swung up: a landing too
@@ -349,6 +362,13 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == SLAP:
+            if k[S_DOWN_N] == 0 and gp <= -flat_thr and prev_gp > -flat_thr:
+                # the impact came before the toe turned down: the engine may time the
+                # landing here instead (a foot-flat event this sample says it too)
+                k[S_DOWN_N] = n
+                k[S_DOWN_Y0] = prev_gp
+                k[S_DOWN_Y1] = gp
+                event = EV_TURNED_DOWN
             if not k[S_SLAP_DONE]:
                 k[S_STRIKE_SUM] += gp
                 if not quiet:
@@ -615,6 +635,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = gp
                 p[S_SOFT_N] = 0
+                p[S_DOWN_N] = 0
             elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == ARMED:
@@ -622,6 +643,11 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
             if gp > peak:
                 peak = gp
                 p[S_SWING_PEAK] = gp
+                p[S_DOWN_N] = 0
+            elif p[S_DOWN_N] == 0 and gp <= -p[P_FLAT_THR] and prev_gp > -p[P_FLAT_THR]:
+                p[S_DOWN_N] = n
+                p[S_DOWN_Y0] = prev_gp
+                p[S_DOWN_Y1] = gp
             turned = ((p[S_SWING_SUM] ^ sign) - sign) + gp
             if turned < 0:
                 turned = 0
@@ -728,6 +754,11 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
             elif state == SLAP:
+                if p[S_DOWN_N] == 0 and gp <= -flat_thr and prev_gp > -flat_thr:
+                    p[S_DOWN_N] = n
+                    p[S_DOWN_Y0] = prev_gp
+                    p[S_DOWN_Y1] = gp
+                    event = EV_TURNED_DOWN
                 if not p[S_SLAP_DONE]:
                     p[S_STRIKE_SUM] = ((p[S_STRIKE_SUM] ^ sign) - sign) + gp
                     if not quiet:

@@ -10,7 +10,12 @@ In the foot frame, pitch rate (toe rising positive) is -gyro_y. Per stride:
   IC   the impact at initial contact: the first sample-to-sample jump of the
        acceleration above JERK_G once the swing has turned the toe up by
        SWING_DEG. The contact lies between that sample and the one before; the
-       midpoint is taken.
+       midpoint is taken. A walking stride (contact of half the stride or more)
+       is timed instead where the toe began to turn down past 50 dps, from 30 ms
+       before that jolt to 0.1 s after it, to sub-sample time: the heel strike
+       starts that turn at once, and it stays sharp where a soft heel or a
+       100 Hz source blurs the jolt (tests/test_real_data.py: IC SD on real
+       walking).
   TO   the push-off minimum of pitch rate after foot-flat, to sub-sample time by
        a parabola through the three samples around it, declared once the toe has
        turned up by SWING_DEG after it (a heel slap's rebound turns less).
@@ -43,6 +48,7 @@ from heavylegs_pod.gait._kernels import (
     EV_NO_NEXT_CONTACT,
     EV_SLIPPED,
     EV_TOE_OFF,
+    EV_TURNED_DOWN,
     EVENT_MASK,
     K_SIZE,
     P_CLIP,
@@ -67,6 +73,9 @@ from heavylegs_pod.gait._kernels import (
     P_SWING_THR,
     S_C,
     S_CLIPPED,
+    S_DOWN_N,
+    S_DOWN_Y0,
+    S_DOWN_Y1,
     S_FLAT_COUNT,
     S_IC_N,
     S_IMPACT_MAX,
@@ -183,6 +192,13 @@ class GaitEngine:
         k[P_MAX_SWING] = odr_hz * max_swing_ms // 1000
         k[P_MAX_SLAP] = odr_hz * 400 // 1000
         self._min_stride = odr_hz * 35 // 100  # 0.35 s: faster is not a stride
+        # A walking heel strike starts the toe turning down (the slap) at once. A turn
+        # up to 30 ms before the jolt, or 0.1 s after it, is the same landing: a jolt
+        # lags the contact by 10-25 ms on real mocap walking, more from a 100 Hz
+        # source. A turn 30-100 ms before the jolt is the swing's own (some walkers'
+        # toe turns down before the heel lands): the jolt alone times that landing.
+        self._turn_before = odr_hz * 30 // 1000
+        self._turn_spread = odr_hz // 10
         k[P_CLIP] = 32767 - 8
         # The toe leaves the ground a few ms after the push-off pitch-rate minimum
         # (the foot still pivots on the toe; the peak is also asymmetric, which biases
@@ -216,7 +232,10 @@ class GaitEngine:
         k[S_C] = _ONE
         clear_queue(self)
         clear_replay(self)
-        self._ic_f = 0
+        # this contact's initial contact in 1/64 sample: at the jolt, and where the toe
+        # turned down (the jolt's time if it did not, near it)
+        self._ic_jolt = self._ic_turn = 0
+        self._walking = False  # the last stride had a contact of half the stride or more
 
     # -- public ---------------------------------------------------------------------
     # native code around the viper kernel; bench/firmware_speed.py measures the pair
@@ -306,10 +325,27 @@ class GaitEngine:
             self._finish_pending(0)
         elif event == EV_SLIPPED:
             self._slipped()
+        elif event == EV_TURNED_DOWN:
+            self._turned_down()
         else:
+            if k[S_DOWN_N] == n and k[S_STATE] != SLAP:
+                self._turned_down()  # this sample's foot-flat event hid EV_TURNED_DOWN
             self._foot_flat(event == EV_FLAT_RESTED)
 
+    def _down_ticks(self):
+        """Where the pitch rate crossed minus the flat threshold (S_DOWN_*), in ticks."""
+        k = self._k
+        y0 = k[S_DOWN_Y0]
+        y1 = k[S_DOWN_Y1]
+        frac = _FRAC
+        if y0 > y1:
+            frac = (y0 + k[P_FLAT_THR]) * _FRAC // (y0 - y1)
+        return (k[S_DOWN_N] - 1) * _FRAC + frac
+
     def _initial_contact(self, n, gp):
+        """The impact's jolt (or a soft landing's slap). The moment the toe began to
+        turn down, if within `_turn_before` before (or, EV_TURNED_DOWN, `_turn_spread`
+        after), is kept beside it: a walking stride is timed there (_finish_pending)."""
         k = self._k
         ic_n = n - 1
         ic_f = _FRAC // 2
@@ -319,13 +355,21 @@ class GaitEngine:
             ic_n = soft_n
             ic_f = 0
             k[S_SOFT_N] = 0
+        ticks = ic_n * _FRAC + ic_f
+        turn = ticks
+        if k[S_DOWN_N]:
+            if n - k[S_DOWN_N] <= self._turn_before:
+                turn = self._down_ticks()
+            elif n - k[S_DOWN_N] > self._turn_spread:
+                k[S_DOWN_N] = 0  # long before: the next turn may be this landing's slap
         if k[S_PENDING]:
-            ticks = ic_n * _FRAC + ic_f
-            if ticks - (self._p_ic_n * _FRAC + self._p_ic_f) < self._min_stride * _FRAC:
+            if ticks - self._p_ic_jolt < self._min_stride * _FRAC:
                 return  # too soon after the last contact to be a stride: a tap or a stumble
             self._p_next_ic = ticks
+            self._p_next_turn = turn
         k[S_IC_N] = ic_n
-        self._ic_f = ic_f
+        self._ic_jolt = ticks
+        self._ic_turn = turn
         k[S_STRIKE_SUM] = gp
         k[S_SLAP_DONE] = 0
         k[S_SLAP_MOVED] = 0
@@ -339,6 +383,15 @@ class GaitEngine:
         k[S_ROLL_MAX] = 0
         k[S_STATE] = SLAP
         k[S_SINCE] = n
+
+    def _turned_down(self):
+        k = self._k
+        if k[S_DOWN_N] - k[S_IC_N] > self._turn_spread:
+            return
+        ticks = self._down_ticks()
+        if k[S_PENDING] and self._p_next_ic:
+            self._p_next_turn = ticks
+        self._ic_turn = ticks
 
     def _foot_flat(self, rested):
         """End of the landing (the kernel has moved on to FLAT, or PUSH). `rested`: the
@@ -376,9 +429,7 @@ class GaitEngine:
             elif frac < -(_FRAC // 2):
                 frac = -(_FRAC // 2)
         min_n = k[S_MIN_N]
-        ic_n = k[S_IC_N]
-        to_ticks = min_n * _FRAC + frac + self._to_lag
-        self._hold_contact(ic_n, to_ticks)
+        self._hold_contact(min_n * _FRAC + frac + self._to_lag)
         roll_flat = k[S_ROLL_AT_FLAT]
         if roll_flat > 0 and self.foot_votes < 100:
             self.foot_votes += 1
@@ -389,6 +440,7 @@ class GaitEngine:
         k[S_STATE] = ARMED
         k[S_SINCE] = min_n
         k[S_SOFT_N] = 0
+        k[S_DOWN_N] = 0
 
 
 # The name the app and services have used since the walking skeleton.

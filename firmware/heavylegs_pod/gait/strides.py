@@ -78,9 +78,10 @@ def clear_queue(self):
     self._q_head = 0
     self._q_len = 0
     # the finished contact waiting for its stride time (next IC) and length (next flat)
-    self._p_next_ic = 0  # 1/64-sample ticks of the next IC, 0 = not yet
-    self._p_ic_n = self._p_ic_f = 0
-    self._p_gct = 0
+    self._p_next_ic = 0  # 1/64-sample ticks of the next IC's jolt, 0 = not yet
+    self._p_next_turn = 0
+    self._p_ic_jolt = self._p_ic_turn = 0
+    self._p_to = 0
     self._p_strike = 0
     self._p_impact = 0
     self._p_clipped = 0
@@ -99,7 +100,7 @@ def pop_stride(self):
     return 1
 
 
-def hold_contact(self, ic_n, to_ticks):
+def hold_contact(self, to_ticks):
     """A contact has ended at toe-off (to_ticks): the one before is queued as a
     stride, and this one waits, measured, for its stride time and length."""
     k = self._k
@@ -107,9 +108,9 @@ def hold_contact(self, ic_n, to_ticks):
         self._finish_pending(self._p_next_ic)
     k[S_PENDING] = 1
     self._p_next_ic = 0
-    self._p_ic_n = ic_n
-    self._p_ic_f = self._ic_f
-    self._p_gct = to_ticks - (ic_n * _FRAC + self._ic_f)
+    self._p_ic_jolt = self._ic_jolt
+    self._p_ic_turn = self._ic_turn
+    self._p_to = to_ticks
     # strike: pitch at IC relative to flat = minus the rotation from IC to flat
     self._p_strike = -k[S_STRIKE_SUM]
     self._p_impact = k[S_IMPACT_MAX]
@@ -121,10 +122,21 @@ def hold_contact(self, ic_n, to_ticks):
 def finish_pending(self, next_ic_ticks):
     """Queue the pending contact as a stride; next_ic_ticks 0 = no next contact."""
     odr = self.odr_hz
-    gct = self._p_gct
+    ic = self._p_ic_jolt
+    gct = self._p_to - ic
     stride_ticks = 0
     if next_ic_ticks:
-        stride_ticks = next_ic_ticks - (self._p_ic_n * _FRAC + self._p_ic_f)
+        stride_ticks = next_ic_ticks - ic
+        self._walking = 2 * gct >= stride_ticks
+    if self._walking:
+        # Walking (a contact of half the stride or more): the heel's jolt is soft,
+        # and a 100 Hz source or a gentle heel blurs it by tens of ms; the toe
+        # starting to turn down is sharp. Running lands hard, and the toe of a
+        # forefoot or midfoot runner is already turning down before it lands.
+        ic = self._p_ic_turn
+        gct = self._p_to - ic
+        if next_ic_ticks:
+            stride_ticks = self._p_next_turn - ic
     self._k[S_PENDING] = 0
     self._p_next_ic = 0
     if self._q_len == _QUEUE:
@@ -133,8 +145,8 @@ def finish_pending(self, next_ic_ticks):
     base = ((self._q_head + self._q_len) % _QUEUE) * N_FIELDS
     self._q_len += 1
     q[base + F_SEQ] = self._seq
-    q[base + F_IC_N] = self._p_ic_n
-    q[base + F_IC_FRAC] = self._p_ic_f
+    q[base + F_IC_N] = ic // _FRAC
+    q[base + F_IC_FRAC] = ic % _FRAC
     # 1/64 sample -> 0.1 ms is 10000 / (64 * odr) = 625 / (4 * odr)
     q[base + F_GCT_01MS] = gct * 625 // (4 * odr)
     stride_01ms = stride_ticks * 625 // (4 * odr)
