@@ -31,6 +31,16 @@ GCT_SPEED_SD = 0.2
 # the coupling a run with a merged watch's elevation learns from its own hills.
 GCT_PER_GRADE_PRIOR = 1.2
 
+__all__ = [
+    "CADENCE_COUPLING_PRIOR",
+    "GCT_PER_GRADE_PRIOR",
+    "GCT_SPEED_SD",
+    "PaceCouplings",
+    "beyond_pace_band",
+    "learn_couplings",
+    "stride_time_coupling",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class PaceCouplings:
