@@ -10,11 +10,16 @@ own bin-to-bin scatter, and the onset is where a ramp or a step fits the drift b
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from heavylegs.analysis.drift import (
+    SLOWDOWN_MIN_PCT,
+    LastingRule,
+    baseline_window,
+    lasting_slowdown,
+)
 from heavylegs.analysis.flags import (
     BALANCE_NORMAL_PCT,
     BALANCE_POOR_PCT,
@@ -33,32 +38,18 @@ from heavylegs.analysis.indicators import (
     Bins,
     bin_session,
     combine_feet,
-    coupling_evidence,
-    pace_coupling,
-    pooled_coupling,
     robust_sd,
     rolling_nanmedian,
 )
-from heavylegs.analysis.onset import fit_change, fit_onset
+from heavylegs.analysis.pace_couplings import (
+    CADENCE_COUPLING_PRIOR,
+    GCT_PER_GRADE_PRIOR,
+    GCT_SPEED_SD,
+    beyond_pace_band,
+    learn_couplings,
+    stride_time_coupling,
+)
 from heavylegs.analysis.session import Session
-
-# Cadence follows speed as speed^0.25 on average, but runners differ (about 0.15 to
-# 0.35): the prior's SD says so, and a run or the runner's history narrows it.
-CADENCE_COUPLING_PRIOR = (0.25, 0.08)
-# however much evidence piles up, a runner's coupling is not known better than this
-_COUPLING_SD_FLOOR = 0.02
-# a comparison at another pace is widened by this many SDs of the coupling
-_COUPLING_Z = 2.0
-# Contact time's combined response to speed is about speed^-0.8 but runners (and the
-# simulator, about -0.6) differ, and step changes of pace (a tempo block, a stepped
-# warm-up) teach the high-passed regression nothing: its SD widens comparisons too.
-_GCT_SPEED_SD = 0.2
-# a lasting slowdown worth saying out loud, in %
-SLOWDOWN_MIN_PCT = 3.0
-# Contact time per unit of grade (log per rise/run): about +1.2% per % uphill at the
-# same speed (Vernillo et al. 2017 review: uphill lengthens contact). The prior for
-# the coupling a run with a merged watch's elevation learns from its own hills.
-GCT_PER_GRADE_PRIOR = 1.2
 
 # re-exported: reports, tests and the history import these from here
 __all__ = [
@@ -67,6 +58,7 @@ __all__ = [
     "CADENCE_COUPLING_PRIOR",
     "FLAG_KINDS",
     "FLAG_TITLES",
+    "GCT_PER_GRADE_PRIOR",
     "MIN_EFFECT",
     "SLOWDOWN_MIN_PCT",
     "Baseline",
@@ -164,44 +156,28 @@ class FatigueDetector:
         grade_known = bool(np.isfinite(grade[running]).mean() >= 0.8)
         gr0 = np.where(np.isfinite(grade), grade, 0.0)
         gct_all = combine_feet(list(lg.values()))
-        b_g = 0.0
         if speed_known:
-            b_s, b_v, *graded = pace_coupling(
-                gct_all,
-                [ls, lv] + ([gr0] if grade_known else []),
-                [0.5, -0.8] + ([GCT_PER_GRADE_PRIOR] if grade_known else []),
-                [(0.0, 2.0), (-1.5, 0.0)] + ([(0.0, 4.0)] if grade_known else []),
+            couplings = learn_couplings(
+                gct_all, ls, lv, lc, li, gr0 if grade_known else None, self.cadence_coupling_prior
             )
-            b_g = graded[0] if graded else 0.0
-            # cadence: a Bayesian update of the prior, so its remaining uncertainty can
-            # widen comparisons at another pace (a slow pace trend teaches nothing)
-            evidence = coupling_evidence(lc, lv)
-            if evidence is not None:
-                self.coupling_evidence_["cadence_per_speed"] = evidence
-            c_v, c_sd = pooled_coupling(
-                self.cadence_coupling_prior, [evidence] if evidence is not None else []
-            )
-            c_v = float(np.clip(c_v, 0.0, 0.6))
-            self.coupling_sd_["cadence_per_speed"] = max(c_sd, _COUPLING_SD_FLOOR)
-            (i_v,) = pace_coupling(li, [lv], [1.0], [(0.0, 2.0)])
+            if couplings.cadence_evidence is not None:
+                self.coupling_evidence_["cadence_per_speed"] = couplings.cadence_evidence
+            assert couplings.cadence_sd is not None
+            self.coupling_sd_["cadence_per_speed"] = couplings.cadence_sd
         else:
-            # Without speed, a slowdown shows only through stride time; its coupling
-            # is capped so that a fatigue-driven cadence drop cannot explain away
-            # the contact time that rose with it.
-            (b_s,) = pace_coupling(gct_all, [ls], [1.0], [(0.0, 2.0)])
-            b_v = c_v = i_v = 0.0
+            couplings = stride_time_coupling(gct_all, ls)
             self.notes_.append(
                 "no stride lengths, so speed is unknown: contact time is normalised for "
                 "cadence only, and a slowdown that lasts to the end cannot be told from fatigue"
             )
-        self.couplings_ = {
-            "gct_per_stride_time": b_s,
-            "gct_per_speed": b_v,
-            "cadence_per_speed": c_v,
-            "impact_per_speed": i_v,
-        }
+        b_s, b_v, b_g = (
+            couplings.gct_per_stride_time,
+            couplings.gct_per_speed,
+            couplings.gct_per_grade,
+        )
+        c_v, i_v = couplings.cadence_per_speed, couplings.impact_per_speed
+        self.couplings_ = couplings.as_dict()
         if b_g:
-            self.couplings_["gct_per_grade"] = b_g
             self.notes_.append(
                 f"the watch's elevation judges contact time with grade: "
                 f"+{b_g:.1f}% per % uphill at the same pace"
@@ -212,8 +188,8 @@ class FatigueDetector:
 
         # settling is judged at comparable pace: an easy warm-up before faster running
         # is not a runner still settling in
-        start, end, default_start = self._baseline_window(
-            t, norm_all, lc - c_v * lv0, session.duration_min
+        start, end, default_start = baseline_window(
+            t, norm_all, lc - c_v * lv0, session.duration_min, self.baseline_min
         )
         base = (t >= start) & (t < end)
         if np.isfinite(norm_all[base]).sum() < 4:
@@ -252,18 +228,23 @@ class FatigueDetector:
         if speed_known:
             # the coupling is uncertain: a cadence change at another pace is only
             # counted beyond what that uncertainty could explain
-            band = (
-                _COUPLING_Z
-                * self.coupling_sd_["cadence_per_speed"]
-                * 100
-                * np.abs(lv0 - base_of(lv))
+            speed_change = np.abs(lv0 - base_of(lv))
+            deviations["cadence"] = beyond_pace_band(
+                deviations["cadence"], speed_change, self.coupling_sd_["cadence_per_speed"]
             )
-            d = deviations["cadence"]
-            deviations["cadence"] = np.sign(d) * np.maximum(np.abs(d) - band, 0.0)
-            self.slowdown_ = self._slowdown(t, lv, gct_all, deviations["contact_time"], base_of)
-            band = _COUPLING_Z * _GCT_SPEED_SD * 100 * np.abs(lv0 - base_of(lv))
-            d = deviations["contact_time"]
-            deviations["contact_time"] = np.sign(d) * np.maximum(np.abs(d) - band, 0.0)
+            self.slowdown_ = lasting_slowdown(
+                t,
+                lv,
+                gct_all,
+                deviations["contact_time"],
+                base_of,
+                baseline_end_min=end,
+                smooth_bins=self.smooth_bins,
+                rule=self._lasting_rule(),
+            )
+            deviations["contact_time"] = beyond_pace_band(
+                deviations["contact_time"], speed_change, GCT_SPEED_SD
+            )
         if balance is not None:
             deviations["asymmetry"] = balance - base_of(balance)
         first = int(np.searchsorted(t, end))
@@ -302,64 +283,8 @@ class FatigueDetector:
         self.flags_.sort(key=lambda f: (-f.confidence, f.onset_min))
         return self
 
-    def _slowdown(
-        self,
-        t: np.ndarray,
-        lv: np.ndarray,
-        gct_all: np.ndarray,
-        gct_corrected: np.ndarray,
-        base_of: Callable[[np.ndarray], float],
-    ) -> Slowdown | None:
-        """A lasting slowdown from the baseline pace, dated like a drift."""
-        assert self.baseline_ is not None
-        slowing = -100 * (lv - base_of(lv))
-        if np.isfinite(slowing).sum() < 10:
-            return None
-        first = int(np.searchsorted(t, self.baseline_.end_min))
-        smoothed = rolling_nanmedian(slowing, self.smooth_bins)
-        found = self._first_lasting(t, slowing, smoothed, SLOWDOWN_MIN_PCT, first)
-        if found is None:
-            return None
-        after = t >= found.onset_min
-        speed_pct = float(100 * (1 - math.exp(-np.nanmedian(slowing[after]) / 100)))
-        if speed_pct < SLOWDOWN_MIN_PCT:
-            return None
-        raw = float(100 * (math.exp(np.nanmedian(gct_all[after]) - base_of(gct_all)) - 1))
-        corrected = float(100 * (math.exp(np.nanmedian(gct_corrected[after]) / 100) - 1))
-        return Slowdown(round(found.onset_min, 1), speed_pct, raw, corrected)
-
-    # --- baseline -----------------------------------------------------------------
-
-    def _baseline_window(
-        self, t: np.ndarray, gct_norm: np.ndarray, log_cadence: np.ndarray, duration: float
-    ) -> tuple[float, float, float]:
-        """The default window, moved later while the runner is still settling in.
-
-        Settling means contact time still falling or cadence still rising from one
-        window to the next; a worsening trend (fatigue) never moves the baseline.
-        """
-        start, end = self.baseline_min
-        length = end - start
-        if duration < end + 2 * length:
-            # a short run: the same shape, scaled to it
-            start, length = 0.15 * duration, max(2.5, 0.25 * duration)
-        default_start = start
-        latest = min(start + 15.0, duration / 2 - length)
-
-        def level(x: np.ndarray, a: float, b: float) -> float:
-            sel = (t >= a) & (t < b) & np.isfinite(x)
-            return float(np.median(x[sel])) if sel.sum() >= 3 else float("nan")
-
-        while start + 0.5 <= latest:
-            # against the next 15 minutes rather than the next window alone, so one
-            # hill in a window does not look like settling
-            later = (start + length, start + length + 15.0)
-            gct_drop = level(gct_norm, start, start + length) - level(gct_norm, *later)
-            cadence_rise = level(log_cadence, *later) - level(log_cadence, start, start + length)
-            if not (gct_drop > 0.015 or cadence_rise > 0.01):
-                break
-            start += 0.5
-        return start, start + length, default_start
+    def _lasting_rule(self) -> LastingRule:
+        return LastingRule(self.bin_min, self.min_follow_min, self.persistence)
 
     # --- detection ----------------------------------------------------------------
 
@@ -377,59 +302,8 @@ class FatigueDetector:
         noise_smoothed = noise * 1.25 / math.sqrt(self.smooth_bins)
         threshold = max(self.min_effect[kind], self.threshold_sigmas * noise_smoothed)
         indicator = Indicator(kind, d, smoothed, threshold, noise, UNITS[kind])
-        found = self._first_lasting(t, d, smoothed, threshold, first)
+        found = self._lasting_rule().first_lasting(t, d, smoothed, threshold, first)
         return indicator, found
-
-    def _first_lasting(
-        self, t: np.ndarray, d: np.ndarray, smoothed: np.ndarray, threshold: float, first: int
-    ) -> Detection | None:
-        finite = np.isfinite(smoothed)
-        holds = finite & (smoothed > threshold / 2)
-        # counts from each bin to the end of the run
-        finite_after = np.cumsum(finite[::-1])[::-1]
-        holds_after = np.cumsum(holds[::-1])[::-1]
-        last_t = t[np.flatnonzero(finite)[-1]] if finite.any() else -np.inf
-        for i in np.flatnonzero(finite & (smoothed > threshold)).tolist():
-            if i < first or last_t - t[i] < self.min_follow_min:
-                continue
-            share = holds_after[i] / finite_after[i]
-            if share < self.persistence:
-                continue
-            late = d[t >= last_t - 5.0]
-            if not np.nanmedian(late) > threshold / 2:
-                # back to the baseline by the end: a stretch at another pace (a tempo
-                # block, say) the couplings did not quite explain; fatigue does not
-                # wear off before the run ends
-                return None
-            fit = fit_change(t, d, first)
-            if fit is None:
-                return None
-            onset, level, rise, model = fit
-            # a drift that was there from the baseline's end on is a chance-low
-            # baseline, not fatigue: the change itself must clear the threshold
-            if rise < threshold:
-                return None
-            alarm = i
-            if t[alarm] < onset:
-                later = np.flatnonzero((t >= onset) & finite & (smoothed - level > threshold))
-                alarm = int(later[0]) if len(later) else alarm
-            # dated near the alarm, where later terrain cannot pull the fit around,
-            # on the drift from the level the run held before it
-            onset, model = fit_onset(
-                t, d - level, first, alarm, min(len(t), alarm + int(3 / self.bin_min) + 1)
-            )
-            rest = d[alarm:]
-            return Detection(
-                alarm=int(alarm),
-                onset_min=onset,
-                size=float(np.nanmedian(rest) - level),
-                late=float(np.nanmedian(late)),
-                persistence=float(share),
-                model=model,
-            )
-        return None
-
-    # --- presentation ------------------------------------------------------------
 
 
 def analyse(session: Session, **params: object) -> FatigueDetector:

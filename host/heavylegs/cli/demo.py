@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from heavylegs.cli.errors import MAX_MINUTES, number_in, output_folder
-from heavylegs.cli.pods import record_sim_run
 from heavylegs.cli.report import write_run_report
+from heavylegs.cli.sim_record import record_sim_run
 from heavylegs.errors import HeavylegsError
 from heavylegs.store import Store
 from heavylegs.store.diary import CheckIn, Diary

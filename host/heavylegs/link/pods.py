@@ -33,6 +33,7 @@ from heavylegs.link.client import (
 )
 from heavylegs.link.clock import ClockFit, gct_balance_pct, pair_steps
 from heavylegs.link.ingest import SyncReport
+from heavylegs.link.journal_fill import fill_from_journal
 from heavylegs.link.keys import KeyStore
 from heavylegs.link.scan import ScanResult, find_pods, scan
 from heavylegs.link.sync import SessionKeptApart, Syncer, unwrap_seq
@@ -353,21 +354,14 @@ class Recorder:
                     await client.request(wire.OP_STOP_SESSION)
                 if fill_gaps and client.authenticated:
                     syncer = Syncer(self.store, self.backends, self.keys or KeyStore(keys={}))
-                    report = SyncReport(pod=pod.name)
-                    for session in await syncer.list_sessions(client):
-                        recording_id = self.store.find_recording(
-                            client.address, session.session, epoch=session.epoch
-                        )
-                        if recording_id is None:
-                            continue
-                        recording_id = self._kept_apart.get(recording_id, recording_id)
-                        if recording_id in pod.clocks and session.acc_fs_g is not None:
-                            # the live records do not say the sensor's ranges; the listing does
-                            self.store.set_recording_ranges(
-                                recording_id, session.acc_fs_g, session.gyro_fs_dps
-                            )
-                        if recording_id in pod.clocks:
-                            await syncer._sync_session(client, session, recording_id, report)
+                    report = await fill_from_journal(
+                        self.store,
+                        syncer,
+                        client,
+                        pod_name=pod.name,
+                        seen_live=pod.clocks,
+                        kept_apart=self._kept_apart,
+                    )
                     self.gap_reports.append(report)
             except (LinkError, PodRefused) as exc:
                 log.warning("%s: could not finish on the pod: %s", pod.name, exc)

@@ -8,7 +8,9 @@ Host code stays unmodified and picks the simulator only through bleak's
         ...
 
 The radio is the one installed with `heavylegs.sim.radio.use_radio`, or the
-``radio=`` keyword, which bleak passes through to the backend.
+``radio=`` keyword, which bleak passes through to the backend. The scanner
+lives in `heavylegs.sim.bleak_scanner`; it is re-exported here, where callers
+import both.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import struct
-import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Literal
+from typing import Any
 
 from bleak.args import SizedBuffer
 from bleak.assigned_numbers import CHARACTERISTIC_PROPERTIES, CharacteristicPropertyName
@@ -27,162 +27,25 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
 from bleak.backends.device import BLEDevice
-from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
-from bleak.exc import (
-    BleakBluetoothNotAvailableError,
-    BleakBluetoothNotAvailableReason,
-    BleakDeviceNotFoundError,
-    BleakError,
-    BleakGATTProtocolError,
-)
-from bleak.uuids import normalize_uuid_str
+from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolError
 from bumble import att, core, gatt, hci
-from bumble.core import AdvertisingData
-from bumble.device import Advertisement, Connection
+from bumble.device import Connection
 from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
 
-from heavylegs.sim.radio import ATT_DEFAULT_MTU, SimRadio, current_radio
+from heavylegs.sim.bleak_scanner import SimBleakScanner, require_radio, uuid_str
+from heavylegs.sim.radio import ATT_DEFAULT_MTU, SimRadio
 
 __all__ = ["SimBleakClient", "SimBleakScanner"]
 
 logger = logging.getLogger(__name__)
 
-_T = AdvertisingData.Type
-_UUID16_LISTS = (
-    _T.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-    _T.INCOMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
-)
-_UUID32_LISTS = (
-    _T.COMPLETE_LIST_OF_32_BIT_SERVICE_CLASS_UUIDS,
-    _T.INCOMPLETE_LIST_OF_32_BIT_SERVICE_CLASS_UUIDS,
-)
-_UUID128_LISTS = (
-    _T.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-    _T.INCOMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-)
-_SERVICE_DATA = {
-    _T.SERVICE_DATA_16_BIT_UUID: 2,
-    _T.SERVICE_DATA_32_BIT_UUID: 4,
-    _T.SERVICE_DATA_128_BIT_UUID: 16,
-}
-_BLUETOOTH_BASE_UUID = uuid.UUID("00000000-0000-1000-8000-00805f9b34fb")
 _CCCD = gatt.GATT_CLIENT_CHARACTERISTIC_CONFIGURATION_DESCRIPTOR
-
-
-def _radio(explicit: SimRadio | None) -> SimRadio:
-    radio = explicit or current_radio()
-    if radio is None:
-        raise BleakBluetoothNotAvailableError(
-            "no simulated radio: pass radio=... or wrap the code in `with use_radio(radio):`",
-            BleakBluetoothNotAvailableReason.NO_BLUETOOTH,
-        )
-    return radio
-
-
-def uuid_str(le_bytes: bytes) -> str:
-    """bleak's form of a little-endian 16/32/128-bit UUID: lower-case, 128-bit."""
-    if len(le_bytes) in (2, 4):
-        short = int.from_bytes(le_bytes, "little")
-        return str(uuid.UUID(int=_BLUETOOTH_BASE_UUID.int | short << 96))
-    return str(uuid.UUID(bytes=bytes(reversed(le_bytes))))
 
 
 def _property_names(properties: int) -> list[CharacteristicPropertyName]:
     # In bit order, as the other backends list them.
     return [name for bit, name in CHARACTERISTIC_PROPERTIES.items() if properties & bit]
-
-
-def advertisement_data(advertisement: Advertisement) -> AdvertisementData:
-    """What bleak reports for one (possibly scan-response-merged) advertisement."""
-    local_name: str | None = None
-    manufacturer_data: dict[int, bytes] = {}
-    service_data: dict[str, bytes] = {}
-    service_uuids: list[str] = []
-    tx_power: int | None = None
-    for ad_type, value in advertisement.data.ad_structures:
-        if ad_type == _T.COMPLETE_LOCAL_NAME or (
-            ad_type == _T.SHORTENED_LOCAL_NAME and local_name is None
-        ):
-            local_name = value.decode("utf-8", "replace")
-        elif ad_type == _T.MANUFACTURER_SPECIFIC_DATA and len(value) >= 2:
-            manufacturer_data[int.from_bytes(value[:2], "little")] = bytes(value[2:])
-        elif ad_type in _SERVICE_DATA and len(value) >= _SERVICE_DATA[ad_type]:
-            size = _SERVICE_DATA[ad_type]
-            service_data[uuid_str(value[:size])] = bytes(value[size:])
-        elif ad_type in _UUID16_LISTS + _UUID32_LISTS + _UUID128_LISTS:
-            size = 2 if ad_type in _UUID16_LISTS else 4 if ad_type in _UUID32_LISTS else 16
-            for offset in range(0, len(value) - size + 1, size):
-                service_uuids.append(uuid_str(value[offset : offset + size]))
-        elif ad_type == _T.TX_POWER_LEVEL and len(value) == 1:
-            tx_power = struct.unpack("b", value)[0]
-    return AdvertisementData(
-        local_name=local_name,
-        manufacturer_data=manufacturer_data,
-        service_data=service_data,
-        service_uuids=service_uuids,
-        tx_power=tx_power,
-        rssi=advertisement.rssi,
-        platform_data=(advertisement,),
-    )
-
-
-class SimBleakScanner(BaseBleakScanner):
-    """Scanner backend on the simulated central.
-
-    ``BLEDevice.details`` is the typed bumble address, which is what
-    `SimBleakClient` needs to connect without a registry look-up.
-    """
-
-    def __init__(
-        self,
-        detection_callback: AdvertisementDataCallback | None,
-        service_uuids: list[str] | None,
-        scanning_mode: Literal["active", "passive"] = "active",
-        *,
-        bluez: object = None,
-        cb: object = None,
-        radio: SimRadio | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(detection_callback, service_uuids)
-        if service_uuids is not None:
-            # Accept "1814" as well as the 128-bit form the reports carry.
-            self._service_uuids = [normalize_uuid_str(u) for u in service_uuids]
-        if scanning_mode not in ("active", "passive"):
-            raise BleakError(f"invalid scanning_mode {scanning_mode!r}")
-        self._active = scanning_mode == "active"
-        self._radio = radio
-        self._scanning_on: SimRadio | None = None
-
-    async def start(self) -> None:
-        radio = _radio(self._radio)
-        if self._scanning_on is not None:
-            return
-        self.seen_devices = {}
-        radio.central.on(radio.central.EVENT_ADVERTISEMENT, self._on_advertisement)
-        try:
-            await radio.start_scanning(active=self._active)
-        except BaseException:
-            radio.central.remove_listener(radio.central.EVENT_ADVERTISEMENT, self._on_advertisement)
-            raise
-        self._scanning_on = radio
-
-    async def stop(self) -> None:
-        radio, self._scanning_on = self._scanning_on, None
-        if radio is None:
-            return
-        radio.central.remove_listener(radio.central.EVENT_ADVERTISEMENT, self._on_advertisement)
-        await radio.stop_scanning(active=self._active)
-
-    def _on_advertisement(self, advertisement: Advertisement) -> None:
-        adv = advertisement_data(advertisement)
-        if not self.is_allowed_uuid(adv.service_uuids):
-            return
-        address = advertisement.address.to_string(False)
-        typed = hci.Address(advertisement.address.address_bytes, advertisement.address.address_type)
-        device = self.create_or_update_device(address, address, adv.local_name, typed, adv)
-        self.call_detection_callbacks(device, adv)
 
 
 class SimBleakClient(BaseBleakClient):
@@ -231,7 +94,7 @@ class SimBleakClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         if self._connection is not None:
             return
-        radio = _radio(self._radio_arg)
+        radio = require_radio(self._radio_arg)
         peer = self._peer or radio.resolve(self.address)
         if peer is None:
             raise BleakDeviceNotFoundError(
@@ -290,38 +153,37 @@ class SimBleakClient(BaseBleakClient):
     async def read_gatt_char(
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
-        connection = self._require_connection()
-        if use_cached and characteristic.handle in connection.gatt_client.cached_values:
-            return bytearray(connection.gatt_client.cached_values[characteristic.handle][1])
-        # By handle on the live link: `characteristic` may come from an earlier connection.
-        async with self._att_errors():
-            return bytearray(await connection.gatt_client.read_value(characteristic.handle))
+        return await self._read(characteristic.handle, use_cached)
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
-        connection = self._require_connection()
-        if use_cached and descriptor.handle in connection.gatt_client.cached_values:
-            return bytearray(connection.gatt_client.cached_values[descriptor.handle][1])
-        async with self._att_errors():
-            return bytearray(await connection.gatt_client.read_value(descriptor.handle))
+        return await self._read(descriptor.handle, use_cached)
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
-        connection = self._require_connection()
-        async with self._att_errors():
-            await connection.gatt_client.write_value(
-                characteristic.handle, bytes(data), with_response=response
-            )
+        await self._write(characteristic.handle, data, with_response=response)
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
+        await self._write(descriptor.handle, data, with_response=True)
+
+    # By handle on the live link: the characteristic or descriptor may come from an
+    # earlier connection.
+    async def _read(self, handle: int, use_cached: bool) -> bytearray:
+        connection = self._require_connection()
+        if use_cached and handle in connection.gatt_client.cached_values:
+            return bytearray(connection.gatt_client.cached_values[handle][1])
+        async with self._att_errors():
+            return bytearray(await connection.gatt_client.read_value(handle))
+
+    async def _write(self, handle: int, data: SizedBuffer, *, with_response: bool) -> None:
         connection = self._require_connection()
         async with self._att_errors():
             await connection.gatt_client.write_value(
-                descriptor.handle, bytes(data), with_response=True
+                handle, bytes(data), with_response=with_response
             )
 
     async def start_notify(
