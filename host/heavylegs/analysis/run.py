@@ -58,7 +58,7 @@ def analyse_run(store: Store, run: RunInfo) -> RunAnalysis:
         earlier = [
             run_summary(store, diary, other)
             for other in store.runs()
-            if other.stride_count
+            if other.in_history
             and other.id != run.id
             and (other.started_at, other.id) < (run.started_at, run.id)
         ]
