@@ -240,6 +240,13 @@ def test_the_same_fit_twice_is_reported_and_skipped(tmp_path: Path) -> None:
     csv = _export(tmp_path, source, first, "csv")
     refused(heavylegs(tmp_path, "import", str(csv), "--db", str(target)), "as a summary only")
     assert digest(target) == before
+    # its strides and its FIT in one import: the strides are stored, the FIT skipped
+    both = tmp_path / "both.db"
+    said = ok(heavylegs(tmp_path, "import", str(fit), str(csv), "--db", str(both)))
+    assert said.count("imported ") == 1 and "the same time as" in said, said
+    with Store(both) as store:
+        (run,) = store.runs()
+    assert not run.summary_only and run.stride_count > 0
 
 
 def _fit(*messages: tuple[int, list[tuple[Field, object]]]) -> bytes:

@@ -81,7 +81,8 @@ def import_runs(
                 continue
             seen[run.digest] = run.path
             plan.append((run, started_at))
-        fit_plan = _fit_plan(store, fits)
+        spans = [(run.path, start, start + _span_ms(run) / 1000) for run, start in plan]
+        fit_plan = _fit_plan(store, fits, spans)
         for run, started_at in plan:
             run_id = _store(store, run, started_at)
             console.print(
@@ -110,9 +111,12 @@ def _is_fit(path: Path) -> bool:
     return len(head) == 12 and head[8:12] == b".FIT"
 
 
-def _fit_plan(store: Store, fits: list[FitRun]) -> list[FitRun]:
-    """The FIT runs to store, with the pods the store knows; a file imported before
-    or a run the store holds at the same time is reported and skipped."""
+def _fit_plan(
+    store: Store, fits: list[FitRun], spans: list[tuple[Path, float, float]]
+) -> list[FitRun]:
+    """The FIT runs to store, with the pods the store knows; a file imported before,
+    or a run the store holds or this import brings (`spans`) at the same time, is
+    reported and skipped."""
     stored = store.runs()
     known: dict[int, set[str]] = {}
     for info in stored:
@@ -140,9 +144,12 @@ def _fit_plan(store: Store, fits: list[FitRun]) -> list[FitRun]:
                 highlight=False,
             )
             continue
-        twin = next((p for p in plan if _overlap_fit(p, fit.started_at, end)), None)
+        taken = [(p.path, p.started_at, p.started_at + p.summary.elapsed_s) for p in plan]
+        twin = next(
+            (path for path, a, b in spans + taken if min(b, end) > max(a, fit.started_at)), None
+        )
         if twin is not None:
-            console.print(f"{fit.path}: the same time as {twin.path}; skipped", highlight=False)
+            console.print(f"{fit.path}: the same time as {twin}; skipped", highlight=False)
             continue
         pods = {
             foot: next(iter(known[serial]))
@@ -161,10 +168,6 @@ def _overlap(run: RunInfo, start: float, end: float) -> bool:
     )
 
 
-def _overlap_fit(fit: FitRun, start: float, end: float) -> bool:
-    return min(fit.started_at + fit.summary.elapsed_s, end) > max(fit.started_at, start)
-
-
 def _fit_totals(fit: FitRun) -> str:
     s = fit.summary
     parts = [local_minute(fit.started_at), f"{s.timer_s / 60:.0f} min"]
@@ -180,14 +183,16 @@ def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
         found = store.pod_recordings(pod, run.epoch())
         if found:
             return found[0].run_id
+    end = started_at + _span_ms(run) / 1000
     for other in store.runs():
-        if abs(other.started_at - started_at) >= SAME_START_S:
-            continue
-        if other.imported is not None:
+        if other.imported is not None and _overlap(other, started_at, end):
+            # its FIT file's totals: storing the strides too would count the run twice
             raise HeavylegsError(
-                f"{run.path} starts when run {other.id} does ({local_minute(started_at)}), "
+                f"{run.path} covers the time of run {other.id} ({local_minute(other.started_at)}), "
                 f"imported from {other.imported.file_name} as a summary only; nothing imported"
             )
+        if abs(other.started_at - started_at) >= SAME_START_S:
+            continue
         counts = {rec.foot: rec.stride_count for rec in other.recordings}
         if counts == {foot: len(strides) for foot, (_, strides) in run.feet.items()}:
             return other.id
@@ -198,12 +203,16 @@ def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
     return None
 
 
+def _span_ms(run: ImportedRun) -> int:
+    """From the run's start to its last stride's end."""
+    return max(s[-1].ic_ms + int(s[-1].stride_ms) for _, s in run.feet.values())
+
+
 def _store(store: Store, run: ImportedRun, started_at: float) -> int:
     recordings = []
-    end_ms = 0
+    end_ms = _span_ms(run)
     for foot, (pod, strides) in run.feet.items():
         dated = tuple(replace(s, host_time=started_at + s.ic_ms / 1000) for s in strides)
-        end_ms = max(end_ms, strides[-1].ic_ms + int(strides[-1].stride_ms))
         recordings.append(
             WholeRecording(
                 pod_address=pod,

@@ -29,8 +29,8 @@ def write_run_report(db: Path, run: int | None, out: Path | None) -> Path:
         if info.imported is not None:
             raise HeavylegsError(
                 f"run {info.id} was imported from {info.imported.file_name} as a summary "
-                "only (a FIT file holds no strides): it has no strides to analyse; it counts "
-                "in training load and shoe mileage"
+                "only (a FIT file holds no strides): it has no strides to analyse; its time "
+                "and distance count in training load"
             )
         target = out if out is not None else db.parent / "reports" / f"run-{info.id}.html"
         analysis = analyse_run(store, info)
