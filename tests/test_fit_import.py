@@ -125,8 +125,8 @@ def test_our_fit_export_comes_back_as_a_summary_run(tmp_path: Path) -> None:
     assert s.stance_ms == pytest.approx(every["gct_ms"].mean(), abs=0.05)
     assert s.strike_deg == pytest.approx(every["strike_deg"].mean(), abs=1e-4)
     assert s.impact_g == pytest.approx(every["impact_g"].mean(), abs=1e-4)
-    left = len(session.feet["left"].gct_ms) and session.feet["left"].gct_ms.sum()
-    share = 100 * left / (left + session.feet["right"].gct_ms.sum())
+    left, right = (session.feet[foot].gct_ms.sum() for foot in ("left", "right"))
+    share = 100 * left / (left + right)
     assert s.balance_pct == pytest.approx(share, abs=0.5)
     assert s.device == "heavylegs export" and s.pods == {}  # pods this store never saw
 

@@ -26,12 +26,6 @@ def write_run_report(db: Path, run: int | None, out: Path | None) -> Path:
     """Write the report of `run` (default: latest) and print its summary; returns the path."""
     with open_store(db) as store:
         info = pick_run(store, run, db)
-        if info.imported is not None:
-            raise HeavylegsError(
-                f"run {info.id} was imported from {info.imported.file_name} as a summary "
-                "only (a FIT file holds no strides): it has no strides to analyse; its time "
-                "and distance count in training load"
-            )
         target = out if out is not None else db.parent / "reports" / f"run-{info.id}.html"
         analysis = analyse_run(store, info)
         write_report(store, info.id, target, analysis=analysis)
