@@ -192,7 +192,10 @@ CASES: dict[str, Case] = {
     "import-runs-nan": Case(
         ("import", "{bad_export}"), "row 3, column gct_ms: 'nan' is not a finite number"
     ),
-    "import-runs-fit": Case(("import", "{fit}"), "is a FIT activity"),
+    "import-runs-fit-cut": Case(("import", "{cut_fit}"), "cut.fit is damaged"),
+    "import-runs-fit-and-a-bad-export": Case(
+        ("import", "{fit}", "{bad_export}"), "'nan' is not a finite number"
+    ),
     "import-runs-one-bad-of-two": Case(
         ("import", "{good_export}", "{bad_export}"), "'nan' is not a finite number"
     ),
@@ -250,6 +253,7 @@ def _seed(home: Path) -> None:
     Diary(home / "heavylegs.db").close()
     (home / "export.csv").write_bytes(to_csv(session))
     (home / "run.fit").write_bytes(encode_activity(session))
+    (home / "cut.fit").write_bytes(encode_activity(session)[:-200])
     rows = to_csv(session).decode().splitlines()
     bad = rows[2].split(",")
     bad[COLUMNS.index("gct_ms")] = "nan"
@@ -313,6 +317,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "bad_export": home / "bad-export.csv",
         "clashing_export": home / "clash.csv",
         "fit": home / "run.fit",
+        "cut_fit": home / "cut.fit",
     }
     args = [arg.format(**places) for arg in case.args]
     before = _snapshot(home)

@@ -207,7 +207,9 @@ def test_import_of_a_bad_file_among_good_ones_stores_nothing(tmp_path: Path) -> 
     cut = tmp_path / "cut.csv"
     cut.write_text("\n".join([lines[0], *lines[1:40], lines[40][:25]]) + "\n")
     fit = Path(ok(heavylegs(tmp_path, "export", "--format", "fit", "--db", str(source))).strip())
-    for bad, says in ((cut, "cut.csv row 41"), (fit, "is a FIT activity")):
+    cut_fit = tmp_path / "cut.fit"
+    cut_fit.write_bytes(fit.read_bytes()[:-300])
+    for bad, says in ((cut, "cut.csv row 41"), (cut_fit, "cut.fit is damaged")):
         refused(heavylegs(tmp_path, "import", str(good), str(bad), "--db", str(target)), says)
         assert not target.exists()
 

@@ -158,6 +158,8 @@ def _usual_balance(detector: FatigueDetector) -> float | None:
 
 def run_summary(store: Store, diary: Diary, run: RunInfo) -> RunSummary:
     """A run's summary, from the cache while the run's strides are unchanged."""
+    if run.imported is not None:
+        return imported_summary(run)
     cached = diary.cached_summary(run.id, ANALYSIS_VERSION, run.stride_count)
     if cached is not None:
         return RunSummary.from_json(cached)
@@ -167,12 +169,43 @@ def run_summary(store: Store, diary: Diary, run: RunInfo) -> RunSummary:
     return summary
 
 
+def imported_summary(run: RunInfo) -> RunSummary:
+    """A run imported from a FIT file as a summary only: its time and distance count
+    in load, weeks and (its pods known) shoe mileage; nothing measured per stride is
+    claimed, since a file's averages are not the medians and baselines a run of
+    strides gives."""
+    s = run.imported
+    assert s is not None
+    minutes = s.timer_s / 60
+    km = None if s.distance_m is None else s.distance_m / 1000
+    return RunSummary(
+        run_id=run.id,
+        name=run.name,
+        started_at=run.started_at,
+        duration_min=minutes,
+        running_min=minutes,
+        strides=0,
+        distance_km=km,
+        pods=dict(s.pods),
+        pod_minutes={foot: minutes for foot in s.pods},
+        pod_km={foot: km for foot in s.pods},
+        gct_median_ms=None,
+        cadence_median_spm=None,
+        gct_at_ref_ms=None,
+        impact_at_ref_g={},
+        strike_deg_median=None,
+        rearfoot_share=None,
+        balance_pct=None,
+        settling_min=None,
+    )
+
+
 def history_until(store: Store, diary: Diary, run: RunInfo) -> list[RunSummary]:
     """Summaries of every run that started no later than `run`, oldest first."""
     return [
         run_summary(store, diary, other)
         for other in store.runs()
-        if other.stride_count and (other.started_at, other.id) <= (run.started_at, run.id)
+        if other.in_history and (other.started_at, other.id) <= (run.started_at, run.id)
     ]
 
 

@@ -19,6 +19,7 @@ from heavylegs.analysis.history import (
 )
 from heavylegs.analysis.indicators import pooled_coupling
 from heavylegs.analysis.session import Session, load_session
+from heavylegs.errors import HeavylegsError
 from heavylegs.store import RunInfo, Store
 from heavylegs.store.diary import CheckIn, Diary
 
@@ -52,13 +53,23 @@ def runner_cadence_coupling(history: list[RunSummary]) -> tuple[float, float]:
 
 
 def analyse_run(store: Store, run: RunInfo) -> RunAnalysis:
-    """Analyse `run` and place it among every earlier run in the same store."""
+    """Analyse `run` and place it among every earlier run in the same store.
+
+    A run imported from a FIT file as a summary only is refused (HeavylegsError):
+    it counts in the history of the runs after it, but holds no strides to analyse.
+    """
+    if run.imported is not None:
+        raise HeavylegsError(
+            f"run {run.id} was imported from {run.imported.file_name} as a summary only "
+            "(a FIT file holds no strides): it has no strides to analyse; its time and "
+            "distance count in training load"
+        )
     session = load_session(store, run)
     with Diary(store.path) as diary:
         earlier = [
             run_summary(store, diary, other)
             for other in store.runs()
-            if other.stride_count
+            if other.in_history
             and other.id != run.id
             and (other.started_at, other.id) < (run.started_at, run.id)
         ]

@@ -26,6 +26,11 @@ class Format(StrEnum):
 def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path:
     with open_store(db) as store:
         info = pick_run(store, run, db)
+        if info.imported is not None:
+            raise HeavylegsError(
+                f"run {info.id} was imported from {info.imported.file_name} as a summary "
+                "only: it has no strides to export (the FIT file itself is its record)"
+            )
         session = load_session(store, info)
         if not session.feet:
             raise HeavylegsError(f"run {info.id} has no strides to export")

@@ -1,4 +1,5 @@
-"""`heavylegs import`: past runs back into a store from our own CSV or Parquet exports."""
+"""`heavylegs import`: past runs back into a store from our own CSV or Parquet exports,
+and from FIT activities (ours or a watch's) as runs known only by their totals."""
 
 from __future__ import annotations
 
@@ -11,20 +12,27 @@ from rich.console import Console
 from heavylegs.cli.errors import date_value, parse_date
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
+from heavylegs.export.fit import pod_serial
 from heavylegs.export.imports import ImportedRun, read_export
 from heavylegs.paths import db_path
-from heavylegs.store import Store
+from heavylegs.store import RunInfo, Store
 from heavylegs.store.models import WholeRecording, local_minute
+from heavylegs.watch.summary import FitRun, read_fit_run
 
 console = Console()
 
 # Two runs starting within this of each other are the same run, or a clash.
 SAME_START_S = 1.0
+# How an imported FIT activity's run is marked: `heavylegs runs` names it.
+FIT_SOURCE = "import-fit"
 
 
 def import_runs(
     files: list[Path] = typer.Argument(
-        ..., help="CSV or Parquet files written by `heavylegs export`", dir_okay=False
+        ...,
+        help="CSV or Parquet files written by `heavylegs export`, or FIT activities "
+        "(ours or a watch's: imported as the run's totals only)",
+        dir_okay=False,
     ),
     at: str | None = typer.Option(
         None,
@@ -37,15 +45,20 @@ def import_runs(
     """Import past runs; every file is checked before anything is stored.
 
     A run the store already holds (the same file again, or the run it was exported
-    from) is reported and skipped, never stored twice or merged.
+    from) is reported and skipped, never stored twice or merged. A FIT activity holds
+    per-second averages, not strides: it becomes a run with its date, timer time,
+    distance and running-dynamics averages that counts in training load and shoe
+    mileage, and has no strides to analyse.
     """
-    runs = [read_export(path) for path in files]
+    fits = [read_fit_run(path) for path in files if _is_fit(path)]
+    fit_paths = {fit.path for fit in fits}
+    runs = [read_export(path) for path in files if path not in fit_paths]
     undated = [run for run in runs if run.started_at is None]
     if undated and at is None:
         raise HeavylegsError(f"{undated[0].path} does not say when the run started; give --at DATE")
     if at is not None and not undated:
         raise HeavylegsError(
-            f"{runs[0].path} says when its run started; --at is for a file that does not"
+            f"{files[0]} says when its run started; --at is for a file that does not"
         )
     if len(undated) > 1:
         raise HeavylegsError("--at dates one file; import undated files one at a time")
@@ -68,6 +81,8 @@ def import_runs(
                 continue
             seen[run.digest] = run.path
             plan.append((run, started_at))
+        spans = [(run.path, start, start + _span_ms(run) / 1000) for run, start in plan]
+        fit_plan = _fit_plan(store, fits, spans)
         for run, started_at in plan:
             run_id = _store(store, run, started_at)
             console.print(
@@ -75,6 +90,90 @@ def import_runs(
                 f"{run.strides} strides)",
                 highlight=False,
             )
+        for fit in fit_plan:
+            run_id = store.add_summary_run(
+                f"imported {fit.path.stem}", FIT_SOURCE, fit.started_at, fit.summary
+            )
+            console.print(
+                f"imported {fit.path} as run {run_id} ({_fit_totals(fit)}; "
+                "summary only: no strides to analyse)",
+                highlight=False,
+            )
+
+
+def _is_fit(path: Path) -> bool:
+    """By content, as a FIT file's header says: a watch names its files as it likes."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False  # read_export says why it cannot be read
+    return len(head) == 12 and head[8:12] == b".FIT"
+
+
+def _fit_plan(
+    store: Store, fits: list[FitRun], spans: list[tuple[Path, float, float]]
+) -> list[FitRun]:
+    """The FIT runs to store, with the pods the store knows; a file imported before,
+    or a run the store holds or this import brings (`spans`) at the same time, is
+    reported and skipped."""
+    stored = store.runs()
+    known: dict[int, set[str]] = {}
+    for info in stored:
+        for rec in info.recordings:
+            known.setdefault(pod_serial(rec.pod_address), set()).add(rec.pod_address)
+    plan: list[FitRun] = []
+    for fit in fits:
+        held = store.summary_run_of(fit.summary.digest)
+        if held is not None:
+            console.print(
+                f"{fit.path}: already in the store as run {held}; nothing imported",
+                highlight=False,
+            )
+            continue
+        same = next((p for p in plan if p.summary.digest == fit.summary.digest), None)
+        if same is not None:
+            console.print(f"{fit.path}: the same file as {same.path}; skipped", highlight=False)
+            continue
+        end = fit.started_at + fit.summary.elapsed_s
+        clash = next((o for o in stored if _overlap(o, fit.started_at, end)), None)
+        if clash is not None:
+            console.print(
+                f"{fit.path}: run {clash.id} in the store covers the same time "
+                f"({local_minute(clash.started_at)}); nothing imported",
+                highlight=False,
+            )
+            continue
+        taken = [(p.path, p.started_at, p.started_at + p.summary.elapsed_s) for p in plan]
+        twin = next(
+            (path for path, a, b in spans + taken if min(b, end) > max(a, fit.started_at)), None
+        )
+        if twin is not None:
+            console.print(f"{fit.path}: the same time as {twin}; skipped", highlight=False)
+            continue
+        pods = {
+            foot: next(iter(known[serial]))
+            for foot, serial in fit.pod_serials.items()
+            if len(known.get(serial, ())) == 1
+        }
+        plan.append(replace(fit, summary=replace(fit.summary, pods=pods)))
+    return plan
+
+
+def _overlap(run: RunInfo, start: float, end: float) -> bool:
+    """One runner cannot run two runs at once: any shared time is the same run."""
+    run_end = run.started_at + (run.duration_s or 0.0)
+    return abs(run.started_at - start) < SAME_START_S or min(run_end, end) > max(
+        run.started_at, start
+    )
+
+
+def _fit_totals(fit: FitRun) -> str:
+    s = fit.summary
+    parts = [local_minute(fit.started_at), f"{s.timer_s / 60:.0f} min"]
+    if s.distance_m is not None:
+        parts.append(f"{s.distance_m / 1000:.2f} km")
+    return ", ".join(parts)
 
 
 def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
@@ -84,7 +183,14 @@ def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
         found = store.pod_recordings(pod, run.epoch())
         if found:
             return found[0].run_id
+    end = started_at + _span_ms(run) / 1000
     for other in store.runs():
+        if other.imported is not None and _overlap(other, started_at, end):
+            # its FIT file's totals: storing the strides too would count the run twice
+            raise HeavylegsError(
+                f"{run.path} covers the time of run {other.id} ({local_minute(other.started_at)}), "
+                f"imported from {other.imported.file_name} as a summary only; nothing imported"
+            )
         if abs(other.started_at - started_at) >= SAME_START_S:
             continue
         counts = {rec.foot: rec.stride_count for rec in other.recordings}
@@ -97,12 +203,16 @@ def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
     return None
 
 
+def _span_ms(run: ImportedRun) -> int:
+    """From the run's start to its last stride's end."""
+    return max(s[-1].ic_ms + int(s[-1].stride_ms) for _, s in run.feet.values())
+
+
 def _store(store: Store, run: ImportedRun, started_at: float) -> int:
     recordings = []
-    end_ms = 0
+    end_ms = _span_ms(run)
     for foot, (pod, strides) in run.feet.items():
         dated = tuple(replace(s, host_time=started_at + s.ic_ms / 1000) for s in strides)
-        end_ms = max(end_ms, strides[-1].ic_ms + int(strides[-1].stride_ms))
         recordings.append(
             WholeRecording(
                 pod_address=pod,

@@ -19,7 +19,12 @@ from heavylegs.store.diary import Diary
 console = Console()
 
 # How a run's source reads in the list: simulated runs are always marked.
-_SOURCES = {"synthetic": "simulated", "live": "recorded", "import": "imported"}
+_SOURCES = {
+    "synthetic": "simulated",
+    "live": "recorded",
+    "import": "imported",
+    "import-fit": "imported (FIT summary)",
+}
 
 
 def open_store(db: Path) -> Store:
@@ -78,7 +83,7 @@ def runs(
             infos = infos[:limit]
         with Diary(path) as diary:
             summaries = {
-                info.id: run_summary(store, diary, info) for info in infos if info.stride_count
+                info.id: run_summary(store, diary, info) for info in infos if info.in_history
             }
     table = Table(title=f"Runs in {path}", title_justify="left")
     for column in ("Run", "Date", "Duration", "Distance", "Pace", "Flags", "Source"):

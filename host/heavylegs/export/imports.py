@@ -1,9 +1,10 @@
 """Reading back what export writes: a run's strides from our CSV or Parquet files.
 
-A FIT activity holds per-second averages, not strides, and no impact or strike
-angle, so it cannot rebuild a run: it is refused with that reason. Anything that
-is not one of our files is refused naming the first thing wrong, before anything
-is stored.
+A FIT activity holds per-second averages, not strides, so it cannot rebuild a
+run's strides: it is refused here with that reason (`heavylegs import` reads it
+with watch.summary instead, as a run known only by its totals). Anything that is
+not one of our files is refused naming the first thing wrong, before anything is
+stored.
 """
 
 from __future__ import annotations

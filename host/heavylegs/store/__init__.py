@@ -7,6 +7,7 @@ from heavylegs.store.models import (
     FEET,
     STRIKE_CLASSES,
     Gap,
+    ImportedSummary,
     PodContact,
     RecordingInfo,
     RunInfo,
@@ -18,6 +19,7 @@ from heavylegs.store.strides import STRIDE_COLUMNS
 __all__ = [
     "FEET",
     "Gap",
+    "ImportedSummary",
     "PodContact",
     "SCHEMA_VERSION",
     "STRIDE_COLUMNS",

@@ -10,7 +10,7 @@ from typing import Any
 from heavylegs.errors import StoreError
 from heavylegs.store.damage import store_error
 from heavylegs.store.migrations import migrate
-from heavylegs.store.models import RecordingInfo, RunInfo, WholeRecording
+from heavylegs.store.models import ImportedSummary, RecordingInfo, RunInfo, WholeRecording
 from heavylegs.store.sessions import SessionRecords
 from heavylegs.store.strides import STRIDE_COLUMNS, StrideTable, measured
 from heavylegs.store.watch import WatchRecords
@@ -19,6 +19,14 @@ from heavylegs.store.watch import WatchRecords
 # turns into a clear error instead of a hang.
 _BUSY_TIMEOUT_S = 10.0
 _SELECT_RUNS = "SELECT id, name, source, started_at, ended_at, note FROM runs"
+_SUMMARY_VALUES = (
+    "file_name", "device", "digest", "timer_s", "elapsed_s", "distance_m", "cadence_spm",
+    "stance_ms", "balance_pct", "step_length_m", "strike_deg", "impact_g", "pronation_deg",
+)  # fmt: skip
+_SELECT_SUMMARIES = (
+    f"SELECT run_id, origin, left_pod, right_pod, {', '.join(_SUMMARY_VALUES)} "
+    "FROM imported_summaries"
+)
 _INSERT_WHOLE_STRIDE = (
     f"INSERT INTO strides (recording_id, {', '.join(STRIDE_COLUMNS)}) "
     f"VALUES (?, {', '.join('?' for _ in STRIDE_COLUMNS)})"
@@ -219,6 +227,45 @@ class Store(StrideTable, SessionRecords, WatchRecords):
         assert run_id is not None
         return run_id
 
+    def add_summary_run(
+        self, name: str, source: str, started_at: float, summary: ImportedSummary
+    ) -> int:
+        """A run known only by its totals (a FIT activity), in one transaction.
+
+        A file stored before (the same digest) is refused: the caller checks first."""
+        values = [getattr(summary, column) for column in _SUMMARY_VALUES]
+        with self._writing("cannot store the run") as conn:
+            held = conn.execute(
+                "SELECT run_id FROM imported_summaries WHERE digest = ?", (summary.digest,)
+            ).fetchone()
+            if held is not None:
+                raise StoreError(f"{summary.file_name} is already stored as run {held[0]}")
+            run_id = conn.execute(
+                "INSERT INTO runs (name, source, started_at, ended_at) VALUES (?, ?, ?, ?)",
+                (name, source, float(started_at), float(started_at) + summary.elapsed_s),
+            ).lastrowid
+            conn.execute(
+                f"INSERT INTO imported_summaries (run_id, origin, left_pod, right_pod, "
+                f"{', '.join(_SUMMARY_VALUES)}) VALUES ({', '.join('?' for _ in range(4 + len(values)))})",
+                (
+                    run_id,
+                    summary.origin,
+                    summary.pods.get("left"),
+                    summary.pods.get("right"),
+                    *values,
+                ),
+            )
+        assert run_id is not None
+        return run_id
+
+    def summary_run_of(self, digest: str) -> int | None:
+        """The run a FIT file with this digest was imported as, if it was."""
+        with self._reading("cannot look up imported runs") as conn:
+            row = conn.execute(
+                "SELECT run_id FROM imported_summaries WHERE digest = ?", (digest,)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
     # --- reading -------------------------------------------------------------------
 
     def runs(self) -> list[RunInfo]:
@@ -226,10 +273,11 @@ class Store(StrideTable, SessionRecords, WatchRecords):
         with self._reading("cannot list runs") as conn:
             run_rows = conn.execute(f"{_SELECT_RUNS} ORDER BY started_at, id").fetchall()
             recordings = self._recordings(conn, "ORDER BY r.run_id, r.id", ())
+            imported = _summaries(conn, "", ())
         by_run: dict[int, list[RecordingInfo]] = {}
         for rec in recordings:
             by_run.setdefault(rec.run_id, []).append(rec)
-        return [_run_info(row, by_run.get(row[0], [])) for row in run_rows]
+        return [_run_info(row, by_run.get(row[0], []), imported.get(row[0])) for row in run_rows]
 
     def run(self, run_id: int) -> RunInfo:
         with self._reading(f"cannot read run {run_id}") as conn:
@@ -237,7 +285,8 @@ class Store(StrideTable, SessionRecords, WatchRecords):
             if row is None:
                 raise StoreError(f"unknown run {run_id}")
             recordings = self._recordings(conn, "WHERE r.run_id = ? ORDER BY r.id", (run_id,))
-        return _run_info(row, recordings)
+            imported = _summaries(conn, "WHERE run_id = ?", (run_id,))
+        return _run_info(row, recordings, imported.get(run_id))
 
     def latest_run(self) -> RunInfo | None:
         with self._reading("cannot read the latest run") as conn:
@@ -260,13 +309,29 @@ class Store(StrideTable, SessionRecords, WatchRecords):
         with self._writing(f"cannot remove the empty run {run_id}") as conn:
             cur = conn.execute(
                 "DELETE FROM runs WHERE id = ? AND NOT EXISTS (SELECT 1 FROM strides s "
-                "JOIN recordings r ON s.recording_id = r.id WHERE r.run_id = runs.id)",
+                "JOIN recordings r ON s.recording_id = r.id WHERE r.run_id = runs.id) "
+                "AND NOT EXISTS (SELECT 1 FROM imported_summaries i WHERE i.run_id = runs.id)",
                 (run_id,),
             )
         return cur.rowcount > 0
 
 
-def _run_info(row: tuple[Any, ...], recordings: list[RecordingInfo]) -> RunInfo:
+def _summaries(
+    conn: sqlite3.Connection, where: str, params: tuple[Any, ...]
+) -> dict[int, ImportedSummary]:
+    out = {}
+    for run_id, origin, left, right, *values in conn.execute(
+        f"{_SELECT_SUMMARIES} {where}", params
+    ):
+        pods = {foot: pod for foot, pod in (("left", left), ("right", right)) if pod}
+        fields = dict(zip(_SUMMARY_VALUES, values, strict=True))
+        out[int(run_id)] = ImportedSummary(**fields, pods=pods, origin=str(origin))
+    return out
+
+
+def _run_info(
+    row: tuple[Any, ...], recordings: list[RecordingInfo], imported: ImportedSummary | None = None
+) -> RunInfo:
     run_id, name, source, started_at, ended_at, note = row
     return RunInfo(
         id=int(run_id),
@@ -276,4 +341,5 @@ def _run_info(row: tuple[Any, ...], recordings: list[RecordingInfo]) -> RunInfo:
         ended_at=None if ended_at is None else float(ended_at),
         recordings=tuple(recordings),
         note=note,
+        imported=imported,
     )

@@ -193,7 +193,36 @@ _V5 = (
     "ALTER TABLE strides ADD COLUMN pronation_deg REAL CHECK (pronation_deg >= 0)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5)
+# Version 6 (history from FIT files): a run imported from a FIT activity holds no
+# strides, only what the file says of the whole run: its timer time, distance and
+# the running-dynamics averages. The file's digest makes a second import of it a
+# repeat; the pods are the ones the file names that this store knows (NULL: not
+# known, so no shoe counts its distance).
+_V6 = (
+    """
+    CREATE TABLE imported_summaries (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        origin TEXT NOT NULL CHECK (origin IN ('fit')),
+        file_name TEXT NOT NULL,
+        device TEXT NOT NULL,
+        digest TEXT NOT NULL UNIQUE,
+        timer_s REAL NOT NULL CHECK (timer_s > 0),
+        elapsed_s REAL NOT NULL CHECK (elapsed_s >= timer_s),
+        distance_m REAL CHECK (distance_m >= 0),
+        cadence_spm REAL CHECK (cadence_spm > 0),
+        stance_ms REAL CHECK (stance_ms > 0),
+        balance_pct REAL CHECK (balance_pct BETWEEN 0 AND 100),
+        step_length_m REAL CHECK (step_length_m > 0),
+        strike_deg REAL,
+        impact_g REAL CHECK (impact_g >= 0),
+        pronation_deg REAL CHECK (pronation_deg >= 0),
+        left_pod TEXT,
+        right_pod TEXT
+    )
+    """,
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

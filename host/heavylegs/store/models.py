@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -199,6 +199,33 @@ class StrideWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportedSummary:
+    """A run known only as a whole, from a FIT activity: no strides, so nothing in it
+    can be analysed; its time and distance count in training load and shoe mileage.
+
+    Averages are what the file says (None: it does not say). Cadence is in steps per
+    minute, balance the left foot's share of stance time.
+    """
+
+    file_name: str
+    device: str
+    digest: str  # of the file's bytes: the same file again is a repeat
+    timer_s: float  # the watch's timer time: pauses left out
+    elapsed_s: float
+    distance_m: float | None
+    cadence_spm: float | None = None
+    stance_ms: float | None = None
+    balance_pct: float | None = None
+    step_length_m: float | None = None
+    strike_deg: float | None = None
+    impact_g: float | None = None
+    pronation_deg: float | None = None
+    # foot -> address of a pod the file names that the store knows (empty: not known)
+    pods: Mapping[str, str] = field(default_factory=dict)
+    origin: str = "fit"
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """One recording session on the host: one or two pods, or more after reconnects."""
 
@@ -210,6 +237,18 @@ class RunInfo:
     recordings: tuple[RecordingInfo, ...]
     # why the run is as it is (one pod only, a kept-apart session), for the report
     note: str | None = None
+    # a run imported as a summary only (a FIT activity); None for a run of strides
+    imported: ImportedSummary | None = None
+
+    @property
+    def summary_only(self) -> bool:
+        """No strides, only a FIT file's totals and averages: nothing to analyse."""
+        return self.imported is not None
+
+    @property
+    def in_history(self) -> bool:
+        """Counts in training load, the weeks and shoe mileage."""
+        return self.stride_count > 0 or self.imported is not None
 
     @property
     def approximate(self) -> bool:
@@ -227,6 +266,8 @@ class RunInfo:
         The host's wall clock is only a fallback: a simulated run replays faster
         than real time, and a synced run was recorded long before it arrived.
         """
+        if self.imported is not None:
+            return self.imported.timer_s
         spans = [rec.duration_s for rec in self.recordings if rec.stride_count]
         if spans:
             return max(spans)

@@ -97,13 +97,20 @@ class WatchActivity:
 
 def read_activity(path: str | Path) -> WatchActivity:
     """The activity in a FIT file, or WatchFileError saying why it is not one."""
+    path = Path(path)
+    return _activity(path.name, activity_messages(path))
+
+
+def activity_messages(path: Path, data: bytes | None = None) -> Mapping[str, Any]:
+    """The decoded messages of a FIT activity file (`data`: its bytes, if read already),
+    or WatchFileError saying why it is not one."""
     from garmin_fit_sdk import Decoder, Stream
 
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise WatchFileError(f"cannot read {path}: {err.strerror or err}") from err
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise WatchFileError(f"cannot read {path}: {err.strerror or err}") from err
     if not Decoder(Stream.from_byte_array(bytearray(data))).is_fit():
         raise WatchFileError(f"{path.name} is not a FIT file")
     if not Decoder(Stream.from_byte_array(bytearray(data))).check_integrity():
@@ -119,17 +126,18 @@ def read_activity(path: str | Path) -> WatchActivity:
         raise WatchFileError(f"{path.name} cannot be decoded: {err}") from err
     if errors:
         raise WatchFileError(f"{path.name} cannot be decoded: {errors[0]}")
-    return _activity(path.name, messages)
-
-
-def _activity(name: str, messages: Mapping[str, Any]) -> WatchActivity:
     file_ids = messages.get("file_id_mesgs", [])
     kind = file_ids[0].get("type") if file_ids else None
     if kind != "activity":
         raise WatchFileError(
-            f"{name} is a FIT {kind or 'file without a file_id'}, not an activity: "
+            f"{path.name} is a FIT {kind or 'file without a file_id'}, not an activity: "
             "export the run itself from the watch"
         )
+    return messages
+
+
+def _activity(name: str, messages: Mapping[str, Any]) -> WatchActivity:
+    file_ids = messages["file_id_mesgs"]
     records = [
         r for r in messages.get("record_mesgs", []) if isinstance(r.get("timestamp"), datetime)
     ]
@@ -162,7 +170,7 @@ def _activity(name: str, messages: Mapping[str, Any]) -> WatchActivity:
     )
     return WatchActivity(
         source=name,
-        device=_device(file_ids[0]),
+        device=device_name(file_ids[0]),
         t_s=t,
         speed_mps=column("enhanced_speed", "speed"),
         distance_m=column("distance"),
@@ -178,6 +186,6 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
-def _device(file_id: dict[str, Any]) -> str:
+def device_name(file_id: Mapping[str, Any]) -> str:
     product = file_id.get("garmin_product") or file_id.get("product") or "device"
     return f"{file_id.get('manufacturer', 'unknown')} {product}"
