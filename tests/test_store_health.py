@@ -22,6 +22,7 @@ from test_store import make_stride
 from heavylegs.store import STRIDE_COLUMNS, Store, StoreError
 from heavylegs.store.backup import backup_store, list_backups
 from heavylegs.store.damage import StoreDamagedError
+from heavylegs.store.pages import varint
 from heavylegs.store.recover import check_store, recover_store
 
 RUNS = 4
@@ -75,18 +76,6 @@ def table_counts(path: Path) -> dict[str, int]:
         }
     finally:
         conn.close()
-
-
-def varint(data: bytes, at: int) -> tuple[int, int]:
-    value = 0
-    for i in range(9):
-        byte = data[at + i]
-        if i == 8:
-            return (value << 8) | byte, at + 9
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, at + i + 1
-    raise AssertionError("unreachable")
 
 
 def leaf_keys(page: bytes, header_at: int = 0) -> list[tuple[int, int]]:

@@ -279,6 +279,14 @@ def _old_session_file(path, header_size, header_payload, header, calibration_at,
         f.write(out)
 
 
+def _journal_holding(session_file, n, calibration):
+    """A new journal folder whose only file is session 1, n strides, by `session_file`."""
+    root = ram_fs() + "/journal"
+    os.mkdir(root)
+    session_file(root + "/00000001.hls", 1, n, calibration)
+    return root
+
+
 def _v1_session_file(path, sid, n, calibration):
     """A session as a protocol-2 pod journaled it: the 26-byte header, no identity."""
     import struct
@@ -362,10 +370,8 @@ def test_a_damaged_header_has_the_epoch_only_when_an_older_session_proves_it():
 
 
 def test_a_protocol_2_session_is_still_read_beside_new_ones():
-    root = ram_fs() + "/journal"
-    os.mkdir(root)
     calibration = bytes(range(1, 13))
-    _v1_session_file(root + "/00000001.hls", 1, 7, calibration)
+    root = _journal_holding(_v1_session_file, 7, calibration)
     j = Journal(root, 1 << 20)
     check(j.sessions() == [1], "sessions %r" % j.sessions())
     flags, start_s, count, acked, fw = j.info(1)
@@ -401,10 +407,8 @@ def _v2_session_file(path, sid, n, calibration):
 
 
 def test_a_session_keeps_the_sensor_ranges_it_was_recorded_at():
-    root = ram_fs() + "/journal"
-    os.mkdir(root)
     calibration = bytes(range(20, 32))
-    _v2_session_file(root + "/00000001.hls", 1, 5, calibration)
+    root = _journal_holding(_v2_session_file, 5, calibration)
     j = Journal(root, 1 << 20)
     sid = j.open_session(0, 0, 0, 416, calibration=calibration, acc_fs_g=32, gyro_fs_dps=2000)
     j.append(record(0))
