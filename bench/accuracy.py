@@ -773,6 +773,19 @@ def _round(x, digits: int):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(x, digits)
 
 
+def _event_figures(overall: dict) -> dict:
+    """The simulated-run event figures both engines' headlines give, rounded alike."""
+    return {
+        "gct_bias_ms": _round(overall["gct_bias_ms"], 2),
+        "gct_sd_ms": _round(overall["gct_sd_ms"], 2),
+        "ic_within_1_sample_pct": _round(overall["ic_within_1_sample_pct"], 1),
+        "to_within_1_sample_pct": _round(overall["to_within_1_sample_pct"], 1),
+        "cadence_err_spm": _round(overall["cadence_err_spm"], 2),
+        "missed_strides": overall["missed_strides"],
+        "extra_strides": overall["extra_strides"],
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -932,13 +945,7 @@ def main() -> int:
     print(table)
     headline = {
         "real": real_headline(real_sets),
-        "gct_bias_ms": round(overall["gct_bias_ms"], 2),
-        "gct_sd_ms": round(overall["gct_sd_ms"], 2),
-        "ic_within_1_sample_pct": round(overall["ic_within_1_sample_pct"], 1),
-        "to_within_1_sample_pct": round(overall["to_within_1_sample_pct"], 1),
-        "cadence_err_spm": round(overall["cadence_err_spm"], 2),
-        "missed_strides": overall["missed_strides"],
-        "extra_strides": overall["extra_strides"],
+        **_event_figures(overall),
         "strike_agreement_pct": round(overall["strike_agreement_pct"], 1),
         "real_stride_count_err": real["real_stride_count_err"],
         "real_cadence_err_spm": _round(real["real_cadence_err_spm"], 2),
@@ -955,13 +962,7 @@ def main() -> int:
         headline["gaitmap"] = {
             "rerun": True,
             "version": gm.version,
-            "gct_bias_ms": _round(gs["gct_bias_ms"], 2),
-            "gct_sd_ms": _round(gs["gct_sd_ms"], 2),
-            "ic_within_1_sample_pct": round(gs["ic_within_1_sample_pct"], 1),
-            "to_within_1_sample_pct": round(gs["to_within_1_sample_pct"], 1),
-            "cadence_err_spm": _round(gs["cadence_err_spm"], 2),
-            "missed_strides": gs["missed_strides"],
-            "extra_strides": gs["extra_strides"],
+            **_event_figures(gs),
             "real_stride_count_err": gr["real_stride_count_err"],
             "real_cadence_err_spm": _round(gr["real_cadence_err_spm"], 2),
             "walking_ic_err_ms": _round(gr["walking_ic_err_ms"].get("mean"), 1),

@@ -64,7 +64,7 @@ from array import array
 
 from heavylegs_pod.gait.detector import GaitEngine
 from heavylegs_pod.gait.stream import SampleStream
-from heavylegs_pod.hal.lsm6ds import _unpack_pairs
+from heavylegs_pod.hal.lsm6ds_words import unpack_pairs
 
 _BURST = 32
 _BURST_BYTES = 14 * _BURST
@@ -84,7 +84,7 @@ class BurstFile:
         return self.f.readinto(self.burst) == _BURST_BYTES
 
     def read_fifo(self):
-        _unpack_pairs(self.burst, 2 * _BURST, self.samples, 0)
+        unpack_pairs(self.burst, 2 * _BURST, self.samples, 0)
         self.sample_count += _BURST
         return _BURST
 
@@ -131,7 +131,7 @@ UNIX_MAIN = "\nimport sys\nbench(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
 BOARD_DIR = "hl_bench"
 # what BENCH_SCRIPT imports, and nothing else of the firmware
-BOARD_MODULES = re.compile(r"heavylegs_pod/(__init__|gait/\w+|hal/__init__|hal/lsm6ds)\.mpy")
+BOARD_MODULES = re.compile(r"heavylegs_pod/(__init__|gait/\w+|hal/__init__|hal/lsm6ds\w*)\.mpy")
 
 
 def make_fifo_words(path: Path, minutes: float) -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from bleak import BleakClient, BleakScanner
+from pod_flash import journal_strides
 
 from heavylegs.link.client import BATTERY_LEVEL
 from heavylegs.sim.bleak_backend import SimBleakClient, SimBleakScanner
@@ -53,14 +54,6 @@ async def _run(trace: Path, workdir: Path, **knobs) -> SimPod:
         # A flat battery ends in deep sleep: the process goes, as on a board.
         await asyncio.wait_for(pod.process.wait(), BOUND_S)  # type: ignore[union-attr]
     return pod
-
-
-def _sessions(flash: Path) -> dict[int, list[dict]]:
-    journal = Journal(str(flash / "journal"), 1 << 30)
-    return {
-        sid: [wire.decode_stride(rec) for _, rec in journal.records(sid)]
-        for sid in journal.sessions()
-    }
 
 
 def _assert_same_strides(records: list[dict], truth: list) -> None:
@@ -109,7 +102,7 @@ def test_one_session_from_the_first_running_stride_through_both_stops(zero_touch
     first = next(k for k, s in enumerate(truth) if 120 / (s.next_ic_s - s.ic_s) > START_SPM)
     last = max(k for k, s in enumerate(truth) if s.gait == "run")
     run = truth[first : last + 1]
-    sessions = _sessions(flash)
+    sessions = journal_strides(flash)
     assert len(sessions) == 1, "walking did not start one, the stops did not split it"
     ((_, records),) = sessions.items()
     # The strides of the first seconds, which proved it a run, are in the journal.
@@ -173,12 +166,12 @@ def walk_trace(tmp_path_factory) -> Path:
 
 def test_walking_alone_starts_no_session(walk_trace, tmp_path):
     asyncio.run(_run(walk_trace, tmp_path / "pod"))
-    assert _sessions(tmp_path / "pod") == {}
+    assert journal_strides(tmp_path / "pod") == {}
 
 
 def test_walking_starts_a_session_when_configured_to(walk_trace, tmp_path):
     asyncio.run(_run(walk_trace, tmp_path / "pod", config={"auto_start_spm": 0}))
-    sessions = _sessions(tmp_path / "pod")
+    sessions = journal_strides(tmp_path / "pod")
     assert len(sessions) == 1
     ((_, records),) = sessions.items()
     _assert_same_strides(records, read_trace(walk_trace).truth_in_sensor_time())
@@ -190,7 +183,7 @@ def test_low_battery_closes_the_session_with_the_journal_intact(tmp_path):
     # 3700 mV falling 10 V/h: below 3450 mV after 90 s of sensor time.
     pod = asyncio.run(_run(traces["left"], tmp_path / "pod", battery=(3700.0, 10000.0)))
     assert pod.deep_sleep_tick is not None, "the pod went to deep sleep"
-    sessions = _sessions(tmp_path / "pod")
+    sessions = journal_strides(tmp_path / "pod")
     assert len(sessions) == 1
     ((_, records),) = sessions.items()
     assert 60 < len(records) < len(truth), "closed early, with the strides so far"
@@ -274,5 +267,5 @@ def test_a_flat_cell_after_a_nap_sleeps_for_good(zero_touch_trace, tmp_path):
     assert pod.sleep_ticks, "the pod napped while standing"
     assert pod.deep_sleeps and pod.deep_sleeps[-1][2] == WOKE_BY_NOTHING, pod.deep_sleeps
     assert pod.boots == 1
-    ((_, records),) = _sessions(tmp_path / "pod").items()
+    ((_, records),) = journal_strides(tmp_path / "pod").items()
     assert records, "the run until the cell went flat is in the journal"

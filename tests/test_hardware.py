@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
+from micropython_run import run_micropython
 
 from heavylegs import paths
 from heavylegs.deploy import boards
@@ -146,20 +145,13 @@ def _run_micropython(tmp_path: Path, script: str) -> list:
     for name, text in _FAKES.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "script.py").write_text(script)
-    env = dict(os.environ)
-    env["MICROPYPATH"] = os.pathsep.join(
-        [str(tmp_path), str(paths.SIM_BOARD_DIR), str(paths.FIRMWARE_DIR), ".frozen"]
-    )
-    proc = subprocess.run(
-        [paths.micropython_binary(), str(tmp_path / "script.py")],
-        capture_output=True,
-        text=True,
-        env=env,
+    out = run_micropython(
+        [str(tmp_path / "script.py")],
+        [tmp_path, paths.SIM_BOARD_DIR, paths.FIRMWARE_DIR],
         cwd=tmp_path,
         timeout=60,
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_firmware_board_builds_from_every_board_file(tmp_path: Path):

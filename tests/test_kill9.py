@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from pod_flash import journal_strides
+
 from heavylegs.store import Store
-from heavylegs_pod import wire
-from heavylegs_pod.journal import Journal
 
 LOST_AT_MOST_MS = 2000
 
@@ -37,14 +37,7 @@ def stored_counts(db: Path) -> list[int]:
 
 
 def journals(pod_dir: Path) -> dict[str, dict[int, list[dict]]]:
-    out = {}
-    for foot in ("left", "right"):
-        journal = Journal(str(pod_dir / foot / "journal"), 1 << 30)
-        out[foot] = {
-            sid: [wire.decode_stride(r) for _, r in journal.records(sid)]
-            for sid in journal.sessions()
-        }
-    return out
+    return {foot: journal_strides(pod_dir / foot) for foot in ("left", "right")}
 
 
 def test_sigkill_mid_recording_loses_at_most_two_seconds(tmp_path):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+from micropython_run import run_micropython
 
 from heavylegs import paths
 from heavylegs.deploy import podside
@@ -59,24 +58,17 @@ def pod_dir(tmp_path: Path) -> tuple[Path, Journal, int, int]:
 
 
 def _run_on_pod(folder: Path, script: str, trace: Path | None = None) -> list[str]:
-    env = dict(os.environ)
-    env["MICROPYPATH"] = os.pathsep.join(
-        [str(paths.FIRMWARE_DIR), str(paths.SIM_BOARD_DIR), ".frozen"]
-    )
-    env.pop("HEAVYLEGS_SIM_SOCKET", None)
-    env.pop("HEAVYLEGS_SIM_TRACE", None)
-    if trace is not None:
-        env["HEAVYLEGS_SIM_TRACE"] = str(trace)
-    proc = subprocess.run(
-        [paths.micropython_binary(), "-X", "heapsize=2M", "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
+    out = run_micropython(
+        ["-X", "heapsize=2M", "-c", script],
+        [paths.FIRMWARE_DIR, paths.SIM_BOARD_DIR],
         cwd=folder,
         timeout=120,
+        env={
+            "HEAVYLEGS_SIM_SOCKET": None,
+            "HEAVYLEGS_SIM_TRACE": None if trace is None else str(trace),
+        },
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout.splitlines()
+    return out.splitlines()
 
 
 def test_usb_listing_names_every_session_and_the_pod_now(pod_dir, tmp_path):

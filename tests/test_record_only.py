@@ -50,6 +50,21 @@ def trace(tmp_path_factory) -> Path:
     return traces["left"].write(tmp_path_factory.mktemp("rec") / "rec-left.hltrace")
 
 
+def _record_only_pod(radio, trace: Path, workdir: Path, config: dict, **options) -> SimPod:
+    """The left pod this file follows, on `trace`, set up with `config`."""
+    return SimPod(
+        radio,
+        trace,
+        foot="left",
+        name=NAME,
+        address=ADDRESS,
+        key=KEY,
+        workdir=workdir,
+        config=config,
+        **options,
+    )
+
+
 async def _run_with_a_visitor(trace: Path, workdir: Path):
     live: list[dict] = []
     enough = asyncio.Event()
@@ -79,15 +94,11 @@ async def _run_with_a_visitor(trace: Path, workdir: Path):
 
     async with SimRadio() as radio:
         with use_radio(radio):
-            async with SimPod(
+            async with _record_only_pod(
                 radio,
                 trace,
-                foot="left",
-                name=NAME,
-                address=ADDRESS,
-                key=KEY,
-                workdir=workdir,
-                config={"beacon_s": BEACON_S, "auto_stop_s": AUTO_STOP_S},
+                workdir,
+                {"beacon_s": BEACON_S, "auto_stop_s": AUTO_STOP_S},
                 on_beacon=on_beacon,
             ) as pod:
                 await asyncio.wait_for(pod.bridge.attached.wait(), 10)  # type: ignore[union-attr]
@@ -179,15 +190,8 @@ def test_a_run_cut_off_mid_session_leaves_the_pod_reachable_with_every_stride(tm
     async def run():
         async with SimRadio() as radio:
             with use_radio(radio):
-                async with SimPod(
-                    radio,
-                    trace,
-                    foot="left",
-                    name=NAME,
-                    address=ADDRESS,
-                    key=KEY,
-                    workdir=tmp_path / "pod",
-                    config={"beacon_s": BEACON_S},
+                async with _record_only_pod(
+                    radio, trace, tmp_path / "pod", {"beacon_s": BEACON_S}
                 ) as pod:
                     await pod.run_trace(BOUND_S)
                     (device,) = await find_pods(1, 10, BACKENDS)

@@ -6,13 +6,13 @@ import base64
 import dataclasses
 import io
 import re
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 from rich.console import Console
+from sqlite_files import run_sql
 from typer.testing import CliRunner
 
 from heavylegs.analysis import CheckIn, Diary
@@ -380,20 +380,14 @@ def test_diary_refuses_a_newer_analysis_schema(tmp_path: Path) -> None:
     Store(db).close()
     with Diary(db):
         pass
-    conn = sqlite3.connect(db)
-    conn.execute("UPDATE analysis_schema SET version = 99")
-    conn.commit()
-    conn.close()
+    run_sql(db, "UPDATE analysis_schema SET version = 99")
     with pytest.raises(StoreError, match="upgrade heavylegs"):
         Diary(db)
 
 
 def test_diary_refuses_a_file_that_is_not_a_store(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
-    conn = sqlite3.connect(other)
-    conn.execute("CREATE TABLE notes (x)")
-    conn.commit()
-    conn.close()
+    run_sql(other, "CREATE TABLE notes (x)")
     with pytest.raises(StoreError, match="not a heavylegs store"):
         Diary(other)
     with pytest.raises(StoreError, match="does not exist"):

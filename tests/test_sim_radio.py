@@ -30,8 +30,8 @@ RESP_DATA = bytes([5, 0xFF, 0xFF, 0xFF]) + b"HL"
 BOUND_S = 2.0
 
 STACKS = [
-    pytest.param(LocalLink, Controller, False, id="bumble"),
-    pytest.param(SimLink, SimController, True, id="sim"),
+    pytest.param((LocalLink, Controller, False), id="bumble"),
+    pytest.param((SimLink, SimController, True), id="sim"),
 ]
 
 
@@ -64,6 +64,14 @@ async def two_devices(
                 with suppress(Exception):
                     await connection.disconnect()
             await device.power_off()
+
+
+@pytest.fixture(params=STACKS)
+async def devices(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Device, Device, bool]]:
+    """A central and a pod on bumble's stack and on ours, and whether it is ours (fixed)."""
+    link_cls, controller_cls, fixed = request.param
+    async with two_devices(link_cls, controller_cls) as (central, pod):
+        yield central, pod, fixed
 
 
 async def advertise(
@@ -105,50 +113,45 @@ async def collect(
     return seen
 
 
-@pytest.mark.parametrize(("link_cls", "controller_cls", "fixed"), STACKS)
 async def test_public_address_peripheral_answers_the_mtu_exchange(
-    link_cls: type[LocalLink], controller_cls: type[Controller], fixed: bool
+    devices: tuple[Device, Device, bool],
 ) -> None:
-    async with two_devices(link_cls, controller_cls) as (central, pod):
-        await advertise(pod)
-        connection = await central.connect(
-            POD_PUBLIC, own_address_type=OwnAddressType.RANDOM, timeout=BOUND_S
-        )
-        exchange = connection.gatt_client.request_mtu(247)
-        if fixed:
-            assert await asyncio.wait_for(exchange, BOUND_S) == 247
-        else:
-            # The pod's response leaves with its random address and is dropped.
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(exchange, 0.3)
+    central, pod, fixed = devices
+    await advertise(pod)
+    connection = await central.connect(
+        POD_PUBLIC, own_address_type=OwnAddressType.RANDOM, timeout=BOUND_S
+    )
+    exchange = connection.gatt_client.request_mtu(247)
+    if fixed:
+        assert await asyncio.wait_for(exchange, BOUND_S) == 247
+    else:
+        # The pod's response leaves with its random address and is dropped.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(exchange, 0.3)
 
 
-@pytest.mark.parametrize(("link_cls", "controller_cls", "fixed"), STACKS)
 async def test_active_scan_gets_the_real_scan_response(
-    link_cls: type[LocalLink], controller_cls: type[Controller], fixed: bool
+    devices: tuple[Device, Device, bool],
 ) -> None:
-    async with two_devices(link_cls, controller_cls) as (central, pod):
-        await advertise(pod)
-        seen = await collect(central, active=True, until=lambda a: a.is_scan_response)
-        merged = seen[-1]
-        manufacturer = merged.data.get(merged.data.Type.MANUFACTURER_SPECIFIC_DATA)
-        if fixed:
-            assert manufacturer == (0xFFFF, b"HL")
-            assert merged.data_bytes == RESP_DATA
-        else:
-            # The receiving controller answered itself with the advertising data.
-            assert manufacturer is None
-            assert merged.data_bytes == ADV_DATA
+    central, pod, fixed = devices
+    await advertise(pod)
+    seen = await collect(central, active=True, until=lambda a: a.is_scan_response)
+    merged = seen[-1]
+    manufacturer = merged.data.get(merged.data.Type.MANUFACTURER_SPECIFIC_DATA)
+    if fixed:
+        assert manufacturer == (0xFFFF, b"HL")
+        assert merged.data_bytes == RESP_DATA
+    else:
+        # The receiving controller answered itself with the advertising data.
+        assert manufacturer is None
+        assert merged.data_bytes == ADV_DATA
 
 
-@pytest.mark.parametrize(("link_cls", "controller_cls", "fixed"), STACKS)
-async def test_passive_scan_gets_no_scan_response(
-    link_cls: type[LocalLink], controller_cls: type[Controller], fixed: bool
-) -> None:
-    async with two_devices(link_cls, controller_cls) as (central, pod):
-        await advertise(pod)
-        seen = await collect(central, active=False, count=4)
-        assert any(a.is_scan_response for a in seen) is not fixed
+async def test_passive_scan_gets_no_scan_response(devices: tuple[Device, Device, bool]) -> None:
+    central, pod, fixed = devices
+    await advertise(pod)
+    seen = await collect(central, active=False, count=4)
+    assert any(a.is_scan_response for a in seen) is not fixed
 
 
 async def test_non_scannable_advertiser_gets_no_scan_request_nor_a_connectable_report() -> None:
@@ -158,19 +161,18 @@ async def test_non_scannable_advertiser_gets_no_scan_request_nor_a_connectable_r
         assert not any(a.is_scan_response or a.is_connectable for a in seen)
 
 
-@pytest.mark.parametrize(("link_cls", "controller_cls", "fixed"), STACKS)
 async def test_connect_to_an_absent_peripheral_times_out(
-    link_cls: type[LocalLink], controller_cls: type[Controller], fixed: bool
+    devices: tuple[Device, Device, bool],
 ) -> None:
-    async with two_devices(link_cls, controller_cls) as (central, _pod):
-        attempt = central.connect(POD_PUBLIC, own_address_type=OwnAddressType.RANDOM, timeout=0.1)
-        if fixed:
-            with pytest.raises(core.TimeoutError):
-                await asyncio.wait_for(attempt, BOUND_S)
-        else:
-            # bumble cancels, but the controller never ends the attempt.
-            with pytest.raises(TimeoutError):
-                await asyncio.wait_for(attempt, 0.5)
+    central, _pod, fixed = devices
+    attempt = central.connect(POD_PUBLIC, own_address_type=OwnAddressType.RANDOM, timeout=0.1)
+    if fixed:
+        with pytest.raises(core.TimeoutError):
+            await asyncio.wait_for(attempt, BOUND_S)
+    else:
+        # bumble cancels, but the controller never ends the attempt.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(attempt, 0.5)
 
 
 async def test_use_radio_nests_and_restores() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlite_files import run_sql, version_1_store
 
 from heavylegs.errors import HeavylegsError
 from heavylegs.store import (
@@ -282,9 +283,7 @@ def test_reopening_runs_no_migration_twice(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     Store(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.close()
+    run_sql(path, f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     before = path.read_bytes()
     with pytest.raises(StoreError, match="schema version .* upgrade heavylegs"):
         Store(path)
@@ -300,10 +299,7 @@ def test_foreign_files_are_refused_untouched(tmp_path: Path) -> None:
     assert text.read_bytes() == before
 
     other = tmp_path / "other.db"
-    conn = sqlite3.connect(other)
-    conn.execute("CREATE TABLE contacts (name TEXT)")
-    conn.commit()
-    conn.close()
+    run_sql(other, "CREATE TABLE contacts (name TEXT)")
     with pytest.raises(StoreError, match="not a heavylegs store"):
         Store(other)
     conn = sqlite3.connect(other)
@@ -460,13 +456,9 @@ def test_run_without_strides_falls_back_to_wall_clock(tmp_path: Path) -> None:
 
 
 def test_version_1_store_upgrades_in_place_keeping_its_strides(tmp_path: Path) -> None:
-    from heavylegs.store.migrations import MIGRATIONS
 
     path = tmp_path / "old.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    for statement in MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
+    conn = version_1_store(path)
     conn.execute("INSERT INTO runs (id, name, source, started_at) VALUES (1, 'r', 'live', 1.0)")
     conn.execute("INSERT INTO recordings VALUES (1, 1, 'AA', 'pod', 'left', 3, '0.1')")
     conn.execute(

@@ -16,11 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlite_files import version_1_store
 from test_store import make_stride
 
 from heavylegs.store import STRIDE_COLUMNS, Store, StoreError
 from heavylegs.store.backup import backup_store, list_backups
 from heavylegs.store.damage import StoreDamagedError
+from heavylegs.store.pages import varint
 from heavylegs.store.recover import check_store, recover_store
 
 RUNS = 4
@@ -74,18 +76,6 @@ def table_counts(path: Path) -> dict[str, int]:
         }
     finally:
         conn.close()
-
-
-def varint(data: bytes, at: int) -> tuple[int, int]:
-    value = 0
-    for i in range(9):
-        byte = data[at + i]
-        if i == 8:
-            return (value << 8) | byte, at + 9
-        value = (value << 7) | (byte & 0x7F)
-        if byte < 0x80:
-            return value, at + i + 1
-    raise AssertionError("unreachable")
 
 
 def leaf_keys(page: bytes, header_at: int = 0) -> list[tuple[int, int]]:
@@ -216,12 +206,7 @@ def store(tmp_path: Path) -> tuple[Path, dict[tuple[int, int], tuple]]:
 
 def test_a_damaged_leaf_page_loses_only_its_strides(store, tmp_path):
     db, truth = store
-    page, keys = middle_leaf(db)
-    with db.open("r+b") as f:
-        f.seek((page - 1) * PAGE + PAGE // 2)
-        middle = f.read(64)
-        f.seek((page - 1) * PAGE + PAGE // 2)
-        f.write(bytes(b ^ 0xFF for b in middle))
+    keys = flip_middle_of_a_leaf(db)
     (damaged_recording,) = {key[0] for key in keys[len(keys) // 2 :]}
 
     # The store opens; the first query that meets the bad page says what to do, and
@@ -630,14 +615,10 @@ def test_no_store_yet_means_nothing_to_back_up(tmp_path):
 def test_an_older_store_without_its_header_is_recovered_and_upgraded(tmp_path):
     """A header lost with its schema version: the version is told from the tables' shape."""
     from heavylegs.store import SCHEMA_VERSION
-    from heavylegs.store.migrations import MIGRATIONS
 
     db = tmp_path / "store" / "heavylegs.db"
     db.parent.mkdir()
-    conn = sqlite3.connect(db, isolation_level=None)
-    for statement in MIGRATIONS[0]:
-        conn.execute(statement)
-    conn.execute("PRAGMA user_version = 1")
+    conn = version_1_store(db)
     conn.execute("INSERT INTO runs VALUES (1, 'old run', 'live-sim', 1600000000.0, NULL)")
     conn.execute("INSERT INTO recordings VALUES (1, 1, 'AA:BB', 'pod-L', 'left', 3, '0.0.9')")
     for seq in range(50):
@@ -664,13 +645,15 @@ def test_an_older_store_without_its_header_is_recovered_and_upgraded(tmp_path):
         assert (recording.pod_session, recording.started_at) == (3, None)
 
 
-def flip_middle_of_a_leaf(db: Path) -> None:
-    page, _ = middle_leaf(db)
+def flip_middle_of_a_leaf(db: Path) -> list[tuple[int, int]]:
+    """Flips 64 bytes in the middle of a strides leaf; returns the keys that leaf held."""
+    page, keys = middle_leaf(db)
     with db.open("r+b") as f:
         f.seek((page - 1) * PAGE + PAGE // 2)
         middle = f.read(64)
         f.seek((page - 1) * PAGE + PAGE // 2)
         f.write(bytes(b ^ 0xFF for b in middle))
+    return keys
 
 
 def cut_the_last_quarter(db: Path) -> None:

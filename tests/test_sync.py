@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from bleak import BleakClient
 from bleak.exc import BleakGATTProtocolError
+from pod_flash import journal_strides
 
 from heavylegs.link.client import (
     BATTERY_LEVEL,
@@ -37,7 +38,6 @@ from heavylegs.sim.scenarios import write_scenario
 from heavylegs.store import Store
 from heavylegs.trace import read_trace
 from heavylegs_pod import wire
-from heavylegs_pod.journal import Journal
 
 ADDRESS = "F0:00:00:00:00:01"
 KEY = bytes(range(1, 33))
@@ -73,14 +73,6 @@ def recorded_flash(long_traces, tmp_path_factory) -> Path:
     return workdir
 
 
-def journal_records(flash: Path) -> dict[int, list[dict]]:
-    journal = Journal(str(flash / "journal"), 1 << 30)
-    return {
-        sid: [wire.decode_stride(rec) for _, rec in journal.records(sid)]
-        for sid in journal.sessions()
-    }
-
-
 @pytest.fixture
 def flash(recorded_flash, tmp_path) -> Path:
     copy = tmp_path / "left"
@@ -105,7 +97,7 @@ def _left_pod(radio: SimRadio, traces: dict, flash: Path) -> SimPod:
 async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu):
     traces = long_traces
     truth = read_trace(traces["left"]).truth
-    expected = journal_records(flash)
+    expected = journal_strides(flash)
     assert len(expected) == 1, "one session started by itself"
     ((sid, records),) = expected.items()
     assert len(records) == len(truth), "the journal holds every stride of the run"
@@ -152,7 +144,7 @@ async def test_sync_survives_random_link_drops(flash, long_traces, tmp_path, mtu
 
 
 async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(flash, traces):
-    before = journal_records(flash)
+    before = journal_strides(flash)
     async with SimRadio(central_mtu=23) as radio:
         with use_radio(radio):
             async with _left_pod(radio, traces, flash):
@@ -188,7 +180,7 @@ async def test_unauthorised_control_and_sync_are_refused_while_rsc_stays_open(fl
                         await bleak.write_gatt_char(wire.RD_STATUS_UUID, b"\x00" * 20, True)
                 finally:
                     await client.disconnect()
-    assert journal_records(flash) == before
+    assert journal_strides(flash) == before
 
 
 def spec_rsc(data: bytes) -> dict:

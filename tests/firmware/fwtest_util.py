@@ -16,6 +16,18 @@ def read_truth(path):
         return header, json.loads(f.read())
 
 
+def locked(call):
+    """call() with the heap locked: any allocation inside it raises MemoryError.
+    Bind the method before (locked(imu.read_fifo)): binding it allocates."""
+    import micropython
+
+    micropython.heap_lock()
+    try:
+        return call()
+    finally:
+        micropython.heap_unlock()
+
+
 def check(condition, message):
     if not condition:
         raise AssertionError(message)

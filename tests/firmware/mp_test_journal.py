@@ -262,17 +262,13 @@ def test_append_allocates_nothing():
     check(j.count(j.open_session_id) == 21, "count")
 
 
-def _v1_session_file(path, sid, n, calibration):
-    """A session as a protocol-2 pod journaled it: the 26-byte header, no identity."""
-    import struct
-
+def _old_session_file(path, header_size, header_payload, header, calibration_at, calibration, n):
+    """A session file written the way an older pod wrote it: `header` packed, then n strides."""
     out = bytearray()
-    frame = bytearray(wire.J_HEADER_V1_SIZE)
-    struct.pack_into(
-        wire.J_HEADER_V1_FORMAT, frame, 3, sid, 1767225600, wire.SESSION_TIME_KNOWN, 0, 4, 2, 416
-    )
-    frame[3 + 14 : 3 + 26] = calibration
-    wire.frame_seal(frame, wire.J_HEADER, wire.J_HEADER_V1_PAYLOAD)
+    frame = bytearray(header_size)
+    frame[3 : 3 + len(header)] = header
+    frame[3 + calibration_at : 3 + calibration_at + len(calibration)] = calibration
+    wire.frame_seal(frame, wire.J_HEADER, header_payload)
     out.extend(frame)
     for seq in range(n):
         sf = bytearray(wire.J_STRIDE_SIZE)
@@ -281,6 +277,26 @@ def _v1_session_file(path, sid, n, calibration):
         out.extend(sf)
     with open(path, "wb") as f:
         f.write(out)
+
+
+def _journal_holding(session_file, n, calibration):
+    """A new journal folder whose only file is session 1, n strides, by `session_file`."""
+    root = ram_fs() + "/journal"
+    os.mkdir(root)
+    session_file(root + "/00000001.hls", 1, n, calibration)
+    return root
+
+
+def _v1_session_file(path, sid, n, calibration):
+    """A session as a protocol-2 pod journaled it: the 26-byte header, no identity."""
+    import struct
+
+    header = struct.pack(
+        wire.J_HEADER_V1_FORMAT, sid, 1767225600, wire.SESSION_TIME_KNOWN, 0, 4, 2, 416
+    )
+    _old_session_file(
+        path, wire.J_HEADER_V1_SIZE, wire.J_HEADER_V1_PAYLOAD, header, 14, calibration, n
+    )
 
 
 def test_a_new_journal_draws_an_epoch_and_keeps_it():
@@ -354,10 +370,8 @@ def test_a_damaged_header_has_the_epoch_only_when_an_older_session_proves_it():
 
 
 def test_a_protocol_2_session_is_still_read_beside_new_ones():
-    root = ram_fs() + "/journal"
-    os.mkdir(root)
     calibration = bytes(range(1, 13))
-    _v1_session_file(root + "/00000001.hls", 1, 7, calibration)
+    root = _journal_holding(_v1_session_file, 7, calibration)
     j = Journal(root, 1 << 20)
     check(j.sessions() == [1], "sessions %r" % j.sessions())
     flags, start_s, count, acked, fw = j.info(1)
@@ -386,28 +400,15 @@ def _v2_session_file(path, sid, n, calibration):
     """A session as a protocol-3 pod journaled it: identity, but no sensor ranges."""
     import struct
 
-    out = bytearray()
-    frame = bytearray(wire.J_HEADER_V2_SIZE)
-    struct.pack_into(
-        wire.J_HEADER_V2_FORMAT, frame, 3, sid, 0, 0x80, 0, 5, 0, 416, 0xCAFE, 0xB007, 42
+    header = struct.pack(wire.J_HEADER_V2_FORMAT, sid, 0, 0x80, 0, 5, 0, 416, 0xCAFE, 0xB007, 42)
+    _old_session_file(
+        path, wire.J_HEADER_V2_SIZE, wire.J_HEADER_V2_PAYLOAD, header, 26, calibration, n
     )
-    frame[3 + 26 : 3 + 38] = calibration
-    wire.frame_seal(frame, wire.J_HEADER, wire.J_HEADER_V2_PAYLOAD)
-    out.extend(frame)
-    for seq in range(n):
-        sf = bytearray(wire.J_STRIDE_SIZE)
-        sf[3 : 3 + wire.STRIDE_SIZE] = record(seq)
-        wire.frame_seal(sf, wire.J_STRIDE, wire.STRIDE_SIZE)
-        out.extend(sf)
-    with open(path, "wb") as f:
-        f.write(out)
 
 
 def test_a_session_keeps_the_sensor_ranges_it_was_recorded_at():
-    root = ram_fs() + "/journal"
-    os.mkdir(root)
     calibration = bytes(range(20, 32))
-    _v2_session_file(root + "/00000001.hls", 1, 5, calibration)
+    root = _journal_holding(_v2_session_file, 5, calibration)
     j = Journal(root, 1 << 20)
     sid = j.open_session(0, 0, 0, 416, calibration=calibration, acc_fs_g=32, gyro_fs_dps=2000)
     j.append(record(0))

@@ -247,13 +247,26 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_DOWN_Y1] = rnd.between(-65536, 65536)
 
 
-def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
-    engine = d.GaitEngine(416, 2048, 70)
-    params = engine._k
-    flat_needed = params[K.P_FLAT_NEEDED]
+def _random_case_buffers():
+    """A new engine's parameters, and the kernel's, the twin's and the frame's buffers."""
+    params = d.GaitEngine(416, 2048, 70)._k
     k = array("i", [0] * K.K_SIZE)
     twin = array("i", [0] * K.K_SIZE)
     rows = array("i", [0] * 9)
+    return params, params[K.P_FLAT_NEEDED], k, twin, rows
+
+
+def _case_rows(rnd, rows, case):
+    """A random frame for odd cases, the identity frame of a new engine for even ones."""
+    if case % 2:
+        _unit_rows(rnd, rows)
+    else:
+        for i in range(9):
+            rows[i] = 8192 if i % 4 == 0 else 0
+
+
+def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
+    params, flat_needed, k, twin, rows = _random_case_buffers()
     rnd = _Random(2024)
     seen = [0] * 8
     for case in range(6000):
@@ -261,11 +274,7 @@ def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
             k[i] = params[i]
         n = rnd.between(3000, (1 << 29) - 1)
         _random_state(rnd, k, n, flat_needed)
-        if case % 2:
-            _unit_rows(rnd, rows)
-        else:
-            for i in range(9):  # the identity frame of a new engine
-                rows[i] = 8192 if i % 4 == 0 else 0
+        _case_rows(rnd, rows, case)
         seen[_both(k, rows, n, _sample(rnd, rnd.bits() % 3 == 0), twin)] += 1
     for event in EVENTS:
         check(seen[event] > 0, "event %d never happened: %r" % (event, seen))
@@ -274,12 +283,7 @@ def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
 def test_burst_kernel_and_twin_agree_on_random_bursts():
     # whole bursts from random states, each call resumed where the last stopped, so
     # that the loop, the early return at an event and the sample index all agree too
-    engine = d.GaitEngine(416, 2048, 70)
-    params = engine._k
-    flat_needed = params[K.P_FLAT_NEEDED]
-    k = array("i", [0] * K.K_SIZE)
-    twin = array("i", [0] * K.K_SIZE)
-    rows = array("i", [0] * 9)
+    params, flat_needed, k, twin, rows = _random_case_buffers()
     samples = array("h", bytes(12 * 48))
     rnd = _Random(77)
     seen = [0] * 8
@@ -296,11 +300,7 @@ def test_burst_kernel_and_twin_agree_on_random_bursts():
             # sample indices near 0: the state's indices are no older than sample 0
             for index in (K.S_SINCE, K.S_IC_N, K.S_MIN_N, K.S_SOFT_N):
                 k[index] = max(0, k[index])
-        if case % 2:
-            _unit_rows(rnd, rows)
-        else:
-            for i in range(9):
-                rows[i] = 8192 if i % 4 == 0 else 0
+        _case_rows(rnd, rows, case)
         still = rnd.bits() % 2
         for j in range(end):
             sample = _sample(rnd, still and rnd.bits() % 4)

@@ -26,15 +26,23 @@ def _offer_locked(auto, stride):
         micropython.heap_unlock()
 
 
+def _offer_strides(auto, stride, n, stride_n, count):
+    """Offers `count` strides `stride_n` apart from sample n; returns the sample after
+    them and what each offer answered."""
+    answers = []
+    for _ in range(count):
+        _stride(stride, n, stride_n)
+        answers.append(_offer_locked(auto, stride))
+        n += stride_n
+    return n, answers
+
+
 def test_a_bout_proves_a_run_after_start_s_without_allocating():
     auto = AutoStart(ODR, 130, 10)
     stride = array("i", [0] * N_FIELDS)
-    n = 1000
     # walking first: never kept
-    for _ in range(5):
-        _stride(stride, n, WALK_STRIDE_N)
-        check(not _offer_locked(auto, stride), "a walking stride proved a run")
-        n += WALK_STRIDE_N
+    n, answers = _offer_strides(auto, stride, 1000, WALK_STRIDE_N, 5)
+    check(not any(answers), "a walking stride proved a run")
     check(auto.count == 0, "walking strides were kept")
     first = n
     proved_at = -1
@@ -55,11 +63,7 @@ def test_a_bout_proves_a_run_after_start_s_without_allocating():
 def test_a_pause_longer_than_the_bout_gap_starts_a_new_bout():
     auto = AutoStart(ODR, 130, 10)
     stride = array("i", [0] * N_FIELDS)
-    n = 0
-    for _ in range(6):
-        _stride(stride, n, RUN_STRIDE_N)
-        _offer_locked(auto, stride)
-        n += RUN_STRIDE_N
+    n, _ = _offer_strides(auto, stride, 0, RUN_STRIDE_N, 6)
     n += 4 * ODR  # a 4 s pause: longer than the 3 s a bout may pause
     _stride(stride, n, RUN_STRIDE_N)
     check(not _offer_locked(auto, stride), "the pause did not end the bout")

@@ -2,8 +2,7 @@
 import sys
 
 import machine
-import micropython
-from fwtest_util import check, close, data_path, drive, read_truth
+from fwtest_util import check, close, data_path, drive, locked, read_truth
 
 from heavylegs_pod.gait import _kernels as K
 from heavylegs_pod.gait import detector as d
@@ -114,11 +113,7 @@ def test_the_shipped_sample_path_allocates_nothing():
     try:
         for want in levels:
             steady_bursts += 0 if engine.cal.refining else 1
-            micropython.heap_lock()
-            try:
-                got = stream.drain()
-            finally:
-                micropython.heap_unlock()
+            got = locked(stream.drain)
             check(got == want, "replayed burst drained %d samples, not %d" % (got, want))
     finally:
         d.burst = K.burst
@@ -247,10 +242,6 @@ def test_fifo_bursts_allocate_nothing():
     imu.i2c = _ReplayBus(recorder.reads)
     imu._have_gyro = False
     for count, samples in expected:
-        micropython.heap_lock()
-        try:
-            got = imu.read_fifo()
-        finally:
-            micropython.heap_unlock()
+        got = locked(imu.read_fifo)
         check(got == count, "replayed burst read %d samples, not %d" % (got, count))
         check(bytes(imu._samples_mv[: 6 * got]) == samples, "replayed samples differ")

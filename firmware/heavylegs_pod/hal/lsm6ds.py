@@ -12,11 +12,11 @@ exposed so the gait engine can work in integers. Time is the sample count: the
 sensor clock, never the MCU's ticks.
 """
 
-import sys
 from array import array
 
-import micropython
 from micropython import const
+
+from heavylegs_pod.hal.lsm6ds_words import WORD_BYTES, unpack_pairs
 
 _FIFO_CTRL1 = const(0x07)
 _FIFO_CTRL3 = const(0x09)
@@ -52,9 +52,6 @@ _MD1_INT1_WU = const(0x20)
 _ALL_INT_WU_IA = const(0x02)
 _LP_ODR_CODE = const(2)  # 26 Hz: the slowest rate that still sees a first step
 
-_TAG_GYRO = const(0x01)
-_TAG_ACCEL = const(0x02)
-_WORD = const(7)
 
 WHO_AM_I_LSM6DSOX = const(0x6C)
 WHO_AM_I_LSM6DS3TRC = const(0x6A)
@@ -150,7 +147,7 @@ class LSM6DS:
         self.int1_words = watermark  # FIFO words that raise INT1 (set_int1_watermark)
         self.max_samples = max_samples
         # Raw words land here; samples (gx gy gz ax ay az) are assembled below.
-        self._raw = bytearray(_WORD * 2 * max_samples)
+        self._raw = bytearray(WORD_BYTES * 2 * max_samples)
         self._raw_mv = memoryview(self._raw)
         self.samples = array("h", bytes(12 * max_samples))
         self._samples_mv = memoryview(self.samples)
@@ -158,7 +155,7 @@ class LSM6DS:
         # memoryview per burst would allocate. Words short of a watermark wait in the
         # FIFO for the next interrupt (one watermark period, 77 ms at the defaults).
         self._word_views = [
-            self._raw_mv[: k * watermark * _WORD]
+            self._raw_mv[: k * watermark * WORD_BYTES]
             for k in range(1, 2 * max_samples // watermark + 1)
         ]
         per_view = watermark // 2  # samples (the legacy FIFO's threshold is set to match)
@@ -331,7 +328,7 @@ class LSM6DS:
             return 0
         words = chunks * self.watermark
         self.i2c.readfrom_mem_into(self.address, _FIFO_DATA_OUT_TAG, views[chunks - 1])
-        n = _unpack_pairs(self._raw, words, self.samples, 1 if self._have_gyro else 0)
+        n = unpack_pairs(self._raw, words, self.samples, 1 if self._have_gyro else 0)
         # The pairing state carries over when a batch ends between gyro and accel.
         self._have_gyro = n < 0
         if n < 0:
@@ -360,63 +357,3 @@ class LSM6DS:
         self.i2c.readfrom_mem_into(self.address, _L_FIFO_DATA_OUT_L, views[chunks - 1])
         self.sample_count += n
         return n
-
-
-def _unpack_pairs_py(raw, words, samples, have_gyro):
-    """Tagged words -> (gx gy gz ax ay az) rows; returns the row count, or
-    -(count + 1) when the batch ended on an unpaired gyro word. Plain integer
-    byte arithmetic: struct.unpack would allocate a tuple per word."""
-    n = 0
-    offset = 0
-    for _ in range(words):
-        tag = raw[offset] >> 3
-        if tag == _TAG_GYRO or (tag == _TAG_ACCEL and have_gyro):
-            base = 6 * n + (3 if tag == _TAG_ACCEL else 0)
-            for axis in range(3):
-                lo = offset + 1 + 2 * axis
-                value = raw[lo] | (raw[lo + 1] << 8)
-                if value > 32767:
-                    value -= 65536
-                samples[base + axis] = value
-            if tag == _TAG_ACCEL:
-                n += 1
-                have_gyro = 0
-            else:
-                have_gyro = 1
-        offset += _WORD
-    return -(n + 1) if have_gyro else n
-
-
-if sys.implementation.name == "micropython":
-
-    @micropython.viper
-    def _unpack_pairs_viper(raw, words: int, samples, have_gyro: int) -> int:
-        """The viper twin of _unpack_pairs_py: same contract, machine-word arithmetic.
-
-        bench/firmware_speed.py measures the gain over the pure-Python twin."""
-        src = ptr8(raw)
-        dst = ptr16(samples)
-        n = 0
-        offset = 0
-        for _ in range(words):
-            tag = src[offset] >> 3
-            if tag == 1 or (tag == 2 and have_gyro):
-                base = 6 * n
-                if tag == 2:
-                    base += 3
-                dst[base] = src[offset + 1] | (src[offset + 2] << 8)
-                dst[base + 1] = src[offset + 3] | (src[offset + 4] << 8)
-                dst[base + 2] = src[offset + 5] | (src[offset + 6] << 8)
-                if tag == 2:
-                    n += 1
-                    have_gyro = 0
-                else:
-                    have_gyro = 1
-            offset += 7
-        if have_gyro:
-            return -(n + 1)
-        return n
-
-    _unpack_pairs = _unpack_pairs_viper
-else:
-    _unpack_pairs = _unpack_pairs_py

@@ -28,17 +28,20 @@ def _hl_walk(d, out):
             _hl_walk(p, out)
         else:
             out.append(p)
-def _hl_sha(p):
-    import hashlib
-    h = hashlib.sha256()
-    b = bytearray(512)
-    m = memoryview(b)
+def _hl_chunks(p, b):
     with open(p, 'rb') as f:
         while True:
             n = f.readinto(b)
             if not n:
                 break
-            h.update(m[:n])
+            yield n
+def _hl_sha(p):
+    import hashlib
+    h = hashlib.sha256()
+    b = bytearray(512)
+    m = memoryview(b)
+    for n in _hl_chunks(p, b):
+        h.update(m[:n])
     return binascii.hexlify(h.digest()).decode()
 def _hl_files(paths):
     r = {}
@@ -68,12 +71,8 @@ def _hl_fs():
     return [st[1] or st[0], st[2], st[4]]
 def _hl_cat(p, n):
     b = bytearray(n)
-    with open(p, 'rb') as f:
-        while True:
-            k = f.readinto(b)
-            if not k:
-                break
-            sys.stdout.write(binascii.b2a_base64(memoryview(b)[:k]))
+    for k in _hl_chunks(p, b):
+        sys.stdout.write(binascii.b2a_base64(memoryview(b)[:k]))
 """
 
 PROBE = r"""

@@ -13,6 +13,7 @@ from heavylegs.analysis.history import Week
 from heavylegs.report.figure import FONT_PT, WIDTH_IN, fonts, legend, new_figure, png, thin_ticks
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
@@ -38,8 +39,10 @@ INDICATORS = (
 )
 
 
-def trends_figure(weeks: Sequence[Week]) -> Figure:
-    """Running time per week, and contact time at a comparable pace over the weeks."""
+def _minutes_per_week(
+    weeks: Sequence[Week] | Sequence[WeekFigures],
+) -> tuple[Figure, Axes, np.ndarray]:
+    """Bars of minutes run per week, with room on the right for a second axis."""
     fig, ax = new_figure(WIDTH_IN, 3.4)
     fig.subplots_adjust(right=1 - 0.75 / WIDTH_IN)  # room for the second axis
     x = np.arange(len(weeks))
@@ -49,6 +52,12 @@ def trends_figure(weeks: Sequence[Week]) -> Figure:
     thin_ticks(ax, len(weeks))
     ax.set_xlabel("week starting")
     ax.grid(axis="y", alpha=0.3)
+    return fig, ax, x
+
+
+def trends_figure(weeks: Sequence[Week]) -> Figure:
+    """Running time per week, and contact time at a comparable pace over the weeks."""
+    fig, ax, x = _minutes_per_week(weeks)
     gct = np.array([np.nan if w.gct_at_ref_ms is None else w.gct_at_ref_ms for w in weeks])
     twin = ax.twinx()
     twin.plot(x, gct, "o-", color="#d6604d", label="contact time*")
@@ -108,15 +117,7 @@ def indicators_png(weeks: Sequence[WeekFigures]) -> bytes:
 
 def load_figure(weeks: Sequence[WeekFigures]) -> Figure:
     """Minutes run per week, with this week against the four weeks to it."""
-    fig, ax = new_figure(WIDTH_IN, 3.4)
-    fig.subplots_adjust(right=1 - 0.75 / WIDTH_IN)
-    x = np.arange(len(weeks))
-    ax.bar(x, [w.minutes for w in weeks], color="#9ecae1", label="minutes run")
-    ax.set_ylabel("minutes per week")
-    ax.set_xticks(x, [w.start.strftime("%d %b") for w in weeks])
-    thin_ticks(ax, len(weeks))
-    ax.set_xlabel("week starting")
-    ax.grid(axis="y", alpha=0.3)
+    fig, ax, x = _minutes_per_week(weeks)
     ratio = np.array([np.nan if w.load_ratio is None else w.load_ratio for w in weeks])
     twin = ax.twinx()
     twin.axhspan(0.8, 1.3, color="#2ca02c", alpha=0.1, lw=0, label="steady build")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import inspect
 import logging
 import os
@@ -29,12 +28,13 @@ import struct
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from bumble import gatt, hci
-from bumble.device import AdvertisingType, Connection, Device
+from bumble import hci
+from bumble.device import Connection, Device
 
 from heavylegs import paths
 from heavylegs.sim.board import simlink_proto as proto
-from heavylegs.sim.gatt_table import BLE_HS_ENOTCONN, GattTable, Reader, address_bytes
+from heavylegs.sim.board_frames import FRAME_HANDLERS, MsgType
+from heavylegs.sim.gatt_table import GattTable, Reader, address_bytes
 from heavylegs.sim.radio import SimRadio
 
 __all__ = ["BoardEventCallback", "MsgType", "PodBridge"]
@@ -43,30 +43,6 @@ logger = logging.getLogger(__name__)
 
 
 BoardEventCallback = Callable[[int, bytes], "Awaitable[None] | None"]
-
-
-class MsgType(enum.IntEnum):
-    """The frame types of simlink_proto, as an enum for logs and type checks."""
-
-    HELLO = proto.MSG_HELLO
-    ACTIVE = proto.MSG_ACTIVE
-    CONFIG = proto.MSG_CONFIG
-    ADVERTISE = proto.MSG_ADVERTISE
-    REGISTER = proto.MSG_REGISTER
-    WRITE_LOCAL = proto.MSG_WRITE_LOCAL
-    NOTIFY = proto.MSG_NOTIFY
-    INDICATE = proto.MSG_INDICATE
-    SET_BUFFER = proto.MSG_SET_BUFFER
-    DISCONNECT = proto.MSG_DISCONNECT
-    BEACON = proto.MSG_BEACON
-    HELLO_ACK = proto.MSG_HELLO_ACK
-    REGISTERED = proto.MSG_REGISTERED
-    CENTRAL_CONNECT = proto.MSG_CENTRAL_CONNECT
-    CENTRAL_DISCONNECT = proto.MSG_CENTRAL_DISCONNECT
-    CENTRAL_WRITE = proto.MSG_CENTRAL_WRITE
-    INDICATE_DONE = proto.MSG_INDICATE_DONE
-    MTU_EXCHANGED = proto.MSG_MTU_EXCHANGED
-    BEACON_DONE = proto.MSG_BEACON_DONE
 
 
 # How a pod whose radio went down ends its links.
@@ -140,8 +116,8 @@ class PodBridge:
         self._device.on(self._device.EVENT_CONNECTION, self._on_connection)
         self._table = GattTable(
             self._device,
-            lambda payload: self._send(MsgType.CENTRAL_WRITE, payload),
-            lambda payload: self._send(MsgType.INDICATE_DONE, payload),
+            lambda payload: self.send_to_board(MsgType.CENTRAL_WRITE, payload),
+            lambda payload: self.send_to_board(MsgType.INDICATE_DONE, payload),
         )
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
@@ -236,7 +212,7 @@ class PodBridge:
             self._writer = None
         self.attached.clear()
         with contextlib.suppress(Exception):
-            await self._reset_radio()
+            await self.reset_radio()
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
@@ -244,7 +220,7 @@ class PodBridge:
             self._session = None
         self.detached.set()
 
-    async def _reset_radio(self) -> None:
+    async def reset_radio(self) -> None:
         self.table.cancel_indications()
         device = self.device
         await device.stop_advertising()
@@ -252,7 +228,7 @@ class PodBridge:
             with contextlib.suppress(Exception):
                 await connection.disconnect(reason=_DISCONNECT_POWER_OFF)
 
-    def _send(self, msgtype: MsgType, payload: bytes = b"") -> None:
+    def send_to_board(self, msgtype: MsgType, payload: bytes = b"") -> None:
         writer = self._writer
         if writer is None or writer.is_closing():
             return
@@ -262,7 +238,7 @@ class PodBridge:
         if msgtype >= proto.BOARD_EVENT_MIN:
             await self._board_event(msgtype, payload)
             return
-        handler = self._handlers.get(msgtype)
+        handler = FRAME_HANDLERS.get(msgtype)
         if handler is None:
             logger.warning("%s: unknown frame type 0x%02X ignored", self.address, msgtype)
             return
@@ -282,162 +258,24 @@ class PodBridge:
         except Exception:
             logger.exception("%s: on_board_event failed for type 0x%02X", self.address, msgtype)
 
-    async def _hello(self, frame: Reader) -> None:
-        version = frame.u8()
-        if version != proto.PROTOCOL_VERSION:
-            logger.warning(
-                "%s: board speaks protocol %d, bridge %d",
-                self.address,
-                version,
-                proto.PROTOCOL_VERSION,
-            )
-        await self._reset_radio()
-        self.table.reset()
-        identity = self.radio.identity_address(self.device)
-        self._send(MsgType.HELLO_ACK, bytes((proto.PROTOCOL_VERSION,)) + address_bytes(identity))
-        self.attached.set()
-
-    async def _active(self, frame: Reader) -> None:
-        if not frame.u8():
-            await self._reset_radio()
-            self.table.reset()
-
-    async def _config(self, frame: Reader) -> None:
-        key = frame.u8()
-        if key == proto.CONFIG_GAP_NAME:
-            name = frame.rest()
-            self.device.name = name.decode("utf-8", "replace")
-            for attribute in self.device.gatt_server.attributes:
-                if attribute.type == gatt.GATT_DEVICE_NAME_CHARACTERISTIC:
-                    attribute.value = name
-        elif key == proto.CONFIG_MTU:
-            self.device.gatt_server.max_mtu = frame.u16()
-
-    async def _advertise(self, frame: Reader) -> None:
-        (interval_us,) = struct.unpack("<I", frame.take(4))
-        connectable = bool(frame.u8())
-        adv_data = frame.take(frame.u8())
-        resp_data = frame.rest()
-        device = self.device
-        self.advertising_log.append(interval_us)
-        if interval_us == 0:
-            await device.stop_advertising()
-            return
-        if connectable:
-            kind = AdvertisingType.UNDIRECTED_CONNECTABLE_SCANNABLE
-        elif resp_data:
-            kind = AdvertisingType.UNDIRECTED_SCANNABLE
-        else:
-            kind = AdvertisingType.UNDIRECTED
-        await device.start_advertising(
-            advertising_type=kind,
-            own_address_type=hci.OwnAddressType.PUBLIC
-            if self.public
-            else hci.OwnAddressType.RANDOM,
-            advertising_data=adv_data,
-            scan_response_data=resp_data,
-            advertising_interval_min=interval_us / 1000,
-            advertising_interval_max=interval_us / 1000,
-        )
-
-    async def _register(self, frame: Reader) -> None:
-        try:
-            handles = self.table.register(frame)
-        except (ValueError, KeyError) as error:
-            logger.warning("%s: bad REGISTER frame: %s", self.address, error)
-            self._send(MsgType.REGISTERED, bytes((22,)))  # EINVAL
-            return
-        self._send(MsgType.REGISTERED, b"\x00" + handles)
-
-    async def _write_local(self, frame: Reader) -> None:
-        handle, options = frame.u16(), frame.u16()
-        value = frame.rest()
-        slot = self.table.slots.get(handle)
-        if slot is None or slot.attribute is None:
-            return
-        slot.write_local(value)
-        if not options & 1:
-            return
-        server = self.device.gatt_server
-        for connection in list(self.device.connections.values()):
-            cccd = server.subscribers.get(connection, {}).get(handle, b"\x00\x00")
-            if cccd[0] & 0x01:
-                await server.notify_subscriber(connection, slot.attribute, value, force=True)
-            elif cccd[0] & 0x02:
-                self.table.start_indication(connection, slot.attribute, value)
-
-    async def _notify(self, frame: Reader) -> None:
-        conn, handle = frame.u16(), frame.u16()
-        connection = self.device.connections.get(conn)
-        attribute = self.device.gatt_server.get_attribute(handle)
-        if connection is None or attribute is None:
-            return
-        value = frame.rest()
-        # MicroPython notifies whatever the CCCD says; bumble truncates to MTU-3.
-        await self.device.gatt_server.notify_subscriber(connection, attribute, value, force=True)
-
-    async def _indicate(self, frame: Reader) -> None:
-        conn, handle = frame.u16(), frame.u16()
-        connection = self.device.connections.get(conn)
-        attribute = self.device.gatt_server.get_attribute(handle)
-        if connection is None or attribute is None:
-            self._send(MsgType.INDICATE_DONE, struct.pack("<HHB", conn, handle, BLE_HS_ENOTCONN))
-            return
-        self.table.start_indication(connection, attribute, frame.rest())
-
-    async def _set_buffer(self, frame: Reader) -> None:
-        handle, buffer_len, append = frame.u16(), frame.u16(), frame.u8()
-        slot = self.table.slots.get(handle)
-        if slot is not None:
-            slot.buffer_len, slot.append, slot.value = buffer_len, bool(append), b""
-
-    async def _disconnect(self, frame: Reader) -> None:
-        connection = self.device.connections.get(frame.u16())
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                await connection.disconnect()
-
-    async def _beacon(self, frame: Reader) -> None:
-        try:
-            if self.on_beacon is not None:
-                await self.on_beacon()
-        except Exception:
-            logger.exception("%s: on_beacon failed", self.address)
-        finally:
-            self._send(MsgType.BEACON_DONE)
-
-    _handlers: dict[int, Callable[[PodBridge, Reader], Awaitable[None]]] = {
-        MsgType.HELLO: _hello,
-        MsgType.ACTIVE: _active,
-        MsgType.CONFIG: _config,
-        MsgType.ADVERTISE: _advertise,
-        MsgType.REGISTER: _register,
-        MsgType.WRITE_LOCAL: _write_local,
-        MsgType.NOTIFY: _notify,
-        MsgType.INDICATE: _indicate,
-        MsgType.SET_BUFFER: _set_buffer,
-        MsgType.DISCONNECT: _disconnect,
-        MsgType.BEACON: _beacon,
-    }
-
     # -- radio side -------------------------------------------------------
 
     def _on_connection(self, connection: Connection) -> None:
         def on_mtu() -> None:
-            self._send(
+            self.send_to_board(
                 MsgType.MTU_EXCHANGED, struct.pack("<HH", connection.handle, connection.att_mtu)
             )
 
         def on_disconnection(reason: int) -> None:
             self.table.cancel_indications(connection.handle)
-            self._send(
+            self.send_to_board(
                 MsgType.CENTRAL_DISCONNECT,
                 struct.pack("<H", connection.handle) + address_bytes(connection.peer_address),
             )
 
         connection.on(connection.EVENT_CONNECTION_ATT_MTU_UPDATE, on_mtu)
         connection.on(connection.EVENT_DISCONNECTION, on_disconnection)
-        self._send(
+        self.send_to_board(
             MsgType.CENTRAL_CONNECT,
             struct.pack("<H", connection.handle) + address_bytes(connection.peer_address),
         )

@@ -175,10 +175,10 @@ def _leaf_rows(
 def _cell_row(
     page: bytes, at: int, usable: int, layout: Layout
 ) -> tuple[tuple[int, ...], dict[str, Any]]:
-    payload, at = _varint(page, at)
+    payload, at = varint(page, at)
     rowid = None
     if layout.leaf_type == _LEAF_TABLE:
-        rowid, at = _varint(page, at)
+        rowid, at = varint(page, at)
         rowid -= (rowid >> 63) << 64
         local = usable - 35
     else:
@@ -202,12 +202,12 @@ def _cell_row(
 
 
 def _record(payload: bytes) -> list[Any]:
-    header_size, at = _varint(payload, 0)
+    header_size, at = varint(payload, 0)
     if not 0 < header_size <= len(payload):
         raise _Malformed
     serials = []
     while at < header_size:
-        serial, at = _varint(payload, at)
+        serial, at = varint(payload, at)
         serials.append(serial)
     if at != header_size:
         raise _Malformed
@@ -243,7 +243,8 @@ def _record(payload: bytes) -> list[Any]:
     return values
 
 
-def _varint(data: bytes, at: int) -> tuple[int, int]:
+def varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's variable-length integer at `at`: its value and the offset after it."""
     value = 0
     for i in range(9):
         if at + i >= len(data):

@@ -79,27 +79,22 @@ class LSM6DSEmulator(FifoMixin, OutputsMixin, ActivityMixin):
             self._ws = 2  # bytes per FIFO word
             self._fifo_first = registers.L_FIFO_DATA_OUT_L
             self._fifo_last = registers.L_FIFO_DATA_OUT_H
-            self._production_regs = (
-                registers.L_FIFO_CTRL3,
-                registers.FIFO_CTRL4,
-                registers.CTRL1_XL,
-                registers.CTRL2_G,
-                registers.CTRL6_C,
-            )
+            fifo_ctrl3 = registers.L_FIFO_CTRL3
             self._ts_last = registers.TIMESTAMP2
         else:
             self.fifo_capacity = parts.TAGGED_WORDS
             self._ws = 7
             self._fifo_first = registers.X_FIFO_DATA_OUT_TAG
             self._fifo_last = registers.X_FIFO_DATA_OUT_Z_H
-            self._production_regs = (
-                registers.X_FIFO_CTRL3,
-                registers.FIFO_CTRL4,
-                registers.CTRL1_XL,
-                registers.CTRL2_G,
-                registers.CTRL6_C,
-            )
+            fifo_ctrl3 = registers.X_FIFO_CTRL3
             self._ts_last = registers.TIMESTAMP0 + 3
+        self._production_regs = (
+            fifo_ctrl3,
+            registers.FIFO_CTRL4,
+            registers.CTRL1_XL,
+            registers.CTRL2_G,
+            registers.CTRL6_C,
+        )
         self._source = source
         self._sample = [0, 0, 0, 0, 0, 0]
         self._cur = bytearray(self._ws)  # the FIFO word latched in FIFO_DATA_OUT

@@ -8,11 +8,13 @@ import os
 
 from micropython import const
 
-FLAG_READ = const(0x0002)
-FLAG_WRITE_NO_RESPONSE = const(0x0004)
-FLAG_WRITE = const(0x0008)
-FLAG_NOTIFY = const(0x0010)
-FLAG_INDICATE = const(0x0020)
+# The real module's flag constants, as the simulated pod's bluetooth.py gives them
+# (simlink_proto sits on the test board's path after this folder).
+from simlink_proto import FLAG_INDICATE as FLAG_INDICATE
+from simlink_proto import FLAG_NOTIFY as FLAG_NOTIFY
+from simlink_proto import FLAG_READ as FLAG_READ
+from simlink_proto import FLAG_WRITE as FLAG_WRITE
+from simlink_proto import FLAG_WRITE_NO_RESPONSE as FLAG_WRITE_NO_RESPONSE
 
 _ENODEV = const(19)
 _EINVAL = const(22)
