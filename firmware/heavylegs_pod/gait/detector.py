@@ -308,7 +308,3 @@ class GaitEngine:
             if k[S_DOWN_N] == n and k[S_STATE] != SLAP:
                 self._turned_down()  # this sample's foot-flat event hid EV_TURNED_DOWN
             self._foot_flat(event == EV_FLAT_RESTED)
-
-
-# The name the app and services have used since the walking skeleton.
-StrideDetector = GaitEngine
