@@ -4,15 +4,12 @@ Garmin watch files (../shared/data/watch_fit, skipped where absent)."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import digest, heavylegs, ok, refused
 
 from heavylegs.analysis.history import history_until, load_status, shoe_histories, weekly
 from heavylegs.analysis.session import load_session
@@ -33,35 +30,6 @@ DAY = 86_400.0
 T0 = 1_780_000_000.0  # 2026-05-28, a Thursday
 POD_L, POD_R = "F0:00:00:00:00:01", "F0:00:00:00:00:02"
 PODS = {"left": POD_L, "right": POD_R}
-
-
-def heavylegs(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, HEAVYLEGS_HOME=str(home / "empty-home"), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "heavylegs.cli", *args],
-        cwd=home,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def ok(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    return proc.stdout
-
-
-def refused(proc: subprocess.CompletedProcess[str], says: str) -> None:
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert proc.returncode == 2 and len(lines) == 1, proc.stdout + proc.stderr
-    assert lines[0].startswith("error: ") and says in lines[0], lines[0]
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def table_rows(out: str) -> dict[str, list[str]]:

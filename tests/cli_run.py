@@ -1,0 +1,41 @@
+"""The CLI as a user runs it, for tests that walk whole flows: a subprocess with an empty
+HEAVYLEGS_HOME (only --db points it at a store), and the two ways it may answer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def heavylegs(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, HEAVYLEGS_HOME=str(home / "empty-home"), COLUMNS="200")
+    return subprocess.run(
+        [sys.executable, "-m", "heavylegs.cli", *args],
+        cwd=home,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> str:
+    """Exit code 0 and no traceback; returns what it printed."""
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stdout
+
+
+def refused(proc: subprocess.CompletedProcess[str], says: str) -> None:
+    """Exit code 2 and exactly one line: `error: ...` saying `says`."""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stdout + proc.stderr
+    assert lines[0].startswith("error: ") and says in lines[0], lines[0]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
