@@ -39,3 +39,26 @@ def refused(proc: subprocess.CompletedProcess[str], says: str) -> None:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+DAY = 86_400.0
+T0 = 1_780_000_000.0  # 2026-05-28, a Thursday
+POD_L, POD_R = "F0:00:00:00:00:01", "F0:00:00:00:00:02"
+PODS = {"left": POD_L, "right": POD_R}
+
+
+def daily_runs(db: Path, days: int, minutes: float) -> list[int]:
+    """A steady run of `minutes` on each of `days` days from T0, on PODS; their run ids."""
+    from heavylegs.sim.strides import scenario, store_run
+    from heavylegs.store import Store
+
+    with Store(db) as store:
+        return [
+            store_run(
+                store,
+                scenario("steady", seed=day, minutes=minutes, speed_known=True),
+                started_at=T0 + day * DAY,
+                pods=PODS,
+            )
+            for day in range(days)
+        ]

@@ -19,6 +19,7 @@ import fitdecode
 import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Stream
+from watch_files import FENIX5
 
 from heavylegs.analysis.session import session_from_strides
 from heavylegs.export import FitError, LapBounds, encode_activity, encode_run
@@ -27,9 +28,6 @@ from heavylegs.sim.strides import generate, scenario, store_run
 from heavylegs.store import Store, Stride
 
 T0 = 1_700_000_000
-FENIX5 = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "watch_fit" / "garmin-fenix-5-run.fit"
-)
 RECORD_DYNAMICS = (
     "stance_time",
     "stance_time_percent",

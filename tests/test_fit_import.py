@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_run import digest, heavylegs, ok, refused
+from cli_run import DAY, POD_L, POD_R, PODS, T0, daily_runs, digest, heavylegs, ok, refused
+from watch_files import FENIX2, FENIX5, needs_watch_files
 
 from heavylegs.analysis.history import history_until, load_status, shoe_histories, weekly
 from heavylegs.analysis.session import load_session
@@ -17,19 +18,6 @@ from heavylegs.export.fit_codec import ENUM, TIMESTAMP, UINT32, Field, FitWriter
 from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
 from heavylegs.store.diary import Diary
-
-REPO = Path(__file__).resolve().parent.parent
-WATCH_FIT = REPO.parent / "shared" / "data" / "watch_fit"
-FENIX2 = WATCH_FIT / "activity-small-fenix2-run.fit"
-FENIX5 = WATCH_FIT / "garmin-fenix-5-run.fit"
-needs_watch_files = pytest.mark.skipif(
-    not (FENIX2.exists() and FENIX5.exists()), reason="no ../shared/data/watch_fit here"
-)
-
-DAY = 86_400.0
-T0 = 1_780_000_000.0  # 2026-05-28, a Thursday
-POD_L, POD_R = "F0:00:00:00:00:01", "F0:00:00:00:00:02"
-PODS = {"left": POD_L, "right": POD_R}
 
 
 def table_rows(out: str) -> dict[str, list[str]]:
@@ -39,16 +27,7 @@ def table_rows(out: str) -> dict[str, list[str]]:
 
 
 def _two_days(db: Path) -> list[int]:
-    with Store(db) as store:
-        return [
-            store_run(
-                store,
-                scenario("steady", seed=day, minutes=20, speed_known=True),
-                started_at=T0 + day * DAY,
-                pods=PODS,
-            )
-            for day in range(2)
-        ]
+    return daily_runs(db, 2, minutes=20)
 
 
 def _export(home: Path, db: Path, run: int, fmt: str = "fit") -> Path:

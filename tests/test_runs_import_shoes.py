@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_run import digest, heavylegs, ok, refused
+from cli_run import DAY, POD_L, POD_R, PODS, T0, daily_runs, digest, heavylegs, ok, refused
 
 from heavylegs.analysis.session import load_session
 from heavylegs.cli.demo import DEMO_SHOES
@@ -20,11 +20,6 @@ from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
 from heavylegs.store.diary import Diary
 from heavylegs.store.shoes import DIARY_V2
-
-DAY = 86_400.0
-T0 = 1_780_000_000.0  # 2026-05-28
-POD_L, POD_R = "F0:00:00:00:00:01", "F0:00:00:00:00:02"
-PODS = {"left": POD_L, "right": POD_R}
 
 
 def _day(at: float) -> str:
@@ -185,16 +180,7 @@ def test_import_of_a_bad_file_among_good_ones_stores_nothing(tmp_path: Path) -> 
 
 
 def _six_days(db: Path) -> list[int]:
-    with Store(db) as store:
-        return [
-            store_run(
-                store,
-                scenario("steady", seed=day, minutes=10, speed_known=True),
-                started_at=T0 + day * DAY,
-                pods=PODS,
-            )
-            for day in range(6)
-        ]
+    return daily_runs(db, 6, minutes=10)
 
 
 def _shoe_rows(out: str) -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import garmin_fit_sdk
 import numpy as np
 import pytest
+from watch_files import FENIX2, FENIX5, needs_watch_files
 
 from heavylegs.analysis.cardiac import DRIFT_MIN_PCT, cardiac_drift
 from heavylegs.analysis.fatigue import GCT_PER_GRADE_PRIOR, FatigueDetector
@@ -35,14 +36,7 @@ from heavylegs.trace import read_trace
 from heavylegs.watch import align, read_activity
 from heavylegs.watch.merge import merge_activity
 
-REPO = Path(__file__).resolve().parents[1]
-WATCH_FIT = REPO.parent / "shared" / "data" / "watch_fit"
-FENIX2 = WATCH_FIT / "activity-small-fenix2-run.fit"
-FENIX5 = WATCH_FIT / "garmin-fenix-5-run.fit"
-
-pytestmark = pytest.mark.skipif(
-    not (FENIX2.exists() and FENIX5.exists()), reason="no ../shared/data/watch_fit here"
-)
+pytestmark = needs_watch_files
 
 # The fenix 2's last lap (a 2.2 km cool-down with 50 m of climbing) starts here.
 FINAL_LAP_MIN = 31.0
