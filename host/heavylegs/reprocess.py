@@ -48,7 +48,8 @@ def quantise(
 
     def to_counts(values: np.ndarray, per_lsb: int) -> np.ndarray:
         counts = np.sign(values) * np.floor((np.abs(values) + per_lsb // 2) / per_lsb)
-        return np.clip(counts, -32768, 32767).astype(np.int64)
+        clipped: np.ndarray = np.clip(counts, -32768, 32767).astype(np.int64)
+        return clipped
 
     return to_counts(acc_units, acc_ug_per_lsb), to_counts(gyr_units, gyr_units_per_lsb)
 

@@ -104,7 +104,7 @@ class SimPod:
         workdir: Path | None = None,
         journal_kb: int = 512,
         battery: tuple[float, float] | None = None,
-        config: dict | None = None,
+        config: dict[str, Any] | None = None,
         deep_sleep: bool = False,
         on_beacon: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
