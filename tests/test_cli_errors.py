@@ -178,6 +178,10 @@ CASES: dict[str, Case] = {
     ),
     "shoe-retire-unknown-pair": Case(("shoe", "retire", "nosuch"), "no shoes named 'nosuch'"),
     "shoe-retire-silly-date": Case(("shoe", "retire", "x", "--on", "31/12/2025"), "is not a date"),
+    "shoe-retire-twice": Case(("shoe", "retire", "Old"), "Old were retired on"),
+    "shoe-retire-before-service": Case(
+        ("shoe", "retire", "Road", "--on", "2026-01-01"), "went into service on"
+    ),
     "shoe-no-store": Case(("shoe", "--db", "{folder}/none.db"), "no store at"),
     # runs
     "runs-no-store": Case(("runs", "--db", "{folder}/none.db"), "no store at"),
@@ -245,7 +249,10 @@ def _seed(home: Path) -> None:
         )
         session = load_session(store, store.run(1))
     # the analysis tables exist already: a refused command must not be what adds them
-    Diary(home / "heavylegs.db").close()
+    with Diary(home / "heavylegs.db") as diary:
+        diary.add_pair("Road", (POD_LEFT, POD_RIGHT), in_service_at=T0)
+        diary.add_pair("Old", (), in_service_at=T0 - 30 * 86_400)
+        diary.retire_pair("Old", T0 - 86_400)
     (home / "export.csv").write_bytes(to_csv(session))
     (home / "run.fit").write_bytes(encode_activity(session))
     rows = to_csv(session).decode().splitlines()

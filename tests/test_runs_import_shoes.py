@@ -262,6 +262,31 @@ def test_new_shoes_for_the_same_pods_leave_past_runs_on_the_old_pair(tmp_path: P
         assert pair in shoes and ({"Old pair", "New pair"} - {pair}).pop() not in shoes
 
 
+def test_shoe_dates_are_days_and_a_pair_is_retired_once(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    _six_days(db)
+    today = datetime.now().strftime("%Y-%m-%d")
+    ok(heavylegs(tmp_path, "shoe", "add", "Brief", "--pod", POD_L, "--db", str(db)))
+    # in service since a moment ago, retired on the same day
+    out = ok(heavylegs(tmp_path, "shoe", "retire", "Brief", "--on", today, "--db", str(db)))
+    assert _shoe_rows(out)["Brief"][2] == f"{today} to {today}"
+    refused(
+        heavylegs(tmp_path, "shoe", "retire", "Brief", "--db", str(db)),
+        f"Brief were retired on {today} already",
+    )
+    # pods on a pair from before its in-service day: it was in service then, and says so
+    ok(heavylegs(tmp_path, "shoe", "add", "Late", "--pod", POD_R, "--db", str(db)))
+    out = ok(heavylegs(tmp_path, "shoe", "assign", "Late", "--pod", POD_R,
+                       "--from", _day(T0 + 3 * DAY), "--db", str(db)))  # fmt: skip
+    assert f"Late: in service from {_day(T0 + 3 * DAY)} now (was {today})" in out
+    assert _shoe_rows(out)["Late"][2] == f"since {_day(T0 + 3 * DAY)}"
+    with Diary(db) as diary:
+        late = diary.shoe_shelf().by_name("Late")
+    assert late is not None and late.in_service_at == pytest.approx(
+        datetime.strptime(_day(T0 + 3 * DAY), "%Y-%m-%d").timestamp()
+    )
+
+
 def test_mileage_alert_at_the_set_distance(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     _six_days(db)  # about 10.8 km
