@@ -209,6 +209,9 @@ CASES: dict[str, Case] = {
     "export-out-unwritable": Case(("export", "--out", "/proc/run.fit"), "cannot write in"),
     "export-unknown-run": Case(("export", "99"), "unknown run 99; runs are 1, latest 1"),
     "export-out-a-device": Case(("export", "--out", "/dev/null"), "not a regular file"),
+    "export-out-named-for-another-format": Case(
+        ("export", "--format", "csv", "--out", "{folder}/run.fit"), "named for fit, but --format"
+    ),
     # flash, pull, doctor
     "flash-unknown-board": Case(
         ("flash", "--board", "nosuch", "--port", "{folder}/ttyUSB9"), "no board file"
