@@ -474,3 +474,19 @@ def test_one_pod_records_one_pod(tmp_path: Path) -> None:
         (rec,) = run.recordings
         assert (rec.foot, rec.pod_address) == ("left", POD_LEFT)
         assert rec.stride_count > 5
+
+
+def test_simulated_pods_leave_nothing_in_the_temp_folder(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run(
+        cli("sync", "--sim", "--timeout", "2", "--db", str(tmp_path / "heavylegs.db")),
+        env=dict(_env(tmp_path), TMPDIR=str(scratch)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "heavylegs-left: 0 sessions" in proc.stdout
+    # the fresh pods' traces; the compiled firmware (hlmpy-*) is sim/pod.py's to clean
+    assert list(scratch.glob("hlsim-*")) == []
