@@ -232,6 +232,7 @@ CASES: dict[str, Case] = {
     "demo-out-is-a-file": Case(("demo", "--out", "{file}"), "is a file, not a folder"),
     # merge (a watch activity) and sim --follow
     "merge-not-fit": Case(("merge", "{file}"), "plain.txt is not a FIT file"),
+    "merge-own-export": Case(("merge", "{fit}", "1"), "was written by `heavylegs export`"),
     "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
     "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
     "sim-db-without-follow": Case(("sim", "--db", "{db}"), "--db goes with --follow"),

@@ -30,6 +30,12 @@ def merge(
 
     # the file first: a bad file is refused before the store is opened
     activity = read_activity(watch_file)
+    if activity.from_heavylegs:
+        # merged, the pods' own estimates would be read as the watch's truth
+        raise HeavylegsError(
+            f"{watch_file.name} was written by `heavylegs export`, not by a watch; "
+            "merge the activity file the watch wrote"
+        )
     path = db_path(db)
     if not path.exists():
         raise HeavylegsError(f"no store at {path}: record or sync a run first")
