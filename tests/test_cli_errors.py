@@ -50,9 +50,9 @@ class Case:
     system_bus: str = "no-system-bus"  # a name in home: nothing there, or a plain file
 
 
-# {db}: the seeded store, {damaged}: a file of garbage named .db, {file}: a plain file,
-# {folder}: an existing folder, {nan_csv}: an IMU recording with a NaN on line NAN_LINE,
-# {good_csv}: a good one.
+# {db}: the seeded store, {damaged}: a file of garbage named .db, {empty}: a 0-byte .db,
+# {file}: a plain file, {folder}: an existing folder, {nan_csv}: an IMU recording with a
+# NaN on line NAN_LINE, {good_csv}: a good one.
 CASES: dict[str, Case] = {
     # sim
     "sim-unknown-scenario": Case(("sim", "nosuch"), "unknown scenario 'nosuch'; choose from easy"),
@@ -186,6 +186,8 @@ CASES: dict[str, Case] = {
     # runs
     "runs-no-store": Case(("runs", "--db", "{folder}/none.db"), "no store at"),
     "runs-damaged-store": Case(("runs", "--db", "{damaged}"), "file is not a database"),
+    "runs-empty-store": Case(("runs", "--db", "{empty}"), "is empty (0 bytes)"),
+    "report-empty-store": Case(("report", "--db", "{empty}"), "is empty (0 bytes)"),
     "runs-limit-negative": Case(("runs", "--limit", "-1"), "greater than or equal to 0"),
     # import (of past runs, from our own exports)
     "import-runs-foreign-text": Case(("import", "{file}"), "is not a heavylegs stride export"),
@@ -266,6 +268,7 @@ def _seed(home: Path) -> None:
     # the seeded run's start with one stride fewer: another run claiming the same time
     (home / "clash.csv").write_text("\n".join(rows[:-1]) + "\n")
     (home / "damaged.db").write_bytes(bytes(range(256)) * 16)
+    (home / "empty.db").write_bytes(b"")  # a store truncated to nothing
     (home / "plain.txt").write_text("not a folder\n")
     (home / "folder").mkdir()
     rows = ["t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_radps,gyr_y_radps,gyr_z_radps"]
@@ -314,6 +317,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
     places = {
         "db": home / "heavylegs.db",
         "damaged": home / "damaged.db",
+        "empty": home / "empty.db",
         "file": home / "plain.txt",
         "folder": home / "folder",
         "nan_csv": home / "trial.csv",
