@@ -110,6 +110,19 @@ CASES: dict[str, Case] = {
     "record-at-ancient": Case(
         ("record", "--sim", "--at", "1970-01-01", "--db", "{db}"), "is before 2000"
     ),
+    "record-at-overlaps-a-run": Case(
+        (
+            "record",
+            "--sim",
+            "--at",
+            f"{datetime.fromtimestamp(T0 + 60):%Y-%m-%dT%H:%M}",
+            "--minutes",
+            "0.3",
+            "--db",
+            "{db}",
+        ),
+        "run 1 (",
+    ),  # fmt: skip
     "record-at-words": Case(("record", "--sim", "--at", "last tuesday"), "is not a date"),
     "record-at-without-sim": Case(
         ("record", "--at", "2026-11-01", "--db", "{db}"), "only a simulated run"

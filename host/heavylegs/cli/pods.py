@@ -30,6 +30,7 @@ from heavylegs.cli.errors import (
     session_id,
 )
 from heavylegs.cli.options import DbOption
+from heavylegs.cli.runs import refuse_overlap
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.link.client import Backends
 from heavylegs.link.describe import describe_dates, describe_gaps
@@ -100,6 +101,8 @@ def record_sim_run(
     # a run the model refuses creates no store, a damaged store gets no traces.
     simulated = _simulate(model or scenario, minutes, seed, FEET[:pods])
     with Store(db) as store:
+        if at is not None:
+            refuse_overlap(store, at, minutes * 60.0)
         traces = {
             foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
             for foot, trace in simulated.items()

@@ -55,6 +55,19 @@ def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
     return store.run(run)
 
 
+def refuse_overlap(store: Store, at: float, seconds: float) -> None:
+    """A run dated `at` for `seconds` may not overlap a stored run: one runner runs one
+    run at a time, and a second copy would count its load twice."""
+    for info in store.runs():
+        end = info.started_at + (info.duration_s or 0.0)
+        if info.started_at < at + seconds and at < end:
+            raise typer.BadParameter(
+                f"run {info.id} ({_minute(info.started_at)} to {_minute(end)[-5:]}) "
+                "was running then; give another time",
+                param_hint="'--at'",
+            )
+
+
 def id_ranges(ids: list[int]) -> str:
     """1, 2, 3, 5, 7, 8 -> '1-3, 5, 7-8'."""
     spans: list[list[int]] = []
