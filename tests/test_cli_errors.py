@@ -57,6 +57,7 @@ CASES: dict[str, Case] = {
     # sim
     "sim-unknown-scenario": Case(("sim", "nosuch"), "unknown scenario 'nosuch'; choose from easy"),
     "sim-minutes-huge": Case(("sim", "--minutes", "100000"), "at most 600 minutes"),
+    "sim-minutes-just-over": Case(("sim", "--minutes", "600.0001"), "got 600.0001"),
     "sim-minutes-nan": Case(("sim", "--minutes", "nan"), "got nan"),
     "sim-out-is-a-file": Case(("sim", "--out", "{file}"), "is a file, not a folder"),
     "sim-out-unwritable": Case(("sim", "--out", "/proc/heavylegs"), "cannot write in /proc"),
