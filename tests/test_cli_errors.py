@@ -251,6 +251,9 @@ CASES: dict[str, Case] = {
     "merge-own-export": Case(("merge", "{fit}", "1"), "was written by `heavylegs export`"),
     "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
     "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
+    "sim-follow-the-run-again": Case(
+        ("sim", "--follow", "{fit}", "--db", "{db}"), "'--follow': run 1 ("
+    ),
     "sim-db-without-follow": Case(("sim", "--db", "{db}"), "--db goes with --follow"),
     # the command line itself
     "unknown-command": Case(("bogus",), "No such command 'bogus'"),

@@ -55,7 +55,9 @@ def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
     return store.run(run)
 
 
-def refuse_overlap(store: Store, at: float, seconds: float) -> None:
+def refuse_overlap(
+    store: Store, at: float, seconds: float, option: str = "--at", remedy: str = "another time"
+) -> None:
     """A run dated `at` for `seconds` may not overlap a stored run: one runner runs one
     run at a time, and a second copy would count its load twice."""
     for info in store.runs():
@@ -63,8 +65,8 @@ def refuse_overlap(store: Store, at: float, seconds: float) -> None:
         if info.started_at < at + seconds and at < end:
             raise typer.BadParameter(
                 f"run {info.id} ({_minute(info.started_at)} to {_minute(end)[-5:]}) "
-                "was running then; give another time",
-                param_hint="'--at'",
+                f"was running then; give {remedy}",
+                param_hint=f"'{option}'",
             )
 
 

@@ -68,6 +68,7 @@ def follow_watch(
     pods' clock `clock_offset_s` off the watch's); otherwise the gait model writes
     sensor traces for the firmware to replay (about real time per simulated minute).
     """
+    from heavylegs.cli.runs import refuse_overlap
     from heavylegs.sim.follow import Course, follow_scenario, store_followed_run
     from heavylegs.store import Store
     from heavylegs.watch.fit import read_activity
@@ -85,6 +86,10 @@ def follow_watch(
     name = f"follows {activity.source}"
     if db is not None:
         with Store(db) as store:
+            refuse_overlap(
+                store, course.started_at + clock_offset_s, course.duration_s, "--follow",
+                "another activity, or another store",
+            )  # fmt: skip
             run_id = store_followed_run(
                 store, course, clock_offset_s=clock_offset_s, seed=seed, name=name
             )
