@@ -37,6 +37,8 @@ T0 = 1_780_000_000.0
 POD_LEFT = "F0:00:00:00:00:01"
 POD_RIGHT = "F0:00:00:00:00:02"
 NAN_LINE = 5
+# a real watch's activity, beside the repository (../shared/data)
+WATCH_FIT = Path(__file__).resolve().parents[2] / "shared/data/watch_fit/garmin-fenix-5-run.fit"
 
 
 def cli(*args: str) -> list[str]:
@@ -249,6 +251,10 @@ CASES: dict[str, Case] = {
     # merge (a watch activity) and sim --follow
     "merge-not-fit": Case(("merge", "{file}"), "plain.txt is not a FIT file"),
     "merge-own-export": Case(("merge", "{fit}", "1"), "was written by `heavylegs export`"),
+    "merge-empty-store": Case(
+        ("merge", "{watch}", "--db", "{empty}"),
+        "is empty (0 bytes)",
+    ),
     "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
     "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
     "sim-follow-the-run-again": Case(
@@ -343,6 +349,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "bad_export": home / "bad-export.csv",
         "clashing_export": home / "clash.csv",
         "fit": home / "run.fit",
+        "watch": WATCH_FIT,
     }
     args = [arg.format(**places) for arg in case.args]
     before = _snapshot(home)

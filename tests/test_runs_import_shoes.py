@@ -428,7 +428,7 @@ def _users_watch(db: Path, run_id: int) -> None:
     from heavylegs.watch.fit import read_activity
     from heavylegs.watch.merge import merge_activity
 
-    watch = Path("/work/shared/data/watch_fit/garmin-fenix-5-run.fit")
+    watch = Path(__file__).resolve().parents[2] / "shared/data/watch_fit/garmin-fenix-5-run.fit"
     if not watch.exists():
         pytest.skip("the shared watch files are not here")
     with Store(db) as store:

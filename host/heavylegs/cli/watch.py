@@ -23,8 +23,8 @@ def merge(
     db: Path = DbOption,
 ) -> None:
     """Merge a watch's activity into a run: pace, distance, heart rate, elevation and laps."""
+    from heavylegs.cli.runs import open_store
     from heavylegs.paths import db_path
-    from heavylegs.store import Store
     from heavylegs.watch.fit import read_activity
     from heavylegs.watch.merge import merge_activity
 
@@ -36,10 +36,7 @@ def merge(
             f"{watch_file.name} was written by `heavylegs export`, not by a watch; "
             "merge the activity file the watch wrote"
         )
-    path = db_path(db)
-    if not path.exists():
-        raise HeavylegsError(f"no store at {path}: record or sync a run first")
-    with Store(path) as store:
+    with open_store(db_path(db)) as store:
         merged = merge_activity(store, activity, run, replace=replace)
     verb = "replaced the watch activity of" if merged.replaced else "merged into"
     typer.echo(
