@@ -168,6 +168,10 @@ CASES: dict[str, Case] = {
     "checkin-legs-9": Case(("checkin", "--legs", "9"), "legs"),
     "checkin-unknown-run": Case(("checkin", "99", "--legs", "3"), "unknown run 99"),
     "checkin-no-answer": Case(("checkin",), "give at least one answer"),
+    "checkin-blank-note": Case(("checkin", "--note", "  "), "give at least one answer"),
+    "checkin-empty-store": Case(
+        ("checkin", "--legs", "3", "--db", "{empty}"), "is empty (0 bytes)"
+    ),
     # shoe
     "shoe-km-inf": Case(("shoe", "add", "x", "--pod", POD_LEFT, "--km", "inf"), "got inf"),
     "shoe-km-negative": Case(
