@@ -264,6 +264,12 @@ CASES: dict[str, Case] = {
     "sim-follow-the-run-again": Case(
         ("sim", "--follow", "{fit}", "--db", "{db}"), "'--follow': run 1 ("
     ),
+    "sim-follow-too-short": Case(
+        ("sim", "--follow", "{watch}", "--minutes", "0.05", "--out", "{folder}"), "still standing"
+    ),
+    "sim-follow-too-short-to-store": Case(
+        ("sim", "--follow", "{watch}", "--minutes", "0.01", "--db", "{db}"), "still standing"
+    ),
     "sim-db-without-follow": Case(("sim", "--db", "{db}"), "--db goes with --follow"),
     # the command line itself
     "unknown-command": Case(("bogus",), "No such command 'bogus'"),

@@ -87,13 +87,19 @@ def follow_watch(
                 store, course.started_at + clock_offset_s, course.duration_s, "--follow",
                 "another activity, or another store",
             )  # fmt: skip
-            run_id = store_followed_run(
-                store, course, clock_offset_s=clock_offset_s, seed=seed, name=name
-            )
+            try:
+                run_id = store_followed_run(
+                    store, course, clock_offset_s=clock_offset_s, seed=seed, name=name
+                )
+            except ValueError as exc:
+                raise HeavylegsError(f"cannot follow {activity.source}: {exc}") from exc
         typer.echo(f"run {run_id}: {course.duration_s / 60:.1f} min following {activity.source}")
         return
     scenario = follow_scenario(course, name="follow")
-    traces = scenario.simulate(seed=seed)
+    try:
+        traces = scenario.simulate(seed=seed)
+    except ValueError as exc:
+        raise HeavylegsError(f"cannot follow {activity.source}: {exc}") from exc
     for foot, trace in traces.items():
         # the watch's start time travels with the traces, for a recording to date by
         trace.header.meta["started_at"] = course.started_at
