@@ -37,6 +37,8 @@ T0 = 1_780_000_000.0
 POD_LEFT = "F0:00:00:00:00:01"
 POD_RIGHT = "F0:00:00:00:00:02"
 NAN_LINE = 5
+# a real watch's activity, beside the repository (../shared/data)
+WATCH_FIT = Path(__file__).resolve().parents[2] / "shared/data/watch_fit/garmin-fenix-5-run.fit"
 
 
 def cli(*args: str) -> list[str]:
@@ -50,13 +52,14 @@ class Case:
     system_bus: str = "no-system-bus"  # a name in home: nothing there, or a plain file
 
 
-# {db}: the seeded store, {damaged}: a file of garbage named .db, {file}: a plain file,
-# {folder}: an existing folder, {nan_csv}: an IMU recording with a NaN on line NAN_LINE,
-# {good_csv}: a good one.
+# {db}: the seeded store, {damaged}: a file of garbage named .db, {empty}: a 0-byte .db,
+# {file}: a plain file, {folder}: an existing folder, {nan_csv}: an IMU recording with a
+# NaN on line NAN_LINE, {good_csv}: a good one.
 CASES: dict[str, Case] = {
     # sim
     "sim-unknown-scenario": Case(("sim", "nosuch"), "unknown scenario 'nosuch'; choose from easy"),
     "sim-minutes-huge": Case(("sim", "--minutes", "100000"), "at most 600 minutes"),
+    "sim-minutes-just-over": Case(("sim", "--minutes", "600.0001"), "got 600.0001"),
     "sim-minutes-nan": Case(("sim", "--minutes", "nan"), "got nan"),
     "sim-out-is-a-file": Case(("sim", "--out", "{file}"), "is a file, not a folder"),
     "sim-out-unwritable": Case(("sim", "--out", "/proc/heavylegs"), "cannot write in /proc"),
@@ -110,6 +113,19 @@ CASES: dict[str, Case] = {
     "record-at-ancient": Case(
         ("record", "--sim", "--at", "1970-01-01", "--db", "{db}"), "is before 2000"
     ),
+    "record-at-overlaps-a-run": Case(
+        (
+            "record",
+            "--sim",
+            "--at",
+            f"{datetime.fromtimestamp(T0 + 60):%Y-%m-%dT%H:%M}",
+            "--minutes",
+            "0.3",
+            "--db",
+            "{db}",
+        ),
+        "run 1 (",
+    ),  # fmt: skip
     "record-at-words": Case(("record", "--sim", "--at", "last tuesday"), "is not a date"),
     "record-at-without-sim": Case(
         ("record", "--at", "2026-11-01", "--db", "{db}"), "only a simulated run"
@@ -154,6 +170,10 @@ CASES: dict[str, Case] = {
     "checkin-legs-9": Case(("checkin", "--legs", "9"), "legs"),
     "checkin-unknown-run": Case(("checkin", "99", "--legs", "3"), "unknown run 99"),
     "checkin-no-answer": Case(("checkin",), "give at least one answer"),
+    "checkin-blank-note": Case(("checkin", "--note", "  "), "give at least one answer"),
+    "checkin-empty-store": Case(
+        ("checkin", "--legs", "3", "--db", "{empty}"), "is empty (0 bytes)"
+    ),
     # shoe
     "shoe-km-inf": Case(("shoe", "add", "x", "--pod", POD_LEFT, "--km", "inf"), "got inf"),
     "shoe-km-negative": Case(
@@ -180,10 +200,16 @@ CASES: dict[str, Case] = {
     ),
     "shoe-retire-unknown-pair": Case(("shoe", "retire", "nosuch"), "no shoes named 'nosuch'"),
     "shoe-retire-silly-date": Case(("shoe", "retire", "x", "--on", "31/12/2025"), "is not a date"),
+    "shoe-retire-twice": Case(("shoe", "retire", "Old"), "Old were retired on"),
+    "shoe-retire-before-service": Case(
+        ("shoe", "retire", "Road", "--on", "2026-01-01"), "went into service on"
+    ),
     "shoe-no-store": Case(("shoe", "--db", "{folder}/none.db"), "no store at"),
     # runs
     "runs-no-store": Case(("runs", "--db", "{folder}/none.db"), "no store at"),
     "runs-damaged-store": Case(("runs", "--db", "{damaged}"), "file is not a database"),
+    "runs-empty-store": Case(("runs", "--db", "{empty}"), "is empty (0 bytes)"),
+    "report-empty-store": Case(("report", "--db", "{empty}"), "is empty (0 bytes)"),
     "runs-limit-negative": Case(("runs", "--limit", "-1"), "greater than or equal to 0"),
     # import (of past runs, from our own exports)
     "import-runs-foreign-text": Case(("import", "{file}"), "is not a heavylegs stride export"),
@@ -210,6 +236,9 @@ CASES: dict[str, Case] = {
     "export-out-unwritable": Case(("export", "--out", "/proc/run.fit"), "cannot write in"),
     "export-unknown-run": Case(("export", "99"), "unknown run 99; runs are 1, latest 1"),
     "export-out-a-device": Case(("export", "--out", "/dev/null"), "not a regular file"),
+    "export-out-named-for-another-format": Case(
+        ("export", "--format", "csv", "--out", "{folder}/run.fit"), "named for fit, but --format"
+    ),
     # flash, pull, doctor
     "flash-unknown-board": Case(
         ("flash", "--board", "nosuch", "--port", "{folder}/ttyUSB9"), "no board file"
@@ -230,8 +259,22 @@ CASES: dict[str, Case] = {
     "demo-out-is-a-file": Case(("demo", "--out", "{file}"), "is a file, not a folder"),
     # merge (a watch activity) and sim --follow
     "merge-not-fit": Case(("merge", "{file}"), "plain.txt is not a FIT file"),
+    "merge-own-export": Case(("merge", "{fit}", "1"), "was written by `heavylegs export`"),
+    "merge-empty-store": Case(
+        ("merge", "{watch}", "--db", "{empty}"),
+        "is empty (0 bytes)",
+    ),
     "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
     "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
+    "sim-follow-the-run-again": Case(
+        ("sim", "--follow", "{fit}", "--db", "{db}"), "'--follow': run 1 ("
+    ),
+    "sim-follow-too-short": Case(
+        ("sim", "--follow", "{watch}", "--minutes", "0.05", "--out", "{folder}"), "still standing"
+    ),
+    "sim-follow-too-short-to-store": Case(
+        ("sim", "--follow", "{watch}", "--minutes", "0.01", "--db", "{db}"), "still standing"
+    ),
     "sim-db-without-follow": Case(("sim", "--db", "{db}"), "--db goes with --follow"),
     # the command line itself
     "unknown-command": Case(("bogus",), "No such command 'bogus'"),
@@ -250,7 +293,10 @@ def _seed(home: Path) -> None:
         )
         session = load_session(store, store.run(1))
     # the analysis tables exist already: a refused command must not be what adds them
-    Diary(home / "heavylegs.db").close()
+    with Diary(home / "heavylegs.db") as diary:
+        diary.add_pair("Road", (POD_LEFT, POD_RIGHT), in_service_at=T0)
+        diary.add_pair("Old", (), in_service_at=T0 - 30 * 86_400)
+        diary.retire_pair("Old", T0 - 86_400)
     (home / "export.csv").write_bytes(to_csv(session))
     (home / "run.fit").write_bytes(encode_activity(session))
     (home / "cut.fit").write_bytes(encode_activity(session)[:-200])
@@ -261,6 +307,7 @@ def _seed(home: Path) -> None:
     # the seeded run's start with one stride fewer: another run claiming the same time
     (home / "clash.csv").write_text("\n".join(rows[:-1]) + "\n")
     (home / "damaged.db").write_bytes(bytes(range(256)) * 16)
+    (home / "empty.db").write_bytes(b"")  # a store truncated to nothing
     (home / "plain.txt").write_text("not a folder\n")
     (home / "folder").mkdir()
     rows = ["t_s,acc_x_mps2,acc_y_mps2,acc_z_mps2,gyr_x_radps,gyr_y_radps,gyr_z_radps"]
@@ -309,6 +356,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
     places = {
         "db": home / "heavylegs.db",
         "damaged": home / "damaged.db",
+        "empty": home / "empty.db",
         "file": home / "plain.txt",
         "folder": home / "folder",
         "nan_csv": home / "trial.csv",
@@ -318,6 +366,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "clashing_export": home / "clash.csv",
         "fit": home / "run.fit",
         "cut_fit": home / "cut.fit",
+        "watch": WATCH_FIT,
     }
     args = [arg.format(**places) for arg in case.args]
     before = _snapshot(home)
@@ -471,3 +520,19 @@ def test_one_pod_records_one_pod(tmp_path: Path) -> None:
         (rec,) = run.recordings
         assert (rec.foot, rec.pod_address) == ("left", POD_LEFT)
         assert rec.stride_count > 5
+
+
+def test_simulated_pods_leave_nothing_in_the_temp_folder(tmp_path: Path) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run(
+        cli("sync", "--sim", "--timeout", "2", "--db", str(tmp_path / "heavylegs.db")),
+        env=dict(_env(tmp_path), TMPDIR=str(scratch)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "heavylegs-left: 0 sessions" in proc.stdout
+    # the fresh pods' traces; the compiled firmware (hlmpy-*) is sim/pod.py's to clean
+    assert list(scratch.glob("hlsim-*")) == []

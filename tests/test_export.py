@@ -93,3 +93,17 @@ def test_export_command_errors_are_clear(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["export", "--db", str(db), "--format", "gpx"])
     assert bad.exit_code == 2
     assert not (tmp_path / "exports").exists()
+
+
+def test_export_out_without_format_writes_what_its_name_says(tmp_path: Path) -> None:
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        store_run(store, scenario("steady", minutes=4, speed_known=True), started_at=T0)
+    runner = CliRunner()
+    for name in ("run.csv", "RUN.PARQUET", "run.fit", "run.data"):
+        result = runner.invoke(app, ["export", "--db", str(db), "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "run.csv").read_bytes().startswith(b"run_id,foot,pod,")
+    assert (tmp_path / "RUN.PARQUET").read_bytes()[:4] == b"PAR1"
+    decode((tmp_path / "run.fit").read_bytes())
+    decode((tmp_path / "run.data").read_bytes())  # a name that says nothing: FIT

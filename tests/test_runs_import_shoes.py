@@ -217,6 +217,31 @@ def test_new_shoes_for_the_same_pods_leave_past_runs_on_the_old_pair(tmp_path: P
         assert pair in shoes and ({"Old pair", "New pair"} - {pair}).pop() not in shoes
 
 
+def test_shoe_dates_are_days_and_a_pair_is_retired_once(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    _six_days(db)
+    today = datetime.now().strftime("%Y-%m-%d")
+    ok(heavylegs(tmp_path, "shoe", "add", "Brief", "--pod", POD_L, "--db", str(db)))
+    # in service since a moment ago, retired on the same day
+    out = ok(heavylegs(tmp_path, "shoe", "retire", "Brief", "--on", today, "--db", str(db)))
+    assert _shoe_rows(out)["Brief"][2] == f"{today} to {today}"
+    refused(
+        heavylegs(tmp_path, "shoe", "retire", "Brief", "--db", str(db)),
+        f"Brief were retired on {today} already",
+    )
+    # pods on a pair from before its in-service day: it was in service then, and says so
+    ok(heavylegs(tmp_path, "shoe", "add", "Late", "--pod", POD_R, "--db", str(db)))
+    out = ok(heavylegs(tmp_path, "shoe", "assign", "Late", "--pod", POD_R,
+                       "--from", _day(T0 + 3 * DAY), "--db", str(db)))  # fmt: skip
+    assert f"Late: in service from {_day(T0 + 3 * DAY)} now (was {today})" in out
+    assert _shoe_rows(out)["Late"][2] == f"since {_day(T0 + 3 * DAY)}"
+    with Diary(db) as diary:
+        late = diary.shoe_shelf().by_name("Late")
+    assert late is not None and late.in_service_at == pytest.approx(
+        datetime.strptime(_day(T0 + 3 * DAY), "%Y-%m-%d").timestamp()
+    )
+
+
 def test_mileage_alert_at_the_set_distance(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
     _six_days(db)  # about 10.8 km
@@ -308,6 +333,89 @@ def test_demo_never_replaces_a_store_with_runs_of_its_own(tmp_path: Path) -> Non
         heavylegs(tmp_path, "demo", "--minutes", "0.5", "--out", str(out)),
         "holds runs that are not simulated",
     )
+    assert digest(db) == before and sorted(p.name for p in out.iterdir()) == ["heavylegs.db"]
+
+
+def _as_the_demo_left_it(db: Path, now: float) -> int:
+    from heavylegs.cli.demo import DEMO_CHECKIN, write_history
+
+    write_history(db, now)
+    with Store(db) as store:
+        # the demo's one run recorded as record --sim records it
+        run_id = store.start_run("simulated demo-fatigue run", "live-sim-fast", now)
+        store.finish_run(run_id, now + 120)
+    with Diary(db) as diary:
+        diary.record_checkin(run_id, DEMO_CHECKIN)
+    return run_id
+
+
+def _users_checkin(db: Path, run_id: int) -> None:
+    from heavylegs.store.diary import CheckIn
+
+    with Diary(db) as diary:
+        diary.record_checkin(run_id - 1, CheckIn(legs=2))
+
+
+def _users_legs_on_the_demo_run(db: Path, run_id: int) -> None:
+    from heavylegs.store.diary import CheckIn
+
+    with Diary(db) as diary:
+        diary.record_checkin(run_id, CheckIn(legs=5))
+
+
+def _users_shoes(db: Path, run_id: int) -> None:
+    with Diary(db) as diary:
+        diary.add_pair("Racers", (POD_L,), in_service_at=T0)
+
+
+def _retired_demo_shoes(db: Path, run_id: int) -> None:
+    with Diary(db) as diary:
+        diary.retire_pair(DEMO_SHOES, T0 + 40 * DAY)
+
+
+def _users_simulated_run(db: Path, run_id: int) -> None:
+    with Store(db) as store:
+        mine = store.start_run("simulated easy run", "live-sim-fast", T0 + 41 * DAY)
+        store.finish_run(mine, T0 + 41 * DAY + 120)
+
+
+def _users_watch(db: Path, run_id: int) -> None:
+    from heavylegs.watch.fit import read_activity
+    from heavylegs.watch.merge import merge_activity
+
+    watch = Path(__file__).resolve().parents[2] / "shared/data/watch_fit/garmin-fenix-5-run.fit"
+    if not watch.exists():
+        pytest.skip("the shared watch files are not here")
+    with Store(db) as store:
+        run = store_run(
+            store, scenario("steady", minutes=3), started_at=read_activity(watch).start_s,
+            pods=PODS,
+        )  # fmt: skip
+        merge_activity(store, read_activity(watch), run, replace=False)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (_users_checkin, "a check-in on run"),
+        (_users_legs_on_the_demo_run, "a check-in on run"),
+        (_users_shoes, "shoes it did not add (Racers)"),
+        (_retired_demo_shoes, f"changes to {DEMO_SHOES}"),
+        (_users_simulated_run, "a run it did not record"),
+        (_users_watch, "a watch activity merged into run"),
+    ],
+    ids=["checkin", "checkin-on-demo-run", "shoes", "retired", "record-sim", "watch"],
+)
+def test_demo_never_replaces_what_a_user_added_to_its_store(
+    tmp_path: Path, change: object, says: str
+) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    db = out / "heavylegs.db"
+    run_id = _as_the_demo_left_it(db, T0 + 40 * DAY)
+    change(db, run_id)  # type: ignore[operator]
+    before = digest(db)
+    refused(heavylegs(tmp_path, "demo", "--minutes", "0.5", "--out", str(out)), says)
     assert digest(db) == before and sorted(p.name for p in out.iterdir()) == ["heavylegs.db"]
 
 

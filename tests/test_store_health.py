@@ -528,6 +528,37 @@ def test_check_says_ok_for_a_sound_store(store):
     assert f"{db}: ok" in proc.stdout
 
 
+def test_recover_keeps_tables_without_an_integer_key(store, tmp_path):
+    """Watch samples (run, time) and shoe assignments (pod, date) are keyed by more than
+    integers; a sound store's recovery keeps every row of them too."""
+    import numpy as np
+
+    from heavylegs.store.diary import Diary
+    from heavylegs.store.watch import WATCH_COLUMNS, WatchMerge
+
+    db, _ = store
+    with Store(db) as st:
+        run_id = st.runs()[0].id
+        t_s = np.arange(60, dtype=float) + 1_700_000_000.0
+        merge = WatchMerge(
+            "watch.fit", "garmin fenix5", 1_700_000_000.0, 0.0, None, 60.0, "clock", 0.0
+        )
+        st.set_watch(run_id, merge, t_s, {name: t_s * 0 for name in WATCH_COLUMNS}, [])
+    with Diary(db) as diary:
+        diary.add_pair("Road", ("F0:00:00:00:00:01", "F0:00:00:00:00:02"), in_service_at=1.7e9)
+    report = check_store(db)
+    counts = {t.table: (t.kept, t.unreadable) for t in report.tables}
+    assert counts["watch_samples"] == (60, None) and counts["shoe_pods"] == (2, None)
+    out = tmp_path / "recovered.db"
+    recover_store(db, out)
+    conn = sqlite3.connect(out)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM watch_samples").fetchone() == (60,)
+        assert conn.execute("SELECT COUNT(*) FROM shoe_pods").fetchone() == (2,)
+    finally:
+        conn.close()
+
+
 def test_recover_refuses_an_existing_target(store, tmp_path):
     db, _ = store
     out = tmp_path / "taken.db"

@@ -4,7 +4,8 @@ firmware and the simulated radio in which the legs get heavy, reported.
 Each demo builds a fresh store and puts it in place of the previous demo's, so a
 second demo tells the same story again: appending to the old store would add a
 second "today" run, double the last week's load and change the story. A store that
-holds anything but simulated runs is never replaced.
+holds anything the demo did not write (a user's run, check-in, shoes or watch
+activity) is never replaced.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 _SIMULATED_SOURCES = ("synthetic", "live-sim-fast", "live-sim-realtime")
 DEMO_SHOES = "Demo trainers"
 DEMO_SCENARIO = "demo-fatigue"
+# what a runner after a short night and a heavy week would answer
+DEMO_CHECKIN = CheckIn(sleep_h=5.5, effort=6, legs=4, note="simulated check-in (demo)")
 
 
 def demo(
@@ -55,10 +58,7 @@ def demo(
     write_history(fresh, now)
     run_id = record_sim_run(fresh, DEMO_SCENARIO, minutes, 1, "fast", model=_demo_scenario(minutes))
     with Diary(fresh) as diary:
-        # what a runner after a short night and a heavy week would answer
-        diary.record_checkin(
-            run_id, CheckIn(sleep_h=5.5, effort=6, legs=4, note="simulated check-in (demo)")
-        )
+        diary.record_checkin(run_id, DEMO_CHECKIN)
     _put_in_place(build, out)
     path = write_run_report(db, run_id, out / "report.html")
     # Last line: the report's path, for scripts and for the person who ran make demo.
@@ -66,15 +66,43 @@ def demo(
 
 
 def _refuse_foreign(db: Path) -> None:
-    """Only a demo's own store (simulated runs only) may be replaced."""
+    """Only a store exactly as a demo left it may be replaced: anything a user added to
+    it (a run, a check-in, shoes, a watch activity) would be lost."""
     if not db.exists():
         return
     with Store(db) as store:
-        foreign = [run for run in store.runs() if run.source not in _SIMULATED_SOURCES]
-    if foreign:
+        runs = store.runs()
+        merged = [run.id for run in runs if store.watch_merge(run.id) is not None]
+    foreign = [run for run in runs if run.source not in _SIMULATED_SOURCES]
+    # the demo records one run; the first is its own
+    recorded = [run.id for run in runs if run.source != "synthetic"]
+    users = [
+        *(f"runs that are not simulated (run {run.id}, {run.source})" for run in foreign[:1]),
+        *(f"a run it did not record (run {run_id})" for run_id in recorded[1:2]),
+        *(f"a watch activity merged into run {run_id}" for run_id in merged[:1]),
+    ]
+    # the diary is opened only for a store of the demo's runs: opening adds its tables
+    if not users:
+        with Diary(db) as diary:
+            checkins = diary.checkins()
+            shelf = diary.shoe_shelf()
+        demo_shoes = [pair for pair in shelf.pairs if pair.name == DEMO_SHOES]
+        users += [
+            *(
+                f"a check-in on run {run_id}"
+                for run_id, checkin in sorted(checkins.items())
+                if run_id not in recorded[:1] or checkin != DEMO_CHECKIN
+            ),
+            *(f"shoes it did not add ({p.name})" for p in shelf.pairs if p.name != DEMO_SHOES),
+            *(
+                f"changes to {pair.name}"
+                for pair in demo_shoes
+                if pair.retired_at is not None or sum(map(len, shelf.assignments.values())) != 2
+            ),
+        ]
+    if users:
         raise HeavylegsError(
-            f"{db} holds runs that are not simulated (run {foreign[0].id}, "
-            f"{foreign[0].source}); the demo will not replace it: give another --out"
+            f"{db} holds {users[0]}; the demo will not replace it: give another --out"
         )
 
 

@@ -142,10 +142,16 @@ def number_in(
         above_low = value >= low if low_allowed else value > low
         if not (math.isfinite(value) and above_low and value <= high):
             span = f"{low:g} to" if low_allowed else f"more than {low:g} and at most"
-            raise typer.BadParameter(f"must be {span} {high:g} {unit}, got {value:g}")
+            raise typer.BadParameter(f"must be {span} {high:g} {unit}, got {_shown(value)}")
         return value
 
     return check
+
+
+def _shown(value: float) -> str:
+    """Short, but never rounded onto the limit it broke (600.0001 is not 'got 600')."""
+    short = f"{value:g}"
+    return short if not math.isfinite(value) or float(short) == value else repr(value)
 
 
 def seed_value(value: int) -> int:

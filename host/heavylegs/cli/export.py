@@ -51,12 +51,27 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
 
 def export(
     run: int | None = typer.Argument(None, help="run id (default: the latest)"),
-    fmt: Format = typer.Option(Format.fit, "--format", help="fit, csv or parquet"),
+    fmt: Format | None = typer.Option(
+        None, "--format", help="fit, csv or parquet (default: what --out ends in, else fit)"
+    ),
     out: Path | None = typer.Option(None, help="file to write", callback=output_file),
     db: Path | None = DbOption,
 ) -> None:
     """Export a run: a FIT activity with running dynamics, or its strides as CSV or Parquet."""
-    print(export_run(db_path(db), run, fmt, out))
+    print(export_run(db_path(db), run, _format(fmt, out), out))
+
+
+def _format(fmt: Format | None, out: Path | None) -> Format:
+    """The format asked for, or the one --out's name says; a file named for one format
+    never holds another, which every reader of it would then misread."""
+    named = None if out is None else Format.__members__.get(out.suffix.lower().lstrip("."))
+    if fmt is not None and named is not None and fmt is not named:
+        raise typer.BadParameter(
+            f"{out} is named for {named.value}, but --format is {fmt.value}; "
+            f"name it .{fmt.value} or leave out --format",
+            param_hint="'--out'",
+        )
+    return fmt or named or Format.fit
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,6 @@ from heavylegs.paths import db_path
 from heavylegs.report.html import HISTORY_PAGE, write_report
 from heavylegs.report.summary import print_analysis, print_summary
 from heavylegs.report.terms import UNITS, Units, checkin_sentence
-from heavylegs.store import Store
 from heavylegs.store.diary import SCALES, CheckIn
 
 console = Console()
@@ -75,6 +74,8 @@ def checkin(
     path = db_path(db)
     given = CheckIn()
     try:
+        # a blank note is no answer, as Enter is when asked
+        note = (note or "").strip() or None
         given = CheckIn(sleep, effort, legs, strength, fuelling, hydration, note)
         if given.is_empty():
             if not _interactive():
@@ -82,9 +83,7 @@ def checkin(
                     "give at least one answer, e.g. --legs 4 --sleep 6.5 (see --help)"
                 )
             given = _ask()
-        if not path.exists():
-            raise HeavylegsError(f"no store at {path}: record or sync a run first")
-        with Store(path) as store:
+        with open_store(path) as store:
             info = pick_run(store, run, path)
         with Diary(path) as diary:
             saved = diary.record_checkin(info.id, given)

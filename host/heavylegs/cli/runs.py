@@ -33,6 +33,12 @@ def open_store(db: Path) -> Store:
             f"no store at {db}: record or sync a run first, or point --db at a store "
             "(make demo writes out/demo/heavylegs.db)"
         )
+    if db.is_file() and db.stat().st_size == 0:
+        # SQLite would take it for a new store and the runs' loss would go unsaid
+        raise HeavylegsError(
+            f"{db} is empty (0 bytes): the store was cut short and holds nothing; "
+            "restore it from a backup (`heavylegs db backup` makes them) or delete it to start anew"
+        )
     return Store(db)
 
 
@@ -52,6 +58,21 @@ def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
             f"latest {latest.id} ({_day(latest.started_at)}): see `heavylegs runs`"
         )
     return store.run(run)
+
+
+def refuse_overlap(
+    store: Store, at: float, seconds: float, option: str = "--at", remedy: str = "another time"
+) -> None:
+    """A run dated `at` for `seconds` may not overlap a stored run: one runner runs one
+    run at a time, and a second copy would count its load twice."""
+    for info in store.runs():
+        end = info.started_at + (info.duration_s or 0.0)
+        if info.started_at < at + seconds and at < end:
+            raise typer.BadParameter(
+                f"run {info.id} ({_minute(info.started_at)} to {_minute(end)[-5:]}) "
+                f"was running then; give {remedy}",
+                param_hint=f"'{option}'",
+            )
 
 
 def id_ranges(ids: list[int]) -> str:

@@ -136,10 +136,17 @@ def assign(
         pods = _known_pods(store, pods)
         with Diary(path) as diary:
             try:
+                before = diary.shoe_shelf().by_name(name)
                 pair = diary.assign_pods(name, pods, since)
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
     console.print(f"{pair.name}: pods {', '.join(pods)} from {_day(since)}", highlight=False)
+    if before is not None and pair.in_service_at < before.in_service_at:
+        console.print(
+            f"{pair.name}: in service from {_day(pair.in_service_at)} now "
+            f"(was {_day(before.in_service_at)})",
+            highlight=False,
+        )
     _show(path)
 
 

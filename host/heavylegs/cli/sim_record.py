@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from heavylegs.cli.errors import run_interruptible
+from heavylegs.cli.runs import refuse_overlap
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.store import Store
 
@@ -53,6 +54,8 @@ def record_sim_run(
     # a run the model refuses creates no store, a damaged store gets no traces.
     simulated = _simulate(model or scenario, minutes, seed, FEET[:pods])
     with Store(db) as store:
+        if at is not None:
+            refuse_overlap(store, at, minutes * 60.0)
         traces = {
             foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
             for foot, trace in simulated.items()

@@ -157,9 +157,20 @@ async def sim_environment(
         for path in sorted((pod_dir / "traces").glob("*.hltrace")):
             foot = "left" if "left" in path.stem else "right"
             traces[foot] = path
+    # fresh pods' traces live as long as the pods: nothing is left in the temp folder
+    scratch = contextlib.ExitStack()
     if not traces:
-        base = pod_dir if pod_dir is not None else Path(tempfile.mkdtemp(prefix="hlsim-"))
+        base = pod_dir or Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="hlsim-")))
         traces = write_scenario("easy", base / "traces", minutes=0.2, seed=1)
+    with scratch:
+        async with _booted(traces, pod_dir, mtu) as booted:
+            yield booted
+
+
+@contextlib.asynccontextmanager
+async def _booted(
+    traces: dict[str, Path], pod_dir: Path | None, mtu: int
+) -> AsyncIterator[tuple[Backends, KeyStore]]:
     async with SimRadio(central_mtu=mtu) as radio:
         with use_radio(radio):
             pods, keys = sim_pods(radio, traces, pod_dir=pod_dir)

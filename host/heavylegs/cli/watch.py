@@ -23,17 +23,20 @@ def merge(
     db: Path = DbOption,
 ) -> None:
     """Merge a watch's activity into a run: pace, distance, heart rate, elevation and laps."""
+    from heavylegs.cli.runs import open_store
     from heavylegs.paths import db_path
-    from heavylegs.store import Store
     from heavylegs.watch.fit import read_activity
     from heavylegs.watch.merge import merge_activity
 
     # the file first: a bad file is refused before the store is opened
     activity = read_activity(watch_file)
-    path = db_path(db)
-    if not path.exists():
-        raise HeavylegsError(f"no store at {path}: record or sync a run first")
-    with Store(path) as store:
+    if activity.from_heavylegs:
+        # merged, the pods' own estimates would be read as the watch's truth
+        raise HeavylegsError(
+            f"{watch_file.name} was written by `heavylegs export`, not by a watch; "
+            "merge the activity file the watch wrote"
+        )
+    with open_store(db_path(db)) as store:
         merged = merge_activity(store, activity, run, replace=replace)
     verb = "replaced the watch activity of" if merged.replaced else "merged into"
     typer.echo(
@@ -62,6 +65,7 @@ def follow_watch(
     pods' clock `clock_offset_s` off the watch's); otherwise the gait model writes
     sensor traces for the firmware to replay (about real time per simulated minute).
     """
+    from heavylegs.cli.runs import refuse_overlap
     from heavylegs.sim.follow import Course, follow_scenario, store_followed_run
     from heavylegs.store import Store
     from heavylegs.watch.fit import read_activity
@@ -79,13 +83,23 @@ def follow_watch(
     name = f"follows {activity.source}"
     if db is not None:
         with Store(db) as store:
-            run_id = store_followed_run(
-                store, course, clock_offset_s=clock_offset_s, seed=seed, name=name
-            )
+            refuse_overlap(
+                store, course.started_at + clock_offset_s, course.duration_s, "--follow",
+                "another activity, or another store",
+            )  # fmt: skip
+            try:
+                run_id = store_followed_run(
+                    store, course, clock_offset_s=clock_offset_s, seed=seed, name=name
+                )
+            except ValueError as exc:
+                raise HeavylegsError(f"cannot follow {activity.source}: {exc}") from exc
         typer.echo(f"run {run_id}: {course.duration_s / 60:.1f} min following {activity.source}")
         return
     scenario = follow_scenario(course, name="follow")
-    traces = scenario.simulate(seed=seed)
+    try:
+        traces = scenario.simulate(seed=seed)
+    except ValueError as exc:
+        raise HeavylegsError(f"cannot follow {activity.source}: {exc}") from exc
     for foot, trace in traces.items():
         # the watch's start time travels with the traces, for a recording to date by
         trace.header.meta["started_at"] = course.started_at

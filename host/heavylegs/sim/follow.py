@@ -155,6 +155,9 @@ def store_followed_run(
     """Generate and store a followed run as a live recording whose host clock reads
     `clock_offset_s` ahead of the watch's (negative: behind)."""
     strides = follow_strides(course, seed=seed, **model)  # type: ignore[arg-type]
+    if not any(strides.values()):
+        # an empty run must never become the latest one
+        raise ValueError(f"no stride in {course.duration_s:.0f} s: the runner is still standing")
     started_at = course.started_at + clock_offset_s
     run_id = store.start_run(name, "synthetic", started_at)
     for session, (foot, foot_strides) in enumerate(strides.items(), 1):

@@ -209,7 +209,7 @@ class DamagedCopy(ClosedOnExit):
         report.counted = self._count(table)
         keys = self._key(table)
         if keys is None:
-            report.unreadable = "its key columns are unknown"
+            yield from self._in_one_read(table, columns, report)
             return
         reader = _KeyedReader(self.conn, table, keys, columns)
         gaps: list[tuple[tuple[int, ...], tuple[int, ...] | None]] = []
@@ -235,6 +235,22 @@ class DamagedCopy(ClosedOnExit):
             report.skipped.append(f"{_describe(keys, resume)} up to {end}")
         if gaps:
             yield from self._from_orphan_pages(table, columns, gaps, report)
+
+    def _in_one_read(
+        self, table: str, columns: list[str], report: TableScan
+    ) -> Iterator[tuple[Any, ...]]:
+        """A table without an integer key to skip ahead by (watch_samples, shoe_pods): its
+        rows in one plain read, up to the first page SQLite cannot read."""
+        names = ", ".join(quote_name(c) for c in columns)
+        try:
+            for row in self.conn.execute(f"SELECT {names} FROM {quote_name(table)}"):
+                report.read += 1
+                yield tuple(row)
+        except sqlite3.DatabaseError as err:
+            if report.read == 0:
+                report.unreadable = str(err)
+            else:
+                report.skipped.append(f"every row after the first {report.read} ({err})")
 
     def _from_orphan_pages(
         self,
@@ -281,7 +297,7 @@ class DamagedCopy(ClosedOnExit):
         except sqlite3.DatabaseError:
             return None
         primary = sorted((row[5], row[1]) for row in info if row[5])
-        # The skip-ahead steps through integer keys; heavylegs keys are all integers.
+        # The skip-ahead steps through integer keys; other tables are read in one go.
         integer = all(str(row[2]).upper() == "INTEGER" for row in info if row[5])
         return [name for _, name in primary] if primary and integer else None
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from heavylegs.errors import StoreError
@@ -147,15 +148,24 @@ class ShoeTables(SQLiteFile):
         return ShoePair(pair_id, name, float(start_km), since, None, alert_km)
 
     def assign_pods(self, name: str, pods: tuple[str, ...], from_at: float) -> ShoePair:
-        """Move pods onto an existing pair from `from_at` on; earlier runs keep their shoes."""
+        """Move pods onto an existing pair from `from_at` on; earlier runs keep their shoes.
+
+        Pods on a pair from a day before its in-service date mean it went into service
+        then: the date moves back (the caller says so) rather than leave runs on a
+        pair that was not yet in service."""
         with self._writing(f"cannot assign pods to {name!r}") as conn:
             pair = self._pair_named(conn, name)
             if pair is None:
                 raise ValueError(f"no shoes named {name!r}; add them with `heavylegs shoe add`")
             if pair.retired_at is not None and from_at > pair.retired_at:
                 raise ValueError(f"{pair.name} were retired; pods cannot join them later")
+            if _day(from_at) < _day(pair.in_service_at):
+                conn.execute(
+                    "UPDATE shoe_pairs SET in_service_at = ? WHERE id = ?", (from_at, pair.id)
+                )
+                pair = replace(pair, in_service_at=from_at)
             for pod in pods:
-                self._assign(conn, pod, pair.id, from_at)
+                self._assign(conn, pod, pair.id, max(from_at, pair.in_service_at))
         return pair
 
     def retire_pair(self, name: str, at: float) -> ShoePair:
@@ -163,8 +173,15 @@ class ShoeTables(SQLiteFile):
             pair = self._pair_named(conn, name)
             if pair is None:
                 raise ValueError(f"no shoes named {name!r}")
-            if at < pair.in_service_at:
-                raise ValueError(f"{pair.name} went into service after that date")
+            if pair.retired_at is not None:
+                raise ValueError(f"{pair.name} were retired on {_day(pair.retired_at)} already")
+            if _day(at) < _day(pair.in_service_at):
+                raise ValueError(
+                    f"{pair.name} went into service on {_day(pair.in_service_at)}; "
+                    "they cannot be retired before that"
+                )
+            # a day means that day, though the pair went into service part way through it
+            at = max(at, pair.in_service_at)
             conn.execute("UPDATE shoe_pairs SET retired_at = ? WHERE id = ?", (at, pair.id))
         return ShoePair(pair.id, pair.name, pair.start_km, pair.in_service_at, at, pair.alert_km)
 
@@ -184,6 +201,10 @@ class ShoeTables(SQLiteFile):
             (name.strip(),),
         ).fetchone()
         return None if row is None else _pair(row)
+
+
+def _day(at: float) -> str:
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
 
 
 def _pair(row: tuple[Any, ...]) -> ShoePair:

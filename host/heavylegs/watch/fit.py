@@ -9,6 +9,7 @@ WatchFileError with one sentence saying which it is.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,13 @@ from heavylegs.errors import HeavylegsError
 _GRADE_DISTANCE_M = 60.0
 # Grades beyond this are GPS or altimeter glitches, not a road.
 _GRADE_LIMIT_PCT = 30.0
+
+
+# What a `heavylegs export` FIT names its developer fields by (export/fit.py's
+# APPLICATION_ID; the merge-own-export case of tests/test_cli_errors.py keeps them one).
+HEAVYLEGS_APPLICATION_ID = uuid.uuid5(
+    uuid.NAMESPACE_URL, "https://heavylegs/fit/developer-fields"
+).bytes
 
 
 class WatchFileError(HeavylegsError):
@@ -57,6 +65,8 @@ class WatchActivity:
     heart_rate_bpm: np.ndarray
     cadence_spm: np.ndarray
     laps: tuple[Lap, ...]
+    # written by `heavylegs export`: its pace and distance are a pod's estimates
+    from_heavylegs: bool = False
 
     @property
     def start_s(self) -> float:
@@ -179,6 +189,10 @@ def _activity(name: str, messages: Mapping[str, Any]) -> WatchActivity:
         # a cadence of 0 is the watch's "no reading", not a standing runner's
         cadence_spm=np.where(cadence > 0, cadence, np.nan),
         laps=laps,
+        from_heavylegs=any(
+            bytes(d.get("application_id") or ()) == HEAVYLEGS_APPLICATION_ID
+            for d in messages.get("developer_data_id_mesgs", [])
+        ),
     )
 
 
