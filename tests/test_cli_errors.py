@@ -230,6 +230,9 @@ CASES: dict[str, Case] = {
         ("import", "{good_export}", "--at", "2026-01-01"), "says when its run started"
     ),
     "import-runs-clash": Case(("import", "{clashing_export}"), "holds other strides"),
+    "import-runs-empty-store": Case(
+        ("import", "{good_export}", "--db", "{empty}"), "is empty (0 bytes)"
+    ),
     # export
     "export-format-xml": Case(("export", "--format", "xml"), "'xml' is not one of"),
     "export-out-is-a-folder": Case(("export", "--out", "{folder}"), "is a folder"),

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from heavylegs.cli.errors import date_value, parse_date
 from heavylegs.cli.options import DbOption
+from heavylegs.cli.runs import refuse_empty_store
 from heavylegs.errors import HeavylegsError
 from heavylegs.export.fit import pod_serial
 from heavylegs.export.imports import ImportedRun, read_export
@@ -64,6 +65,7 @@ def import_runs(
         raise HeavylegsError("--at dates one file; import undated files one at a time")
     starts = {id(run): run.started_at or parse_date(at or "") for run in runs}
     path = db_path(db)
+    refuse_empty_store(path)
     with Store(path) as store:
         plan: list[tuple[ImportedRun, float]] = []
         seen: dict[str, Path] = {}
