@@ -230,6 +230,9 @@ CASES: dict[str, Case] = {
         ("import", "{good_export}", "--at", "2026-01-01"), "says when its run started"
     ),
     "import-runs-clash": Case(("import", "{clashing_export}"), "holds other strides"),
+    "import-runs-cut-mid-line": Case(
+        ("import", "{cut_export}"), "cut-export.csv is cut short at line 5"
+    ),
     "import-runs-empty-store": Case(
         ("import", "{good_export}", "--db", "{empty}"), "is empty (0 bytes)"
     ),
@@ -309,6 +312,8 @@ def _seed(home: Path) -> None:
     (home / "bad-export.csv").write_text("\n".join([*rows[:2], ",".join(bad), *rows[3:]]) + "\n")
     # the seeded run's start with one stride fewer: another run claiming the same time
     (home / "clash.csv").write_text("\n".join(rows[:-1]) + "\n")
+    # an export cut off in the middle of its fifth line, as a full disk leaves it
+    (home / "cut-export.csv").write_text("\n".join([*rows[:4], rows[4][: len(rows[4]) // 2]]))
     (home / "damaged.db").write_bytes(bytes(range(256)) * 16)
     (home / "empty.db").write_bytes(b"")  # a store truncated to nothing
     (home / "plain.txt").write_text("not a folder\n")
@@ -367,6 +372,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "good_export": home / "export.csv",
         "bad_export": home / "bad-export.csv",
         "clashing_export": home / "clash.csv",
+        "cut_export": home / "cut-export.csv",
         "fit": home / "run.fit",
         "cut_fit": home / "cut.fit",
         "watch": WATCH_FIT,

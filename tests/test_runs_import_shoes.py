@@ -171,7 +171,7 @@ def test_import_of_a_bad_file_among_good_ones_stores_nothing(tmp_path: Path) -> 
     fit = Path(ok(heavylegs(tmp_path, "export", "--format", "fit", "--db", str(source))).strip())
     cut_fit = tmp_path / "cut.fit"
     cut_fit.write_bytes(fit.read_bytes()[:-300])
-    for bad, says in ((cut, "cut.csv row 41"), (cut_fit, "cut.fit is damaged")):
+    for bad, says in ((cut, "cut.csv is cut short at line 41"), (cut_fit, "cut.fit is damaged")):
         refused(heavylegs(tmp_path, "import", str(good), str(bad), "--db", str(target)), says)
         assert not target.exists()
 

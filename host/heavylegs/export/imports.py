@@ -82,10 +82,18 @@ def _csv_rows(path: Path, data: bytes) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     _check_columns(path, header)
+    rows = []
     try:
-        return list(reader)
+        for row in reader:
+            if None in row.values():
+                # fewer fields than the header: an export cut off mid-line, not a second run
+                raise NotImportable(
+                    f"{path} is cut short at line {reader.line_num}; export the run again"
+                )
+            rows.append(row)
     except csv.Error as exc:
         raise NotImportable(f"{path}: not readable as CSV: {exc}") from exc
+    return rows
 
 
 def _parquet_rows(path: Path, data: bytes) -> list[dict[str, Any]]:
