@@ -191,6 +191,12 @@ CASES: dict[str, Case] = {
         ("shoe", "add", "x", "--pod", POD_LEFT, "--pod", POD_RIGHT, "--pod", "F0:00:00:00:00:03"),
         "at most two pods",
     ),
+    "shoe-pod-twice": Case(
+        ("shoe", "add", "x", "--pod", POD_LEFT, "--pod", POD_LEFT.lower()), "is given twice"
+    ),
+    "shoe-assign-pod-twice": Case(
+        ("shoe", "assign", "Road", "--pod", POD_RIGHT, "--pod", POD_RIGHT), "is given twice"
+    ),
     "shoe-without-pod": Case(("shoe", "add", "x"), "Missing option '--pod'"),
     "shoe-from-silly": Case(
         ("shoe", "add", "x", "--pod", POD_LEFT, "--from", "2026-13-01"), "is not a date"

@@ -42,8 +42,13 @@ def _pods(values: list[str]) -> tuple[str, ...]:
     for value in values:
         address = pod_address(value)
         assert address is not None
-        if address not in out:
-            out.append(address)
+        if address in out:
+            # a pair's second pod mistyped as its first: quietly using one would lose a foot
+            raise typer.BadParameter(
+                f"{address} is given twice; a pair's two pods are two addresses",
+                param_hint="'--pod'",
+            )
+        out.append(address)
     if len(out) > 2:
         raise typer.BadParameter("a pair of shoes carries at most two pods", param_hint="'--pod'")
     return tuple(out)
