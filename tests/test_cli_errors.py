@@ -276,6 +276,7 @@ CASES: dict[str, Case] = {
         ("merge", "{watch}", "--db", "{empty}"),
         "is empty (0 bytes)",
     ),
+    "merge-unknown-run": Case(("merge", "{watch}", "99"), "unknown run 99; runs are 1, latest 1 ("),
     "merge-missing-file": Case(("merge", "{folder}/watch.fit"), "cannot read"),
     "sim-follow-not-fit": Case(("sim", "--follow", "{file}"), "plain.txt is not a FIT file"),
     "sim-follow-the-run-again": Case(

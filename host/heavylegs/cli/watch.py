@@ -23,7 +23,7 @@ def merge(
     db: Path = DbOption,
 ) -> None:
     """Merge a watch's activity into a run: pace, distance, heart rate, elevation and laps."""
-    from heavylegs.cli.runs import open_store
+    from heavylegs.cli.runs import open_store, pick_run
     from heavylegs.paths import db_path
     from heavylegs.watch.fit import read_activity
     from heavylegs.watch.merge import merge_activity
@@ -36,7 +36,10 @@ def merge(
             f"{watch_file.name} was written by `heavylegs export`, not by a watch; "
             "merge the activity file the watch wrote"
         )
-    with open_store(db_path(db)) as store:
+    path = db_path(db)
+    with open_store(path) as store:
+        if run is not None:
+            pick_run(store, run, path)  # an unknown run is refused naming the runs there are
         merged = merge_activity(store, activity, run, replace=replace)
     verb = "replaced the watch activity of" if merged.replaced else "merged into"
     typer.echo(
