@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from heavylegs.analysis.fatigue import FLAG_KINDS, MIN_EFFECT, FatigueDetector, analyse
 from heavylegs.analysis.session import session_from_strides
-from heavylegs.sim.strides import Effect, generate, scenario
+from heavylegs.sim.strides import Effect, generate, scenario, store_run
+from heavylegs.store import Store
 
 
 def detect(name: str, seed: int = 0, **changes):
@@ -214,3 +216,14 @@ def test_no_running_strides_gives_a_note_not_an_error() -> None:
 def test_bad_parameters_are_refused(params: dict) -> None:
     with pytest.raises(ValueError):
         FatigueDetector(**params)
+
+
+@pytest.mark.parametrize("minutes", [1, 2, 3])
+def test_a_short_run_is_generated_and_stored_whole(tmp_path: Path, minutes: int) -> None:
+    with Store(tmp_path / "short.db") as store:
+        run_id = store_run(store, scenario("steady", minutes=minutes), started_at=1_780_000_000.0)
+        info = store.run(run_id)
+    assert {rec.foot for rec in info.recordings} == {"left", "right"}
+    for rec in info.recordings:
+        # a stride a foot about every 0.7 s, from the start to the end of the run
+        assert 60 * minutes / 0.8 < rec.stride_count < 60 * minutes / 0.6

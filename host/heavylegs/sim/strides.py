@@ -138,7 +138,9 @@ def generate(run: SyntheticRun) -> dict[str, list[Stride]]:
 
 def _pace_wander(run: SyntheticRun, rng: np.random.Generator) -> np.ndarray:
     """A slow random pace drift, one value per 10 s, shared by both feet."""
-    steps = int(run.minutes * 6) + 4
+    # at least the 18-value pull-back window: np.convolve(..., "same") is as long as the
+    # longer of the two, so a shorter walk would come back 18 long
+    steps = max(int(run.minutes * 6) + 4, 18)
     walk = np.cumsum(rng.normal(0.0, run.pace_wander / 3, steps))
     # Pulled back towards 0 so a long run does not wander off to any pace.
     smooth = np.convolve(walk - np.convolve(walk, np.ones(18) / 18, "same"), np.ones(3) / 3, "same")
