@@ -319,6 +319,11 @@ def test_demo_twice_tells_the_same_story_in_a_fresh_store(tmp_path: Path) -> Non
     assert rest == ["live-sim-fast", DEMO_SHOES]
     assert {source for _, source, _, _ in history} == {"synthetic"}
     assert not (out / ".demo-build").exists()
+    # recorded on the reference pod's ±32 g part, so no landing's impact is clipped
+    with Store(out / "heavylegs.db") as store:
+        recorded_on = {rec.acc_fs_g for rec in store.runs()[-1].recordings}
+    assert recorded_on == {32}
+    assert 'class="note clipping"' not in (out / "report.html").read_text()
 
 
 def test_demo_never_replaces_a_store_with_runs_of_its_own(tmp_path: Path) -> None:
