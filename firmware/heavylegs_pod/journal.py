@@ -50,12 +50,8 @@ stops journaling (`full`) until the owner syncs or erases.
 import os
 import struct
 
-from micropython import const
-
 from heavylegs_pod import wire
 from heavylegs_pod.journal_scan import ACK_SUFFIX, SESSION_SUFFIX, JournalFiles, remove
-
-_ENOENT = const(2)
 
 
 class Journal(JournalFiles):
