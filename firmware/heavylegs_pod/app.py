@@ -78,7 +78,6 @@ class Pod(PodSleep):
         self.session_start_n = 0
         self.auto_started = False  # the session opened itself: record-only may run it
         self.seq = 0
-        self._last_stride_n = 0
         self._unix_at_zero = -1  # unix seconds at sample 0, once the owner set the time
         # The pod clock: whole seconds since the cold boot that boot_id names. It
         # runs on through light and deep sleep, so it dates a run recorded while
@@ -156,7 +155,6 @@ class Pod(PodSleep):
             gyro_fs_dps=self.imu.gyro_fs_dps,
         )
         self.session_start_n = start_n
-        self._last_stride_n = start_n
         self._last_run_n = self.now_n
         self._auto_start.count = 0
         self.seq = 0
@@ -251,7 +249,6 @@ class Pod(PodSleep):
             self.record, stride, self.seq, self.session_start_n, self.odr, self.right_foot
         )
         self.seq += 1
-        self._last_stride_n = self.now_n
         self.journal.append(record)
         if live:
             self.live.send_stride(record, stride)
