@@ -193,7 +193,6 @@ def solve_frame(gravity, covariance, push_cue):
 class MountingCalibration:
     def __init__(self, acc_lsb_per_g, gyro_mdps_per_lsb, odr_hz):
         self.odr_hz = odr_hz
-        self._g2 = acc_lsb_per_g * acc_lsb_per_g
         self._acc_shift = 0
         while (acc_lsb_per_g >> self._acc_shift) > 1024:
             self._acc_shift += 1
