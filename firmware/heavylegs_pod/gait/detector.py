@@ -75,7 +75,6 @@ from heavylegs_pod.gait._kernels import (
     S_PREV_GP,
     S_STATE,
     SEEK_SWING,
-    SLAP,
     burst,
     dtheta_parts,
     step,
@@ -305,6 +304,7 @@ class GaitEngine:
         elif event == EV_TURNED_DOWN:
             self._turned_down()
         else:
-            if k[S_DOWN_N] == n and k[S_STATE] != SLAP:
-                self._turned_down()  # this sample's foot-flat event hid EV_TURNED_DOWN
+            # a foot-flat event (always out of SLAP) hides an EV_TURNED_DOWN of the same sample
+            if k[S_DOWN_N] == n:
+                self._turned_down()
             self._foot_flat(event == EV_FLAT_RESTED)
