@@ -190,20 +190,13 @@ class LSM6DS:
         self._write_u8(_CTRL6_C, 0)
         self._write_u8(_CTRL1_XL, self._ctrl1)
         self._write_u8(_CTRL2_G, self._ctrl2)
-        watermark = self.int1_words
+        self._write_int1_threshold()
         if self.legacy_fifo:
-            # the threshold counts 16-bit words: the same number of samples as the
-            # tagged FIFO's watermark (two words per sample there, six here)
-            words = watermark // 2 * _L_WORDS_PER_SAMPLE
-            self._write_u8(_L_FIFO_CTRL1, words & 0xFF)
-            self._write_u8(_L_FIFO_CTRL1 + 1, (words >> 8) & 0x07)
             self._write_u8(_L_FIFO_CTRL3, _L_NO_DECIMATION)
             self._write_u8(_L_FIFO_CTRL5, (self._odr_code << 3) | _FIFO_MODE_BYPASS)
             self._write_u8(_L_FIFO_CTRL5, (self._odr_code << 3) | _FIFO_MODE_CONTINUOUS)
             self._write_u8(_INT1_CTRL, _INT1_FIFO_TH)
             return
-        self._write_u8(_FIFO_CTRL1, watermark & 0xFF)
-        self._write_u8(_FIFO_CTRL1 + 1, (watermark >> 8) & 0x01)
         self._write_u8(_FIFO_CTRL3, (self._odr_code << 4) | self._odr_code)
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_BYPASS)
         self._write_u8(_FIFO_CTRL4, _FIFO_MODE_CONTINUOUS)
@@ -217,15 +210,20 @@ class LSM6DS:
         if not self.watermark <= words <= 2 * self.max_samples or words > 511:
             raise ValueError("INT1 watermark %r words does not fit the buffer" % words)
         self.int1_words = words
-        if self.asleep:
-            return  # wake() sets it
+        if not self.asleep:  # else wake() sets it
+            self._write_int1_threshold()
+
+    def _write_int1_threshold(self):
+        words = self.int1_words
         if self.legacy_fifo:
+            # the threshold counts 16-bit words: the same number of samples as the
+            # tagged FIFO's watermark (two words per sample there, six here)
             words = words // 2 * _L_WORDS_PER_SAMPLE
             self._write_u8(_L_FIFO_CTRL1, words & 0xFF)
             self._write_u8(_L_FIFO_CTRL1 + 1, (words >> 8) & 0x07)
-            return
-        self._write_u8(_FIFO_CTRL1, words & 0xFF)
-        self._write_u8(_FIFO_CTRL1 + 1, (words >> 8) & 0x01)
+        else:
+            self._write_u8(_FIFO_CTRL1, words & 0xFF)
+            self._write_u8(_FIFO_CTRL1 + 1, (words >> 8) & 0x01)
 
     # --- power modes ------------------------------------------------------------------
     def timestamp(self):
