@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -401,7 +400,3 @@ def shoe_histories(history: Sequence[RunSummary], shelf: ShoeShelf) -> list[Shoe
 
 def _day(timestamp: float) -> date:
     return datetime.fromtimestamp(timestamp).date()
-
-
-def finite_or_none(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value

@@ -206,6 +206,16 @@ def _foot(
     )
 
 
+def pod_clock_zero(table: Mapping[str, np.ndarray]) -> float | None:
+    """The host time (unix s) of the pod clock's zero; None without receive times."""
+    known = np.isfinite(table["host_time"])
+    if not known.any():
+        return None
+    # A stride reaches the host only after the pod has finished it, so every
+    # receive time is late; the least late one dates the pod's clock best.
+    return float(np.min(table["host_time"][known] - table["ic_ms"][known] / 1000))
+
+
 def _recording_offsets_min(
     tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]],
 ) -> tuple[dict[int, float], float | None]:
@@ -218,13 +228,10 @@ def _recording_offsets_min(
     """
     starts: dict[int, float] = {}
     for rec, table in tables:
-        known = ~np.isnan(table["host_time"])
-        if not known.any():
+        pod_zero = pod_clock_zero(table)
+        if pod_zero is None:
             return {rec.id: 0.0 for rec, _ in tables}, None
-        # A stride reaches the host only after the pod has finished it, so every
-        # receive time is late; the least late one dates the pod's clock best.
-        pod_zero = np.min(table["host_time"][known] - table["ic_ms"][known] / 1000)
-        starts[rec.id] = float(pod_zero + table["ic_ms"][0] / 1000)
+        starts[rec.id] = pod_zero + float(table["ic_ms"][0]) / 1000
     first = min(starts.values(), default=0.0)
     return {rec_id: (start - first) / 60 for rec_id, start in starts.items()}, (
         first if starts else None

@@ -55,12 +55,6 @@ class WatchTrack:
     def has_grade(self) -> bool:
         return bool(np.isfinite(self.grade_pct).any())
 
-    def without_grade(self) -> WatchTrack:
-        """The same track as a watch without an altimeter would give (speed-only judgement)."""
-        from dataclasses import replace
-
-        return replace(self, grade_pct=np.full(len(self.t_min), np.nan))
-
 
 def load_watch_track(store: Store, run_id: int, zero_at: float) -> WatchTrack | None:
     """The run's merged watch activity with minutes counted from `zero_at` (unix s), if any."""

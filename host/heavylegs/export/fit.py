@@ -22,9 +22,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
-import numpy as np
-
-from heavylegs.analysis.session import Session, load_session
+from heavylegs.analysis.session import Session, load_session, pod_clock_zero
 from heavylegs.export.fit_codec import (
     BYTE,
     ENUM,
@@ -163,11 +161,9 @@ def first_stride_unix(store: Store, run: RunInfo) -> float:
         if not rec.stride_count or rec.first_ic_ms is None:
             continue
         first_s = rec.first_ic_ms / 1000
-        table = store.stride_table(rec.id, ("ic_ms", "host_time"))
-        known = np.isfinite(table["host_time"])
-        if known.any():
-            pod_zero = np.min(table["host_time"][known] - table["ic_ms"][known] / 1000)
-            candidates.append(float(pod_zero) + first_s)
+        pod_zero = pod_clock_zero(store.stride_table(rec.id, ("ic_ms", "host_time")))
+        if pod_zero is not None:
+            candidates.append(pod_zero + first_s)
         elif rec.clock_offset_s is not None and rec.clock_rate is not None:
             candidates.append(rec.clock_offset_s + rec.clock_rate * first_s)
         elif rec.started_at is not None:

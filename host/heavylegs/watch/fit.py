@@ -171,8 +171,8 @@ def _activity(name: str, messages: Mapping[str, Any]) -> WatchActivity:
         Lap(
             start_s=lap["start_time"].timestamp(),
             end_s=lap["timestamp"].timestamp(),
-            distance_m=_number(lap.get("total_distance")),
-            ascent_m=_number(lap.get("total_ascent")),
+            distance_m=finite_number(lap.get("total_distance")),
+            ascent_m=finite_number(lap.get("total_ascent")),
         )
         for lap in messages.get("lap_mesgs", [])
         if isinstance(lap.get("start_time"), datetime)
@@ -196,7 +196,8 @@ def _activity(name: str, messages: Mapping[str, Any]) -> WatchActivity:
     )
 
 
-def _number(value: object) -> float | None:
+def finite_number(value: object) -> float | None:
+    """A FIT field's value as a float; None when the field is absent or invalid."""
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 

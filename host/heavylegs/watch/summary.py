@@ -11,7 +11,6 @@ pronation averages as developer fields.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from heavylegs.store import ImportedSummary
-from heavylegs.watch.fit import WatchFileError, activity_messages, device_name
+from heavylegs.watch.fit import WatchFileError, activity_messages, device_name, finite_number
 
 # Sports a foot pod's run can be: our export writes a walk as walking.
 _SPORTS = ("running", "walking", "trail_running", "hiking")
@@ -71,16 +70,18 @@ def read_fit_run(path: Path) -> FitRun:
     if sport not in _SPORTS:
         raise WatchFileError(f"{path.name} is a {sport} activity, not a run")
     start = session.get("start_time")
-    timer = _number(session.get("total_timer_time"))
+    timer = finite_number(session.get("total_timer_time"))
     if not isinstance(start, datetime) or timer is None or not 0 < timer <= _MAX_TIMER_S:
         raise WatchFileError(f"{path.name}: its session has no start time or timer time")
-    elapsed = max(_number(session.get("total_elapsed_time")) or timer, timer)
-    distance = _number(session.get("total_distance"))
-    cadence = _number(session.get("avg_running_cadence")) or _number(session.get("avg_cadence"))
+    elapsed = max(finite_number(session.get("total_elapsed_time")) or timer, timer)
+    distance = finite_number(session.get("total_distance"))
+    cadence = finite_number(session.get("avg_running_cadence")) or finite_number(
+        session.get("avg_cadence")
+    )
     if cadence is not None:
         # FIT counts strides per minute, with the fraction in its own field
-        cadence = 2 * (cadence + (_number(session.get("avg_fractional_cadence")) or 0.0))
-    step_mm = _number(session.get("avg_step_length"))
+        cadence = 2 * (cadence + (finite_number(session.get("avg_fractional_cadence")) or 0.0))
+    step_mm = finite_number(session.get("avg_step_length"))
     dev = _developer_averages(messages, session)
     summary = ImportedSummary(
         file_name=path.name,
@@ -90,8 +91,8 @@ def read_fit_run(path: Path) -> FitRun:
         elapsed_s=elapsed,
         distance_m=distance,
         cadence_spm=_positive(cadence),
-        stance_ms=_positive(_number(session.get("avg_stance_time"))),
-        balance_pct=_number(session.get("avg_stance_time_balance")),
+        stance_ms=_positive(finite_number(session.get("avg_stance_time"))),
+        balance_pct=finite_number(session.get("avg_stance_time_balance")),
         step_length_m=None if not step_mm else step_mm / 1000,
         strike_deg=dev.get("strike_deg"),
         impact_g=dev.get("impact_g"),
@@ -108,7 +109,7 @@ def _developer_averages(
     for key, value in (session.get("developer_fields") or {}).items():
         field = _DEV_AVERAGES.get(str(names.get(key)))
         if field is not None:
-            out[field] = _number(value)
+            out[field] = finite_number(value)
     return out
 
 
@@ -133,10 +134,6 @@ def _pod_serials(messages: Mapping[str, Any]) -> dict[str, int]:
         ):
             out[foot] = serial
     return out
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
 def _positive(value: float | None) -> float | None:
