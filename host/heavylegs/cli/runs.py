@@ -51,17 +51,17 @@ def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
     runs = store.runs()
     if not runs:
         raise HeavylegsError(f"no runs in {db}: record one first")
+    # Store.latest_run's order, from the list already read rather than two more queries
+    latest = max(runs, key=lambda info: (info.started_at, info.id))
     if run is None:
-        latest = store.latest_run()
-        assert latest is not None
         return latest
-    if all(info.id != run for info in runs):
-        latest = max(runs, key=lambda info: (info.started_at, info.id))
+    found = next((info for info in runs if info.id == run), None)
+    if found is None:
         raise HeavylegsError(
             f"unknown run {run}; runs are {id_ranges([info.id for info in runs])}, "
             f"latest {latest.id} ({_day(latest.started_at)}): see `heavylegs runs`"
         )
-    return store.run(run)
+    return found
 
 
 def refuse_overlap(
