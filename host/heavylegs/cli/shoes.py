@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -18,6 +17,7 @@ from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
 from heavylegs.store import Store
 from heavylegs.store.diary import Diary
+from heavylegs.store.models import local_day
 from heavylegs.store.shoes import DEFAULT_ALERT_KM
 
 console = Console()
@@ -119,7 +119,7 @@ def add(
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
     console.print(
-        f"{pair.name}: pods {', '.join(pods)} from {_day(pair.in_service_at)}", highlight=False
+        f"{pair.name}: pods {', '.join(pods)} from {local_day(pair.in_service_at)}", highlight=False
     )
     _show(path)
 
@@ -145,11 +145,11 @@ def assign(
                 pair = diary.assign_pods(name, pods, since)
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
-    console.print(f"{pair.name}: pods {', '.join(pods)} from {_day(since)}", highlight=False)
+    console.print(f"{pair.name}: pods {', '.join(pods)} from {local_day(since)}", highlight=False)
     if before is not None and pair.in_service_at < before.in_service_at:
         console.print(
-            f"{pair.name}: in service from {_day(pair.in_service_at)} now "
-            f"(was {_day(before.in_service_at)})",
+            f"{pair.name}: in service from {local_day(pair.in_service_at)} now "
+            f"(was {local_day(before.in_service_at)})",
             highlight=False,
         )
     _show(path)
@@ -171,7 +171,7 @@ def retire(
             pair = diary.retire_pair(name, at)
         except ValueError as exc:
             raise HeavylegsError(str(exc)) from exc
-    console.print(f"{pair.name}: retired {_day(at)}", highlight=False)
+    console.print(f"{pair.name}: retired {local_day(at)}", highlight=False)
     _show(path)
 
 
@@ -229,11 +229,11 @@ def shoe_row(s: ShoeHistory, since: str) -> list[str]:
 
 
 def _span(start: float, end: float | None) -> str:
-    return f"{_day(start)} to {_day(end)}" if end is not None else f"since {_day(start)}"
-
-
-def _day(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
+    return (
+        f"{local_day(start)} to {local_day(end)}"
+        if end is not None
+        else f"since {local_day(start)}"
+    )
 
 
 def register(app: typer.Typer) -> None:
