@@ -18,7 +18,7 @@ from heavylegs.paths import db_path
 from heavylegs.store import Store
 from heavylegs.store.diary import Diary
 from heavylegs.store.models import local_day
-from heavylegs.store.shoes import DEFAULT_ALERT_KM
+from heavylegs.store.shoes import DEFAULT_ALERT_KM, no_such_pod
 
 console = Console()
 
@@ -61,8 +61,7 @@ def _known_pods(store: Store, pods: tuple[str, ...]) -> tuple[str, ...]:
     by_upper = {address.upper(): address for address in known}
     for pod in pods:
         if pod not in by_upper:
-            listed = ", ".join(sorted(known)) or "none yet"
-            raise HeavylegsError(f"no pod {pod} in the store (pods: {listed})")
+            raise no_such_pod(pod, known)
     return tuple(by_upper[pod] for pod in pods)
 
 
