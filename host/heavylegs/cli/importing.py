@@ -67,6 +67,8 @@ def import_runs(
     path = db_path(db)
     refuse_empty_store(path)
     with Store(path) as store:
+        # read once: nothing is stored until every file has been checked against it
+        stored = store.runs()
         plan: list[tuple[ImportedRun, float]] = []
         seen: dict[str, Path] = {}
         for run in runs:
@@ -74,7 +76,7 @@ def import_runs(
             if run.digest in seen:
                 console.print(f"{run.path}: the same run as {seen[run.digest]}; skipped")
                 continue
-            held = _held(store, run, started_at)
+            held = _held(store, stored, run, started_at)
             if held is not None:
                 console.print(
                     f"{run.path}: already in the store as run {held}; nothing imported",
@@ -84,7 +86,7 @@ def import_runs(
             seen[run.digest] = run.path
             plan.append((run, started_at))
         spans = [(run.path, start, start + _span_ms(run) / 1000) for run, start in plan]
-        fit_plan = _fit_plan(store, fits, spans)
+        fit_plan = _fit_plan(store, stored, fits, spans)
         for run, started_at in plan:
             run_id = _store(store, run, started_at)
             console.print(
@@ -114,12 +116,14 @@ def _is_fit(path: Path) -> bool:
 
 
 def _fit_plan(
-    store: Store, fits: list[FitRun], spans: list[tuple[Path, float, float]]
+    store: Store,
+    stored: list[RunInfo],
+    fits: list[FitRun],
+    spans: list[tuple[Path, float, float]],
 ) -> list[FitRun]:
     """The FIT runs to store, with the pods the store knows; a file imported before,
     or a run the store holds or this import brings (`spans`) at the same time, is
     reported and skipped."""
-    stored = store.runs()
     known: dict[int, set[str]] = {}
     for info in stored:
         for rec in info.recordings:
@@ -178,7 +182,7 @@ def _fit_totals(fit: FitRun) -> str:
     return ", ".join(parts)
 
 
-def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
+def _held(store: Store, stored: list[RunInfo], run: ImportedRun, started_at: float) -> int | None:
     """The run id if the store holds this run already; a different run at the same
     start is refused (merging the two would mix two runs' strides)."""
     for pod, _ in run.feet.values():
@@ -186,7 +190,7 @@ def _held(store: Store, run: ImportedRun, started_at: float) -> int | None:
         if found:
             return found[0].run_id
     end = started_at + _span_ms(run) / 1000
-    for other in store.runs():
+    for other in stored:
         if other.imported is not None and _overlap(other, started_at, end):
             # its FIT file's totals: storing the strides too would count the run twice
             raise HeavylegsError(

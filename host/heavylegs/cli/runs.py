@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -15,6 +14,7 @@ from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
 from heavylegs.store import RunInfo, Store
 from heavylegs.store.diary import Diary
+from heavylegs.store.models import local_day, local_minute
 
 console = Console()
 
@@ -51,17 +51,17 @@ def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
     runs = store.runs()
     if not runs:
         raise HeavylegsError(f"no runs in {db}: record one first")
+    # Store.latest_run's order, from the list already read rather than two more queries
+    latest = max(runs, key=lambda info: (info.started_at, info.id))
     if run is None:
-        latest = store.latest_run()
-        assert latest is not None
         return latest
-    if all(info.id != run for info in runs):
-        latest = max(runs, key=lambda info: (info.started_at, info.id))
+    found = next((info for info in runs if info.id == run), None)
+    if found is None:
         raise HeavylegsError(
             f"unknown run {run}; runs are {id_ranges([info.id for info in runs])}, "
-            f"latest {latest.id} ({_day(latest.started_at)}): see `heavylegs runs`"
+            f"latest {latest.id} ({local_day(latest.started_at)}): see `heavylegs runs`"
         )
-    return store.run(run)
+    return found
 
 
 def refuse_overlap(
@@ -73,7 +73,7 @@ def refuse_overlap(
         end = info.started_at + (info.duration_s or 0.0)
         if info.started_at < at + seconds and at < end:
             raise typer.BadParameter(
-                f"run {info.id} ({_minute(info.started_at)} to {_minute(end)[-5:]}) "
+                f"run {info.id} ({local_minute(info.started_at)} to {local_minute(end)[-5:]}) "
                 f"was running then; give {remedy}",
                 param_hint=f"'{option}'",
             )
@@ -117,7 +117,7 @@ def runs(
         summary = summaries.get(info.id)
         table.add_row(
             str(info.id),
-            _minute(info.started_at),
+            local_minute(info.started_at),
             _duration(info, summary),
             "—"
             if summary is None or summary.distance_km is None
@@ -153,14 +153,6 @@ def _duration(info: RunInfo, summary: RunSummary | None) -> str:
         return "—"
     minutes = round(seconds / 60)
     return f"{minutes // 60}:{minutes % 60:02d} h" if minutes >= 60 else f"{minutes} min"
-
-
-def _minute(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M")
-
-
-def _day(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
 
 
 def version_callback(value: bool) -> None:

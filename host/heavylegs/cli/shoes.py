@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -18,7 +17,8 @@ from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
 from heavylegs.store import Store
 from heavylegs.store.diary import Diary
-from heavylegs.store.shoes import DEFAULT_ALERT_KM
+from heavylegs.store.models import local_day
+from heavylegs.store.shoes import DEFAULT_ALERT_KM, no_such_pod
 
 console = Console()
 
@@ -61,8 +61,7 @@ def _known_pods(store: Store, pods: tuple[str, ...]) -> tuple[str, ...]:
     by_upper = {address.upper(): address for address in known}
     for pod in pods:
         if pod not in by_upper:
-            listed = ", ".join(sorted(known)) or "none yet"
-            raise HeavylegsError(f"no pod {pod} in the store (pods: {listed})")
+            raise no_such_pod(pod, known)
     return tuple(by_upper[pod] for pod in pods)
 
 
@@ -119,7 +118,7 @@ def add(
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
     console.print(
-        f"{pair.name}: pods {', '.join(pods)} from {_day(pair.in_service_at)}", highlight=False
+        f"{pair.name}: pods {', '.join(pods)} from {local_day(pair.in_service_at)}", highlight=False
     )
     _show(path)
 
@@ -145,11 +144,11 @@ def assign(
                 pair = diary.assign_pods(name, pods, since)
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
-    console.print(f"{pair.name}: pods {', '.join(pods)} from {_day(since)}", highlight=False)
+    console.print(f"{pair.name}: pods {', '.join(pods)} from {local_day(since)}", highlight=False)
     if before is not None and pair.in_service_at < before.in_service_at:
         console.print(
-            f"{pair.name}: in service from {_day(pair.in_service_at)} now "
-            f"(was {_day(before.in_service_at)})",
+            f"{pair.name}: in service from {local_day(pair.in_service_at)} now "
+            f"(was {local_day(before.in_service_at)})",
             highlight=False,
         )
     _show(path)
@@ -171,7 +170,7 @@ def retire(
             pair = diary.retire_pair(name, at)
         except ValueError as exc:
             raise HeavylegsError(str(exc)) from exc
-    console.print(f"{pair.name}: retired {_day(at)}", highlight=False)
+    console.print(f"{pair.name}: retired {local_day(at)}", highlight=False)
     _show(path)
 
 
@@ -229,11 +228,11 @@ def shoe_row(s: ShoeHistory, since: str) -> list[str]:
 
 
 def _span(start: float, end: float | None) -> str:
-    return f"{_day(start)} to {_day(end)}" if end is not None else f"since {_day(start)}"
-
-
-def _day(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
+    return (
+        f"{local_day(start)} to {local_day(end)}"
+        if end is not None
+        else f"since {local_day(start)}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -171,6 +171,11 @@ def local_minute(at: float) -> str:
     return datetime.fromtimestamp(at).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def local_day(at: float) -> str:
+    """A host timestamp as its local date, for people (and for comparing days)."""
+    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
+
+
 @dataclass(frozen=True, slots=True)
 class PodContact:
     """A pod's last listing of its journal to this store."""

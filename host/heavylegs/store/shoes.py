@@ -10,10 +10,10 @@ import bisect
 import sqlite3
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from heavylegs.errors import StoreError
+from heavylegs.store.models import local_day
 from heavylegs.store.sqlite import SQLiteFile
 
 # Diary step 2: pairs and dated pod assignments. Each old per-pod shoe becomes a pair
@@ -159,7 +159,7 @@ class ShoeTables(SQLiteFile):
                 raise ValueError(f"no shoes named {name!r}; add them with `heavylegs shoe add`")
             if pair.retired_at is not None and from_at > pair.retired_at:
                 raise ValueError(f"{pair.name} were retired; pods cannot join them later")
-            if _day(from_at) < _day(pair.in_service_at):
+            if local_day(from_at) < local_day(pair.in_service_at):
                 conn.execute(
                     "UPDATE shoe_pairs SET in_service_at = ? WHERE id = ?", (from_at, pair.id)
                 )
@@ -174,10 +174,12 @@ class ShoeTables(SQLiteFile):
             if pair is None:
                 raise ValueError(f"no shoes named {name!r}")
             if pair.retired_at is not None:
-                raise ValueError(f"{pair.name} were retired on {_day(pair.retired_at)} already")
-            if _day(at) < _day(pair.in_service_at):
                 raise ValueError(
-                    f"{pair.name} went into service on {_day(pair.in_service_at)}; "
+                    f"{pair.name} were retired on {local_day(pair.retired_at)} already"
+                )
+            if local_day(at) < local_day(pair.in_service_at):
+                raise ValueError(
+                    f"{pair.name} went into service on {local_day(pair.in_service_at)}; "
                     "they cannot be retired before that"
                 )
             # a day means that day, though the pair went into service part way through it
@@ -201,10 +203,6 @@ class ShoeTables(SQLiteFile):
             (name.strip(),),
         ).fetchone()
         return None if row is None else _pair(row)
-
-
-def _day(at: float) -> str:
-    return datetime.fromtimestamp(at).strftime("%Y-%m-%d")
 
 
 def _pair(row: tuple[Any, ...]) -> ShoePair:
