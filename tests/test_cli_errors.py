@@ -215,6 +215,11 @@ CASES: dict[str, Case] = {
     "runs-no-store": Case(("runs", "--db", "{folder}/none.db"), "no store at"),
     "runs-damaged-store": Case(("runs", "--db", "{damaged}"), "file is not a database"),
     "runs-empty-store": Case(("runs", "--db", "{empty}"), "is empty (0 bytes)"),
+    # the store refuses a cut-short file itself, so commands that write refuse it too
+    "record-sim-empty-store": Case(
+        ("record", "--sim", "--minutes", "0.2", "--db", "{empty}"), "is empty (0 bytes)"
+    ),
+    "sync-sim-empty-store": Case(("sync", "--sim", "--db", "{empty}"), "is empty (0 bytes)"),
     "report-empty-store": Case(("report", "--db", "{empty}"), "is empty (0 bytes)"),
     "runs-limit-negative": Case(("runs", "--limit", "-1"), "greater than or equal to 0"),
     # import (of past runs, from our own exports)

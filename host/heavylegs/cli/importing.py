@@ -11,7 +11,6 @@ from rich.console import Console
 
 from heavylegs.cli.errors import date_value, parse_date
 from heavylegs.cli.options import DbOption
-from heavylegs.cli.runs import refuse_empty_store
 from heavylegs.errors import HeavylegsError
 from heavylegs.export.fit import pod_serial
 from heavylegs.export.imports import ImportedRun, read_export
@@ -65,7 +64,6 @@ def import_runs(
         raise HeavylegsError("--at dates one file; import undated files one at a time")
     starts = {id(run): run.started_at or parse_date(at or "") for run in runs}
     path = db_path(db)
-    refuse_empty_store(path)
     with Store(path) as store:
         # read once: nothing is stored until every file has been checked against it
         stored = store.runs()

@@ -33,17 +33,7 @@ def open_store(db: Path) -> Store:
             f"no store at {db}: record or sync a run first, or point --db at a store "
             "(make demo writes out/demo/heavylegs.db)"
         )
-    refuse_empty_store(db)
     return Store(db)
-
-
-def refuse_empty_store(db: Path) -> None:
-    """SQLite would take a 0-byte file for a new store and the runs' loss would go unsaid."""
-    if db.is_file() and db.stat().st_size == 0:
-        raise HeavylegsError(
-            f"{db} is empty (0 bytes): the store was cut short and holds nothing; "
-            "restore it from a backup (`heavylegs db backup` makes them) or delete it to start anew"
-        )
 
 
 def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:

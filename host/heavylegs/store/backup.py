@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from heavylegs.errors import StoreError
-from heavylegs.store.damage import StoreDamagedError, is_damage
+from heavylegs.store.damage import StoreDamagedError, is_damage, refuse_empty
 
 DEFAULT_KEEP = 5
 _REASON = re.compile(r"[a-z][a-z0-9-]{0,31}")
@@ -41,6 +41,7 @@ def backup_store(db_path: Path, reason: str = "manual", keep: int = DEFAULT_KEEP
         raise ValueError(f"keep at least one backup, got {keep}")
     if not db_path.exists():
         return None
+    refuse_empty(db_path)
     folder = backups_dir(db_path)
     try:
         folder.mkdir(parents=True, exist_ok=True)

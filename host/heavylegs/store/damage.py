@@ -51,3 +51,14 @@ def store_error(path: Path, what: str, err: sqlite3.Error) -> StoreError:
     if is_damage(err):
         return StoreDamagedError(path, str(err))
     return StoreError(f"{what}: {err}")
+
+
+def refuse_empty(path: Path) -> None:
+    """SQLite would take a 0-byte file for a new store, and the runs' loss would go
+    unsaid: a cut-short store is refused by whatever opens or backs it up."""
+    if path.is_file() and path.stat().st_size == 0:
+        raise StoreError(
+            f"{path} is empty (0 bytes): the store was cut short and holds nothing; "
+            "restore it from a backup (`heavylegs db backup` makes them) or delete it "
+            "to start anew"
+        )

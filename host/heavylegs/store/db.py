@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from heavylegs.errors import StoreError
-from heavylegs.store.damage import store_error
+from heavylegs.store.damage import refuse_empty, store_error
 from heavylegs.store.migrations import migrate
 from heavylegs.store.models import ImportedSummary, RecordingInfo, RunInfo, WholeRecording
 from heavylegs.store.sessions import SessionRecords
@@ -46,6 +46,7 @@ class Store(StrideTable, SessionRecords, WatchRecords):
         except OSError as err:
             raise StoreError(f"cannot create the folder for {self.path}: {err}") from err
         self._conn: sqlite3.Connection | None = None
+        refuse_empty(self.path)
         try:
             # isolation_level=None: transactions are opened explicitly below, and the
             # sqlite3 module's implicit ones would otherwise wrap PRAGMAs and migrations.
