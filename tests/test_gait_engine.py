@@ -266,6 +266,31 @@ def test_a_pod_started_mid_run_calibrates_within_ten_strides(runs, still_stance)
         assert abs(np.mean(gct_err)) < 3.0 and np.std(gct_err) < 4.0
 
 
+def test_a_foot_that_is_never_still_from_the_first_sample_finds_its_mounting(runs):
+    # rocking by 60 dps / 0.3 g on every axis, standing included: no 30 ms is ever
+    # below 150 dps. The frame comes from the quietest window of each stride once three
+    # strides agree: right way round, each axis within 12 deg, within ten strides.
+    from heavylegs.sim.disturbances import never_still
+
+    rotation = random_rotation(5)
+    trace = mounted(never_still(runs["easy"]["right"], seed=3), rotation)
+    acc, gyr = counts_of(trace)
+    engine = d.GaitEngine(ODR, 2048, 70)
+    solved_at = None
+    for n in range(len(acc)):
+        a, g = acc[n], gyr[n]
+        engine.feed(n, int(g[0]), int(g[1]), int(g[2]), int(a[0]), int(a[1]), int(a[2]))
+        if solved_at is None and engine.cal.ready:
+            solved_at = n / ODR
+    assert solved_at is not None
+    assert sum(t.ic_s < solved_at for t in trace.truth) <= 10
+    rows = np.array(list(engine.cal.rows)).reshape(3, 3) / 8192
+    for axis in range(3):  # rows are the foot's axes in sensor coordinates
+        assert np.degrees(np.arccos(rows[axis] @ rotation[:, axis])) < 12.0
+    pairs, missed, extra = match(run_engine(acc, gyr)[0], trace.truth)
+    assert (missed, extra) == (0, 0)
+
+
 def test_a_foot_slap_rebound_is_not_a_toe_off(runs):
     # real heel strikes: the pitch rate swings to -530 dps and back up to +390 dps
     # within 0.1 s; read as a toe-off, the contact came out ~100-170 ms short

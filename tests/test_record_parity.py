@@ -17,6 +17,7 @@ import pytest
 
 from heavylegs import paths
 from heavylegs.reprocess import quantise, rows_to_records, rows_to_strides, run_engine
+from heavylegs.sim.disturbances import never_still
 from heavylegs.sim.gait_model import RunParams, simulate_run
 from heavylegs.store import Stride
 from heavylegs_pod import wire
@@ -40,9 +41,13 @@ def pod_records(acc: np.ndarray, gyr: np.ndarray, foot: str, tmp_path: Path) -> 
     return [bytes.fromhex(line[2:]) for line in proc.stdout.splitlines() if line.startswith("R ")]
 
 
-@pytest.mark.parametrize("foot", ["left", "right"])
-def test_reprocessed_records_are_the_streamed_bytes(foot, tmp_path):
+@pytest.mark.parametrize(
+    ("foot", "still_stance"), [("left", True), ("right", True), ("left", False)]
+)
+def test_reprocessed_records_are_the_streamed_bytes(foot, still_stance, tmp_path):
     trace = simulate_run(RunParams(duration_s=30.0), seed=31)[foot]
+    if not still_stance:  # the frame from the quietest window of each stride (gait/quiet.py)
+        trace = never_still(trace, seed=3)
     acc, gyr = quantise(trace)
     streamed = pod_records(acc, gyr, foot, tmp_path)
     rows, _ = run_engine(acc, gyr)

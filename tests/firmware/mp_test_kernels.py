@@ -1,6 +1,7 @@
 # The gait engine's viper kernel against its pure-Python twin, inside MicroPython:
 # CPython runs the twin (host reprocessing, bench/accuracy.py), the pod runs the
 # kernel, so the two must agree on every input the engine can give them.
+import math
 from array import array
 
 import machine
@@ -359,3 +360,70 @@ def test_the_frame_solved_again_while_running_allocates_nothing_and_matches_the_
                 abs(cal.rows[i] - exact) <= 24,
                 "row %d: %d, float solve %.0f" % (i, cal.rows[i], exact),
             )
+
+
+def _rocking_strides(strides, swing=True):
+    """Raw samples (gx gy gz ax ay az; 1 g = 1024, 1 dps = 1000/70) of a foot whose
+    every axis rocks by 60 dps / 0.3 g at 23-26 Hz, never still; each 0.72 s stride a
+    0.24 s stance, a heel rise about +left, a swing. Returns samples, up, left."""
+    import math
+
+    up = [0.3, -0.2, 0.93]
+    n = math.sqrt(sum(v * v for v in up))
+    up = [v / n for v in up]
+    left = [0.0, up[2], -up[1]]  # perpendicular to up
+    n = math.sqrt(sum(v * v for v in left))
+    left = [v / n for v in left]
+    dps = 1000 / 70
+    per_stride = 300
+    out = array("h", [0] * (6 * per_stride * strides))
+    for k in range(per_stride * strides):
+        t = k / 416
+        i = k % per_stride
+        turn = 0.0
+        lift = 0.0
+        if swing and 100 <= i < 140:
+            turn = 600.0  # heel rising: a rotation about +left
+        elif swing and i >= 140:
+            turn = -450.0 * math.sin(math.pi * (i - 140) / 160)
+            lift = 1.0
+        for a in range(3):
+            shift = 2 * math.pi * a / 3
+            rock_w = 60.0 * math.sin(2 * math.pi * 26 * t + shift + 0.4)
+            rock_g = 0.3 * math.sin(2 * math.pi * 23 * t + shift + 1.1)
+            out[6 * k + a] = int((turn * left[a] + rock_w) * dps)
+            out[6 * k + 3 + a] = int((up[a] * (1 + lift) + rock_g) * 1024)
+    return out, up, left
+
+
+def test_the_quiet_stance_of_a_foot_that_is_never_still_gives_gravity_and_sign_allocating_nothing():
+    from fwtest_util import locked
+
+    from heavylegs_pod.gait.quiet import NEEDED, QuietStance
+
+    samples, up, left = _rocking_strides(10)
+    quiet = QuietStance(1024, 70, 416)
+
+    def feed():
+        s = samples
+        for j in range(0, len(s), 6):
+            gx = s[j]
+            gy = s[j + 1]
+            gz = s[j + 2]
+            quiet.observe(gx, gy, gz, s[j + 3], s[j + 4], s[j + 5], abs(gx) + abs(gy) + abs(gz))
+
+    locked(feed)
+    check(
+        quiet.count >= NEEDED and quiet.cues >= 2, "%d windows, %d cues" % (quiet.count, quiet.cues)
+    )
+    g = quiet.gravity
+    norm = (g[0] * g[0] + g[1] * g[1] + g[2] * g[2]) ** 0.5
+    cos_up = (g[0] * up[0] + g[1] * up[1] + g[2] * up[2]) / norm
+    check(cos_up > 0.998, "gravity %r is %.1f deg off up" % (g, math.degrees(math.acos(cos_up))))
+    c = quiet.cue
+    check(c[0] * left[0] + c[1] * left[1] + c[2] * left[2] > 0, "push-off cue %r: wrong sign" % c)
+    # the same foot rocking while standing: no swing, so no stance to take gravity from
+    samples, _, _ = _rocking_strides(10, swing=False)
+    quiet.reset()
+    locked(feed)
+    check(quiet.count == 0, "%d windows taken from a foot that never swung" % quiet.count)

@@ -12,9 +12,8 @@ The pod may be clipped on in any orientation. Three facts fix the foot frame
 
 A runner's stance may never pass the stillness test (fast running: the gyro
 never drops below 50 dps, the accelerometer stays 0.2 g or more off 1 g). Then
-the least-rotating part of each stride stands in for the still foot-flat: the
-samples turning slower than 150 dps within 0.4 g of 1 g give gravity, and the
-first fast rotation after such a stretch gives the sign. The solver keeps
+the least-rotating window of each stride, whatever its level, stands in for the
+still foot-flat once several strides agree on it (quiet.py). The solver keeps
 trying for as long as it takes (motion statistics are halved, not frozen, when
 their sums grow large), so a pod that starts mid-run still finds its frame.
 
@@ -26,6 +25,8 @@ from array import array
 
 import micropython
 from micropython import const
+
+from heavylegs_pod.gait.quiet import NEEDED, QuietStance
 
 Q = const(13)  # rotation rows are unit vectors scaled by 2**13
 _ONE = const(8192)
@@ -209,11 +210,8 @@ class MountingCalibration:
         # the principal axis, and early enough for the replay buffer to hold the first steps
         self._min_motion = odr_hz * 3 // 4
         self._motion_cap = 4 * odr_hz  # sums halve here: they stay below 2**30
-        # stand-ins for a still foot-flat when there is none (see the module note)
-        self._low_lo = (g * 60 // 100) ** 2
-        self._low_hi = (g * 140 // 100) ** 2
-        self._low_gyro = 150000 // gyro_mdps_per_lsb
-        self._low_cue_gyro = 300000 // gyro_mdps_per_lsb
+        # the stand-in for a still foot-flat when there is none (see the module note)
+        self._quiet = QuietStance(g, gyro_mdps_per_lsb, odr_hz)
         self.rows = array("i", [_ONE, 0, 0, 0, _ONE, 0, 0, 0, _ONE])
         # A first frame comes early (0.75 s of rotation) so that the replay buffer
         # still holds the first strides; in a tight turn that little motion can put
@@ -242,13 +240,7 @@ class MountingCalibration:
         self._still_run = 0
         self._cue_left = 0
         self._cue_armed = 0
-        self._low = [0, 0, 0]
-        self._low_n = 0
-        self._low_run = 0
-        self._low_cue = [0, 0, 0]
-        self._low_cues = 0
-        self._low_cue_left = 0
-        self._low_cue_armed = 0
+        self._quiet.reset()
 
     @micropython.native
     def observe(self, gx, gy, gz, ax, ay, az):
@@ -259,7 +251,7 @@ class MountingCalibration:
         sz = az >> sh
         a2 = sx * sx + sy * sy + sz * sz
         gyro_l1 = abs(gx) + abs(gy) + abs(gz)
-        self._observe_low(gx, gy, gz, sx, sy, sz, a2, gyro_l1)
+        self._quiet.observe(gx, gy, gz, sx, sy, sz, gyro_l1)
         if gyro_l1 < self._still_gyro and self._still_lo < a2 < self._still_hi:
             self._still_run += 1
             if self._still_run >= self._still_needed:
@@ -312,34 +304,10 @@ class MountingCalibration:
                     )
                     if enough_cues:
                         return self._solve(self._gravity, self._cue)
-                elif self._low_n >= self._still_needed * 4 and self._low_cues >= 4:
-                    # never still: the least-rotating moments of several strides instead
-                    return self._solve(self._low, self._low_cue)
+                elif self._quiet.count >= NEEDED and self._quiet.cues >= 2:
+                    # never still: the quietest windows of strides that agree instead
+                    return self._solve(self._quiet.gravity, self._quiet.cue)
         return 0
-
-    @micropython.native
-    def _observe_low(self, gx, gy, gz, sx, sy, sz, a2, gyro_l1):
-        if gyro_l1 < self._low_gyro and self._low_lo < a2 < self._low_hi:
-            self._low_run += 1
-            if self._low_run >= self._still_needed:
-                self._low_cue_armed = 1
-                if self._low_n < 100000:
-                    self._low[0] += sx
-                    self._low[1] += sy
-                    self._low[2] += sz
-                    self._low_n += 1
-            return
-        self._low_run = 0
-        if self._low_cue_armed and gyro_l1 > self._low_cue_gyro:
-            self._low_cue_armed = 0
-            self._low_cue_left = self._cue_len
-        if self._low_cue_left:
-            self._low_cue_left -= 1
-            self._low_cue[0] += gx >> _MOTION_SHIFT
-            self._low_cue[1] += gy >> _MOTION_SHIFT
-            self._low_cue[2] += gz >> _MOTION_SHIFT
-            if not self._low_cue_left:
-                self._low_cues += 1
 
     def _solve(self, gravity, cue):
         frame = solve_frame(gravity, self._cov, cue)
@@ -363,7 +331,7 @@ class MountingCalibration:
         if self._gravity_n:
             gravity, cue, cues = self._gravity, self._cue, self._cues
         else:
-            gravity, cue, cues = self._low, self._low_cue, self._low_cues
+            gravity, cue, cues = self._quiet.gravity, self._quiet.cue, self._quiet.cues
         if cues < 2:
             return 0
         q = self._q
