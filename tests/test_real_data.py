@@ -95,3 +95,31 @@ def test_running_cadence_within_one_step_per_minute(figures):
 @pytest.mark.parametrize("name", ["voisard_walking", "gaitmap_walking"])
 def test_initial_contact_spread_no_wider_than_gaitmaps(figures, name):
     assert figures(name)["ic_sd_ms"] <= GAITMAP[name]["ic_sd_ms"]
+
+
+def test_landings_too_soft_to_jolt_or_slap_are_found_at_their_foot_flat():
+    # Real walking landings (Voisard, 100 Hz) that neither jolted 0.6 g in a sample
+    # nor turned the toe down faster than 150 dps for 30 ms (one slapped at -97 dps,
+    # one is a first step at 1.4 g): all five were missed before. The swing, the toe
+    # turning down into a rest and the rest at 1 g now make the landing, timed where
+    # the toe turned down.
+    import accuracy
+    import realdata
+
+    landings = {
+        "voisard-3-4-rf": 18.17,
+        "voisard-3-6-rf": 16.09,
+        "voisard-4-1-lf": 21.27,
+        "voisard-5-6-rf": 17.00,
+        "voisard-6-1-lf": 5.87,
+    }
+    recs = [r for r in realdata.voisard_walking() if r.name in landings]
+    if len(recs) < len(landings):
+        pytest.skip("Voisard's walking recordings are not in ../shared/data")
+    for rec in recs:
+        true_ics, true_tos = rec.contacts()
+        k = min(range(len(true_ics)), key=lambda i: abs(true_ics[i] - landings[rec.name]))
+        ics, tos, _ = accuracy.ours_on(rec)
+        j = min(range(len(ics)), key=lambda i: abs(ics[i] - true_ics[k]))
+        assert abs(ics[j] - true_ics[k]) < 0.03, rec.name
+        assert abs((tos[j] - ics[j]) - (true_tos[k] - true_ics[k])) < 0.1, rec.name

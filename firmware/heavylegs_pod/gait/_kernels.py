@@ -103,7 +103,8 @@ S_PJZ = const(57)
 S_DOWN_N = const(58)
 S_DOWN_Y0 = const(59)
 S_DOWN_Y1 = const(60)
-K_SIZE = const(61)
+S_DOWN_SUM = const(61)  # S_SWING_SUM at S_DOWN_N
+K_SIZE = const(62)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -255,10 +256,18 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             peak = gp
             k[S_SWING_PEAK] = gp
             k[S_DOWN_N] = 0
-        elif k[S_DOWN_N] == 0 and gp <= -k[P_FLAT_THR] and prev_gp > -k[P_FLAT_THR]:
+        elif (
+            gp <= -k[P_FLAT_THR]
+            and prev_gp > -k[P_FLAT_THR]
+            and (k[S_DOWN_N] == 0 or k[S_SWING_SUM] > k[S_DOWN_SUM])
+        ):
+            # the first turn down since the peak, unless the toe has risen back
+            # above where it turned (a shuffle, a turn's pivot): that one was no
+            # heel strike's slap, which runs down into foot-flat
             k[S_DOWN_N] = n
             k[S_DOWN_Y0] = prev_gp
             k[S_DOWN_Y1] = gp
+            k[S_DOWN_SUM] = k[S_SWING_SUM]
         turned = k[S_SWING_SUM] + gp
         if turned < 0:
             # the foot has turned back down by all it had swung up: a landing too
@@ -325,12 +334,25 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 if rested >= 3 * k[P_FLAT_NEEDED]:
                     # A swing never rests this long: the foot is on the ground, and
                     # its landing went by unseen (a gap in the record, or too soft).
-                    # The contact before ends without a stride time, and until a new
-                    # swing rises, the push-off to come is not a landing's slap.
+                    # If this swing turned the toe up by a swing's angle and then
+                    # down into this rest (the slap: the toe ends lower than where
+                    # it turned down), that was a landing: the contact is taken,
+                    # begun where the toe turned down, so the stance and the next
+                    # stride stay in phase. Otherwise the contact before ends
+                    # without a stride time, and until a new swing rises, the
+                    # push-off to come is not a landing's slap.
+                    if (
+                        k[S_DOWN_N]
+                        and turned < k[S_DOWN_SUM]
+                        and turned > k[P_SWING_ANGLE]
+                        and peak > k[P_SWING_THR]
+                    ):
+                        k[S_SOFT_N] = k[S_DOWN_N]
+                        event = EV_IMPACT
+                    elif k[S_PENDING]:
+                        event = EV_NO_NEXT_CONTACT
                     k[S_SWING_PEAK] = 0
                     rested = 0
-                    if k[S_PENDING]:
-                        event = EV_NO_NEXT_CONTACT
                 k[S_FLAT_COUNT] = rested
             else:
                 k[S_FLAT_COUNT] = 0
@@ -644,10 +666,15 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 peak = gp
                 p[S_SWING_PEAK] = gp
                 p[S_DOWN_N] = 0
-            elif p[S_DOWN_N] == 0 and gp <= -p[P_FLAT_THR] and prev_gp > -p[P_FLAT_THR]:
+            elif (
+                gp <= -p[P_FLAT_THR]
+                and prev_gp > -p[P_FLAT_THR]
+                and (p[S_DOWN_N] == 0 or p[S_SWING_SUM] > p[S_DOWN_SUM])
+            ):
                 p[S_DOWN_N] = n
                 p[S_DOWN_Y0] = prev_gp
                 p[S_DOWN_Y1] = gp
+                p[S_DOWN_SUM] = p[S_SWING_SUM]
             turned = ((p[S_SWING_SUM] ^ sign) - sign) + gp
             if turned < 0:
                 turned = 0
@@ -715,10 +742,18 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 if -flat_thr < gp and gp < flat_thr and rest_lo < a2 and a2 < rest_hi:
                     rested = p[S_FLAT_COUNT] + 1
                     if rested >= 3 * p[P_FLAT_NEEDED]:
+                        if (
+                            p[S_DOWN_N]
+                            and turned < p[S_DOWN_SUM]
+                            and turned > p[P_SWING_ANGLE]
+                            and peak > p[P_SWING_THR]
+                        ):
+                            p[S_SOFT_N] = p[S_DOWN_N]
+                            event = EV_IMPACT
+                        elif p[S_PENDING]:
+                            event = EV_NO_NEXT_CONTACT
                         p[S_SWING_PEAK] = 0
                         rested = 0
-                        if p[S_PENDING]:
-                            event = EV_NO_NEXT_CONTACT
                     p[S_FLAT_COUNT] = rested
                 else:
                     p[S_FLAT_COUNT] = 0

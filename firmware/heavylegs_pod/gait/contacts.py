@@ -75,6 +75,9 @@ def initial_contact(self, n, gp):
         ic_f = 0
         k[S_SOFT_N] = 0
     ticks = ic_n * _FRAC + ic_f
+    if soft_n and soft_n == k[S_DOWN_N]:
+        # a landing seen only at the foot-flat after it: it began where the toe turned down
+        ticks = down_ticks(self)
     turn = ticks
     if k[S_DOWN_N]:
         if n - k[S_DOWN_N] <= self._turn_before:
