@@ -247,6 +247,17 @@ def test_a_sensor_that_does_not_answer_is_reported(tmp_path: Path):
     assert "does not answer" in message and "a bus scan found nothing" in message
 
 
+def test_a_silent_sensor_on_spi_is_described_by_its_spi_wiring():
+    from heavylegs.deploy.boards import load_board
+
+    board = load_board("pico-w-lsm6dso32-spi")
+    floating = flash_module.describe_sensor_fault(board, {"who_am_i": 0xFF})
+    assert floating.startswith("the LSM6DSO32 on SPI bus 0 with chip select GPIO17 (SCK GPIO18")
+    assert "nothing drives MISO" in floating and "I2C" not in floating
+    wrong = flash_module.describe_sensor_fault(board, {"who_am_i": 0x6A})
+    assert "answers WHO_AM_I 0x6A, not 0x6C" in wrong
+
+
 def _pod_files(port: str) -> dict[str, bytes]:
     with PodConnection(port) as conn:
         conn.enter_raw_repl()

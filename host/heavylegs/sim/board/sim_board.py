@@ -12,6 +12,10 @@ I2C_FREQ_HZ = 400000
 IMU_ADDRESS = 0x6A
 IMU_PART = "LSM6DSOX"
 INT1_PIN = 4
+# The sensor on SPI instead (HEAVYLEGS_SIM_BUS=spi): bus, chip select and clock.
+SPI_ID = 0
+SPI_CS_PIN = 17
+SPI_BAUDRATE = 10000000
 # A cell read by ADC on this pin through a divider of this ratio (when the pod has one).
 BATTERY_ADC_PIN = 26
 BATTERY_DIVIDER = 2.0
