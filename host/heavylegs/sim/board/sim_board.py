@@ -26,8 +26,9 @@ ACC_FS_G = {"LSM6DSOX": 16, "LSM6DSO32": 32, "LSM6DS3TR-C": 16}
 GYRO_FS_DPS = 2000
 
 
-def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False):
-    """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads)."""
+def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False, bus="i2c"):
+    """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads);
+    bus "spi" wires the sensor as machine.py does under HEAVYLEGS_SIM_BUS=spi."""
     imu = {
         "address": IMU_ADDRESS,
         "part": part,
@@ -37,11 +38,11 @@ def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False):
     }
     if deep_sleep_wake:
         imu["deep_sleep_wake"] = True
-    board = {
-        "name": "simulated pod",
-        "i2c": {"id": I2C_ID, "freq": I2C_FREQ_HZ},
-        "imu": imu,
-    }
+    board = {"name": "simulated pod", "imu": imu}
+    if bus == "spi":
+        board["spi"] = {"id": SPI_ID, "cs": SPI_CS_PIN, "baudrate": SPI_BAUDRATE}
+    else:
+        board["i2c"] = {"id": I2C_ID, "freq": I2C_FREQ_HZ}
     if battery:
         board["battery"] = {"adc": BATTERY_ADC_PIN, "divider": BATTERY_DIVIDER}
     return board
