@@ -34,6 +34,7 @@ def test_the_reference_boards_have_board_files():
         "nano-rp2040-connect",
         "pico-w-lsm6dso32-spi",
         "xiao-esp32s3-lsm6dso32",
+        "xiao-esp32s3-lsm6dso32-spi",
     }
     parts = {boards.load_board(n).imu_part for n in REAL_BOARDS}
     assert parts == {"LSM6DSOX", "LSM6DSO32"}
