@@ -315,6 +315,31 @@ def test_doctor_names_a_silent_sensor_and_fails(tmp_path: Path):
     assert lines["micropython"].startswith("ok")
 
 
+def test_a_pod_with_its_sensor_on_spi_flashes_and_passes_the_doctor(tmp_path: Path, trace):
+    # the sim board file rewired: the emulated chip on SPI behind a chip-select pin
+    from heavylegs.deploy.boards import BOARDS_DIR
+    from heavylegs.sim.board import sim_board
+
+    data = json.loads((BOARDS_DIR / "sim-unix.json").read_text())
+    del data["i2c"]
+    data["spi"] = {
+        "id": sim_board.SPI_ID,
+        "cs": sim_board.SPI_CS_PIN,
+        "baudrate": sim_board.SPI_BAUDRATE,
+    }
+    board_file = tmp_path / "sim-unix-spi.json"
+    board_file.write_text(json.dumps(data))
+    with TestBoard(tmp_path / "pod", trace=trace, env={"HEAVYLEGS_SIM_BUS": "spi"}) as board:
+        result = flash(board.port, board_file, keys_file=tmp_path / "k.json", watch_s=WATCH_S)
+        report = doctor(board.port)
+    assert result.who_am_i == 0x6C
+    assert report.healthy
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["sensor"].ok and "WHO_AM_I 0x6C" in by_name["sensor"].detail
+    fifo = report.raw["fifo"]
+    assert fifo["samples"] >= 832 and fifo["overruns"] == 0 and fifo["interrupts"] > 0
+
+
 # --- pull ------------------------------------------------------------------------------
 
 
