@@ -252,16 +252,30 @@ def _hl_rmtree(d):
     os.rmdir(d)
 """
 
-# Projection assumptions, printed with the result.
+# Projection assumptions, printed with the result. Each MCU is priced on the board
+# file named here, with the sensor on the bus that file wires (i2c or spi).
 MCUS = {
     "rp2040": {
-        "board": "nano-rp2040-connect",
+        "board": "pico-w-lsm6dso32-spi",
         "clock_hz": 125e6,
         "cycles_per_x64_instruction": 2.6,
         "why": "Cortex-M0+ Thumb-1 needs ~2x the instructions of x64 for MicroPython's VM "
         "and native code, CPI ~1.3 with XIP flash cache misses",
         "cpu_busy_on_bus": True,
         "target_pct": 5,  # issue 15
+        "bus_why": "MicroPython's rp2 machine.SPI moves a transfer of 32 bytes or more by DMA "
+        "but then waits for it in dma_channel_wait_for_finish_blocking, and a shorter one "
+        "with the pico-sdk's polling spi_write_read_blocking (ports/rp2/machine_spi.c, "
+        "machine_spi_transfer): either way the core is busy until the last byte, so the bus "
+        "time counts in full",
+    },
+    "rp2040_i2c": {
+        "board": "nano-rp2040-connect",
+        "clock_hz": 125e6,
+        "cycles_per_x64_instruction": 2.6,
+        "why": "as rp2040",
+        "cpu_busy_on_bus": True,
+        "target_pct": 5,
         "bus_why": "MicroPython's rp2 machine.I2C calls the pico-sdk's i2c_read/write_timeout_us, "
         "which poll the controller byte by byte: the CPU is busy for the whole transfer",
     },
@@ -279,44 +293,154 @@ MCUS = {
         "FIFO refill)",
     },
 }
-# A burst is two transfers: FIFO_STATUS1/2 (2 bytes), then the FIFO words. Each costs
-# address+W, register, repeated start with address+R (3 bytes), START/Sr/STOP (~3 bit
-# times); every byte is 9 bit times with its ACK.
+# The RP2040's SPI clock: clk_peri (= clk_sys, 125 MHz, in MicroPython's rp2 port)
+# divided by an even prescale (2..254) times a post-divider (1..256), the fastest
+# that does not exceed the request (pico-sdk hardware_spi spi_set_baudrate).
+RP2040_CLK_PERI_HZ = 125_000_000
+# A burst is two transfers: FIFO_STATUS1/2 (2 bytes), then the FIFO words.
+# I2C: each transfer costs address+W, register, repeated start with address+R
+# (3 bytes), START/Sr/STOP (~3 bit times); every byte is 9 bit times with its ACK.
 TRANSFER_OVERHEAD_BITS = 3 * 9 + 3
 STATUS_BITS = 2 * 9 + TRANSFER_OVERHEAD_BITS
+# SPI: each transfer is the command byte (register | 0x80) then the data, 8 clocks a
+# byte, no ACK, no address; chip select is a GPIO the driver toggles (its cost is
+# measured below as MicroPython instructions, not bus time). The SPI block streams
+# bytes back to back (DMA or the polled 8-deep FIFO keeps it fed).
+SPI_COMMAND_BITS = 8
+TRANSFERS_PER_BURST = 2
+
+# The SPI transport's own MicroPython cost per transfer (hal/spi_regs.py: a Python
+# method, chip select low and high, two SPI calls, where the I2C path is one call
+# into C), counted with callgrind on the unix port: the transport with C methods
+# standing in for machine.SPI and Pin (the read from /dev/zero, the command write and
+# the pin as list.count, a C method that takes one argument and does next to
+# nothing, as gpio_put nearly does), minus one bare C read of the same bytes.
+SPI_TRANSPORT_SCRIPT = r"""
+import sys
+
+from heavylegs_pod.hal.spi_regs import SpiRegisters
 
 
-def bus_bits_per_sample(burst_samples: int) -> float:
-    data_bits = burst_samples * 2 * WORD_BYTES * 9 + TRANSFER_OVERHEAD_BITS
+class Stand:
+    pass
+
+
+zero = open("/dev/zero", "rb")
+spi = Stand()
+spi.write = [].count
+spi.readinto = zero.readinto
+cs = Stand()
+cs.value = [].count
+bus = SpiRegisters(spi, cs)
+view = memoryview(bytearray(448))
+n = int(sys.argv[2])
+if int(sys.argv[3]):
+    read = bus.readfrom_mem_into
+    for _ in range(n):
+        read(0x6A, 0x78, view)
+else:
+    read = zero.readinto
+    for _ in range(n):
+        read(view)
+"""
+
+
+def rp2040_spi_hz(requested: int) -> float:
+    prescale = 2
+    while prescale <= 254 and RP2040_CLK_PERI_HZ >= (prescale + 2) * 256 * requested:
+        prescale += 2
+    postdiv = 256
+    while postdiv > 1 and RP2040_CLK_PERI_HZ // (prescale * (postdiv - 1)) <= requested:
+        postdiv -= 1
+    return RP2040_CLK_PERI_HZ / (prescale * postdiv)
+
+
+def bus_bits_per_sample(burst_samples: int, kind: str = "i2c") -> float:
+    data_bytes = burst_samples * 2 * WORD_BYTES
+    if kind == "spi":
+        return ((data_bytes + 2) * 8 + TRANSFERS_PER_BURST * SPI_COMMAND_BITS) / burst_samples
+    data_bits = data_bytes * 9 + TRANSFER_OVERHEAD_BITS
     return (data_bits + STATUS_BITS) / burst_samples
+
+
+def spi_transport_instructions(firmware: Path) -> float:
+    """x64 instructions the SPI transport adds to each transfer, over the I2C path's one
+    call into C (both leave the bus itself to C)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "spi_transport.py"
+        script.write_text(SPI_TRANSPORT_SCRIPT)
+        count = {}
+        for mode in (0, 1):
+            for n in (2000, 12000):
+                # the script takes (unused path, transfers, transport or bare read)
+                count[mode, n] = callgrind_instructions(script, script, firmware, n, mode)
+        per = {m: (count[m, 12000] - count[m, 2000]) / 10000 for m in (0, 1)}
+    return per[1] - per[0]
 
 
 def project(instructions: float) -> dict[str, tuple[float, float]]:
     """CPU share at 416 Hz per reference board, and the part of it that is compute
-    (the rest is the I2C bus, where the CPU polls it); prints every assumption."""
-    bits = bus_bits_per_sample(BURST_SAMPLES)
+    (the rest is the sensor bus, where the CPU waits on it); prints every assumption."""
+    for kind in ("i2c", "spi"):
+        bits = bus_bits_per_sample(BURST_SAMPLES, kind)
+        print(
+            f"{kind.upper()} per sample: {bits:.1f} bit times ({2 * WORD_BYTES} bytes of FIFO "
+            f"words, plus the status read and "
+            + ("addressing and ACKs" if kind == "i2c" else "the command bytes")
+            + f" of a {BURST_SAMPLES}-sample burst; a burst of 4x more samples would save "
+            f"{bits - bus_bits_per_sample(4 * BURST_SAMPLES, kind):.1f})"
+        )
+    transport = spi_transport_instructions(paths.FIRMWARE_DIR)
     print(
-        f"I2C per sample: {bits:.1f} bit times ({2 * WORD_BYTES} bytes of FIFO words, plus the "
-        f"status read and addressing of a {BURST_SAMPLES}-sample burst; a burst of 4x more "
-        f"samples would save {bits - bus_bits_per_sample(4 * BURST_SAMPLES):.1f})"
+        f"SPI transport (hal/spi_regs.py) per transfer, beyond the I2C path's one call: "
+        f"{transport:.0f} x64 instructions (callgrind, C stand-ins for machine.SPI and Pin; "
+        f"not modelled: the port's DMA channel set-up per transfer of 32 bytes or more)"
     )
     projected = {}
     for mcu, spec in MCUS.items():
-        i2c_hz = load_board(spec["board"]).data["i2c"]["freq"]
-        cpu_s = instructions * spec["cycles_per_x64_instruction"] / spec["clock_hz"]
-        bus_s = bits / i2c_hz
+        board = load_board(spec["board"])
+        kind = board.bus_kind
+        bits = bus_bits_per_sample(BURST_SAMPLES, kind)
+        cycles = spec["cycles_per_x64_instruction"] / spec["clock_hz"]
+        cpu_s = instructions * cycles
+        if kind == "spi":
+            cpu_s += transport * TRANSFERS_PER_BURST / BURST_SAMPLES * cycles
+        bus_hz = float(board.bus_hz)
+        if kind == "spi" and board.data["mcu"] == "RP2040":
+            bus_hz = rp2040_spi_hz(board.bus_hz)
+        bus_s = bits / bus_hz
         busy_s = cpu_s + (bus_s if spec["cpu_busy_on_bus"] else 0.0)
         share = busy_s * ODR_HZ * 100
         projected[mcu] = (share, cpu_s * ODR_HZ * 100)
         print(
             f"{mcu}: {spec['clock_hz'] / 1e6:.0f} MHz, {spec['cycles_per_x64_instruction']} cycles per "
             f"x64 instruction ({spec['why']}): {cpu_s * 1e6:.1f} us compute per sample"
+            + (
+                f", {transport * TRANSFERS_PER_BURST / BURST_SAMPLES * cycles * 1e6:.2f} us of "
+                "it the SPI transport"
+                if kind == "spi"
+                else ""
+            )
         )
-        fm_plus = bits / 1e6 * ODR_HZ * 100
+        if kind == "spi":
+            clock = (
+                f"SPI at {bus_hz / 1e6:.2f} MHz ({board.bus_hz / 1e6:.0f} MHz asked in "
+                f"hardware/boards/{spec['board']}.json"
+                + (
+                    f"; the RP2040 divides {RP2040_CLK_PERI_HZ / 1e6:.0f} MHz clk_peri down to "
+                    "the nearest rate not above it)"
+                    if board.data["mcu"] == "RP2040"
+                    else ")"
+                )
+            )
+            other = ""
+        else:
+            clock = f"I2C at {bus_hz / 1e3:.0f} kHz (hardware/boards/{spec['board']}.json)"
+            fm_plus = bits / 1e6 * ODR_HZ * 100
+            other = f" ({fm_plus:.1f}% at the LSM6DSOX's 1 MHz Fast-mode Plus)"
         print(
-            f"  I2C at {i2c_hz / 1e3:.0f} kHz (hardware/boards/{spec['board']}.json): "
-            f"{bus_s * 1e6:.0f} us per sample, {bus_s * ODR_HZ * 100:.1f}% of the time "
-            f"({fm_plus:.1f}% at the LSM6DSOX's 1 MHz Fast-mode Plus); "
+            f"  {clock}: {bus_s * 1e6:.1f} us per sample, {bus_s * ODR_HZ * 100:.2f}% of the "
+            f"time{other}; "
             + ("CPU busy: " if spec["cpu_busy_on_bus"] else "CPU idle: ")
             + spec["bus_why"]
         )
@@ -404,6 +528,7 @@ def main() -> int:
                     ),
                     "projected_cpu_pct_rp2040": round(projected["rp2040"][0], 1),
                     "projected_cpu_pct_rp2040_compute": round(projected["rp2040"][1], 1),
+                    "projected_cpu_pct_rp2040_i2c": round(projected["rp2040_i2c"][0], 1),
                     "projected_cpu_pct_esp32s3": round(projected["esp32s3"][0], 1),
                 }
             )

@@ -6,7 +6,7 @@ sleep between FIFO bursts (record-only running, firmware record_only.py), and
 one streamed live to a central connected from the start. The simulated board
 records every state and transition in sensor time (sim/power_timeline.py):
 time asleep and awake, radio off, advertising or connected, light sleeps,
-radio starts, bytes on the I2C bus. Those are priced here with each board's
+radio starts, bytes on the sensor bus. Those are priced here with each board's
 currents; nothing is a hand-set duty cycle.
 
 What the simulator cannot time (the MCU runs the firmware in no sensor time) is
@@ -35,7 +35,6 @@ REPO = Path(__file__).resolve().parents[1]
 CELL_MAH = 150.0
 SYNC_WINDOW_S = 600  # power.DEFAULTS["sync_window_s"]
 USABLE = 0.85  # LiPo from 4.2 V to the 3.45 V low-battery cut, and ageing
-I2C_HZ = 400_000  # hardware/boards/*.json
 ADV_EVENT_S = 1.28  # ble_adv_ma is quoted at this interval: one event's charge
 NAME = "hl-power"
 ADDRESS = "F0:00:00:00:00:0B"
@@ -57,6 +56,7 @@ HP = SENSOR_MA["accel+gyro 416 Hz high performance"]
 BOARDS = {
     "esp32s3-devkitc": {
         "cpu_key": "projected_cpu_pct_esp32s3",
+        "board_file": "esp32s3-devkitc-lsm6dso32",  # its sensor bus: I2C at 400 kHz
         "awake_ma": 40.0,
         "idle_ma": 20.0,
         "light_sleep_ma": 0.24,
@@ -77,8 +77,31 @@ BOARDS = {
         "modes guide: hundreds of us plus the flash); BLE.active(True) ~0.2 s at ~40 mA "
         "(NimBLE host and controller start) = 8 mAs per burst",
     },
+    "xiao-esp32s3-spi": {
+        # the same ESP32-S3 with the sensor on SPI: only the bus time of each wake differs
+        "cpu_key": "projected_cpu_pct_esp32s3",
+        "board_file": "xiao-esp32s3-lsm6dso32-spi",
+        "awake_ma": 40.0,
+        "idle_ma": 20.0,
+        "light_sleep_ma": 0.24,
+        "deep_sleep_ma": 0.008,
+        "deep_sleep_wake": True,
+        "boot_mas": 40.0,
+        "ble_conn_ma": 8.0,
+        "ble_adv_ma": 0.15,
+        "board_overhead_ma": 0.1,
+        "wake_s": 0.001,
+        "ble_start_mas": 8.0,
+        "why": "as esp32s3-devkitc, with the LSM6DSO32 on SPI at 10 MHz "
+        "(hardware/boards/xiao-esp32s3-lsm6dso32-spi.json): 8 clocks a byte, no ACK, where "
+        "I2C at 400 kHz takes 9; MicroPython's esp32 machine.SPI waits in ESP-IDF's "
+        "spi_device_transmit (ports/esp32/machine_hw_spi.c), which blocks the task on the "
+        "transfer's interrupt, so the "
+        "core idles through it as it does on I2C",
+    },
     "arduino-nano-rp2040-connect": {
-        "cpu_key": "projected_cpu_pct_rp2040",
+        "cpu_key": "projected_cpu_pct_rp2040_i2c",
+        "board_file": "nano-rp2040-connect",
         "awake_ma": 24.0,
         "idle_ma": 7.0,
         "light_sleep_ma": 1.3,
@@ -167,13 +190,22 @@ def simulate(minutes: float, seed: int, live: bool) -> tuple[dict, float, float]
     return pod.power.summary(start, end), start, end
 
 
+def bus_s_per_byte(board: dict) -> float:
+    sys.path.insert(0, str(REPO / "host"))
+    from heavylegs.deploy.boards import load_board
+
+    bus = load_board(board["board_file"])
+    return (8 if bus.bus_kind == "spi" else 9) / bus.bus_hz
+
+
 def price(board: dict, s, cpu_pct: float) -> tuple[float, dict[str, float]]:
     """Mean current (mA) over the summary's span, and where the charge went (mAs)."""
     cpu = cpu_pct / 100.0
     over = board["board_overhead_ma"]
     # Record-only wakes: the wake itself, the FIFO's bytes on the bus (the core idles
     # through the transfer, awake), and the engine on every sample slept through.
-    bus_s = 0.0 if board.get("bus_in_cpu_pct") else s.i2c_bytes * 9 / I2C_HZ
+    # The bus is the board file's: I2C bytes take 9 clocks with the ACK, SPI bytes 8.
+    bus_s = 0.0 if board.get("bus_in_cpu_pct") else s.i2c_bytes * bus_s_per_byte(board)
     wake_s = s.sleeps * board["wake_s"] + bus_s
     compute_s = s.asleep_s * cpu
     sleep_s = max(0.0, s.asleep_s - wake_s - compute_s)
@@ -292,6 +324,8 @@ def main() -> int:
                 "record_only_radio_off_pct": round(100 * s.radio_off_s / s.span_s, 1),
                 "record_only_wakes_per_s": round(s.sleeps / s.span_s, 2),
                 "record_only_radio_starts_per_h": round(3600 * s.radio_ons / s.span_s, 1),
+                # the same pod with its sensor on SPI (hardware/boards/*-spi.json)
+                "run_hours_record_only_spi": round(capacity / results["xiao-esp32s3-spi"][1], 1),
             }
         )
     )

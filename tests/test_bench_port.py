@@ -65,4 +65,6 @@ def test_board_mode_runs_the_engine_on_the_board_like_the_unix_port(tmp_path: Pa
         )
         assert report["instructions_per_sample_bytecode"] > report["instructions_per_sample"]
         assert 0 < report["projected_cpu_pct_esp32s3"] <= report["projected_cpu_pct_rp2040"]
+        # the RP2040 pod reads its sensor over SPI; the Nano's I2C figure is reported beside it
+        assert report["projected_cpu_pct_rp2040"] < report["projected_cpu_pct_rp2040_i2c"]
     assert _tree(root) == before, "the bench left files behind or changed the pod's own"

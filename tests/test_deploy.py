@@ -247,6 +247,17 @@ def test_a_sensor_that_does_not_answer_is_reported(tmp_path: Path):
     assert "does not answer" in message and "a bus scan found nothing" in message
 
 
+def test_a_silent_sensor_on_spi_is_described_by_its_spi_wiring():
+    from heavylegs.deploy.boards import load_board
+
+    board = load_board("pico-w-lsm6dso32-spi")
+    floating = flash_module.describe_sensor_fault(board, {"who_am_i": 0xFF})
+    assert floating.startswith("the LSM6DSO32 on SPI bus 0 with chip select GPIO17 (SCK GPIO18")
+    assert "nothing drives MISO" in floating and "I2C" not in floating
+    wrong = flash_module.describe_sensor_fault(board, {"who_am_i": 0x6A})
+    assert "answers WHO_AM_I 0x6A, not 0x6C" in wrong
+
+
 def _pod_files(port: str) -> dict[str, bytes]:
     with PodConnection(port) as conn:
         conn.enter_raw_repl()
@@ -302,6 +313,31 @@ def test_doctor_names_a_silent_sensor_and_fails(tmp_path: Path):
     assert lines["sensor"].startswith("FAIL") and "does not answer" in lines["sensor"]
     assert lines["firmware"].startswith("--") and "not installed" in lines["firmware"]
     assert lines["micropython"].startswith("ok")
+
+
+def test_a_pod_with_its_sensor_on_spi_flashes_and_passes_the_doctor(tmp_path: Path, trace):
+    # the sim board file rewired: the emulated chip on SPI behind a chip-select pin
+    from heavylegs.deploy.boards import BOARDS_DIR
+    from heavylegs.sim.board import sim_board
+
+    data = json.loads((BOARDS_DIR / "sim-unix.json").read_text())
+    del data["i2c"]
+    data["spi"] = {
+        "id": sim_board.SPI_ID,
+        "cs": sim_board.SPI_CS_PIN,
+        "baudrate": sim_board.SPI_BAUDRATE,
+    }
+    board_file = tmp_path / "sim-unix-spi.json"
+    board_file.write_text(json.dumps(data))
+    with TestBoard(tmp_path / "pod", trace=trace, env={"HEAVYLEGS_SIM_BUS": "spi"}) as board:
+        result = flash(board.port, board_file, keys_file=tmp_path / "k.json", watch_s=WATCH_S)
+        report = doctor(board.port)
+    assert result.who_am_i == 0x6C
+    assert report.healthy
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["sensor"].ok and "WHO_AM_I 0x6C" in by_name["sensor"].detail
+    fifo = report.raw["fifo"]
+    assert fifo["samples"] >= 832 and fifo["overruns"] == 0 and fifo["interrupts"] > 0
 
 
 # --- pull ------------------------------------------------------------------------------

@@ -74,15 +74,22 @@ async def test_recorded_run_matches_ground_truth(traces, tmp_path, mtu):
                     assert abs(got.cadence_spm - 120 / true.stride_s) <= CADENCE_TOLERANCE_SPM
 
 
-async def test_bleak_client_receives_strides_matching_truth(traces, tmp_path):
-    """Plain bleak code, only the backend differs: scan, connect, subscribe, decode."""
+@pytest.mark.parametrize("bus", ["i2c", "spi"])
+async def test_bleak_client_receives_strides_matching_truth(traces, tmp_path, bus):
+    """Plain bleak code, only the backend differs: scan, connect, subscribe, decode;
+    the pod's sensor on either bus its board file can name."""
     truth = read_trace(traces["left"]).truth
     received: list[dict] = []
     rsc: list[dict] = []
     async with SimRadio() as radio:
         with use_radio(radio):
             async with SimPod(
-                radio, traces["left"], foot="left", name="hl-test", address="F0:00:00:00:00:09"
+                radio,
+                traces["left"],
+                foot="left",
+                name="hl-test",
+                address="F0:00:00:00:00:09",
+                bus=bus,
             ) as pod:
                 device = await BleakScanner.find_device_by_name(
                     "hl-test", timeout=10.0, backend=SimBleakScanner

@@ -32,7 +32,9 @@ def test_the_reference_boards_have_board_files():
         "esp32s3-devkitc-lsm6dsox",
         "esp32s3-devkitc-lsm6dso32",
         "nano-rp2040-connect",
+        "pico-w-lsm6dso32-spi",
         "xiao-esp32s3-lsm6dso32",
+        "xiao-esp32s3-lsm6dso32-spi",
     }
     parts = {boards.load_board(n).imu_part for n in REAL_BOARDS}
     assert parts == {"LSM6DSOX", "LSM6DSO32"}
@@ -57,7 +59,8 @@ def test_board_file_is_valid_and_documented(name: str):
         assert data["sources"], "say where each pin comes from"
         assert f"boards/{name}.json" in HARDWARE_README.read_text()
     pins = [data["imu"]["int1"], data["imu"].get("int2")]
-    pins += [data["i2c"].get("scl"), data["i2c"].get("sda")]
+    bus = data.get("i2c") or data["spi"]
+    pins += [bus.get(key) for key in ("scl", "sda", "sck", "mosi", "miso", "cs")]
     pins += [(data.get(k) or {}).get(p) for k, p in (("led", "pin"), ("button", "pin"))]
     pins += [(data.get("battery") or {}).get("adc")]
     used = [p for p in pins if p is not None]
@@ -76,7 +79,8 @@ def test_board_file_is_valid_and_documented(name: str):
         (lambda d: d.update(mpy_arch="avr"), "mpy_arch must be one of"),
         (lambda d: d["i2c"].pop("sda"), "i2c needs both scl and sda"),
         (lambda d: d["i2c"].update(scl=99), "i2c.scl must be a GPIO number"),
-        (lambda d: d.pop("i2c"), "'i2c' is missing"),
+        (lambda d: d.pop("i2c"), "the IMU's bus, 'i2c' or 'spi', is missing"),
+        (lambda d: d.update(spi={"cs": 5}), "on 'i2c' or on 'spi', not both"),
         (lambda d: d["battery"].update(divider=0.5), "battery.divider must be a number >= 1"),
         (lambda d: d["led"].update(kind="lamp"), "led.kind must be"),
         (lambda d: d["imu"].pop("acc_fs_g"), "imu.acc_fs_g must be one of 2, 4, 8, 16"),
@@ -92,6 +96,34 @@ def test_a_malformed_board_file_names_what_is_wrong(tmp_path: Path, change, mess
     with pytest.raises(BoardFileError, match=message) as caught:
         boards.load_board(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["spi"].pop("cs"), "spi.cs is missing"),
+        (lambda d: d["spi"].pop("miso"), "spi needs all of sck, mosi and miso, or none"),
+        (lambda d: d["spi"].update(cs="GP17"), "spi.cs must be a GPIO number"),
+        (lambda d: d["spi"].update(baudrate=20_000_000), r"spi.baudrate must be .*SPI limit"),
+        (lambda d: d["spi"].update(id="0"), "spi.id must be an integer"),
+        (lambda d: d.update(spi=[18, 19]), "'spi' must be an object"),
+    ],
+)
+def test_a_malformed_spi_bus_names_what_is_wrong(tmp_path: Path, change, message):
+    data = json.loads((boards.BOARDS_DIR / "pico-w-lsm6dso32-spi.json").read_text())
+    change(data)
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(BoardFileError, match=message) as caught:
+        boards.load_board(path)
+    assert str(path) in str(caught.value)
+
+
+def test_the_bus_the_benches_price_is_the_board_files():
+    spi = boards.load_board("pico-w-lsm6dso32-spi")
+    assert (spi.bus_kind, spi.bus_hz) == ("spi", 10_000_000)
+    nano = boards.load_board("nano-rp2040-connect")
+    assert (nano.bus_kind, nano.bus_hz) == ("i2c", 400_000)
 
 
 def test_an_unknown_board_lists_the_supported_ones():

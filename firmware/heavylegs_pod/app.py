@@ -56,7 +56,7 @@ class Pod(PodSleep):
         self.config = config
         self.config_path = config_path
         self.imu = LSM6DS(
-            board.i2c,
+            board.imu_bus,
             board.imu_address,
             board.imu_part,
             # room for a record-only burst (record_only.py) and a wake's latency

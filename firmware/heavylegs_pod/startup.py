@@ -47,7 +47,7 @@ def resume_from_deep_sleep(board, config):
     back to deep sleep from here and does not return."""
     if not board.deep_sleep_wake or not board.woke_from_deep_sleep():
         return -1, 0, 0, 0
-    timestamp, woken = peek_asleep(board.i2c, board.imu_address)
+    timestamp, woken = peek_asleep(board.imu_bus, board.imu_address)
     resumed = power.resume_after_sleep(board.rtc_memory(), timestamp)
     if resumed is None:
         return -1, 0, 0, 0

@@ -4,7 +4,8 @@
 hal/lsm6ds.py and hal/radio.py, the only code that touches `machine`. Keys are
 described in host/heavylegs/deploy/boards.py; the ones read here:
 
-    i2c      {id, scl?, sda?, freq?}
+    i2c      {id, scl?, sda?, freq?}             the IMU on I2C, or
+    spi      {id, cs, sck?, mosi?, miso?, baudrate?}  on 4-wire SPI (one of the two)
     imu      {address, part, int1, int2?, deep_sleep_wake?, acc_fs_g?, gyro_fs_dps?}
              (deep_sleep_wake: INT1 is on a pin that can wake the MCU from deep
              sleep, an ESP32 RTC GPIO; the ranges default to the part's widest)
@@ -18,7 +19,7 @@ board, whose `machine` has no ADC) without them costs nothing.
 
 import json
 
-from machine import I2C, Pin
+from machine import I2C, SPI, Pin
 
 # Resting LiPo voltage (mV) at 100, 90, ... 0 % charge: a typical 1S discharge
 # curve at light load. Good to about 10 %, which is all a status byte needs.
@@ -41,16 +42,52 @@ def _section(config, key, required):
     return value
 
 
+def _spi_registers(bus):
+    from heavylegs_pod.hal.spi_regs import SpiRegisters
+
+    if not isinstance(bus, dict) or "cs" not in bus:
+        raise ValueError("board.json: spi needs a chip-select pin, spi.cs")
+    # mode 3, which the LSM6DS's SPI expects; 10 MHz is its fastest clock
+    baudrate = bus.get("baudrate", 10000000)
+    if "sck" in bus:
+        spi = SPI(
+            bus.get("id", 0),
+            baudrate=baudrate,
+            polarity=1,
+            phase=1,
+            sck=Pin(bus["sck"]),
+            mosi=Pin(bus["mosi"]),
+            miso=Pin(bus["miso"]),
+        )
+    else:
+        spi = SPI(bus.get("id", 0), baudrate=baudrate, polarity=1, phase=1)
+    return SpiRegisters(spi, Pin(bus["cs"], Pin.OUT, value=1))
+
+
 class Board:
     def __init__(self, config):
         self.config = config
         self.name = config.get("name", "board")
-        bus = _section(config, "i2c", True)
-        freq = bus.get("freq", 400000)
-        if "scl" in bus:
-            self.i2c = I2C(bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]), freq=freq)
+        self.i2c = None
+        if config.get("spi") is not None:
+            if config.get("i2c") is not None:
+                raise ValueError("board.json: the IMU is on 'i2c' or on 'spi', not both")
+            self.bus_kind = "spi"
+            self.imu_bus = _spi_registers(config["spi"])
         else:
-            self.i2c = I2C(bus.get("id", 0), freq=freq)
+            bus = config.get("i2c")
+            if bus is None:
+                raise ValueError("board.json: the IMU's bus, 'i2c' or 'spi', is missing")
+            freq = bus.get("freq", 400000)
+            if "scl" in bus:
+                self.i2c = I2C(
+                    bus.get("id", 0), scl=Pin(bus["scl"]), sda=Pin(bus["sda"]), freq=freq
+                )
+            else:
+                self.i2c = I2C(bus.get("id", 0), freq=freq)
+            self.bus_kind = "i2c"
+            # the driver calls machine.I2C itself: nothing in between on this path
+            self.imu_bus = self.i2c
         imu = _section(config, "imu", True)
         if "int1" not in imu:
             raise ValueError("board.json: imu.int1 is missing")

@@ -6,7 +6,8 @@ the older DS3TR-C has a pattern FIFO of 16-bit words (gyro X Y Z, accel X Y Z pe
 sample at FIFO_DATA_OUT_L/H), which the driver reads straight into the sample
 array. Wake-up sleep (sleep/woken/wake) is implemented for the DSOX family only.
 
-The bus is injected (machine.I2C on a board, the emulated bus in simulation).
+The bus is injected (machine.I2C on a board, or hal/spi_regs.py's SpiRegisters
+where the board file wires the chip to SPI; the simulated buses in simulation).
 Samples come out as raw int16 counts in a preallocated array; sensitivities are
 exposed so the gait engine can work in integers. Time is the sample count: the
 sensor clock, never the MCU's ticks.

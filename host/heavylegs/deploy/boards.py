@@ -13,6 +13,9 @@ Keys (pins are GPIO numbers, as machine.Pin takes them):
   mpy_arch      mpy-cross -march for this MCU (see build.ARCHS)
   i2c           {id, scl, sda, freq}: the bus the IMU is on (scl/sda may be left
                 out where the port's default pins for that bus are the right ones)
+  spi           {id, cs, sck, mosi, miso, baudrate}: or the IMU on 4-wire SPI, mode 3,
+                chip select on GPIO cs (sck/mosi/miso as scl/sda above); a board has
+                'i2c' or 'spi', never both. On SPI imu.address does not apply
   imu           {part, address, int1, int2?, deep_sleep_wake?, acc_fs_g, gyro_fs_dps}:
                 sensor variant, 7-bit I2C address, the GPIOs its INT1 (FIFO
                 watermark) and INT2 pins are wired to, and the full scales the pod
@@ -58,6 +61,9 @@ IMU_PARTS = ("LSM6DSOX", "LSM6DSO32")
 ACC_RANGES_G = {"LSM6DSOX": (2, 4, 8, 16), "LSM6DSO32": (4, 8, 16, 32)}
 GYRO_RANGES_DPS = (250, 500, 1000, 2000)
 IMU_ADDRESSES = (0x6A, 0x6B)
+# The LSM6DSOX/DSO32's SPI clock limit (datasheets, SPI slave timing: fc(SPC) max 10 MHz).
+SPI_MAX_HZ = 10_000_000
+SPI_PINS = ("sck", "mosi", "miso")
 # Keys only people need; left out of the copy that goes onto the pod, where
 # every byte of board.json is parsed into RAM at boot.
 HOST_ONLY_KEYS = ("title", "sources", "notes")
@@ -88,6 +94,18 @@ class BoardFile:
     @property
     def gyro_fs_dps(self) -> int:
         return int(self.data["imu"]["gyro_fs_dps"])
+
+    @property
+    def bus_kind(self) -> str:
+        """'i2c' or 'spi': how the IMU is wired."""
+        return "spi" if self.data.get("spi") is not None else "i2c"
+
+    @property
+    def bus_hz(self) -> int:
+        """The IMU bus's clock, as the firmware sets it (hal/board.py's defaults)."""
+        if self.bus_kind == "spi":
+            return int(self.data["spi"].get("baudrate", SPI_MAX_HZ))
+        return int(self.data["i2c"].get("freq", 400000))
 
     @property
     def simulated(self) -> bool:
@@ -151,23 +169,21 @@ def validate(data: dict[str, Any], source: str = "board file") -> None:
         raise BoardFileError(
             f"{source}: mpy_arch must be one of {', '.join(ALL_ARCHS)}, not {arch!r}"
         )
-    i2c = _section(source, data, "i2c", required=True)
-    if not isinstance(i2c.get("id", 0), int):
-        raise BoardFileError(f"{source}: i2c.id must be an integer")
-    if ("scl" in i2c) != ("sda" in i2c):
-        raise BoardFileError(f"{source}: i2c needs both scl and sda, or neither")
-    for key in ("scl", "sda"):
-        if key in i2c:
-            _pin(f"{source}: i2c.{key}", i2c[key])
-    freq = i2c.get("freq", 400000)
-    if not isinstance(freq, int) or not 10_000 <= freq <= 1_000_000:
-        raise BoardFileError(f"{source}: i2c.freq must be 10000..1000000 Hz, not {freq!r}")
+    if data.get("spi") is not None:
+        if data.get("i2c") is not None:
+            raise BoardFileError(f"{source}: the IMU is on 'i2c' or on 'spi', not both")
+        _validate_spi(source, _section(source, data, "spi", required=True))
+    else:
+        if data.get("i2c") is None:
+            raise BoardFileError(f"{source}: the IMU's bus, 'i2c' or 'spi', is missing")
+        _validate_i2c(source, _section(source, data, "i2c", required=True))
     imu = _section(source, data, "imu", required=True)
     if imu.get("part") not in IMU_PARTS:
         raise BoardFileError(
             f"{source}: imu.part must be one of {', '.join(IMU_PARTS)}, not {imu.get('part')!r}"
         )
-    address = imu.get("address", 0x6A)
+    # on SPI the chip select is the address
+    address = imu.get("address", 0x6A) if data.get("spi") is None else 0x6A
     if isinstance(address, str):
         try:
             address = int(address, 0)
@@ -212,6 +228,40 @@ def validate(data: dict[str, Any], source: str = "board file") -> None:
         divider = battery.get("divider", 1.0)
         if isinstance(divider, bool) or not isinstance(divider, int | float) or divider < 1:
             raise BoardFileError(f"{source}: battery.divider must be a number >= 1")
+
+
+def _validate_i2c(source: str, i2c: dict[str, Any]) -> None:
+    if not isinstance(i2c.get("id", 0), int):
+        raise BoardFileError(f"{source}: i2c.id must be an integer")
+    if ("scl" in i2c) != ("sda" in i2c):
+        raise BoardFileError(f"{source}: i2c needs both scl and sda, or neither")
+    for key in ("scl", "sda"):
+        if key in i2c:
+            _pin(f"{source}: i2c.{key}", i2c[key])
+    freq = i2c.get("freq", 400000)
+    if not isinstance(freq, int) or not 10_000 <= freq <= 1_000_000:
+        raise BoardFileError(f"{source}: i2c.freq must be 10000..1000000 Hz, not {freq!r}")
+
+
+def _validate_spi(source: str, spi: dict[str, Any]) -> None:
+    if not isinstance(spi.get("id", 0), int):
+        raise BoardFileError(f"{source}: spi.id must be an integer")
+    if "cs" not in spi:
+        raise BoardFileError(f"{source}: spi.cs is missing: SPI needs a chip-select GPIO")
+    _pin(f"{source}: spi.cs", spi["cs"])
+    given = [key for key in SPI_PINS if key in spi]
+    if given and len(given) != len(SPI_PINS):
+        raise BoardFileError(f"{source}: spi needs all of sck, mosi and miso, or none")
+    for key in given:
+        _pin(f"{source}: spi.{key}", spi[key])
+    baudrate = spi.get("baudrate", SPI_MAX_HZ)
+    if isinstance(baudrate, bool) or not isinstance(baudrate, int):
+        baudrate = 0
+    if not 100_000 <= baudrate <= SPI_MAX_HZ:
+        raise BoardFileError(
+            f"{source}: spi.baudrate must be 100000..{SPI_MAX_HZ} Hz (the LSM6DS's "
+            f"SPI limit), not {spi.get('baudrate')!r}"
+        )
 
 
 def arch_from_mpy(mpy: int) -> str | None:

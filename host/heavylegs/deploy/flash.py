@@ -353,12 +353,32 @@ def _commit(conn: PodConnection, changed: list[manifest.PodFile], stale: list[st
 
 
 def describe_sensor_fault(board: BoardFile, raw: dict[str, Any]) -> str:
-    bus = board.data["i2c"]
     imu = board.data["imu"]
-    address = imu.get("address", 0x6A)
-    address = int(address, 0) if isinstance(address, str) else address
-    pins = f"SCL GPIO{bus['scl']}, SDA GPIO{bus['sda']}" if "scl" in bus else "default pins"
-    where = f"the {imu['part']} at I2C address 0x{address:02X} on bus {bus.get('id', 0)} ({pins})"
+    if board.bus_kind == "spi":
+        bus = board.data["spi"]
+        pins = (
+            f"SCK GPIO{bus['sck']}, MOSI GPIO{bus['mosi']}, MISO GPIO{bus['miso']}"
+            if "sck" in bus
+            else "default pins"
+        )
+        where = (
+            f"the {imu['part']} on SPI bus {bus.get('id', 0)} with chip select "
+            f"GPIO{bus['cs']} ({pins})"
+        )
+        if "sensor_error" not in raw and raw.get("who_am_i") in (0x00, 0xFF):
+            return (
+                f"{where} answers WHO_AM_I 0x{raw['who_am_i']:02X}: nothing drives MISO. "
+                "Check power, ground, CS/SCK/MOSI/MISO wiring (SDO to MISO, SDA/SDI to "
+                "MOSI, SCL/SCK to SCK) against hardware/README.md"
+            )
+    else:
+        bus = board.data["i2c"]
+        address = imu.get("address", 0x6A)
+        address = int(address, 0) if isinstance(address, str) else address
+        pins = f"SCL GPIO{bus['scl']}, SDA GPIO{bus['sda']}" if "scl" in bus else "default pins"
+        where = (
+            f"the {imu['part']} at I2C address 0x{address:02X} on bus {bus.get('id', 0)} ({pins})"
+        )
     if "sensor_error" in raw:
         found = raw.get("i2c_scan") or []
         scan = ", ".join(f"0x{a:02X}" for a in found) if found else "nothing"

@@ -108,12 +108,12 @@ def _hl_verify():
     r['board'] = b.name
     buf = bytearray(1)
     try:
-        b.i2c.readfrom_mem_into(b.imu_address, 0x0F, buf)
+        b.imu_bus.readfrom_mem_into(b.imu_address, 0x0F, buf)
         r['who_am_i'] = buf[0]
     except OSError as e:
         r['sensor_error'] = repr(e)
         try:
-            r['i2c_scan'] = b.i2c.scan()
+            r['i2c_scan'] = b.i2c.scan() if b.i2c else []
         except OSError:
             r['i2c_scan'] = []
     print(json.dumps(r))
@@ -144,23 +144,40 @@ def _hl_doctor(board_json, drain_samples, drain_ms):
     r['board'] = cfg.get('name', '?')
     r['board_cfg'] = cfg
     from machine import I2C, Pin
-    bus = cfg['i2c']
+    bus = cfg.get('i2c')
     imu = cfg['imu']
     addr = imu.get('address', 0x6A)
     if isinstance(addr, str):
         addr = int(addr, 0)
+    i2c = None
     try:
-        if 'scl' in bus:
+        if bus is None:
+            # SPI (mode 3): CS low, address | 0x80 reads, as hal/spi_regs.py does
+            from machine import SPI
+            s = cfg['spi']
+            pins = {}
+            if 'sck' in s:
+                pins = {'sck': Pin(s['sck']), 'mosi': Pin(s['mosi']), 'miso': Pin(s['miso'])}
+            spi = SPI(s.get('id', 0), baudrate=s.get('baudrate', 10000000), polarity=1, phase=1, **pins)
+            cs = Pin(s['cs'], Pin.OUT, value=1)
+            buf = bytearray(1)
+            cs.value(0)
+            spi.write(b'\x8f')
+            spi.readinto(buf)
+            cs.value(1)
+            r['who_am_i'] = buf[0]
+        elif 'scl' in bus:
             i2c = I2C(bus.get('id', 0), scl=Pin(bus['scl']), sda=Pin(bus['sda']), freq=bus.get('freq', 400000))
         else:
             i2c = I2C(bus.get('id', 0), freq=bus.get('freq', 400000))
-        buf = bytearray(1)
-        i2c.readfrom_mem_into(addr, 0x0F, buf)
-        r['who_am_i'] = buf[0]
+        if i2c:
+            buf = bytearray(1)
+            i2c.readfrom_mem_into(addr, 0x0F, buf)
+            r['who_am_i'] = buf[0]
     except OSError as e:
         r['sensor_error'] = repr(e)
         try:
-            r['i2c_scan'] = i2c.scan()
+            r['i2c_scan'] = i2c.scan() if i2c else []
         except Exception:
             r['i2c_scan'] = []
     if 'firmware' in r and 'who_am_i' in r and drain_samples:
@@ -181,7 +198,7 @@ def _hl_drain(cfg, want, limit_ms):
     from heavylegs_pod.hal.board import Board
     from heavylegs_pod.hal.lsm6ds import LSM6DS
     b = Board(cfg)
-    imu = LSM6DS(b.i2c, b.imu_address, b.imu_part, **b.imu_ranges)
+    imu = LSM6DS(b.imu_bus, b.imu_address, b.imu_part, **b.imu_ranges)
     flag = asyncio.ThreadSafeFlag()
     seen = [0]
     def on_edge(pin):
@@ -254,7 +271,7 @@ def _hl_pod_clock(epoch):
         kept = machine.RTC().memory()
         b = Board.from_file('board.json')
         ts = bytearray(4)
-        b.i2c.readfrom_mem_into(b.imu_address, 0x40, ts)
+        b.imu_bus.readfrom_mem_into(b.imu_address, 0x40, ts)
         now = ts[0] | (ts[1] << 8) | (ts[2] << 16) | (ts[3] << 24)
         got = power.resume_after_sleep(kept, now)
         if got is not None and got[2]:

@@ -117,6 +117,7 @@ class SimPod:
         config: dict[str, Any] | None = None,
         deep_sleep: bool = False,
         on_beacon: Callable[[], Awaitable[None]] | None = None,
+        bus: str = "i2c",
     ) -> None:
         self.radio = radio
         self.trace = Path(trace).resolve()
@@ -146,6 +147,8 @@ class SimPod:
         self.deep_sleep_tick: int | None = None
         # The board's INT1 can wake the MCU from deep sleep (board file: imu.deep_sleep_wake).
         self.deep_sleep = deep_sleep
+        # "i2c" or "spi": how the board file wires the emulated sensor
+        self.bus = bus
         # (chip tick asleep, chip tick awake, WOKE_*) of each deep sleep
         self.deep_sleeps: list[tuple[int, int, int]] = []
         self.boots = 0
@@ -165,7 +168,10 @@ class SimPod:
 
     async def start(self) -> None:
         board = sim_board.board_json(
-            self.part, deep_sleep_wake=self.deep_sleep, battery=self.battery is not None
+            self.part,
+            deep_sleep_wake=self.deep_sleep,
+            battery=self.battery is not None,
+            bus=self.bus,
         )
         (self.workdir / "board.json").write_text(json.dumps(board))
         config_path = self.workdir / "pod.json"
@@ -196,6 +202,7 @@ class SimPod:
             HEAVYLEGS_SIM_PACE=self.pace,
             HEAVYLEGS_SIM_GO=str(self._go),
             HEAVYLEGS_SIM_POD=self.address,
+            HEAVYLEGS_SIM_BUS=self.bus,
         )
         if self.battery is not None:
             env["HEAVYLEGS_SIM_BATTERY"] = f"{self.battery[0]:g},{self.battery[1]:g}"

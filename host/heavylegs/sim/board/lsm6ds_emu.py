@@ -323,6 +323,18 @@ class LSM6DSEmulator(FifoMixin, OutputsMixin, ActivityMixin):
                 # Pointer rounding: the FIFO output registers wrap onto themselves.
                 reg = first if reg == last else (reg + 1) & 0x7F
 
+    def pointer_after(self, reg, n, reading=True):
+        """Where the register pointer stands after `n` bytes from `reg`: an SPI frame
+        goes on from there (read and write above advance it the same way)."""
+        if not self.regs[registers.CTRL3_C] & registers.CTRL3_IF_INC:
+            return reg
+        first, last = self._fifo_first, self._fifo_last
+        if reading and first <= reg <= last:
+            return first + (reg - first + n) % (last - first + 1)
+        if reading and reg < first < reg + n:
+            return self.pointer_after(first, n - (first - reg))
+        return (reg + n) & 0x7F
+
     def _read_reg(self, reg):
         if self._fifo_first <= reg <= self._fifo_last:
             if not self._cur_valid:

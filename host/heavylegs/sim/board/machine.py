@@ -8,6 +8,9 @@ the environment the simulator sets:
   HEAVYLEGS_SIM_TRACE   trace file the sensor experiences (required for a sensor)
   HEAVYLEGS_SIM_PART    LSM6DSOX (default) or LSM6DSO32
   HEAVYLEGS_SIM_ADDR    I2C address of the sensor (default 0x6A)
+  HEAVYLEGS_SIM_BUS     "i2c" (default) or "spi": the sensor on machine.SPI(SPI_ID)
+                        with its chip select on HEAVYLEGS_SIM_CS (sim_board.py's
+                        defaults), framed on CS edges (lsm6ds_spi.py)
   HEAVYLEGS_SIM_INT1    pin number INT1 is wired to (default 4)
   HEAVYLEGS_SIM_PACE    "fast": sensor time runs as fast as the firmware consumes
                         samples (CI); "realtime": at the sensor's own rate (demos)
@@ -49,6 +52,7 @@ import sys
 import board_time
 import sim_board
 from lsm6ds_emu import LSM6DSEmulator
+from lsm6ds_spi import LSM6DSSpiPort
 from sample_sources import TraceFileSource
 
 PWRON_RESET = 1
@@ -64,12 +68,17 @@ def _env_int(name, default):
 class _Board:
     def __init__(self):
         self.devices = {}
+        self.spi_ports = {}  # chip-select pin -> the chip's SPI interface behind it
         self.chip = None
         path = os.getenv("HEAVYLEGS_SIM_TRACE")
         if path:
             part = os.getenv("HEAVYLEGS_SIM_PART") or sim_board.IMU_PART
             self.chip = LSM6DSEmulator(TraceFileSource(path), part)
-            self.devices[_env_int("HEAVYLEGS_SIM_ADDR", sim_board.IMU_ADDRESS)] = self.chip
+            if (os.getenv("HEAVYLEGS_SIM_BUS") or "i2c") == "spi":
+                cs = _env_int("HEAVYLEGS_SIM_CS", sim_board.SPI_CS_PIN)
+                self.wire_spi(self.chip, sim_board.SPI_ID, cs)
+            else:
+                self.devices[_env_int("HEAVYLEGS_SIM_ADDR", sim_board.IMU_ADDRESS)] = self.chip
         self.reset_cause = PWRON_RESET
         self.rtc_memory = b""
         self.ext0 = None  # (pin id, level) that ends a deep sleep, from esp32.wake_on_ext0
@@ -99,6 +108,12 @@ class _Board:
             parts = [float(x) for x in spec.split(",")]
             parts += [sim_board.BATTERY_ADC_PIN, sim_board.BATTERY_DIVIDER][len(parts) - 2 :]
             self.battery = parts  # start mV, mV per hour, pin, divider
+
+    def wire_spi(self, chip, bus_id, cs_pin):
+        """Puts a chip on SPI bus `bus_id`, selected by pin `cs_pin`."""
+        port = LSM6DSSpiPort(chip, bus_id, cs_pin)
+        self.spi_ports[cs_pin] = port
+        return port
 
     def sensor_s(self):
         chip = self.chip
@@ -164,6 +179,68 @@ class I2C:
         return bytes(buf)
 
 
+class SPI:
+    """A controller on one of the board's SPI buses; the chips on it answer while
+    their chip-select pin is low (lsm6ds_spi.py)."""
+
+    MSB = 0
+    LSB = 1
+
+    def __init__(
+        self,
+        id=0,
+        baudrate=1000000,
+        *,
+        polarity=0,
+        phase=0,
+        bits=8,
+        firstbit=0,
+        sck=None,
+        mosi=None,
+        miso=None,
+    ):
+        self._board = _get_board()
+        self._id = id
+        self.init(baudrate, polarity=polarity, phase=phase, bits=bits, firstbit=firstbit)
+
+    def init(self, baudrate=1000000, *, polarity=0, phase=0, bits=8, firstbit=0, **pins):
+        if bits != 8 or firstbit != SPI.MSB:
+            raise ValueError("the LSM6DS speaks 8-bit words, MSB first")
+        self.baudrate = baudrate
+        # the chip latches on the rising edge: modes 0 and 3
+        self._decodes = polarity == phase
+
+    def deinit(self):
+        pass
+
+    def _clock(self, mosi, miso, n, fill):
+        for port in self._board.spi_ports.values():
+            if port.bus_id == self._id and port.selected:
+                before = port.bytes
+                port.clock(mosi, miso, n, fill, self._decodes)
+                self._board.i2c_bytes += port.bytes - before
+                return
+        if miso is not None:
+            for k in range(n):
+                miso[k] = 0xFF  # nothing selected drives MISO
+
+    def write(self, buf):
+        self._clock(buf, None, len(bytes(buf)), 0)
+
+    def readinto(self, buf, write=0):
+        raw = _bytes_of(buf)
+        self._clock(None, raw, len(raw), write)
+
+    def read(self, nbytes, write=0):
+        buf = bytearray(nbytes)
+        self._clock(None, buf, nbytes, write)
+        return bytes(buf)
+
+    def write_readinto(self, write_buf, read_buf):
+        raw = _bytes_of(read_buf)
+        self._clock(write_buf, raw, len(raw), 0)
+
+
 def _bytes_of(buf):
     """The bytes behind any buffer, as the real bus sees them (an array('h') or a
     memoryview of one is filled byte by byte, not element by element)."""
@@ -185,28 +262,39 @@ class Pin:
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id = id
-        self._value = value or 0
+        self._value = 0
         self._handler = None
         self._board = _get_board()
         self._board.pins[id] = self
+        if value is not None or mode == Pin.OUT:
+            self._drive(value or 0)
 
     def init(self, mode=-1, pull=-1, value=None):
         if value is not None:
-            self._value = value
+            self._drive(value)
+
+    def _drive(self, level):
+        self._value = 1 if level else 0
+        port = self._board.spi_ports.get(self.id)
+        if port is not None:
+            port.select(self._value)
 
     def value(self, v=None):
         if v is not None:
-            self._value = 1 if v else 0
+            self._drive(v)
             return None
         if self.id == self._board.int1_pin and self._board.chip is not None:
             return 1 if self._board.chip.int1() else 0
         return self._value
 
     def on(self):
-        self._value = 1
+        self._drive(1)
 
     def off(self):
-        self._value = 0
+        self._drive(0)
+
+    def __call__(self, v=None):
+        return self.value(v)
 
     def irq(self, handler=None, trigger=IRQ_RISING, hard=False):
         self._handler = handler

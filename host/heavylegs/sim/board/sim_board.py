@@ -12,6 +12,10 @@ I2C_FREQ_HZ = 400000
 IMU_ADDRESS = 0x6A
 IMU_PART = "LSM6DSOX"
 INT1_PIN = 4
+# The sensor on SPI instead (HEAVYLEGS_SIM_BUS=spi): bus, chip select and clock.
+SPI_ID = 0
+SPI_CS_PIN = 17
+SPI_BAUDRATE = 10000000
 # A cell read by ADC on this pin through a divider of this ratio (when the pod has one).
 BATTERY_ADC_PIN = 26
 BATTERY_DIVIDER = 2.0
@@ -22,8 +26,9 @@ ACC_FS_G = {"LSM6DSOX": 16, "LSM6DSO32": 32, "LSM6DS3TR-C": 16}
 GYRO_FS_DPS = 2000
 
 
-def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False):
-    """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads)."""
+def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False, bus="i2c"):
+    """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads);
+    bus "spi" wires the sensor as machine.py does under HEAVYLEGS_SIM_BUS=spi."""
     imu = {
         "address": IMU_ADDRESS,
         "part": part,
@@ -33,11 +38,11 @@ def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False):
     }
     if deep_sleep_wake:
         imu["deep_sleep_wake"] = True
-    board = {
-        "name": "simulated pod",
-        "i2c": {"id": I2C_ID, "freq": I2C_FREQ_HZ},
-        "imu": imu,
-    }
+    board = {"name": "simulated pod", "imu": imu}
+    if bus == "spi":
+        board["spi"] = {"id": SPI_ID, "cs": SPI_CS_PIN, "baudrate": SPI_BAUDRATE}
+    else:
+        board["i2c"] = {"id": I2C_ID, "freq": I2C_FREQ_HZ}
     if battery:
         board["battery"] = {"adc": BATTERY_ADC_PIN, "divider": BATTERY_DIVIDER}
     return board
