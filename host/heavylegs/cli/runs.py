@@ -60,10 +60,10 @@ def refuse_overlap(
     """A run dated `at` for `seconds` may not overlap a stored run: one runner runs one
     run at a time, and a second copy would count its load twice."""
     for info in store.runs():
-        end = info.started_at + (info.duration_s or 0.0)
-        if info.started_at < at + seconds and at < end:
+        if info.clashes(at, at + seconds):
             raise typer.BadParameter(
-                f"run {info.id} ({local_minute(info.started_at)} to {local_minute(end)[-5:]}) "
+                f"run {info.id} ({local_minute(info.started_at)} to "
+                f"{local_minute(info.end_at)[-5:]}) "
                 f"was running then; give {remedy}",
                 param_hint=f"'{option}'",
             )
