@@ -21,7 +21,7 @@ import pytest
 from garmin_fit_sdk import Decoder, Stream
 from watch_files import FENIX5
 
-from heavylegs.analysis.session import session_from_strides
+from heavylegs.analysis.session import load_session, session_from_strides
 from heavylegs.export import FitError, LapBounds, encode_activity, encode_run
 from heavylegs.export.fit_codec import crc16
 from heavylegs.sim.strides import generate, scenario, store_run
@@ -278,6 +278,14 @@ def test_live_run_records_start_at_the_first_stride(tmp_path: Path) -> None:
                 ],
             )
         data = encode_run(store, store.run(run_id))
+        session = load_session(store, store.run(run_id))
+    # the session carries it, from the receive times it read: the least late one of
+    # each pod (its shortest stride's) dates that pod's clock
+    want = min(
+        T0 + wait_s + 0.05 + (min(s.stride_ms for s in mine) + min(s.ic_ms for s in mine)) / 1000
+        for mine in strides.values()
+    )
+    assert session.first_stride_at == pytest.approx(want, abs=1e-6)
     messages = sdk_decode(data)
     first = messages["record_mesgs"][0]["timestamp"].timestamp()
     assert first == pytest.approx(T0 + wait_s, abs=1.0)
