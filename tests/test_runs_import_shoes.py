@@ -50,7 +50,8 @@ def test_runs_lists_newest_first_with_distance_pace_and_flags(tmp_path: Path) ->
     cells = {int(row.split("│")[1]): [c.strip() for c in row.split("│")[2:-1]] for row in rows}
     date, duration, distance, pace, flags, source = cells[easy]
     assert date == datetime.fromtimestamp(T0).strftime("%Y-%m-%d %H:%M")
-    assert duration == "20 min" and source == "simulated" and flags == "none"
+    # h:mm:ss, as the report writes it
+    assert duration == "0:20:00" and source == "simulated" and flags == "none"
     # 20 minutes at 3.0 m/s: 3.6 km at 5:33 per km
     assert distance == "3.6 km" and pace == "5:33 /km"
     assert cells[heavy][4].startswith("contact time") and "from 2" in cells[heavy][4]
