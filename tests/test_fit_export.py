@@ -19,9 +19,10 @@ import fitdecode
 import numpy as np
 import pytest
 from garmin_fit_sdk import Decoder, Stream
-from watch_files import FENIX5
+from garmin_fit_sdk.crc_calculator import CrcCalculator
+from watch_files import FENIX2, FENIX5, needs_watch_files
 
-from heavylegs.analysis.session import session_from_strides
+from heavylegs.analysis.session import load_session, session_from_strides
 from heavylegs.export import FitError, LapBounds, encode_activity, encode_run
 from heavylegs.export.fit_codec import crc16
 from heavylegs.sim.strides import generate, scenario, store_run
@@ -140,15 +141,39 @@ def test_both_decoders_read_every_message_with_valid_crcs(walk_run) -> None:
     for mine, garmins in zip(records, sdk["record_mesgs"], strict=True):
         for name in (*RECORD_DYNAMICS, "distance", "fractional_cadence"):
             assert mine.get(name) == pytest.approx(garmins.get(name)), name
-    # header and file CRCs: ours by the protocol's check, and each one guards its bytes
-    assert crc16(data[:12]) == int.from_bytes(data[12:14], "little")
-    assert crc16(data[:-2]) == int.from_bytes(data[-2:], "little")
+    # header and file CRCs as Garmin's own SDK computes them, and each one guards its bytes
+    assert int.from_bytes(data[12:14], "little") == CrcCalculator.calculate_crc(data, 0, 12)
+    assert int.from_bytes(data[-2:], "little") == CrcCalculator.calculate_crc(
+        data, 0, len(data) - 2
+    )
     for offset in (4, len(data) // 2):
         bad = bytearray(data)
         bad[offset] ^= 0x01
         assert not Decoder(Stream.from_byte_array(bad)).check_integrity()
         with pytest.raises(fitdecode.FitCRCError):
             fitdecode_messages(bytes(bad))
+
+
+def test_crc16_is_the_crc_fit_specifies() -> None:
+    # FIT's CRC is CRC-16/ARC (reflected polynomial 0x8005, from 0): the CRC
+    # catalogue's check value for these nine bytes
+    assert crc16(b"123456789") == 0xBB3D
+    assert crc16(b"") == 0
+    # and Garmin's SDK agrees on every length and byte value, run on from a CRC too
+    data = bytes(range(256)) * 3
+    for end in (1, 2, 3, 12, 255, len(data)):
+        assert crc16(data[:end]) == CrcCalculator.calculate_crc(data, 0, end), end
+    assert crc16(data[100:], crc16(data[:100])) == CrcCalculator.calculate_crc(data, 0, len(data))
+
+
+@needs_watch_files
+@pytest.mark.parametrize("path", [FENIX2, FENIX5], ids=lambda p: p.name)
+def test_crc16_matches_the_crcs_a_garmin_watch_wrote(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[0] == 14 and data[8:12] == b".FIT"  # a header that carries its own CRC
+    assert crc16(data[:12]) == int.from_bytes(data[12:14], "little")
+    assert crc16(data[:-2]) == int.from_bytes(data[-2:], "little")
+    assert crc16(data) == 0  # a CRC run on over its own little-endian value leaves nothing
 
 
 def test_every_stride_is_in_a_record_equal_to_the_strides(walk_run) -> None:
@@ -278,6 +303,14 @@ def test_live_run_records_start_at_the_first_stride(tmp_path: Path) -> None:
                 ],
             )
         data = encode_run(store, store.run(run_id))
+        session = load_session(store, store.run(run_id))
+    # the session carries it, from the receive times it read: the least late one of
+    # each pod (its shortest stride's) dates that pod's clock
+    want = min(
+        T0 + wait_s + 0.05 + (min(s.stride_ms for s in mine) + min(s.ic_ms for s in mine)) / 1000
+        for mine in strides.values()
+    )
+    assert session.first_stride_at == pytest.approx(want, abs=1e-6)
     messages = sdk_decode(data)
     first = messages["record_mesgs"][0]["timestamp"].timestamp()
     assert first == pytest.approx(T0 + wait_s, abs=1.0)

@@ -4,7 +4,10 @@ and `demo` run twice."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -47,7 +50,8 @@ def test_runs_lists_newest_first_with_distance_pace_and_flags(tmp_path: Path) ->
     cells = {int(row.split("│")[1]): [c.strip() for c in row.split("│")[2:-1]] for row in rows}
     date, duration, distance, pace, flags, source = cells[easy]
     assert date == datetime.fromtimestamp(T0).strftime("%Y-%m-%d %H:%M")
-    assert duration == "20 min" and source == "simulated" and flags == "none"
+    # h:mm:ss, as the report writes it
+    assert duration == "0:20:00" and source == "simulated" and flags == "none"
     # 20 minutes at 3.0 m/s: 3.6 km at 5:33 per km
     assert distance == "3.6 km" and pace == "5:33 /km"
     assert cells[heavy][4].startswith("contact time") and "from 2" in cells[heavy][4]
@@ -240,6 +244,43 @@ def test_shoe_dates_are_days_and_a_pair_is_retired_once(tmp_path: Path) -> None:
     assert late is not None and late.in_service_at == pytest.approx(
         datetime.strptime(_day(T0 + 3 * DAY), "%Y-%m-%d").timestamp()
     )
+
+
+# The CLI with an audit hook that lists every SQLite file it connects to.
+_COUNT_CONNECTS = """
+import sys
+from heavylegs.cli import main
+opened = []
+sys.addaudithook(lambda event, args: opened.append(args[0]) if event == "sqlite3.connect" else None)
+sys.argv = ["heavylegs", *sys.argv[1:]]
+try:
+    main()
+finally:
+    print("connects:", len(opened), file=sys.stderr)
+"""
+
+
+def test_a_shoe_command_opens_the_store_and_the_diary_once(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    _six_days(db)
+    for args in (
+        ("add", "Pair", "--pod", POD_L, "--from", _day(T0 - DAY)),
+        ("assign", "Pair", "--pod", POD_L, "--from", _day(T0)),
+        ("retire", "Pair"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-c", _COUNT_CONNECTS, "shoe", *args, "--db", str(db)],
+            cwd=tmp_path,
+            env=dict(os.environ, HEAVYLEGS_HOME=str(tmp_path / "empty-home"), COLUMNS="200"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        # one connection for the store, one for the diary beside it; the table after
+        # the change is read through them
+        assert proc.stderr.strip().splitlines()[-1] == "connects: 2", (args, proc.stderr)
+        assert "Pair" in _shoe_rows(proc.stdout)
 
 
 def test_mileage_alert_at_the_set_distance(tmp_path: Path) -> None:

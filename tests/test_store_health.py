@@ -490,10 +490,22 @@ def test_check_refuses_files_that_are_not_stores(tmp_path):
     empty.touch()
     text = tmp_path / "notes.txt"
     text.write_text("not a store\n" * 300)
-    for path in (empty, text):
+    # an empty file opens as an SQLite database with no tables; text is not SQLite at all
+    problems = {
+        empty: ["    it holds no heavylegs tables (is it the right file?)"],
+        text: [
+            "    file is not a database",
+            "  note: the file header is damaged and could not be rebuilt",
+        ],
+    }
+    for path, says in problems.items():
         proc = cli("db", "check", "--db", path)
-        assert proc.returncode == 2, proc.stdout + proc.stderr
-        assert "DAMAGED" in proc.stdout or "no heavylegs tables" in proc.stdout
+        assert proc.returncode == 2 and proc.stderr == "", proc.stdout + proc.stderr
+        lines = proc.stdout.splitlines()
+        assert lines[0] == f"{path}: DAMAGED", proc.stdout
+        found = lines.index("  SQLite's integrity check found 1 problem(s):")
+        # what it found, and nothing else, before what is readable of it: nothing
+        assert lines[found + 1 : lines.index("  readable: nothing")] == says, proc.stdout
     assert empty.read_bytes() == b"" and text.read_text() == "not a store\n" * 300
 
 

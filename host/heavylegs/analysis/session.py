@@ -69,6 +69,9 @@ class Session:
     feet: dict[str, FootData]
     # a merged watch activity on this session's minutes
     watch: WatchTrack | None = None
+    # when the first stride landed (unix s), which a live run's start precedes;
+    # None: not known apart from `started_at`
+    first_stride_at: float | None = None
 
     @property
     def duration_min(self) -> float:
@@ -106,7 +109,13 @@ def load_session(store: Store, run: RunInfo) -> Session:
             pod_address=main_pod,
             acc_fs_g=min(ranges) if ranges else None,
         )
-    session = Session(run_id=run.id, name=run.name, started_at=run.started_at, feet=feet)
+    session = Session(
+        run_id=run.id,
+        name=run.name,
+        started_at=run.started_at,
+        feet=feet,
+        first_stride_at=_first_stride_at(tables, run.started_at),
+    )
     track = load_watch_track(store, run.id, run.started_at if zero_at is None else zero_at)
     return session if track is None else with_watch(session, track)
 
@@ -214,6 +223,30 @@ def pod_clock_zero(table: Mapping[str, np.ndarray]) -> float | None:
     # A stride reaches the host only after the pod has finished it, so every
     # receive time is late; the least late one dates the pod's clock best.
     return float(np.min(table["host_time"][known] - table["ic_ms"][known] / 1000))
+
+
+def _first_stride_at(
+    tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]], fallback: float
+) -> float:
+    """When the run's first stride landed (unix s): a live run starts before the runner does.
+
+    Each recording dates its first stride by the best clock it has: the host's
+    receive times (the least late one), the fitted pod clock, or the pod session's
+    start; `fallback` (the run's start) is the last resort.
+    """
+    candidates = []
+    for rec, table in tables:
+        if rec.first_ic_ms is None:
+            continue
+        first_s = rec.first_ic_ms / 1000
+        pod_zero = pod_clock_zero(table)
+        if pod_zero is not None:
+            candidates.append(pod_zero + first_s)
+        elif rec.clock_offset_s is not None and rec.clock_rate is not None:
+            candidates.append(rec.clock_offset_s + rec.clock_rate * first_s)
+        elif rec.started_at is not None:
+            candidates.append(rec.started_at + first_s)
+    return min(candidates, default=fallback)
 
 
 def _recording_offsets_min(

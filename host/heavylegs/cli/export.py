@@ -12,7 +12,7 @@ from heavylegs.cli.errors import output_file
 from heavylegs.cli.options import DbOption
 from heavylegs.cli.runs import open_store, pick_run
 from heavylegs.errors import HeavylegsError
-from heavylegs.export.fit import FitError, LapBounds, encode_activity, first_stride_unix
+from heavylegs.export.fit import FitError, LapBounds, encode_activity
 from heavylegs.export.tables import to_csv, to_parquet, write_atomically
 from heavylegs.paths import db_path
 
@@ -34,13 +34,11 @@ def export_run(db: Path, run: int | None, fmt: Format, out: Path | None) -> Path
         session = load_session(store, info)
         if not session.feet:
             raise HeavylegsError(f"run {info.id} has no strides to export")
-        # records are dated by the first stride, which a live run's start precedes
-        first_stride_at = first_stride_unix(store, info) if fmt is Format.fit else None
         # a merged watch's laps replace the km laps: the runner pressed those
         laps = [LapBounds(lap.start_s) for lap in store.watch_laps(info.id)]
     try:
         if fmt is Format.fit:
-            data = encode_activity(session, first_stride_at=first_stride_at, laps=laps or None)
+            data = encode_activity(session, laps=laps or None)
         else:
             data = to_csv(session) if fmt is Format.csv else to_parquet(session)
     except FitError as err:

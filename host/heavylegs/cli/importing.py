@@ -16,13 +16,11 @@ from heavylegs.export.fit import pod_serial
 from heavylegs.export.imports import ImportedRun, read_export
 from heavylegs.paths import db_path
 from heavylegs.store import RunInfo, Store
-from heavylegs.store.models import WholeRecording, local_minute
+from heavylegs.store.models import CLASH_TOLERANCE_S, WholeRecording, local_minute, spans_clash
 from heavylegs.watch.summary import FitRun, read_fit_run
 
 console = Console()
 
-# Two runs starting within this of each other are the same run, or a clash.
-SAME_START_S = 1.0
 # How an imported FIT activity's run is marked: `heavylegs runs` names it.
 FIT_SOURCE = "import-fit"
 
@@ -140,7 +138,7 @@ def _fit_plan(
             console.print(f"{fit.path}: the same file as {same.path}; skipped", highlight=False)
             continue
         end = fit.started_at + fit.summary.elapsed_s
-        clash = next((o for o in stored if _overlap(o, fit.started_at, end)), None)
+        clash = next((o for o in stored if o.clashes(fit.started_at, end)), None)
         if clash is not None:
             console.print(
                 f"{fit.path}: run {clash.id} in the store covers the same time "
@@ -150,7 +148,7 @@ def _fit_plan(
             continue
         taken = [(p.path, p.started_at, p.started_at + p.summary.elapsed_s) for p in plan]
         twin = next(
-            (path for path, a, b in spans + taken if min(b, end) > max(a, fit.started_at)), None
+            (path for path, a, b in spans + taken if spans_clash(a, b, fit.started_at, end)), None
         )
         if twin is not None:
             console.print(f"{fit.path}: the same time as {twin}; skipped", highlight=False)
@@ -162,14 +160,6 @@ def _fit_plan(
         }
         plan.append(replace(fit, summary=replace(fit.summary, pods=pods)))
     return plan
-
-
-def _overlap(run: RunInfo, start: float, end: float) -> bool:
-    """One runner cannot run two runs at once: any shared time is the same run."""
-    run_end = run.started_at + (run.duration_s or 0.0)
-    return abs(run.started_at - start) < SAME_START_S or min(run_end, end) > max(
-        run.started_at, start
-    )
 
 
 def _fit_totals(fit: FitRun) -> str:
@@ -189,13 +179,13 @@ def _held(store: Store, stored: list[RunInfo], run: ImportedRun, started_at: flo
             return found[0].run_id
     end = started_at + _span_ms(run) / 1000
     for other in stored:
-        if other.imported is not None and _overlap(other, started_at, end):
+        if other.imported is not None and other.clashes(started_at, end):
             # its FIT file's totals: storing the strides too would count the run twice
             raise HeavylegsError(
                 f"{run.path} covers the time of run {other.id} ({local_minute(other.started_at)}), "
                 f"imported from {other.imported.file_name} as a summary only; nothing imported"
             )
-        if abs(other.started_at - started_at) >= SAME_START_S:
+        if abs(other.started_at - started_at) >= CLASH_TOLERANCE_S:
             continue
         counts = {rec.foot: rec.stride_count for rec in other.recordings}
         if counts == {foot: len(strides) for foot, (_, strides) in run.feet.items()}:

@@ -12,6 +12,8 @@ from heavylegs.analysis.history import RunSummary, run_summary
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
+from heavylegs.report.summary import format_duration
+from heavylegs.report.terms import Units
 from heavylegs.store import RunInfo, Store
 from heavylegs.store.diary import Diary
 from heavylegs.store.models import local_day, local_minute
@@ -60,10 +62,10 @@ def refuse_overlap(
     """A run dated `at` for `seconds` may not overlap a stored run: one runner runs one
     run at a time, and a second copy would count its load twice."""
     for info in store.runs():
-        end = info.started_at + (info.duration_s or 0.0)
-        if info.started_at < at + seconds and at < end:
+        if info.clashes(at, at + seconds):
             raise typer.BadParameter(
-                f"run {info.id} ({local_minute(info.started_at)} to {local_minute(end)[-5:]}) "
+                f"run {info.id} ({local_minute(info.started_at)} to "
+                f"{local_minute(info.end_at)[-5:]}) "
                 f"was running then; give {remedy}",
                 param_hint=f"'{option}'",
             )
@@ -108,11 +110,11 @@ def runs(
         table.add_row(
             str(info.id),
             local_minute(info.started_at),
-            _duration(info, summary),
+            format_duration(info.duration_s if summary is None else summary.duration_min * 60),
             "—"
             if summary is None or summary.distance_km is None
             else f"{summary.distance_km:.1f} km",
-            pace_text(summary),
+            "—" if summary is None else Units().pace(summary.running_min, summary.distance_km),
             flags_text(summary),
             source_label(info.source),
         )
@@ -121,28 +123,12 @@ def runs(
         console.print("no runs yet: `heavylegs record --sim` records a simulated one")
 
 
-def pace_text(summary: RunSummary | None) -> str:
-    """min:ss per km over the running time; '—' without a distance."""
-    if summary is None or not summary.distance_km or summary.running_min <= 0:
-        return "—"
-    seconds = round(summary.running_min * 60 / summary.distance_km)
-    return f"{seconds // 60}:{seconds % 60:02d} /km"
-
-
 def flags_text(summary: RunSummary | None) -> str:
     if summary is None or not summary.flags:
         return "none"
     first = min(summary.flags, key=lambda f: f.onset_min)
     kinds = ", ".join(dict.fromkeys(f.kind.replace("_", " ") for f in summary.flags))
     return f"{kinds} (from {first.onset_min:.0f} min)"
-
-
-def _duration(info: RunInfo, summary: RunSummary | None) -> str:
-    seconds = info.duration_s if summary is None else summary.duration_min * 60
-    if seconds is None:
-        return "—"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60}:{minutes % 60:02d} h" if minutes >= 60 else f"{minutes} min"
 
 
 def version_callback(value: bool) -> None:

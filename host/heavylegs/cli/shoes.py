@@ -68,13 +68,13 @@ def _known_pods(store: Store, pods: tuple[str, ...]) -> tuple[str, ...]:
 @shoe_app.callback()
 def _default(ctx: typer.Context, db: Path | None = DbOption) -> None:
     if ctx.invoked_subcommand is None:
-        _show(db_path(db))
+        _show_store(db_path(db))
 
 
 @shoe_app.command("list")
 def list_(db: Path | None = DbOption) -> None:
     """Every pair with its runs, distance, impact trend and mileage alert."""
-    _show(db_path(db))
+    _show_store(db_path(db))
 
 
 @shoe_app.command()
@@ -117,10 +117,11 @@ def add(
                 )
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
-    console.print(
-        f"{pair.name}: pods {', '.join(pods)} from {local_day(pair.in_service_at)}", highlight=False
-    )
-    _show(path)
+            console.print(
+                f"{pair.name}: pods {', '.join(pods)} from {local_day(pair.in_service_at)}",
+                highlight=False,
+            )
+            _show(store, diary)
 
 
 @shoe_app.command()
@@ -144,14 +145,16 @@ def assign(
                 pair = diary.assign_pods(name, pods, since)
             except ValueError as exc:
                 raise HeavylegsError(str(exc)) from exc
-    console.print(f"{pair.name}: pods {', '.join(pods)} from {local_day(since)}", highlight=False)
-    if before is not None and pair.in_service_at < before.in_service_at:
-        console.print(
-            f"{pair.name}: in service from {local_day(pair.in_service_at)} now "
-            f"(was {local_day(before.in_service_at)})",
-            highlight=False,
-        )
-    _show(path)
+            console.print(
+                f"{pair.name}: pods {', '.join(pods)} from {local_day(since)}", highlight=False
+            )
+            if before is not None and pair.in_service_at < before.in_service_at:
+                console.print(
+                    f"{pair.name}: in service from {local_day(pair.in_service_at)} now "
+                    f"(was {local_day(before.in_service_at)})",
+                    highlight=False,
+                )
+            _show(store, diary)
 
 
 @shoe_app.command()
@@ -165,21 +168,25 @@ def retire(
     """Retire a pair: runs after the date no longer count on it."""
     path = db_path(db)
     at = time.time() if on is None else parse_date(on)
-    with open_store(path), Diary(path) as diary:
+    with open_store(path) as store, Diary(path) as diary:
         try:
             pair = diary.retire_pair(name, at)
         except ValueError as exc:
             raise HeavylegsError(str(exc)) from exc
-    console.print(f"{pair.name}: retired {local_day(at)}", highlight=False)
-    _show(path)
+        console.print(f"{pair.name}: retired {local_day(at)}", highlight=False)
+        _show(store, diary)
 
 
-def _show(path: Path) -> None:
-    with open_store(path) as store:
-        latest = store.latest_run()
-        with Diary(path) as diary:
-            history = [] if latest is None else history_until(store, diary, latest)
-            shelf = diary.shoe_shelf()
+def _show_store(path: Path) -> None:
+    with open_store(path) as store, Diary(path) as diary:
+        _show(store, diary)
+
+
+def _show(store: Store, diary: Diary) -> None:
+    """The shelf as it stands, from the store and diary a command already has open."""
+    latest = store.latest_run()
+    history = [] if latest is None else history_until(store, diary, latest)
+    shelf = diary.shoe_shelf()
     shoes = shoe_histories(history, shelf)
     worn = {s.name for s in shoes if s.named}
     table = Table(title="Shoes", title_justify="left")

@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from heavylegs.analysis.session import Session, load_session, pod_clock_zero
+from heavylegs.analysis.session import Session, load_session
 from heavylegs.export.fit_codec import (
     BYTE,
     ENUM,
@@ -62,7 +62,6 @@ __all__ = [
     "crc16",
     "encode_activity",
     "encode_run",
-    "first_stride_unix",
 ]
 
 MANUFACTURER_DEVELOPMENT = 255
@@ -127,48 +126,18 @@ _SUMMARY_NUMS = {
 _SUMMARY_DEV = (DevField(2), DevField(3), DevField(5))
 
 
-def encode_activity(
-    session: Session,
-    *,
-    first_stride_at: float | None = None,
-    laps: Sequence[LapBounds] | None = None,
-) -> bytes:
-    """The session as a complete FIT activity file.
-
-    `first_stride_at` is the unix time of the run's first initial contact (default:
-    the session's start); `laps` are a watch's laps to use instead of one per km.
-    """
-    start = session.started_at if first_stride_at is None else first_stride_at
+def encode_activity(session: Session, *, laps: Sequence[LapBounds] | None = None) -> bytes:
+    """The session as a complete FIT activity file, its records dated from its first
+    stride (its start when that is not known); `laps` are a watch's laps to use
+    instead of one per km."""
+    start = session.started_at if session.first_stride_at is None else session.first_stride_at
     activity = build_activity(session, start, laps)
     return _encode(session, activity)
 
 
 def encode_run(store: Store, run: RunInfo, laps: Sequence[LapBounds] | None = None) -> bytes:
     """A stored run as a FIT activity, its records dated by its first stride."""
-    session = load_session(store, run)
-    return encode_activity(session, first_stride_at=first_stride_unix(store, run), laps=laps)
-
-
-def first_stride_unix(store: Store, run: RunInfo) -> float:
-    """When the run's first stride landed: a live run starts before the runner does.
-
-    Each recording dates its first stride by the best clock it has: the host's
-    receive times (the least late one), the fitted pod clock, or the pod session's
-    start; the run's start time is the last resort.
-    """
-    candidates = []
-    for rec in run.recordings:
-        if not rec.stride_count or rec.first_ic_ms is None:
-            continue
-        first_s = rec.first_ic_ms / 1000
-        pod_zero = pod_clock_zero(store.stride_table(rec.id, ("ic_ms", "host_time")))
-        if pod_zero is not None:
-            candidates.append(pod_zero + first_s)
-        elif rec.clock_offset_s is not None and rec.clock_rate is not None:
-            candidates.append(rec.clock_offset_s + rec.clock_rate * first_s)
-        elif rec.started_at is not None:
-            candidates.append(rec.started_at + first_s)
-    return min(candidates, default=run.started_at)
+    return encode_activity(load_session(store, run), laps=laps)
 
 
 def _encode(session: Session, activity: FitActivity) -> bytes:

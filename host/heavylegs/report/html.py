@@ -30,7 +30,7 @@ from heavylegs.report.summary import (
 )
 from heavylegs.report.terms import EXPLAIN, Units
 from heavylegs.report.watch_plots import watch_section
-from heavylegs.store import RunInfo, Store
+from heavylegs.store import Store
 
 HISTORY_PAGE = "history.html"
 
@@ -59,10 +59,6 @@ def write_report(
 
         write_history(store, analysis, out_path.parent / HISTORY_PAGE, out_path.name, units)
     return out_path
-
-
-def render_report(store: Store, run: RunInfo) -> str:
-    return render_analysis(analyse_run(store, run), run_notes(store, run))
 
 
 def render_analysis(

@@ -150,10 +150,6 @@ def headline(figures: RunFigures, units: Units) -> list[tuple[str, str, str]]:
     ]
 
 
-def summarise_run(store: Store, run: RunInfo) -> dict[str, FootSummary]:
-    return {foot: summarise(data) for foot, data in load_feet(store, run).items()}
-
-
 # --- formatting shared with the HTML report -------------------------------------------
 
 

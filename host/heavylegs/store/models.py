@@ -8,6 +8,11 @@ from datetime import datetime
 from typing import Any
 
 FEET = ("left", "right")
+# Runs from different sources agree on their times only to the second: a FIT file
+# dates its start and records in whole seconds, so the same run exported and imported
+# back starts up to a second off, and a run that ends as the next begins may seem to
+# share a fraction of a second with it. Less than this apart is the same moment.
+CLASH_TOLERANCE_S = 1.0
 # Same order as heavylegs_pod.wire.STRIKE_NAMES; the schema's CHECK constraint repeats it.
 STRIKE_CLASSES = ("unknown", "rearfoot", "midfoot", "forefoot")
 
@@ -280,10 +285,31 @@ class RunInfo:
             return self.ended_at - self.started_at
         return None
 
+    @property
+    def end_at(self) -> float:
+        """When the runner was back (unix s): a FIT summary's elapsed time counts its
+        pauses, since the runner was still out; a run of no known length ends as it starts."""
+        if self.imported is not None:
+            return self.started_at + self.imported.elapsed_s
+        return self.started_at + (self.duration_s or 0.0)
+
+    def clashes(self, start: float, end: float) -> bool:
+        """Whether a run from `start` to `end` (unix s) was at the same time as this one."""
+        return spans_clash(self.started_at, self.end_at, start, end)
+
     def feet(self) -> tuple[str, ...]:
         """Feet with at least one recording, left first."""
         present = {rec.foot for rec in self.recordings}
         return tuple(foot for foot in FEET if foot in present)
+
+
+def spans_clash(start: float, end: float, other_start: float, other_end: float) -> bool:
+    """Two runs from `start` to `end` and `other_start` to `other_end` (unix s) are the
+    same time, which one runner cannot run twice: they share a second or more, or start
+    within a second of each other (which also catches a run too short to have a span).
+    Touching end to start, or sharing less than a second, they are two runs."""
+    shared = min(end, other_end) - max(start, other_start)
+    return abs(start - other_start) < CLASH_TOLERANCE_S or shared >= CLASH_TOLERANCE_S
 
 
 @dataclass(frozen=True, slots=True)
