@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -241,6 +241,7 @@ CASES: dict[str, Case] = {
         ("import", "{good_export}", "--at", "2026-01-01"), "says when its run started"
     ),
     "import-runs-clash": Case(("import", "{clashing_export}"), "holds other strides"),
+    "import-runs-overlap": Case(("import", "{overlapping_export}"), "overlaps run 1"),
     "import-runs-cut-mid-line": Case(
         ("import", "{cut_export}"), "cut-export.csv is cut short at line 5"
     ),
@@ -324,6 +325,13 @@ def _seed(home: Path) -> None:
     (home / "bad-export.csv").write_text("\n".join([*rows[:2], ",".join(bad), *rows[3:]]) + "\n")
     # the seeded run's start with one stride fewer: another run claiming the same time
     (home / "clash.csv").write_text("\n".join(rows[:-1]) + "\n")
+    # the same strides two minutes later: inside the stored run, not at its start
+    col = rows[0].split(",").index("run_started_at")
+    start = rows[1].split(",")[col]
+    later = datetime.fromisoformat(start) + timedelta(minutes=2)
+    (home / "overlap.csv").write_text(
+        "\n".join(r.replace(start, later.isoformat()) for r in rows) + "\n"
+    )
     # an export cut off in the middle of its fifth line, as a full disk leaves it
     (home / "cut-export.csv").write_text("\n".join([*rows[:4], rows[4][: len(rows[4]) // 2]]))
     (home / "damaged.db").write_bytes(bytes(range(256)) * 16)
@@ -384,6 +392,7 @@ def _run_case(root: Path, seeded: Path, name: str, case: Case) -> Outcome:
         "good_export": home / "export.csv",
         "bad_export": home / "bad-export.csv",
         "clashing_export": home / "clash.csv",
+        "overlapping_export": home / "overlap.csv",
         "cut_export": home / "cut-export.csv",
         "fit": home / "run.fit",
         "cut_fit": home / "cut.fit",

@@ -186,6 +186,12 @@ def _held(store: Store, stored: list[RunInfo], run: ImportedRun, started_at: flo
                 f"imported from {other.imported.file_name} as a summary only; nothing imported"
             )
         if abs(other.started_at - started_at) >= CLASH_TOLERANCE_S:
+            if other.clashes(started_at, end):
+                # two runs at once would count the same kilometres twice
+                raise HeavylegsError(
+                    f"{run.path} overlaps run {other.id} ({local_minute(other.started_at)}), "
+                    "which holds other strides; nothing imported"
+                )
             continue
         counts = {rec.foot: rec.stride_count for rec in other.recordings}
         if counts == {foot: len(strides) for foot, (_, strides) in run.feet.items()}:
