@@ -1,5 +1,8 @@
 """The one matcher every bench and test scores contacts with (host/heavylegs/evaluation.py)."""
 
+import numpy as np
+import pytest
+
 from heavylegs import evaluation as ev
 
 
@@ -47,3 +50,29 @@ def test_cadence_ignores_stops_between_bouts():
 def test_marks_inside_contacts_match_the_contact_that_holds_them():
     m = ev.match_marks_in_contacts([0.0, 1.0], [0.3, 1.3], [0.2, 0.25, 1.2, 5.0], 0.0)
     assert len(m.pairs) == 2 and m.extra == [] and len(m.missed) == 2
+
+
+def test_cadence_of_marks_inside_contacts_sees_past_their_grid_and_wander():
+    # 0.79 s strides; each mark lands 150-250 ms into its stance (pyshoe's zero-
+    # velocity marks wander so), snapped to a 25 ms grid; the last stance before the
+    # stop is long and its mark 0.4 s late. The median of single true strides reads
+    # 0.800 s (150 steps/min, 1.9 off the true 151.9); over the same strides, pairs
+    # apart, the marks give the contacts' cadence.
+    rng = np.random.default_rng(5)
+    ics = 1.0 + 0.79 * np.arange(25)
+    marks = np.round((ics + rng.uniform(0.15, 0.25, len(ics))) / 0.025) * 0.025
+    marks[-1] += 0.4
+    tos = ics + 0.7
+    s = ev.score_marks("x", ics, tos, marks, 0.0)
+    assert s.matched == 25
+    assert abs(ev.cadence_spm(marks) - 120 / 0.79) > 1.0
+    assert s.cadence_found_spm == pytest.approx(120 / 0.79)
+    assert s.cadence_err_spm < 0.3
+
+
+def test_cadence_of_marks_leaves_out_the_strides_of_a_missed_contact_on_both_sides():
+    ics = [0.0, 1.0, 2.0, 3.5, 4.0]  # the fourth contact found 0.5 s late, not matched
+    marks = [0.2, 1.2, 2.2, 3.2, 4.2]
+    s = ev.score_marks("x", ics, [i + 0.3 for i in ics], marks, 0.0)
+    assert s.missed == 1 and s.extra == 1
+    assert s.cadence_true_spm == s.cadence_found_spm == 120.0

@@ -247,6 +247,7 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_DOWN_Y0] = rnd.between(-65536, 65536)
     k[K.S_DOWN_Y1] = rnd.between(-65536, 65536)
     k[K.S_DOWN_SUM] = rnd.between(0, 2000 * 65536 // 2)
+    k[K.S_YAW_SUM] = rnd.between(0, 8000 * 65536)
 
 
 def _random_case_buffers():

@@ -26,7 +26,9 @@ MCU, 64-bit on the unix port), so every product is bounded:
   v below 2**21, x below 2**24);
 - sums over a contact (roll, strike) are bounded by the contact window, which
   the engine limits when it is built; the swing angle (S_SWING_SUM) stops
-  growing at its threshold, or at the swing timeout;
+  growing at its threshold, or at the swing timeout; the yaw turned in a
+  push-off (S_YAW_SUM) grows only within the contact window, so with the swing
+  angle it stays below 2**31;
 - the sample index n must stay below 2**31 (60 days of sensor clock at 416 Hz):
   a 32-bit MCU refuses a larger first index at the call (OverflowError), where the
   native engine before went on in big ints, allocating every sample past 2**30.
@@ -104,7 +106,9 @@ S_DOWN_N = const(58)
 S_DOWN_Y0 = const(59)
 S_DOWN_Y1 = const(60)
 S_DOWN_SUM = const(61)  # S_SWING_SUM at S_DOWN_N
-K_SIZE = const(62)
+# In PUSH, past the push-off: the yaw turned on smooth samples (rate counts x samples).
+S_YAW_SUM = const(62)
+K_SIZE = const(63)
 
 SEEK_SWING = const(0)
 ARMED = const(1)
@@ -248,6 +252,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_PEAK] = gp
             k[S_SOFT_N] = 0
             k[S_DOWN_N] = 0
+            k[S_YAW_SUM] = 0
         elif k[S_PENDING] and n - k[S_SINCE] > k[P_MAX_SWING]:
             event = EV_NO_NEXT_CONTACT
     elif state == ARMED:
@@ -276,7 +281,12 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             turned = 0
             k[S_SINCE] = n
             k[S_SWING_PEAK] = 0
+            k[S_YAW_SUM] = 0
         k[S_SWING_SUM] = turned
+        # a pivot step's swing (PUSH saw the foot yaw by a swing's angle) can land
+        swung = turned
+        if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
+            swung += k[S_YAW_SUM]
         # Only a swing that has turned the toe up by a real swing's angle can land:
         # the snap of the toe leaving the ground (a 5 g jolt as the pitch rate
         # rebounds past the swing threshold) is not a landing.
@@ -305,7 +315,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 + (jolt_z if jolt_z >= 0 else -jolt_z)
             )
             jolted = jolt > jerk_thr >> 1
-        if jerk > jerk_thr and jolted and gp < peak >> 1 and turned > k[P_SWING_ANGLE]:
+        if jerk > jerk_thr and jolted and gp < peak >> 1 and swung > k[P_SWING_ANGLE]:
             k[S_SOFT_N] = 0
             event = EV_IMPACT
         elif n - k[S_SINCE] > k[P_MAX_SWING]:
@@ -315,7 +325,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_SUM] = 0
             if k[S_PENDING]:
                 event = EV_NO_NEXT_CONTACT
-        elif gp < -k[P_SWING_THR] and turned > k[P_SWING_ANGLE] and peak > k[P_FLAT_THR]:
+        elif gp < -k[P_SWING_THR] and swung > k[P_SWING_ANGLE] and peak > k[P_FLAT_THR]:
             # After a swing the toe only turns down this fast once the heel is on
             # the ground (the slap). A heel strike too soft to jolt past the
             # threshold (slow walking, a 100 Hz source resampled) is taken as the
@@ -352,6 +362,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                     elif k[S_PENDING]:
                         event = EV_NO_NEXT_CONTACT
                     k[S_SWING_PEAK] = 0
+                    k[S_YAW_SUM] = 0
                     rested = 0
                 k[S_FLAT_COUNT] = rested
             else:
@@ -434,6 +445,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                     k[S_FLAT_COUNT] = 0
                     k[S_SWING_PEAK] = 0
                     k[S_SWING_SUM] = 0
+                    k[S_YAW_SUM] = 0
                     k[S_MIN_GP] = gp
                     k[S_MIN_N] = n
                     k[S_Y_BEFORE] = prev_gp
@@ -450,6 +462,7 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_FLAT_COUNT] = 0
                 k[S_SWING_PEAK] = 0
                 k[S_SWING_SUM] = 0
+                k[S_YAW_SUM] = 0
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
@@ -462,11 +475,16 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_X] = 0
                 k[S_T] = 0
         else:  # PUSH: the last negative excursion before the swing is the push-off
-            if gp < -k[P_PUSH_THR] and k[S_SWING_PEAK] > k[P_SWING_THR]:
+            if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
+                # the foot has yawed by a swing's angle: a pivot step's swing is under
+                # way, and a toe-down turn now is its return before landing
+                pass
+            elif gp < -k[P_PUSH_THR] and k[S_SWING_PEAK] > k[P_SWING_THR]:
                 # down again after a rise that never became a swing (a heel slap's
                 # rebound): the push-off is this new excursion, not the slap
                 k[S_SWING_PEAK] = 0
                 k[S_SWING_SUM] = 0
+                k[S_YAW_SUM] = 0
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
@@ -484,11 +502,33 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             else:
                 turned = 0
                 k[S_SWING_SUM] = 0
+            # A pivot step of a tight turn swings the foot about its vertical axis
+            # (250 dps) and lifts the toe by only 8 deg: no toe-up turn marks its
+            # swing, but a landing's jolt after a swing's angle of yaw does. Yaw, not
+            # roll (the foot rolls through every push-off), and only on smooth
+            # samples: a foot on the ground yaws little, and an impact's ringing
+            # jolts the accelerometer every sample while it shakes every gyro axis.
+            yaw = (gx * r6 + gy * r7 + gz * r8) >> _Q
+            if yaw < 0:
+                yaw = -yaw
+            # flat on the ground: gravity along the foot's own z axis, nothing more
+            flat = afz >= k[P_G_FLAT_MIN] and a2 < rest_hi
+            yaw_sum = k[S_YAW_SUM]
+            if gp > -k[P_PUSH_THR] and jerk < k[P_JERK_THR] and not flat:
+                yaw_sum += yaw
+                k[S_YAW_SUM] = yaw_sum
             if turned > k[P_SWING_ANGLE]:
                 # the toe has turned up by a swing's angle without a pause: the swing
                 # has begun, so that minimum was toe-off
                 event = EV_TOE_OFF
-            elif resting:
+            elif jerk > k[P_JERK_THR] and yaw_sum > k[P_SWING_ANGLE]:
+                # that minimum was toe-off, and this jolt is the landing: the swing's
+                # angle goes with it, so the landing is taken on the next sample
+                k[S_SWING_SUM] = yaw_sum
+                event = EV_TOE_OFF
+            elif resting and (flat or yaw < k[P_FLAT_THR]):
+                # (a pivot step's swing holds the pitch quiet at about 1 g: its yaw
+                # says the foot is not at rest)
                 flat_count = k[S_FLAT_COUNT] + 1
                 k[S_FLAT_COUNT] = flat_count
                 # the swing can pause near zero pitch rate at ~1 g for a few tens of
@@ -658,6 +698,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 p[S_SWING_PEAK] = gp
                 p[S_SOFT_N] = 0
                 p[S_DOWN_N] = 0
+                p[S_YAW_SUM] = 0
             elif p[S_PENDING] and n - p[S_SINCE] > p[P_MAX_SWING]:
                 event = EV_NO_NEXT_CONTACT
         elif state == ARMED:
@@ -680,7 +721,11 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 turned = 0
                 p[S_SINCE] = n
                 p[S_SWING_PEAK] = 0
+                p[S_YAW_SUM] = 0
             p[S_SWING_SUM] = turned
+            swung = turned
+            if p[S_YAW_SUM] > p[P_SWING_ANGLE]:
+                swung += p[S_YAW_SUM]
             pjx = (p[S_PJX] ^ sign) - sign
             pjy = (p[S_PJY] ^ sign) - sign
             pjz = (p[S_PJZ] ^ sign) - sign
@@ -720,7 +765,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                     jolt += d_jolt
                 if jolt > jerk_thr >> 1:
                     jolted = 1
-            if jerk > jerk_thr and jolted and gp < peak >> 1 and turned > p[P_SWING_ANGLE]:
+            if jerk > jerk_thr and jolted and gp < peak >> 1 and swung > p[P_SWING_ANGLE]:
                 p[S_SOFT_N] = 0
                 event = EV_IMPACT
             elif n - p[S_SINCE] > p[P_MAX_SWING]:
@@ -730,7 +775,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                 p[S_SWING_SUM] = 0
                 if p[S_PENDING]:
                     event = EV_NO_NEXT_CONTACT
-            elif gp < -p[P_SWING_THR] and turned > p[P_SWING_ANGLE] and peak > p[P_FLAT_THR]:
+            elif gp < -p[P_SWING_THR] and swung > p[P_SWING_ANGLE] and peak > p[P_FLAT_THR]:
                 soft_n = p[S_SOFT_N]
                 if soft_n == 0:
                     p[S_SOFT_N] = n
@@ -753,6 +798,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                         elif p[S_PENDING]:
                             event = EV_NO_NEXT_CONTACT
                         p[S_SWING_PEAK] = 0
+                        p[S_YAW_SUM] = 0
                         rested = 0
                     p[S_FLAT_COUNT] = rested
                 else:
@@ -832,6 +878,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                         p[S_FLAT_COUNT] = 0
                         p[S_SWING_PEAK] = 0
                         p[S_SWING_SUM] = 0
+                        p[S_YAW_SUM] = 0
                         p[S_MIN_GP] = gp
                         p[S_MIN_N] = n
                         p[S_Y_BEFORE] = prev_gp
@@ -848,6 +895,7 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                     p[S_FLAT_COUNT] = 0
                     p[S_SWING_PEAK] = 0
                     p[S_SWING_SUM] = 0
+                    p[S_YAW_SUM] = 0
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
@@ -859,9 +907,12 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                     p[S_X] = 0
                     p[S_T] = 0
             else:
-                if gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
+                if p[S_YAW_SUM] > p[P_SWING_ANGLE]:
+                    pass
+                elif gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
                     p[S_SWING_PEAK] = 0
                     p[S_SWING_SUM] = 0
+                    p[S_YAW_SUM] = 0
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
@@ -877,9 +928,22 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
                         p[S_SWING_PEAK] = gp
                     turned = p[S_SWING_SUM] + gp
                 p[S_SWING_SUM] = turned
+                yaw = (gx * r6 + gy * r7 + gz * r8) >> _Q
+                if yaw < 0:
+                    yaw = -yaw
+                flat = 0
+                if afz >= p[P_G_FLAT_MIN] and a2 < rest_hi:
+                    flat = 1
+                yaw_sum = p[S_YAW_SUM]
+                if gp > -p[P_PUSH_THR] and jerk < p[P_JERK_THR] and flat == 0:
+                    yaw_sum += yaw
+                    p[S_YAW_SUM] = yaw_sum
                 if turned > p[P_SWING_ANGLE]:
                     event = EV_TOE_OFF
-                elif resting:
+                elif jerk > p[P_JERK_THR] and yaw_sum > p[P_SWING_ANGLE]:
+                    p[S_SWING_SUM] = yaw_sum
+                    event = EV_TOE_OFF
+                elif resting and (flat or yaw < p[P_FLAT_THR]):
                     flat_count = p[S_FLAT_COUNT] + 1
                     p[S_FLAT_COUNT] = flat_count
                     if flat_count >= 3 * p[P_FLAT_NEEDED]:

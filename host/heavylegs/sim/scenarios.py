@@ -99,6 +99,23 @@ def _warm_up() -> tuple[Segment, ...]:
     )
 
 
+def _pivot_turns(until_s: float) -> tuple[Turn, ...]:
+    """Turns on the spot by pivot steps, as in a small hall: a U-turn every 15 s and
+    a corner between them, alternately left and right."""
+    turns = []
+    t = 20.0
+    k = 0
+    while t < until_s - 5.0:
+        side = 1.0 if k % 2 else -1.0
+        if k % 2 == 0:
+            turns.append(Turn(at_s=t, angle_deg=180.0 * side, duration_s=1.6, pivot=True))
+        else:
+            turns.append(Turn(at_s=t, angle_deg=90.0 * side, duration_s=1.0, pivot=True))
+        t += 7.5
+        k += 1
+    return tuple(turns)
+
+
 def _tight_turns(until_s: float) -> tuple[Turn, ...]:
     turns = []
     t = 20.0
@@ -312,6 +329,15 @@ SCENARIOS: dict[str, Scenario] = {
             "U-turn (180 deg in 2.5 s) every minute",
             3.0,
             replace(_NATURAL, turns=_tight_turns(_m(3.0))),
+            confounders=("turns",),
+        ),
+        Scenario(
+            "pivot-turns",
+            "easy run in a small hall: every 15 s a U-turn (180 deg in 1.6 s) and between "
+            "them a corner (90 deg in 1 s), both turned by pivot steps that swing the "
+            "foot 8 deg in pitch and 250 dps in yaw",
+            3.0,
+            replace(_NATURAL, turns=_pivot_turns(_m(3.0))),
             confounders=("turns",),
         ),
         Scenario(

@@ -52,6 +52,10 @@ class Turn:
     at_s: float
     angle_deg: float  # left turn positive
     duration_s: float = 3.0
+    # Made by pivot steps, as a runner turns on the spot (real running, pyshoe: a
+    # swing of about 8 deg of pitch and 250 dps of yaw): short, flat steps at half
+    # speed whose swing turns the foot about its vertical axis more than lifts the toe.
+    pivot: bool = False
 
 
 @dataclass(frozen=True, slots=True)

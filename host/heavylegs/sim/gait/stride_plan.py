@@ -114,6 +114,10 @@ class _Course:
             for tr in self.p.turns
         )
 
+    def pivoting(self, t: float) -> bool:
+        """Within a turn made by pivot steps."""
+        return any(tr.pivot and 0.0 <= t - tr.at_s <= tr.duration_s for tr in self.p.turns)
+
     def turn_rate(self, t: float) -> float:
         """|heading rate|, rad/s."""
         rate = 0.0
@@ -138,6 +142,13 @@ def _bouts(p: RunParams) -> list[tuple[float, float]]:
         edges = out
     # A bout needs room for a few strides to be a bout at all.
     return [(a, b) for a, b in edges if b - a >= 4.0]
+
+
+# A pivot step (Turn.pivot): half speed, a flat landing and a shallow push-off, so
+# the swing lifts the toe by about 8 deg where a running swing lifts it by 60-80.
+_PIVOT_SPEED = 0.5
+_PIVOT_STRIKE_DEG = 1.0
+_PIVOT_PUSH_DEG = -10.0
 
 
 def _running_at(p: RunParams, speed: float, grade: float) -> tuple[float, float, float, float]:
@@ -191,7 +202,12 @@ def plan_run(params: RunParams, *, seed: int = 0) -> Plan:
             edge = min(t_eval - b_start, b_end - t_eval)
             speed *= 0.6 + 0.4 * _smoothstep(edge / 3.0)
             if gait == "run":
+                pivot = course.pivoting(t_eval)
+                if pivot:
+                    speed *= _PIVOT_SPEED
                 cadence, gct, strike, push = _running_at(p, speed, grade)
+                if pivot:
+                    strike, push = _PIVOT_STRIKE_DEG * DEG, _PIVOT_PUSH_DEG * DEG
                 lag = p.to_lag_ms * 1e-3
             else:
                 cadence, gct, strike, push = _walking_at(p, speed, grade)
