@@ -207,7 +207,8 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_PAZ] = rnd.between(-32768, 32767)
     k[K.S_PREV_GP] = rnd.between(-65536, 65536)
     k[K.S_SWING_PEAK] = rnd.between(0, 65536)
-    k[K.S_IC_N] = n - rnd.between(0, 3000)
+    # half the cases inside a contact's time limit, where the contact states branch most
+    k[K.S_IC_N] = n - rnd.between(0, 3000 if rnd.bits() % 2 else 200)
     k[K.S_STRIKE_SUM] = rnd.between(-contact, contact)
     k[K.S_SLAP_DONE] = rnd.between(0, 1)
     k[K.S_SLAP_MOVED] = rnd.between(0, 1)
