@@ -39,6 +39,12 @@ import sys
 import micropython
 from micropython import const
 
+if sys.implementation.name != "micropython":
+    # burst_viper takes its arrays as typed pointers, as mpy-cross keeps a viper
+    # function's first two locals in registers and `p` is read all through a step;
+    # CPython evaluates the annotations at the def
+    ptr16 = ptr32 = object
+
 # parameters, set once by GaitEngine.__init__
 P_SWING_THR = const(0)
 P_FLAT_THR = const(1)
@@ -566,16 +572,13 @@ def burst_py(k, rows, samples, i, end, n0):
 
 
 @micropython.viper
-def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
+def burst_viper(p: ptr32, r: ptr32, q: ptr16, i: int, end: int, n0: int) -> int:
     """The viper twin of burst_py: same contract, step for step, on machine words.
 
     The body of the loop is step_py line for line. Loads of values that may be
     negative go through `(w ^ sign) - sign`: ptr32 loads zero-extend on a 64-bit
     port (the unix port of the tests) and are already signed on the 32-bit MCUs,
     where this costs two instructions; ptr16 loads zero-extend everywhere."""
-    p = ptr32(k)
-    q = ptr16(samples)
-    r = ptr32(rows)
     sign = 1
     sign <<= 31  # shifted at run time: a folded constant would not be a machine int
     r0 = (r[0] ^ sign) - sign
@@ -587,14 +590,15 @@ def burst_viper(k, rows, samples, i: int, end: int, n0: int) -> int:
     r6 = (r[6] ^ sign) - sign
     r7 = (r[7] ^ sign) - sign
     r8 = (r[8] ^ sign) - sign
+    q = ptr16(int(q) + 12 * i)  # steps a sample at a time: constant offsets below
     while i < end:
-        b = 6 * i
-        gx = (q[b] ^ 32768) - 32768
-        gy = (q[b + 1] ^ 32768) - 32768
-        gz = (q[b + 2] ^ 32768) - 32768
-        ax = (q[b + 3] ^ 32768) - 32768
-        ay = (q[b + 4] ^ 32768) - 32768
-        az = (q[b + 5] ^ 32768) - 32768
+        gx = (q[0] ^ 32768) - 32768
+        gy = (q[1] ^ 32768) - 32768
+        gz = (q[2] ^ 32768) - 32768
+        ax = (q[3] ^ 32768) - 32768
+        ay = (q[4] ^ 32768) - 32768
+        az = (q[5] ^ 32768) - 32768
+        q = ptr16(int(q) + 12)
         n = n0 + i
         i += 1
         gp = -(gx * r3 + gy * r4 + gz * r5) >> _Q

@@ -42,29 +42,30 @@ def unpack_pairs_py(raw, words, samples, have_gyro):
 if sys.implementation.name == "micropython":
 
     @micropython.viper
-    def unpack_pairs_viper(raw, words: int, samples, have_gyro: int) -> int:
+    def unpack_pairs_viper(raw: ptr8, words: int, samples: ptr16, have_gyro: int) -> int:
         """The viper twin of unpack_pairs_py: same contract, machine-word arithmetic.
 
+        `raw` and `samples` step along as pointers, so every byte is read at a constant
+        offset (one load instruction, where an index costs an add or two), and `raw`
+        and `words`, the first two locals, are the ones mpy-cross keeps in registers.
         bench/firmware_speed.py measures the gain over the pure-Python twin."""
-        src = ptr8(raw)
-        dst = ptr16(samples)
         n = 0
-        offset = 0
-        for _ in range(words):
-            tag = src[offset] >> 3
-            if tag == 1 or (tag == 2 and have_gyro):
-                base = 6 * n
-                if tag == 2:
-                    base += 3
-                dst[base] = src[offset + 1] | (src[offset + 2] << 8)
-                dst[base + 1] = src[offset + 3] | (src[offset + 4] << 8)
-                dst[base + 2] = src[offset + 5] | (src[offset + 6] << 8)
-                if tag == 2:
-                    n += 1
-                    have_gyro = 0
-                else:
-                    have_gyro = 1
-            offset += 7
+        while words > 0:
+            words -= 1
+            tag = raw[0] >> 3
+            if tag == 1:
+                samples[0] = raw[1] | (raw[2] << 8)
+                samples[1] = raw[3] | (raw[4] << 8)
+                samples[2] = raw[5] | (raw[6] << 8)
+                have_gyro = 1
+            elif tag == 2 and have_gyro:
+                samples[3] = raw[1] | (raw[2] << 8)
+                samples[4] = raw[3] | (raw[4] << 8)
+                samples[5] = raw[5] | (raw[6] << 8)
+                samples = ptr16(int(samples) + 12)
+                n += 1
+                have_gyro = 0
+            raw = ptr8(int(raw) + 7)
         if have_gyro:
             return -(n + 1)
         return n
