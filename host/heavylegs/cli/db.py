@@ -120,7 +120,8 @@ def _health_lines(report: HealthReport) -> list[str]:
     verdict = "ok" if report.ok else "DAMAGED"
     lines = [f"{report.path}: {verdict}"]
     if report.problems:
-        lines.append(f"  SQLite's integrity check found {len(report.problems)} problem(s):")
+        # not all are SQLite's own: "no heavylegs tables" is ours
+        lines.append(f"  the check found {len(report.problems)} problem(s):")
         lines.extend(f"    {problem}" for problem in report.problems[:10])
         if len(report.problems) > 10:
             lines.append(f"    … and {len(report.problems) - 10} more")
@@ -129,7 +130,7 @@ def _health_lines(report: HealthReport) -> list[str]:
     lines.extend(f"  note: {note}" for note in report.notes)
     lines.append("  readable:" if report.tables else "  readable: nothing")
     lines.extend(f"    {_table_line(scan, 'readable')}" for scan in _ordered(report.tables))
-    if not report.ok:
+    if not report.ok and report.tables:
         lines.append(
             f"  to copy what is readable into a new file: heavylegs db recover --db {report.path}"
         )
