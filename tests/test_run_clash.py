@@ -26,7 +26,8 @@ TEN_MIN = 600.0
         (60.0, 120.0, True),  # inside it
         (-60.0, 2 * TEN_MIN, True),  # around it
         (0.5, 0.5, True),  # no length yet, but started with it
-        (1.0, 1.0, False),  # no length, a second later: inside, but nothing shared
+        (1.0, 1.0, True),  # no length yet, inside it: the runner was out on the first
+        (TEN_MIN - 0.5, TEN_MIN - 0.5, False),  # no length, as the first ends
         (2 * TEN_MIN, 3 * TEN_MIN, False),  # later
     ],
 )

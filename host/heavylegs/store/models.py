@@ -307,9 +307,20 @@ def spans_clash(start: float, end: float, other_start: float, other_end: float) 
     """Two runs from `start` to `end` and `other_start` to `other_end` (unix s) are the
     same time, which one runner cannot run twice: they share a second or more, or start
     within a second of each other (which also catches a run too short to have a span).
-    Touching end to start, or sharing less than a second, they are two runs."""
+    Touching end to start, or sharing less than a second, they are two runs. A run with
+    no length yet (a live run before its first stride) shares nothing, so it clashes
+    when it lies inside the other: that runner was out on the other run then."""
     shared = min(end, other_end) - max(start, other_start)
-    return abs(start - other_start) < CLASH_TOLERANCE_S or shared >= CLASH_TOLERANCE_S
+    return (
+        abs(start - other_start) < CLASH_TOLERANCE_S
+        or shared >= CLASH_TOLERANCE_S
+        or (start == end and _inside(start, other_start, other_end))
+        or (other_start == other_end and _inside(other_start, start, end))
+    )
+
+
+def _inside(moment: float, start: float, end: float) -> bool:
+    return start < moment < end - CLASH_TOLERANCE_S
 
 
 @dataclass(frozen=True, slots=True)
