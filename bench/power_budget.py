@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import sys
@@ -191,10 +192,14 @@ def simulate(minutes: float, seed: int, live: bool) -> tuple[dict, float, float]
 
 
 def bus_s_per_byte(board: dict) -> float:
-    sys.path.insert(0, str(REPO / "host"))
+    return _bus_s_per_byte(board["board_file"])
+
+
+@functools.cache
+def _bus_s_per_byte(board_file: str) -> float:
     from heavylegs.deploy.boards import load_board
 
-    bus = load_board(board["board_file"])
+    bus = load_board(board_file)
     return (8 if bus.bus_kind == "spi" else 9) / bus.bus_hz
 
 

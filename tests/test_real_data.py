@@ -82,7 +82,7 @@ def test_running_contacts_match_at_least_gaitmaps(figures):
 
 
 # Cadence of the same strides on both sides, as a median of mark pairs apart
-# (evaluation.cadence_same_strides): 0.52 steps/min, gaitmap 0.54. The median of
+# (evaluation.cadence_same_strides): 0.50 steps/min, gaitmap 0.54. The median of
 # single strides read 1.02 (gaitmap 1.88), mostly the truth marks' 25 ms grid and
 # their wander in the stance, not contact timing.
 def test_running_cadence_within_one_step_per_minute(figures):
