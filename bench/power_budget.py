@@ -210,7 +210,7 @@ def price(board: dict, s, cpu_pct: float) -> tuple[float, dict[str, float]]:
     # Record-only wakes: the wake itself, the FIFO's bytes on the bus (the core idles
     # through the transfer, awake), and the engine on every sample slept through.
     # The bus is the board file's: I2C bytes take 9 clocks with the ACK, SPI bytes 8.
-    bus_s = 0.0 if board.get("bus_in_cpu_pct") else s.i2c_bytes * bus_s_per_byte(board)
+    bus_s = 0.0 if board.get("bus_in_cpu_pct") else s.bus_bytes * bus_s_per_byte(board)
     wake_s = s.sleeps * board["wake_s"] + bus_s
     compute_s = s.asleep_s * cpu
     sleep_s = max(0.0, s.asleep_s - wake_s - compute_s)
@@ -259,7 +259,7 @@ def describe(label: str, s, start: float, end: float) -> None:
         f"{s.asleep_s / s.span_s:.1%}, radio off {s.radio_off_s / s.span_s:.1%}, advertising "
         f"{s.advertising_s / s.span_s:.1%}, connected {s.connected_s / s.span_s:.1%}; "
         f"{s.sleeps} light sleeps ({s.sleeps / s.span_s:.2f}/s), {s.radio_ons} radio starts, "
-        f"{s.advertising_events:.0f} advertisements, {s.i2c_bytes} bytes read in wakes"
+        f"{s.advertising_events:.0f} advertisements, {s.bus_bytes} bytes read in wakes"
     )
 
 

@@ -33,7 +33,7 @@ class PowerSummary:
     # Read over I2C in the wakes between light sleeps with the radio off (the
     # board reports the bytes as each sleep begins); awake with the radio on, the
     # bus time is part of awake_s already.
-    i2c_bytes: int = 0
+    bus_bytes: int = 0
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in vars(self).items()}
@@ -106,9 +106,9 @@ class PowerTimeline:
             elif kind == proto.POWER_CONNECTIONS:
                 out.connects += int(inside and value > centrals)
                 centrals = value
-            elif kind == proto.POWER_I2C:
+            elif kind == proto.POWER_BUS:
                 if inside and not radio_since_i2c:
-                    out.i2c_bytes += value
+                    out.bus_bytes += value
                 radio_since_i2c = radio
         accrue(end_s)
         return out

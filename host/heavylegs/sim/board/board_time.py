@@ -17,7 +17,7 @@ from simlink_proto import (
     BOARD_EVENT_LIGHTSLEEP,
     BOARD_EVENT_POWER,
     BOARD_EVENT_TRACE_END,
-    POWER_I2C,
+    POWER_BUS,
     POWER_SLEEP,
     WOKE_AT_TRACE_END,
     WOKE_BY_INT1,
@@ -61,8 +61,8 @@ def lightsleep(board, ms=0):
         # u8: the FIFO runs through this sleep (a record-only burst), not a nap
         fifo = 1 if board.chip.odr_mhz > _NAP_ODR_MHZ else 0
         send_board_event(BOARD_EVENT_LIGHTSLEEP, struct.pack("<IB", board.chip.tick, fifo))
-        power_event(board, POWER_I2C, board.i2c_bytes)
-        board.i2c_bytes = 0
+        power_event(board, POWER_BUS, board.bus_bytes)
+        board.bus_bytes = 0
         power_event(board, POWER_SLEEP, 1)
     if not board.radio_on:
         board.paced_by_sleep = True

@@ -100,7 +100,7 @@ class _Board:
         self.pump_started = False
         self.radio_on = True  # bluetooth.py says when BLE goes inactive
         self.paced_by_sleep = False  # radio off and light-sleeping: sleeps move time
-        self.i2c_bytes = 0
+        self.bus_bytes = 0
         self.trace_end_sent = False
         self.battery = None
         spec = os.getenv("HEAVYLEGS_SIM_BATTERY")
@@ -151,7 +151,7 @@ class I2C:
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
         raw = _bytes_of(buf)
         self._device(addr).read(memaddr, raw)
-        self._board.i2c_bytes += len(raw) + 2  # the address and register bytes too
+        self._board.bus_bytes += len(raw) + 2  # the address and register bytes too
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
         buf = bytearray(nbytes)
@@ -218,7 +218,7 @@ class SPI:
             if port.bus_id == self._id and port.selected:
                 before = port.bytes
                 port.clock(mosi, miso, n, fill, self._decodes)
-                self._board.i2c_bytes += port.bytes - before
+                self._board.bus_bytes += port.bytes - before
                 return
         if miso is not None:
             for k in range(n):

@@ -103,7 +103,7 @@ POWER_SLEEP = 1  # 1: light sleep begins; 0: it ended
 POWER_RADIO = 2  # BLE.active: 1 on, 0 off
 POWER_ADVERTISE = 3  # advertising interval in us, 0: stopped
 POWER_CONNECTIONS = 4  # centrals connected now
-POWER_I2C = 5  # bytes moved on the I2C bus since the last such event (sent as a sleep begins)
+POWER_BUS = 5  # bytes moved on the sensor bus (I2C or SPI) since the last such event (sent as a sleep begins)
 
 # What ended a deep sleep (the BOARD_EVENT_DEEPSLEEP payload).
 WOKE_BY_NOTHING = 0  # no wake source: only a reset (a charger, the button) ends it
