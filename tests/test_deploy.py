@@ -322,6 +322,7 @@ def test_a_pod_with_its_sensor_on_spi_flashes_and_passes_the_doctor(tmp_path: Pa
 
     data = json.loads((BOARDS_DIR / "sim-unix.json").read_text())
     del data["i2c"]
+    del data["imu"]["address"]  # chip select picks the chip on SPI
     data["spi"] = {
         "id": sim_board.SPI_ID,
         "cs": sim_board.SPI_CS_PIN,

@@ -175,6 +175,15 @@ def test_a_malformed_bus_in_the_board_file_says_what_is_wrong():
     check(i2c_board.imu_bus is i2c_board.i2c, "the I2C path must be machine.I2C itself")
 
 
+def test_an_imu_address_on_an_spi_board_is_not_read():
+    # the host refuses one; a pod flashed before that must still boot
+    _spi_chip()
+    config = {"spi": SPI_BOARD["spi"], "imu": dict(SPI_BOARD["imu"], address="cs")}
+    board = Board(config)
+    imu = LSM6DS(board.imu_bus, board.imu_address)
+    check(imu.odr_hz > 0, "the sensor did not start")
+
+
 class _RecordingSpi:
     """Passes transfers through to the simulated SPI bus and keeps what came back."""
 
