@@ -160,6 +160,8 @@ def test_a_malformed_bus_in_the_board_file_says_what_is_wrong():
         ({"imu": {"int1": 20}}, "'i2c' or 'spi', is missing"),
         (dict(SPI_BOARD, i2c={"id": 0}), "not both"),
         ({"spi": {"id": 0}, "imu": {"int1": 20}}, "spi.cs"),
+        ({"spi": {"cs": CS, "sck": 18}, "imu": {"int1": 20}}, "all of sck, mosi and miso"),
+        ({"spi": {"cs": CS, "mosi": 19, "miso": 16}, "imu": {"int1": 20}}, "or none"),
     )
     for config, words in cases:
         try:

@@ -47,9 +47,12 @@ def _spi_registers(bus):
 
     if not isinstance(bus, dict) or "cs" not in bus:
         raise ValueError("board.json: spi needs a chip-select pin, spi.cs")
+    given = ("sck" in bus) + ("mosi" in bus) + ("miso" in bus)
+    if given not in (0, 3):
+        raise ValueError("board.json: spi needs all of sck, mosi and miso, or none")
     # mode 3, which the LSM6DS's SPI expects; 10 MHz is its fastest clock
     baudrate = bus.get("baudrate", 10000000)
-    if "sck" in bus:
+    if given:
         spi = SPI(
             bus.get("id", 0),
             baudrate=baudrate,
