@@ -256,6 +256,13 @@ def test_a_silent_sensor_on_spi_is_described_by_its_spi_wiring():
     assert "nothing drives MISO" in floating and "I2C" not in floating
     wrong = flash_module.describe_sensor_fault(board, {"who_am_i": 0x6A})
     assert "answers WHO_AM_I 0x6A, not 0x6C" in wrong
+    # a bus error: SPI has no scan to report and no address jumper to check
+    failed = flash_module.describe_sensor_fault(
+        board, {"sensor_error": "OSError(5,)", "i2c_scan": []}
+    )
+    assert failed.startswith("the LSM6DSO32 on SPI bus 0 with chip select GPIO17")
+    assert "does not answer (OSError(5,))" in failed and "CS/SCK/MOSI/MISO wiring" in failed
+    assert "scan" not in failed and "address" not in failed and "SDA" not in failed
 
 
 def _pod_files(port: str) -> dict[str, bytes]:
@@ -322,6 +329,7 @@ def test_a_pod_with_its_sensor_on_spi_flashes_and_passes_the_doctor(tmp_path: Pa
 
     data = json.loads((BOARDS_DIR / "sim-unix.json").read_text())
     del data["i2c"]
+    del data["imu"]["address"]  # chip select picks the chip on SPI
     data["spi"] = {
         "id": sim_board.SPI_ID,
         "cs": sim_board.SPI_CS_PIN,

@@ -144,6 +144,32 @@ SPI_BOARD = "pico-w-lsm6dso32-spi"
         ),
         (SPI_BOARD, lambda d: d["spi"].update(id="0"), "spi.id must be an integer"),
         (SPI_BOARD, lambda d: d.update(spi=[18, 19]), "'spi' must be an object"),
+        # the pod ignores imu.address on SPI: a value there is a mistake, not a setting
+        (
+            SPI_BOARD,
+            lambda d: d["imu"].update(address="cs"),
+            "imu.address does not apply on SPI: the chip is chosen by spi.cs",
+        ),
+        (
+            SPI_BOARD,
+            lambda d: d["imu"].update(address="0x6A"),
+            "imu.address does not apply on SPI",
+        ),
+        (
+            SPI_BOARD,
+            lambda d: d["spi"].update(cs=20),
+            "GPIO 20 is wired to both spi.cs and imu.int1",
+        ),
+        (
+            I2C_BOARD,
+            lambda d: d["battery"].update(adc=8),
+            "GPIO 8 is wired to both i2c.sda and battery.adc",
+        ),
+        (
+            I2C_BOARD,
+            lambda d: d["button"].update(pin=38),
+            "GPIO 38 is wired to both led.pin and button.pin",
+        ),
     ],
 )
 def test_a_malformed_board_file_names_what_is_wrong(tmp_path: Path, board_file, change, message):
@@ -299,3 +325,31 @@ def test_firmware_board_reads_battery_led_and_button(tmp_path: Path):
     # BOOT is active low: released it reads high through its pull-up.
     assert out["esp_button"] == [0, False, True]
     assert out["nano_button"] is False  # no user button on the Nano
+
+
+def test_the_doctors_spi_probe_releases_chip_select_when_the_bus_fails(tmp_path: Path):
+    from heavylegs.deploy import podside
+
+    config = boards.load_board(SPI_BOARD).pod_json()
+    cs = config["spi"]["cs"]
+    script = (
+        "import json, machine\n"
+        "class FailingSPI(machine.SPI):\n"
+        "    def write(self, buf):\n"
+        "        raise OSError(5)\n"
+        "machine.SPI = FailingSPI\n"
+        + podside.HELPERS
+        + podside.DOCTOR
+        + f"_hl_doctor({json.dumps(json.dumps(config))}, 0, 0)\n"
+        + f"print(json.dumps(machine._get_board().pins[{cs}].value()))\n"
+    )
+    (tmp_path / "script.py").write_text(script)
+    # a pod without firmware, the case the doctor's own probe is for (and no Board,
+    # whose SpiRegisters would raise chip select again for the battery check)
+    out = run_micropython(
+        [str(tmp_path / "script.py")], [tmp_path, paths.SIM_BOARD_DIR], cwd=tmp_path, timeout=60
+    )
+    report, cs_level = (json.loads(line) for line in out.strip().splitlines()[-2:])
+    assert "OSError" in report["sensor_error"] and "who_am_i" not in report
+    assert "firmware_error" in report
+    assert cs_level == 1, "an SPI error left the chip selected"

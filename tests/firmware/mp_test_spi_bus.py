@@ -160,6 +160,8 @@ def test_a_malformed_bus_in_the_board_file_says_what_is_wrong():
         ({"imu": {"int1": 20}}, "'i2c' or 'spi', is missing"),
         (dict(SPI_BOARD, i2c={"id": 0}), "not both"),
         ({"spi": {"id": 0}, "imu": {"int1": 20}}, "spi.cs"),
+        ({"spi": {"cs": CS, "sck": 18}, "imu": {"int1": 20}}, "all of sck, mosi and miso"),
+        ({"spi": {"cs": CS, "mosi": 19, "miso": 16}, "imu": {"int1": 20}}, "or none"),
     )
     for config, words in cases:
         try:
@@ -173,6 +175,15 @@ def test_a_malformed_bus_in_the_board_file_says_what_is_wrong():
     check(board.bus_kind == "spi" and board.i2c is None, "an SPI board with an I2C bus")
     i2c_board = Board({"i2c": {"id": 0}, "imu": {"int1": 4}})
     check(i2c_board.imu_bus is i2c_board.i2c, "the I2C path must be machine.I2C itself")
+
+
+def test_an_imu_address_on_an_spi_board_is_not_read():
+    # the host refuses one; a pod flashed before that must still boot
+    _spi_chip()
+    config = {"spi": SPI_BOARD["spi"], "imu": dict(SPI_BOARD["imu"], address="cs")}
+    board = Board(config)
+    imu = LSM6DS(board.imu_bus, board.imu_address)
+    check(imu.odr_hz > 0, "the sensor did not start")
 
 
 class _RecordingSpi:

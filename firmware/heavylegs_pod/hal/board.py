@@ -6,7 +6,7 @@ described in host/heavylegs/deploy/boards.py; the ones read here:
 
     i2c      {id, scl?, sda?, freq?}             the IMU on I2C, or
     spi      {id, cs, sck?, mosi?, miso?, baudrate?}  on 4-wire SPI (one of the two)
-    imu      {address, part, int1, int2?, deep_sleep_wake?, acc_fs_g?, gyro_fs_dps?}
+    imu      {address (I2C only), part, int1, int2?, deep_sleep_wake?, acc_fs_g?, gyro_fs_dps?}
              (deep_sleep_wake: INT1 is on a pin that can wake the MCU from deep
              sleep, an ESP32 RTC GPIO; the ranges default to the part's widest)
     led      {pin, kind "pin"|"neopixel", active_low?} or absent
@@ -47,9 +47,12 @@ def _spi_registers(bus):
 
     if not isinstance(bus, dict) or "cs" not in bus:
         raise ValueError("board.json: spi needs a chip-select pin, spi.cs")
+    given = ("sck" in bus) + ("mosi" in bus) + ("miso" in bus)
+    if given not in (0, 3):
+        raise ValueError("board.json: spi needs all of sck, mosi and miso, or none")
     # mode 3, which the LSM6DS's SPI expects; 10 MHz is its fastest clock
     baudrate = bus.get("baudrate", 10000000)
-    if "sck" in bus:
+    if given:
         spi = SPI(
             bus.get("id", 0),
             baudrate=baudrate,
@@ -91,7 +94,12 @@ class Board:
         imu = _section(config, "imu", True)
         if "int1" not in imu:
             raise ValueError("board.json: imu.int1 is missing")
-        self.imu_address = _int(imu.get("address", 0x6A))
+        if self.bus_kind == "spi":
+            # chip select picks the chip and SpiRegisters ignores the address: an
+            # imu.address left in the file must not stop the pod booting
+            self.imu_address = 0x6A
+        else:
+            self.imu_address = _int(imu.get("address", 0x6A))
         self.imu_part = imu.get("part", "LSM6DSOX")
         # the driver's full-scale keywords (None: its default, the part's widest)
         self.imu_ranges = {

@@ -15,7 +15,8 @@ Keys (pins are GPIO numbers, as machine.Pin takes them):
                 out where the port's default pins for that bus are the right ones)
   spi           {id, cs, sck, mosi, miso, baudrate}: or the IMU on 4-wire SPI, mode 3,
                 chip select on GPIO cs (sck/mosi/miso as scl/sda above); a board has
-                'i2c' or 'spi', never both. On SPI imu.address does not apply
+                'i2c' or 'spi', never both. On SPI a board file has no imu.address
+                (refused: the pod ignores it there). No GPIO may be wired to two things
   imu           {part, address, int1, int2?, deep_sleep_wake?, acc_fs_g, gyro_fs_dps}:
                 sensor variant, 7-bit I2C address, the GPIOs its INT1 (FIFO
                 watermark) and INT2 pins are wired to, and the full scales the pod
@@ -182,18 +183,24 @@ def validate(data: dict[str, Any], source: str = "board file") -> None:
         raise BoardFileError(
             f"{source}: imu.part must be one of {', '.join(IMU_PARTS)}, not {imu.get('part')!r}"
         )
-    # on SPI the chip select is the address
-    address = imu.get("address", 0x6A) if data.get("spi") is None else 0x6A
-    if isinstance(address, str):
-        try:
-            address = int(address, 0)
-        except ValueError:
-            address = None
-    if address not in IMU_ADDRESSES:
-        raise BoardFileError(
-            f"{source}: imu.address must be 0x6A or 0x6B (SDO/SA0 low or high), "
-            f"not {imu.get('address')!r}"
-        )
+    if data.get("spi") is not None:
+        # the pod ignores it there, so a value in the file could only mislead people
+        if "address" in imu:
+            raise BoardFileError(
+                f"{source}: imu.address does not apply on SPI: the chip is chosen by spi.cs"
+            )
+    else:
+        address = imu.get("address", 0x6A)
+        if isinstance(address, str):
+            try:
+                address = int(address, 0)
+            except ValueError:
+                address = None
+        if address not in IMU_ADDRESSES:
+            raise BoardFileError(
+                f"{source}: imu.address must be 0x6A or 0x6B (SDO/SA0 low or high), "
+                f"not {imu.get('address')!r}"
+            )
     if "int1" not in imu:
         raise BoardFileError(f"{source}: imu.int1 is missing: the FIFO watermark needs a GPIO")
     _pin(f"{source}: imu.int1", imu["int1"])
@@ -228,6 +235,23 @@ def validate(data: dict[str, Any], source: str = "board file") -> None:
         divider = battery.get("divider", 1.0)
         if isinstance(divider, bool) or not isinstance(divider, int | float) or divider < 1:
             raise BoardFileError(f"{source}: battery.divider must be a number >= 1")
+    _check_no_pin_wired_twice(source, data)
+
+
+def _check_no_pin_wired_twice(source: str, data: dict[str, Any]) -> None:
+    wired: dict[int, str] = {}
+    bus_name = "spi" if data.get("spi") is not None else "i2c"
+    places = [(bus_name, key) for key in ("scl", "sda", "cs", *SPI_PINS)]
+    places += [("imu", "int1"), ("imu", "int2"), ("led", "pin"), ("button", "pin")]
+    places += [("battery", "adc")]
+    for section, key in places:
+        pin = (data.get(section) or {}).get(key)
+        if pin is None:
+            continue
+        where = f"{section}.{key}"
+        if pin in wired:
+            raise BoardFileError(f"{source}: GPIO {pin} is wired to both {wired[pin]} and {where}")
+        wired[pin] = where
 
 
 def _validate_i2c(source: str, i2c: dict[str, Any]) -> None:

@@ -379,6 +379,12 @@ def describe_sensor_fault(board: BoardFile, raw: dict[str, Any]) -> str:
         where = (
             f"the {imu['part']} at I2C address 0x{address:02X} on bus {bus.get('id', 0)} ({pins})"
         )
+    if "sensor_error" in raw and board.bus_kind == "spi":
+        # SPI has no scan and no address: only the wires can be wrong
+        return (
+            f"{where} does not answer ({raw['sensor_error']}). Check power, ground and "
+            "CS/SCK/MOSI/MISO wiring against hardware/README.md"
+        )
     if "sensor_error" in raw:
         found = raw.get("i2c_scan") or []
         scan = ", ".join(f"0x{a:02X}" for a in found) if found else "nothing"

@@ -146,13 +146,12 @@ def _hl_doctor(board_json, drain_samples, drain_ms):
     from machine import I2C, Pin
     bus = cfg.get('i2c')
     imu = cfg['imu']
-    addr = imu.get('address', 0x6A)
-    if isinstance(addr, str):
-        addr = int(addr, 0)
     i2c = None
     try:
         if bus is None:
-            # SPI (mode 3): CS low, address | 0x80 reads, as hal/spi_regs.py does
+            # SPI (mode 3): CS low, address | 0x80 reads, as hal/spi_regs.py does. Not
+            # imported from there: the doctor must also diagnose a pod whose firmware
+            # is missing or broken. imu.address does not apply on SPI: not read.
             from machine import SPI
             s = cfg['spi']
             pins = {}
@@ -162,15 +161,21 @@ def _hl_doctor(board_json, drain_samples, drain_ms):
             cs = Pin(s['cs'], Pin.OUT, value=1)
             buf = bytearray(1)
             cs.value(0)
-            spi.write(b'\x8f')
-            spi.readinto(buf)
-            cs.value(1)
+            try:
+                spi.write(b'\x8f')
+                spi.readinto(buf)
+            finally:
+                # a transfer that raised must not leave the chip selected
+                cs.value(1)
             r['who_am_i'] = buf[0]
         elif 'scl' in bus:
             i2c = I2C(bus.get('id', 0), scl=Pin(bus['scl']), sda=Pin(bus['sda']), freq=bus.get('freq', 400000))
         else:
             i2c = I2C(bus.get('id', 0), freq=bus.get('freq', 400000))
         if i2c:
+            addr = imu.get('address', 0x6A)
+            if isinstance(addr, str):
+                addr = int(addr, 0)
             buf = bytearray(1)
             i2c.readfrom_mem_into(addr, 0x0F, buf)
             r['who_am_i'] = buf[0]

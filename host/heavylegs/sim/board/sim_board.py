@@ -30,7 +30,6 @@ def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False, bus="i2c"):
     """board.json for a simulated pod (what firmware/heavylegs_pod/hal/board.py reads);
     bus "spi" wires the sensor as machine.py does under HEAVYLEGS_SIM_BUS=spi."""
     imu = {
-        "address": IMU_ADDRESS,
         "part": part,
         "int1": INT1_PIN,
         "acc_fs_g": ACC_FS_G[part],
@@ -43,6 +42,7 @@ def board_json(part=IMU_PART, deep_sleep_wake=False, battery=False, bus="i2c"):
         board["spi"] = {"id": SPI_ID, "cs": SPI_CS_PIN, "baudrate": SPI_BAUDRATE}
     else:
         board["i2c"] = {"id": I2C_ID, "freq": I2C_FREQ_HZ}
+        imu["address"] = IMU_ADDRESS  # on SPI chip select picks the chip
     if battery:
         board["battery"] = {"adc": BATTERY_ADC_PIN, "divider": BATTERY_DIVIDER}
     return board
