@@ -248,7 +248,8 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_DOWN_Y0] = rnd.between(-65536, 65536)
     k[K.S_DOWN_Y1] = rnd.between(-65536, 65536)
     k[K.S_DOWN_SUM] = rnd.between(0, 2000 * 65536 // 2)
-    k[K.S_YAW_SUM] = rnd.between(0, 8000 * 65536)
+    # either side of the swing's angle, so both PUSH branches are taken
+    k[K.S_YAW_SUM] = rnd.between(0, 2 * k[K.P_SWING_ANGLE])
 
 
 def _random_case_buffers():
@@ -282,6 +283,28 @@ def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
         seen[_both(k, rows, n, _sample(rnd, rnd.bits() % 3 == 0), twin)] += 1
     for event in EVENTS:
         check(seen[event] > 0, "event %d never happened: %r" % (event, seen))
+
+
+def test_the_sample_after_push_offs_minimum_is_kept_once_the_yaw_has_passed_a_swing():
+    # A pivot step's yaw can pass the swing's angle on the minimum's own sample: the
+    # toe-off parabola still needs the sample after it, not one from an older minimum.
+    params, flat_needed, k, twin, rows = _random_case_buffers()
+    _case_rows(None, rows, 0)
+    for i in range(K.S_STATE):
+        k[i] = params[i]
+    n = 5000
+    k[K.S_STATE] = K.PUSH
+    k[K.S_SINCE] = n - 100
+    k[K.S_IC_N] = n - 100
+    k[K.S_YAW_SUM] = k[K.P_SWING_ANGLE] + 1
+    k[K.S_MIN_GP] = -3000
+    k[K.S_MIN_N] = n - 1
+    k[K.S_Y_BEFORE] = -2000
+    k[K.S_Y_AFTER] = -9999
+    k[K.S_PAZ] = 2048
+    # identity frame: the pitch rate is -gy, the toe turning up 500 counts
+    _both(k, rows, n, (0, -500, 0, 0, 0, 2048), twin)
+    check(k[K.S_Y_AFTER] == 500, "y2 is %d, not the sample after the minimum" % k[K.S_Y_AFTER])
 
 
 def test_burst_kernel_and_twin_agree_on_random_bursts():
@@ -369,8 +392,6 @@ def _rocking_strides(strides, swing=True):
     """Raw samples (gx gy gz ax ay az; 1 g = 1024, 1 dps = 1000/70) of a foot whose
     every axis rocks by 60 dps / 0.3 g at 23-26 Hz, never still; each 0.72 s stride a
     0.24 s stance, a heel rise about +left, a swing. Returns samples, up, left."""
-    import math
-
     up = [0.3, -0.2, 0.93]
     n = math.sqrt(sum(v * v for v in up))
     up = [v / n for v in up]

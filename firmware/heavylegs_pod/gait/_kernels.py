@@ -289,7 +289,11 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_PEAK] = 0
             k[S_YAW_SUM] = 0
         k[S_SWING_SUM] = turned
-        # a pivot step's swing (PUSH saw the foot yaw by a swing's angle) can land
+        # a pivot step's swing (PUSH saw the foot yaw by a swing's angle) can land.
+        # After a yaw toe-off S_SWING_SUM starts from the yaw sum too (so that the
+        # toe turning down before the landing does not take turned below 0), so the
+        # yaw counts twice here: swung is only compared with the swing's angle, which
+        # the yaw alone passes, so the double count changes no outcome.
         swung = turned
         if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
             swung += k[S_YAW_SUM]
@@ -481,6 +485,10 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_X] = 0
                 k[S_T] = 0
         else:  # PUSH: the last negative excursion before the swing is the push-off
+            if n == k[S_MIN_N] + 1:
+                # the toe-off parabola's third point, even once the yaw has passed a
+                # swing's angle (a minimum replaced below takes its own next sample)
+                k[S_Y_AFTER] = gp
             if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
                 # the foot has yawed by a swing's angle: a pivot step's swing is under
                 # way, and a toe-down turn now is its return before landing
@@ -498,8 +506,6 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
-            elif n == k[S_MIN_N] + 1:
-                k[S_Y_AFTER] = gp
             if gp > 0:
                 if gp > k[S_SWING_PEAK]:
                     k[S_SWING_PEAK] = gp
@@ -911,6 +917,8 @@ def burst_viper(p: ptr32, r: ptr32, q: ptr16, i: int, end: int, n0: int) -> int:
                     p[S_X] = 0
                     p[S_T] = 0
             else:
+                if n == p[S_MIN_N] + 1:
+                    p[S_Y_AFTER] = gp
                 if p[S_YAW_SUM] > p[P_SWING_ANGLE]:
                     pass
                 elif gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
@@ -924,8 +932,6 @@ def burst_viper(p: ptr32, r: ptr32, q: ptr16, i: int, end: int, n0: int) -> int:
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
-                elif n == p[S_MIN_N] + 1:
-                    p[S_Y_AFTER] = gp
                 turned = 0
                 if gp > 0:
                     if gp > p[S_SWING_PEAK]:
