@@ -451,3 +451,13 @@ def test_the_quiet_stance_of_a_foot_that_is_never_still_gives_gravity_and_sign_a
     quiet.reset()
     locked(feed)
     check(quiet.count == 0, "%d windows taken from a foot that never swung" % quiet.count)
+
+
+def test_the_quiet_stance_weighs_the_first_whole_window_as_soon_as_it_is_filled():
+    from heavylegs_pod.gait.quiet import QuietStance
+
+    quiet = QuietStance(1024, 70, 416)
+    # 4 blocks of 8 samples at 416 Hz: exactly one 80 ms window, turning 100 a sample
+    for _ in range(32):
+        quiet.observe(100, 0, 0, 0, 0, 1024, 100)
+    check(quiet._least == 3200, "the first window was not weighed: least %d" % quiet._least)
