@@ -461,3 +461,28 @@ def test_the_quiet_stance_weighs_the_first_whole_window_as_soon_as_it_is_filled(
     for _ in range(32):
         quiet.observe(100, 0, 0, 0, 0, 1024, 100)
     check(quiet._least == 3200, "the first window was not weighed: least %d" % quiet._least)
+
+
+def test_a_soft_slap_landing_begun_on_the_toes_turn_down_is_timed_at_its_slap():
+    # At 100 Hz a slap can pass both the flat and the swing threshold in one sample:
+    # its soft landing is then timed at the slap's first sample, as any slap's, not
+    # where the toe turned down (that is for a landing seen only at its foot-flat).
+    engine = d.GaitEngine(416, 2048, 70)
+    k = engine._k
+    n = 5000
+    k[K.S_STATE] = K.ARMED
+    k[K.S_SOFT_N] = n - 10
+    k[K.S_DOWN_N] = n - 10
+    k[K.S_DOWN_Y0] = 0
+    k[K.S_DOWN_Y1] = -4 * k[K.P_SWING_THR]  # crossed the flat threshold early in its sample
+    engine._initial_contact(n, -2 * k[K.P_SWING_THR])
+    check(engine._ic_jolt == (n - 10) * 64, "slap landing at %d/64" % engine._ic_jolt)
+    # the same turn down, the landing seen at the rest after it: begun at the turn
+    engine.reset()
+    k[K.S_STATE] = K.ARMED
+    k[K.S_SOFT_N] = n - 10
+    k[K.S_DOWN_N] = n - 10
+    k[K.S_DOWN_Y0] = 0
+    k[K.S_DOWN_Y1] = -4 * k[K.P_SWING_THR]
+    engine._initial_contact(n, 0)
+    check(engine._ic_jolt < (n - 10) * 64, "foot-flat landing at %d/64" % engine._ic_jolt)
