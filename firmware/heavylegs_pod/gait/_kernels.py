@@ -485,14 +485,13 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_X] = 0
                 k[S_T] = 0
         else:  # PUSH: the last negative excursion before the swing is the push-off
-            if n == k[S_MIN_N] + 1:
-                # the toe-off parabola's third point, even once the yaw has passed a
-                # swing's angle (a minimum replaced below takes its own next sample)
-                k[S_Y_AFTER] = gp
             if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
                 # the foot has yawed by a swing's angle: a pivot step's swing is under
-                # way, and a toe-down turn now is its return before landing
-                pass
+                # way, and a toe-down turn now is its return before landing. The yaw
+                # can pass that angle on the minimum's own sample: the toe-off
+                # parabola still needs the sample after it.
+                if n == k[S_MIN_N] + 1:
+                    k[S_Y_AFTER] = gp
             elif gp < -k[P_PUSH_THR] and k[S_SWING_PEAK] > k[P_SWING_THR]:
                 # down again after a rise that never became a swing (a heel slap's
                 # rebound): the push-off is this new excursion, not the slap
@@ -506,6 +505,8 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
                 k[S_MIN_GP] = gp
                 k[S_MIN_N] = n
                 k[S_Y_BEFORE] = prev_gp
+            elif n == k[S_MIN_N] + 1:
+                k[S_Y_AFTER] = gp
             if gp > 0:
                 if gp > k[S_SWING_PEAK]:
                     k[S_SWING_PEAK] = gp
@@ -917,10 +918,9 @@ def burst_viper(p: ptr32, r: ptr32, q: ptr16, i: int, end: int, n0: int) -> int:
                     p[S_X] = 0
                     p[S_T] = 0
             else:
-                if n == p[S_MIN_N] + 1:
-                    p[S_Y_AFTER] = gp
                 if p[S_YAW_SUM] > p[P_SWING_ANGLE]:
-                    pass
+                    if n == p[S_MIN_N] + 1:
+                        p[S_Y_AFTER] = gp
                 elif gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
                     p[S_SWING_PEAK] = 0
                     p[S_SWING_SUM] = 0
@@ -932,6 +932,8 @@ def burst_viper(p: ptr32, r: ptr32, q: ptr16, i: int, end: int, n0: int) -> int:
                     p[S_MIN_GP] = gp
                     p[S_MIN_N] = n
                     p[S_Y_BEFORE] = prev_gp
+                elif n == p[S_MIN_N] + 1:
+                    p[S_Y_AFTER] = gp
                 turned = 0
                 if gp > 0:
                     if gp > p[S_SWING_PEAK]:
