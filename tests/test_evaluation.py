@@ -76,3 +76,46 @@ def test_cadence_of_marks_leaves_out_the_strides_of_a_missed_contact_on_both_sid
     s = ev.score_marks("x", ics, [i + 0.3 for i in ics], marks, 0.0)
     assert s.missed == 1 and s.extra == 1
     assert s.cadence_true_spm == s.cadence_found_spm == 120.0
+
+
+def _bouts_of_marks(rng, bouts, strides):
+    """Marks of `bouts` runs of `strides` strides (each its own period), 5 s stops
+    between; found contacts wander 20 ms about them. Returns truth, found, pairs."""
+    truth, t = [], 0.0
+    for k in range(bouts):
+        period = 0.7 + 0.01 * (k % 7)
+        truth.extend(t + period * np.arange(strides))
+        t = truth[-1] + 5.0
+    truth = np.array(truth)
+    found = truth - 0.2 + rng.normal(0, 0.02, len(truth))
+    pairs = [(i, i) for i in range(len(truth)) if i % 13]  # some contacts missed
+    return found, truth, pairs
+
+
+def test_cadence_of_marks_takes_pairs_within_each_bout_only():
+    found, truth, pairs = _bouts_of_marks(np.random.default_rng(3), 6, 40)
+    # every pair of matched marks of one bout, by hand
+    js = [j for _, j in pairs]
+    same = [(a, b) for a in js for b in js if a < b]
+    bout = np.concatenate([[0], np.cumsum(np.diff(truth) >= ev.MAX_STRIDE_S)])
+    same = [(a, b) for a, b in same if bout[a] == bout[b]]
+    true_period = np.median([(truth[b] - truth[a]) / (b - a) for a, b in same])
+    found_period = np.median([(found[b] - found[a]) / (b - a) for a, b in same])
+    assert ev.cadence_same_strides(found, truth, pairs) == pytest.approx(
+        (120 / true_period, 120 / found_period), rel=1e-12
+    )
+
+
+def test_cadence_of_marks_of_a_long_recording_keeps_memory_to_its_bouts():
+    import tracemalloc
+
+    # 5,000 strides: pairs over all marks would be 12.5M (200 MB of indices)
+    found, truth, pairs = _bouts_of_marks(np.random.default_rng(4), 50, 100)
+    tracemalloc.start()
+    try:
+        true_spm, found_spm = ev.cadence_same_strides(found, truth, pairs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 40e6
+    assert abs(found_spm - true_spm) < 0.5

@@ -222,6 +222,25 @@ def test_parity_where_a_landing_is_taken_at_its_foot_flat(tmp_path):
     assert mp_rows == rows
 
 
+@pytest.mark.parametrize("foot", ["left", "right"])
+def test_parity_on_the_pivot_steps_of_turns_on_the_spot(tmp_path, foot):
+    # A pivot step swings the foot in yaw, not pitch: its toe-off and landing go
+    # through the kernel's yaw branches, which no straight run reaches. The first
+    # minute holds four turns on the spot.
+    from heavylegs.evaluation import match_events
+    from heavylegs.sim.scenarios import SCENARIOS
+
+    trace = SCENARIOS["pivot-turns"].simulate(minutes=1.0, seed=1)[foot]
+    assert trace.header.rate_hz == ODR
+    acc, gyr = counts_of(trace)
+    rows, _ = run_engine(acc, gyr)
+    ics = trace.true_time(np.array([(r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR for r in rows]))
+    found = match_events(ics, [t.ic_s for t in trace.truth], 0.05)
+    assert (len(found.missed), len(found.extra)) == (0, 0)
+    mp_rows, _ = run_micropython(acc, gyr, tmp_path)
+    assert mp_rows == rows
+
+
 @pytest.mark.parametrize("name", ["tempo", "upside-down"])
 def test_the_side_is_never_guessed_only_configured(name):
     # the stance-roll cue picks the right side on 70% of real recordings: an

@@ -121,9 +121,17 @@ def cadence_same_strides(
         return None, None
     t_true = tru[js]
     t_found = det[[found_at[j] for j in js]]
-    a, b = np.triu_indices(len(js), 1)
-    same = bout[js[a]] == bout[js[b]]
-    a, b = a[same], b[same]
+    # pairs within each bout only: pairs across all marks would take n^2/2 of memory
+    # (12.5M for a recording of 5,000 strides) only to be thrown away
+    a_parts, b_parts = [], []
+    bout_of = bout[js]
+    for one in np.unique(bout_of):
+        at = np.flatnonzero(bout_of == one)
+        a, b = np.triu_indices(len(at), 1)
+        a_parts.append(at[a])
+        b_parts.append(at[b])
+    a = np.concatenate(a_parts)
+    b = np.concatenate(b_parts)
     if not len(a):
         return None, None
     apart = js[b] - js[a]

@@ -248,7 +248,8 @@ def _random_state(rnd, k, n, flat_needed):
     k[K.S_DOWN_Y0] = rnd.between(-65536, 65536)
     k[K.S_DOWN_Y1] = rnd.between(-65536, 65536)
     k[K.S_DOWN_SUM] = rnd.between(0, 2000 * 65536 // 2)
-    k[K.S_YAW_SUM] = rnd.between(0, 8000 * 65536)
+    # either side of the swing's angle, so both PUSH branches are taken
+    k[K.S_YAW_SUM] = rnd.between(0, 2 * k[K.P_SWING_ANGLE])
 
 
 def _random_case_buffers():
@@ -282,6 +283,28 @@ def test_kernel_and_twin_agree_on_random_states_and_extreme_samples():
         seen[_both(k, rows, n, _sample(rnd, rnd.bits() % 3 == 0), twin)] += 1
     for event in EVENTS:
         check(seen[event] > 0, "event %d never happened: %r" % (event, seen))
+
+
+def test_the_sample_after_push_offs_minimum_is_kept_once_the_yaw_has_passed_a_swing():
+    # A pivot step's yaw can pass the swing's angle on the minimum's own sample: the
+    # toe-off parabola still needs the sample after it, not one from an older minimum.
+    params, flat_needed, k, twin, rows = _random_case_buffers()
+    _case_rows(None, rows, 0)
+    for i in range(K.S_STATE):
+        k[i] = params[i]
+    n = 5000
+    k[K.S_STATE] = K.PUSH
+    k[K.S_SINCE] = n - 100
+    k[K.S_IC_N] = n - 100
+    k[K.S_YAW_SUM] = k[K.P_SWING_ANGLE] + 1
+    k[K.S_MIN_GP] = -3000
+    k[K.S_MIN_N] = n - 1
+    k[K.S_Y_BEFORE] = -2000
+    k[K.S_Y_AFTER] = -9999
+    k[K.S_PAZ] = 2048
+    # identity frame: the pitch rate is -gy, the toe turning up 500 counts
+    _both(k, rows, n, (0, -500, 0, 0, 0, 2048), twin)
+    check(k[K.S_Y_AFTER] == 500, "y2 is %d, not the sample after the minimum" % k[K.S_Y_AFTER])
 
 
 def test_burst_kernel_and_twin_agree_on_random_bursts():
@@ -369,8 +392,6 @@ def _rocking_strides(strides, swing=True):
     """Raw samples (gx gy gz ax ay az; 1 g = 1024, 1 dps = 1000/70) of a foot whose
     every axis rocks by 60 dps / 0.3 g at 23-26 Hz, never still; each 0.72 s stride a
     0.24 s stance, a heel rise about +left, a swing. Returns samples, up, left."""
-    import math
-
     up = [0.3, -0.2, 0.93]
     n = math.sqrt(sum(v * v for v in up))
     up = [v / n for v in up]
@@ -430,3 +451,38 @@ def test_the_quiet_stance_of_a_foot_that_is_never_still_gives_gravity_and_sign_a
     quiet.reset()
     locked(feed)
     check(quiet.count == 0, "%d windows taken from a foot that never swung" % quiet.count)
+
+
+def test_the_quiet_stance_weighs_the_first_whole_window_as_soon_as_it_is_filled():
+    from heavylegs_pod.gait.quiet import QuietStance
+
+    quiet = QuietStance(1024, 70, 416)
+    # 4 blocks of 8 samples at 416 Hz: exactly one 80 ms window, turning 100 a sample
+    for _ in range(32):
+        quiet.observe(100, 0, 0, 0, 0, 1024, 100)
+    check(quiet._least == 3200, "the first window was not weighed: least %d" % quiet._least)
+
+
+def test_a_soft_slap_landing_begun_on_the_toes_turn_down_is_timed_at_its_slap():
+    # At 100 Hz a slap can pass both the flat and the swing threshold in one sample:
+    # its soft landing is then timed at the slap's first sample, as any slap's, not
+    # where the toe turned down (that is for a landing seen only at its foot-flat).
+    engine = d.GaitEngine(416, 2048, 70)
+    k = engine._k
+    n = 5000
+    k[K.S_STATE] = K.ARMED
+    k[K.S_SOFT_N] = n - 10
+    k[K.S_DOWN_N] = n - 10
+    k[K.S_DOWN_Y0] = 0
+    k[K.S_DOWN_Y1] = -4 * k[K.P_SWING_THR]  # crossed the flat threshold early in its sample
+    engine._initial_contact(n, -2 * k[K.P_SWING_THR])
+    check(engine._ic_jolt == (n - 10) * 64, "slap landing at %d/64" % engine._ic_jolt)
+    # the same turn down, the landing seen at the rest after it: begun at the turn
+    engine.reset()
+    k[K.S_STATE] = K.ARMED
+    k[K.S_SOFT_N] = n - 10
+    k[K.S_DOWN_N] = n - 10
+    k[K.S_DOWN_Y0] = 0
+    k[K.S_DOWN_Y1] = -4 * k[K.P_SWING_THR]
+    engine._initial_contact(n, 0)
+    check(engine._ic_jolt < (n - 10) * 64, "foot-flat landing at %d/64" % engine._ic_jolt)

@@ -289,7 +289,11 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
             k[S_SWING_PEAK] = 0
             k[S_YAW_SUM] = 0
         k[S_SWING_SUM] = turned
-        # a pivot step's swing (PUSH saw the foot yaw by a swing's angle) can land
+        # a pivot step's swing (PUSH saw the foot yaw by a swing's angle) can land.
+        # After a yaw toe-off S_SWING_SUM starts from the yaw sum too (so that the
+        # toe turning down before the landing does not take turned below 0), so the
+        # yaw counts twice here: swung is only compared with the swing's angle, which
+        # the yaw alone passes, so the double count changes no outcome.
         swung = turned
         if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
             swung += k[S_YAW_SUM]
@@ -483,8 +487,11 @@ def step_py(k, rows, n, gx, gy, gz, ax, ay, az):
         else:  # PUSH: the last negative excursion before the swing is the push-off
             if k[S_YAW_SUM] > k[P_SWING_ANGLE]:
                 # the foot has yawed by a swing's angle: a pivot step's swing is under
-                # way, and a toe-down turn now is its return before landing
-                pass
+                # way, and a toe-down turn now is its return before landing. The yaw
+                # can pass that angle on the minimum's own sample: the toe-off
+                # parabola still needs the sample after it.
+                if n == k[S_MIN_N] + 1:
+                    k[S_Y_AFTER] = gp
             elif gp < -k[P_PUSH_THR] and k[S_SWING_PEAK] > k[P_SWING_THR]:
                 # down again after a rise that never became a swing (a heel slap's
                 # rebound): the push-off is this new excursion, not the slap
@@ -912,7 +919,8 @@ def burst_viper(p: ptr32, r: ptr32, q: ptr16, i: int, end: int, n0: int) -> int:
                     p[S_T] = 0
             else:
                 if p[S_YAW_SUM] > p[P_SWING_ANGLE]:
-                    pass
+                    if n == p[S_MIN_N] + 1:
+                        p[S_Y_AFTER] = gp
                 elif gp < -p[P_PUSH_THR] and p[S_SWING_PEAK] > p[P_SWING_THR]:
                     p[S_SWING_PEAK] = 0
                     p[S_SWING_SUM] = 0

@@ -75,8 +75,11 @@ def initial_contact(self, n, gp):
         ic_f = 0
         k[S_SOFT_N] = 0
     ticks = ic_n * _FRAC + ic_f
-    if soft_n and soft_n == k[S_DOWN_N]:
-        # a landing seen only at the foot-flat after it: it began where the toe turned down
+    if soft_n and soft_n == k[S_DOWN_N] and gp > -k[P_FLAT_THR]:
+        # a landing seen only at the foot-flat after it (the pitch rate is quiet now;
+        # a slap's soft landing is taken while it turns down past the swing
+        # threshold, and can begin on the very sample the toe turned down): it
+        # began where the toe turned down
         ticks = down_ticks(self)
     turn = ticks
     if k[S_DOWN_N]:

@@ -20,7 +20,8 @@ The first fast rotation after each window (200 dps above its own level) is the
 heel rising, the push-off sign's cue, as after a still foot-flat.
 
 Per sample: a few additions; per 20 ms block, a window update; per second, one
-comparison. All in preallocated integer arrays, below 2**30: nothing allocates.
+comparison. All in preallocated integer arrays, below 2**30 (the mean is shifted
+before it is squared, so even a clipped 32 g reading stays there): nothing allocates.
 """
 
 from array import array
@@ -43,8 +44,9 @@ class QuietStance:
         self._cue_len = odr_hz * 30 // 1000
         self._rise = 200000 // gyro_mdps_per_lsb  # per sample
         self._swing = 150000 // gyro_mdps_per_lsb * self._window_len  # per window
-        self._g2_lo = (acc_g * 60 // 100) ** 2
-        self._g2_hi = (acc_g * 140 // 100) ** 2
+        # a quarter of the mean, squared: below 2**30 up to the 32767-count clip
+        self._g2_lo = (acc_g * 60 // 100) ** 2 >> 4
+        self._g2_hi = (acc_g * 140 // 100) ** 2 >> 4
         # the block being summed (gyro L1, ax, ay, az), the last _WINDOW blocks
         self._block = array("i", [0] * 4)
         self._ring = array("i", [0] * (4 * _WINDOW))
@@ -110,7 +112,8 @@ class QuietStance:
         self._pos = (self._pos + 1) % _WINDOW
         if self._filled < _WINDOW:
             self._filled += 1
-            return
+            if self._filled < _WINDOW:
+                return  # the ring holds no whole window yet
         turned = 0
         for j in range(0, 4 * _WINDOW, 4):
             turned += ring[j]
@@ -144,7 +147,10 @@ class QuietStance:
         m = self._mean
         for i in range(3):
             m[i] = self._quiet[i] // self._window_len
-        m2 = m[0] * m[0] + m[1] * m[1] + m[2] * m[2]
+        q0 = m[0] >> 2
+        q1 = m[1] >> 2
+        q2 = m[2] >> 2
+        m2 = q0 * q0 + q1 * q1 + q2 * q2
         if not self._g2_lo < m2 < self._g2_hi:
             return
         if self.count and not self._agrees(m):
