@@ -204,38 +204,32 @@ def test_parity_micropython_and_cpython_give_identical_strides(runs, tmp_path, n
     assert [int(v) for v in state[3:]] == list(engine.cal.rows)
 
 
-def test_parity_where_a_landing_is_taken_at_its_foot_flat(tmp_path):
-    # In this minute of walking from a 100 Hz source, 2 of 49 landings neither jolt
-    # nor slap hard enough and were missed before: they are now taken at the rest
-    # that follows them, a branch of the kernel the running traces never reach.
+@pytest.mark.parametrize(
+    ("name", "foot", "tolerance_s"),
+    [
+        # In this minute of walking from a 100 Hz source, 2 of 49 landings neither
+        # jolt nor slap hard enough and were missed before: they are now taken at the
+        # rest that follows them, a branch of the kernel the running traces never reach.
+        ("walk-100hz", "left", 0.1),
+        # A pivot step swings the foot in yaw, not pitch: its toe-off and landing go
+        # through the kernel's yaw branches, which no straight run reaches. The first
+        # minute holds four turns on the spot.
+        ("pivot-turns", "left", 0.05),
+        ("pivot-turns", "right", 0.05),
+    ],
+)
+def test_parity_on_the_kernel_branches_only_real_signal_faults_reach(
+    tmp_path, name, foot, tolerance_s
+):
     from heavylegs.evaluation import match_events
     from heavylegs.sim.scenarios import SCENARIOS
 
-    trace = SCENARIOS["walk-100hz"].simulate(minutes=1.0, seed=1)["left"]
+    trace = SCENARIOS[name].simulate(minutes=1.0, seed=1)[foot]
     acc, gyr = counts_of(trace)
     rows, _ = run_engine(acc, gyr)
-    # the scenario's pod clock drifts: contacts are put on the true time line
+    # the scenario's pod clock may drift: contacts are put on the true time line
     ics = trace.true_time(np.array([(r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR for r in rows]))
-    found = match_events(ics, [t.ic_s for t in trace.truth], 0.1)
-    assert (len(found.missed), len(found.extra)) == (0, 0)
-    mp_rows, _ = run_micropython(acc, gyr, tmp_path)
-    assert mp_rows == rows
-
-
-@pytest.mark.parametrize("foot", ["left", "right"])
-def test_parity_on_the_pivot_steps_of_turns_on_the_spot(tmp_path, foot):
-    # A pivot step swings the foot in yaw, not pitch: its toe-off and landing go
-    # through the kernel's yaw branches, which no straight run reaches. The first
-    # minute holds four turns on the spot.
-    from heavylegs.evaluation import match_events
-    from heavylegs.sim.scenarios import SCENARIOS
-
-    trace = SCENARIOS["pivot-turns"].simulate(minutes=1.0, seed=1)[foot]
-    assert trace.header.rate_hz == ODR
-    acc, gyr = counts_of(trace)
-    rows, _ = run_engine(acc, gyr)
-    ics = trace.true_time(np.array([(r[d.F_IC_N] + r[d.F_IC_FRAC] / 64) / ODR for r in rows]))
-    found = match_events(ics, [t.ic_s for t in trace.truth], 0.05)
+    found = match_events(ics, [t.ic_s for t in trace.truth], tolerance_s)
     assert (len(found.missed), len(found.extra)) == (0, 0)
     mp_rows, _ = run_micropython(acc, gyr, tmp_path)
     assert mp_rows == rows
