@@ -131,18 +131,26 @@ def probe(conn: PodConnection) -> PodInfo:
     )
 
 
+def arch_mismatch(info: PodInfo, board: BoardFile) -> str | None:
+    """Why the board file is not for the pod's processor; None when it is."""
+    if info.arch == board.mpy_arch:
+        return None
+    return (
+        f"--board {board.name} is for {board.data.get('mcu', board.mpy_arch)} "
+        f"(mpy arch {board.mpy_arch}), but the pod reports mpy arch {info.arch} "
+        f"({info.machine}); choose the board file for this hardware"
+    )
+
+
 def check_compatible(info: PodInfo, board: BoardFile, files: list[manifest.PodFile]) -> None:
     if info.mpy & 0xFF != MPY_MAJOR:
         raise BoardMismatchError(
             f"MicroPython {info.version_text} on the pod loads .mpy version {info.mpy & 0xFF}; "
             f"the firmware is .mpy version {MPY_MAJOR}: install MicroPython 1.23 or newer"
         )
-    if info.arch != board.mpy_arch:
-        raise BoardMismatchError(
-            f"--board {board.name} is for {board.data.get('mcu', board.mpy_arch)} "
-            f"(mpy arch {board.mpy_arch}), but the pod reports mpy arch {info.arch} "
-            f"({info.machine}); choose the board file for this hardware"
-        )
+    wrong_arch = arch_mismatch(info, board)
+    if wrong_arch is not None:
+        raise BoardMismatchError(wrong_arch)
     native = [f for f in files if f.pod_path.endswith(".mpy") and f.data[2] & 0xFC]
     if native and (info.mpy >> 8) & 3 != native[0].data[2] & 3:
         raise BoardMismatchError(
