@@ -207,6 +207,15 @@ CASES: dict[str, Case] = {
     "shoe-retire-unknown-pair": Case(("shoe", "retire", "nosuch"), "no shoes named 'nosuch'"),
     "shoe-retire-silly-date": Case(("shoe", "retire", "x", "--on", "31/12/2025"), "is not a date"),
     "shoe-retire-twice": Case(("shoe", "retire", "Old"), "Old were retired on"),
+    "shoe-retire-before-its-pods": Case(
+        ("shoe", "retire", "Spare", "--on", "2026-05-01"), "pods were put on Spare on"
+    ),
+    "shoe-name-too-long": Case(
+        ("shoe", "add", "x" * 5000, "--pod", POD_LEFT), "at most 60 characters, got 5000"
+    ),
+    "shoe-name-two-lines": Case(
+        ("shoe", "add", "Old\nRoad", "--pod", POD_LEFT), "one line of text, without control"
+    ),
     "shoe-retire-before-service": Case(
         ("shoe", "retire", "Road", "--on", "2026-01-01"), "went into service on"
     ),
@@ -316,6 +325,9 @@ def _seed(home: Path) -> None:
         diary.add_pair("Road", (POD_LEFT, POD_RIGHT), in_service_at=T0)
         diary.add_pair("Old", (), in_service_at=T0 - 30 * 86_400)
         diary.retire_pair("Old", T0 - 86_400)
+        # in service for a month, its pod put on it only two days after the seeded run
+        diary.add_pair("Spare", (), in_service_at=T0 - 30 * 86_400)
+        diary.assign_pods("Spare", (POD_RIGHT,), T0 + 2 * 86_400)
     (home / "export.csv").write_bytes(to_csv(session))
     (home / "run.fit").write_bytes(encode_activity(session))
     (home / "cut.fit").write_bytes(encode_activity(session)[:-200])
