@@ -64,6 +64,10 @@ CASES: dict[str, Case] = {
     "sim-out-is-a-file": Case(("sim", "--out", "{file}"), "is a file, not a folder"),
     "sim-out-unwritable": Case(("sim", "--out", "/proc/heavylegs"), "cannot write in /proc"),
     "sim-plot-seconds-zero": Case(("sim", "--plot-seconds", "0"), "more than 0"),
+    "sim-plot-past-the-end": Case(
+        ("sim", "easy", "--minutes", "0.5", "--plot", "--plot-from", "9999", "--out", "{folder}"),
+        "--plot-from 9999 is past the run's end (0.5 min)",
+    ),
     "sim-seed-negative": Case(("sim", "--seed", "-1"), "'--seed': must be 0 or more"),
     "sim-too-short-to-stride": Case(("sim", "--minutes", "0.01"), "still standing"),
     # sim-import
@@ -230,7 +234,7 @@ CASES: dict[str, Case] = {
     ),
     "sync-sim-empty-store": Case(("sync", "--sim", "--db", "{empty}"), "is empty (0 bytes)"),
     "report-empty-store": Case(("report", "--db", "{empty}"), "is empty (0 bytes)"),
-    "runs-limit-negative": Case(("runs", "--limit", "-1"), "greater than or equal to 0"),
+    "runs-limit-negative": Case(("runs", "--limit", "-1"), "'--limit': must be 0 or more, got -1"),
     # import (of past runs, from our own exports)
     "import-runs-foreign-text": Case(("import", "{file}"), "is not a heavylegs stride export"),
     "import-runs-binary": Case(("import", "{damaged}"), "is not a heavylegs CSV or Parquet"),
@@ -267,6 +271,9 @@ CASES: dict[str, Case] = {
         ("export", "--format", "csv", "--out", "{folder}/run.fit"), "named for fit, but --format"
     ),
     # flash, pull, doctor
+    "flash-empty-name": Case(
+        ("flash", "--board", "sim-unix", "--port", "{file}", "--name", ""), "'--name': must not be"
+    ),
     "flash-unknown-board": Case(
         ("flash", "--board", "nosuch", "--port", "{folder}/ttyUSB9"), "no board file"
     ),

@@ -164,6 +164,9 @@ def _blocks(size: int, block: int) -> int:
     return max(1, math.ceil(size / block))
 
 
+EMPTY_NAME = "--name is empty: give the pod a BLE name, or leave --name out for heavylegs-L/-R"
+
+
 def _default_name(foot: str) -> str:
     return f"heavylegs-{foot[0].upper()}"
 
@@ -182,6 +185,8 @@ def _pod_config(
     foot = foot or config.get("foot") or "left"
     if foot not in FOOT_CHOICES:
         raise DeployError(f"--foot must be left or right, not {foot!r}")
+    if name is not None and not name.strip():
+        raise DeployError(EMPTY_NAME)
     if not name:
         kept = config.get("name")
         # A name flash made up follows the foot; one the owner chose stays.
