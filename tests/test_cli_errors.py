@@ -64,6 +64,10 @@ CASES: dict[str, Case] = {
     "sim-out-is-a-file": Case(("sim", "--out", "{file}"), "is a file, not a folder"),
     "sim-out-unwritable": Case(("sim", "--out", "/proc/heavylegs"), "cannot write in /proc"),
     "sim-plot-seconds-zero": Case(("sim", "--plot-seconds", "0"), "more than 0"),
+    "sim-plot-past-the-end": Case(
+        ("sim", "easy", "--minutes", "0.5", "--plot", "--plot-from", "9999", "--out", "{folder}"),
+        "--plot-from 9999 is past the run's end (0.5 min)",
+    ),
     "sim-seed-negative": Case(("sim", "--seed", "-1"), "'--seed': must be 0 or more"),
     "sim-too-short-to-stride": Case(("sim", "--minutes", "0.01"), "still standing"),
     # sim-import
@@ -207,6 +211,15 @@ CASES: dict[str, Case] = {
     "shoe-retire-unknown-pair": Case(("shoe", "retire", "nosuch"), "no shoes named 'nosuch'"),
     "shoe-retire-silly-date": Case(("shoe", "retire", "x", "--on", "31/12/2025"), "is not a date"),
     "shoe-retire-twice": Case(("shoe", "retire", "Old"), "Old were retired on"),
+    "shoe-retire-before-its-pods": Case(
+        ("shoe", "retire", "Spare", "--on", "2026-05-01"), "pods were put on Spare on"
+    ),
+    "shoe-name-too-long": Case(
+        ("shoe", "add", "x" * 5000, "--pod", POD_LEFT), "at most 60 characters, got 5000"
+    ),
+    "shoe-name-two-lines": Case(
+        ("shoe", "add", "Old\nRoad", "--pod", POD_LEFT), "one line of text, without control"
+    ),
     "shoe-retire-before-service": Case(
         ("shoe", "retire", "Road", "--on", "2026-01-01"), "went into service on"
     ),
@@ -221,7 +234,7 @@ CASES: dict[str, Case] = {
     ),
     "sync-sim-empty-store": Case(("sync", "--sim", "--db", "{empty}"), "is empty (0 bytes)"),
     "report-empty-store": Case(("report", "--db", "{empty}"), "is empty (0 bytes)"),
-    "runs-limit-negative": Case(("runs", "--limit", "-1"), "greater than or equal to 0"),
+    "runs-limit-negative": Case(("runs", "--limit", "-1"), "'--limit': must be 0 or more, got -1"),
     # import (of past runs, from our own exports)
     "import-runs-foreign-text": Case(("import", "{file}"), "is not a heavylegs stride export"),
     "import-runs-binary": Case(("import", "{damaged}"), "is not a heavylegs CSV or Parquet"),
@@ -258,6 +271,9 @@ CASES: dict[str, Case] = {
         ("export", "--format", "csv", "--out", "{folder}/run.fit"), "named for fit, but --format"
     ),
     # flash, pull, doctor
+    "flash-empty-name": Case(
+        ("flash", "--board", "sim-unix", "--port", "{file}", "--name", ""), "'--name': must not be"
+    ),
     "flash-unknown-board": Case(
         ("flash", "--board", "nosuch", "--port", "{folder}/ttyUSB9"), "no board file"
     ),
@@ -316,6 +332,9 @@ def _seed(home: Path) -> None:
         diary.add_pair("Road", (POD_LEFT, POD_RIGHT), in_service_at=T0)
         diary.add_pair("Old", (), in_service_at=T0 - 30 * 86_400)
         diary.retire_pair("Old", T0 - 86_400)
+        # in service for a month, its pod put on it only two days after the seeded run
+        diary.add_pair("Spare", (), in_service_at=T0 - 30 * 86_400)
+        diary.assign_pods("Spare", (POD_RIGHT,), T0 + 2 * 86_400)
     (home / "export.csv").write_bytes(to_csv(session))
     (home / "run.fit").write_bytes(encode_activity(session))
     (home / "cut.fit").write_bytes(encode_activity(session)[:-200])

@@ -322,6 +322,18 @@ def test_doctor_names_a_silent_sensor_and_fails(tmp_path: Path):
     assert lines["micropython"].startswith("ok")
 
 
+def test_doctor_fails_a_board_file_for_another_processor_as_flash_refuses_it(tmp_path: Path):
+    with TestBoard(tmp_path / "pod") as board:
+        result = _entry_point(
+            "doctor", "--port", board.port, "--board", "pico-w-lsm6dso32-spi", home=tmp_path
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "FAIL board --board pico-w-lsm6dso32-spi is for RP2040 (mpy arch armv6m)" in text
+    assert "but the pod reports mpy arch x64" in text
+    assert "ok board" not in text
+
+
 def test_a_pod_with_its_sensor_on_spi_flashes_and_passes_the_doctor(tmp_path: Path, trace):
     # the sim board file rewired: the emulated chip on SPI behind a chip-select pin
     from heavylegs.deploy.boards import BOARDS_DIR

@@ -448,3 +448,35 @@ def test_message_layouts_are_the_fenix_5s(walk_run) -> None:
         a = np.median([r[name] for r in ours_rec if name in r])
         b = np.median([r[name] for r in theirs_rec if r.get(name)])
         assert 0.5 < a / b < 2, (name, a, b)
+
+
+@pytest.mark.parametrize("clock_fitted", [True, False])
+def test_a_paced_simulated_run_starts_at_its_first_stride(
+    tmp_path: Path, clock_fitted: bool
+) -> None:
+    """A simulated pod's sensor time runs 20x the host's: its receive times do not
+    keep the pod's rate, so they cannot date it; the fitted clock (or else the run's
+    start) does, and no record is dated before the run started."""
+    speedup, wait_s = 20.0, 0.2
+    strides = generate(scenario("steady", minutes=3, speed_known=True))
+    with Store(tmp_path / "heavylegs.db") as store:
+        run_id = store.start_run("simulated", "live-sim-fast", T0)
+        for n, (foot, mine) in enumerate(strides.items(), 1):
+            rec = store.add_recording(run_id, f"F0:00:00:00:00:0{n}", foot, foot, n, "1.0")
+            pod_end_s = [(s.ic_ms + s.stride_ms) / 1000 for s in mine]
+            store.add_strides(
+                rec,
+                [
+                    replace(s, host_time=T0 + wait_s + t / speedup)
+                    for s, t in zip(mine, pod_end_s, strict=True)
+                ],
+            )
+            if clock_fitted:
+                # what the recorder stores: the fit rewrites every receive time
+                store.set_recording_times(rec, clock_offset_s=T0 + wait_s, clock_rate=1 / speedup)
+        messages = sdk_decode(encode_run(store, store.run(run_id)))
+    first_landed = T0 + wait_s + min(s.ic_ms for m in strides.values() for s in m) / 1000 / speedup
+    start = messages["session_mesgs"][0]["start_time"].timestamp()
+    assert start >= T0
+    assert start == pytest.approx(first_landed, abs=1.0)
+    assert messages["record_mesgs"][0]["timestamp"].timestamp() == start

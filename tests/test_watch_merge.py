@@ -294,6 +294,23 @@ def test_bad_watch_files_are_refused_in_one_line_and_change_nothing(
     assert dump(db) == before
 
 
+def test_merge_into_a_store_of_summary_runs_says_no_run_has_strides(tmp_path: Path) -> None:
+    db = tmp_path / "summaries.db"
+    for watch_file in (FENIX2, FENIX5):
+        done = cli("import", str(watch_file), "--db", str(db))
+        assert done.returncode == 0, done.stderr
+    with Store(db) as store:
+        assert len(store.runs()) == 2 and not any(r.stride_count for r in store.runs())
+    before = dump(db)
+    done = cli("merge", str(FENIX2), "--db", str(db))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"error: no run in the store has strides to merge {FENIX2.name} into "
+        "(2 runs hold only a summary, as imported from a FIT file)"
+    ]
+    assert dump(db) == before
+
+
 def read_activity_type(path: Path) -> str:
     """The file_id type as Garmin's SDK decodes it (proves the patched file is valid FIT)."""
     from garmin_fit_sdk import Decoder, Stream

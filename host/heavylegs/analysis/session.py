@@ -225,14 +225,29 @@ def pod_clock_zero(table: Mapping[str, np.ndarray]) -> float | None:
     return float(np.min(table["host_time"][known] - table["ic_ms"][known] / 1000))
 
 
+# Receive times date a pod's clock only while they advance at its rate: a crystal is
+# off by tens of ppm, a simulated pod's sensor time runs many times faster than the host's.
+_POD_RATE_TOLERANCE = 0.01
+
+
+def _receive_times_keep_pod_rate(table: Mapping[str, np.ndarray]) -> bool:
+    known = np.isfinite(table["host_time"])
+    pod_s = table["ic_ms"][known] / 1000
+    if len(pod_s) < 2 or np.ptp(pod_s) <= 0:
+        return True
+    rate = float(np.polyfit(pod_s, table["host_time"][known], 1)[0])
+    return abs(rate - 1.0) <= _POD_RATE_TOLERANCE
+
+
 def _first_stride_at(
-    tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]], fallback: float
+    tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]], run_start: float
 ) -> float:
     """When the run's first stride landed (unix s): a live run starts before the runner does.
 
-    Each recording dates its first stride by the best clock it has: the host's
-    receive times (the least late one), the fitted pod clock, or the pod session's
-    start; `fallback` (the run's start) is the last resort.
+    Each recording dates its first stride by the best clock it has: the pod clock
+    fitted while recording (the receive times were rewritten from it), the host's
+    receive times (the least late one) if they kept the pod's rate, or the pod
+    session's start. No stride lands before the run started.
     """
     candidates = []
     for rec, table in tables:
@@ -240,13 +255,13 @@ def _first_stride_at(
             continue
         first_s = rec.first_ic_ms / 1000
         pod_zero = pod_clock_zero(table)
-        if pod_zero is not None:
-            candidates.append(pod_zero + first_s)
-        elif rec.clock_offset_s is not None and rec.clock_rate is not None:
+        if rec.clock_offset_s is not None and rec.clock_rate is not None:
             candidates.append(rec.clock_offset_s + rec.clock_rate * first_s)
+        elif pod_zero is not None and _receive_times_keep_pod_rate(table):
+            candidates.append(pod_zero + first_s)
         elif rec.started_at is not None:
             candidates.append(rec.started_at + first_s)
-    return min(candidates, default=fallback)
+    return max(min(candidates, default=run_start), run_start)
 
 
 def _recording_offsets_min(

@@ -35,6 +35,15 @@ class Foot(StrEnum):
     right = "right"
 
 
+def _ble_name(value: str | None) -> str | None:
+    # refused before the port is opened: an empty name would quietly become the default
+    if value is not None and not value.strip():
+        raise typer.BadParameter(
+            "must not be empty: give the pod a BLE name, or leave --name out for heavylegs-L/-R"
+        )
+    return value
+
+
 def flash(
     board: str = typer.Option(
         ...,
@@ -47,7 +56,9 @@ def flash(
     foot: Foot | None = typer.Option(
         None, "--foot", help="left or right (default: as before, else left)"
     ),
-    name: str | None = typer.Option(None, "--name", help="BLE name (default: heavylegs-L/-R)"),
+    name: str | None = typer.Option(
+        None, "--name", help="BLE name (default: heavylegs-L/-R)", callback=_ble_name
+    ),
     new_key: bool = typer.Option(
         False, "--new-key", help="give the pod a new owner key; the old one stops working"
     ),

@@ -156,6 +156,10 @@ def _shown(value: float) -> str:
 
 def seed_value(value: int) -> int:
     """A random seed: numpy takes any whole number from 0 up."""
+    return zero_or_more(value)
+
+
+def zero_or_more(value: int) -> int:
     if value < 0:
         raise typer.BadParameter(f"must be 0 or more, got {value}")
     return value

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from heavylegs.analysis.history import RunSummary, run_summary
+from heavylegs.cli.errors import zero_or_more
 from heavylegs.cli.options import DbOption
 from heavylegs.errors import HeavylegsError
 from heavylegs.paths import db_path
@@ -90,7 +91,9 @@ def source_label(source: str) -> str:
 
 def runs(
     db: Path | None = DbOption,
-    limit: int = typer.Option(0, help="show only the newest N runs (0: all)", min=0),
+    limit: int = typer.Option(
+        0, help="show only the newest N runs (0: all)", callback=zero_or_more
+    ),
 ) -> None:
     """List the stored runs, newest first: date, duration, distance, pace and flags."""
     path = db_path(db)

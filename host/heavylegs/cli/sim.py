@@ -72,6 +72,14 @@ def sim(
     if list_:
         _list(SCENARIOS)
         return
+    if plot and plot_from is not None:
+        from heavylegs.sim.scenarios import scenario_metadata
+
+        run_min = scenario_metadata(scenario, minutes)["minutes"]
+        if plot_from >= run_min * 60:
+            raise typer.BadParameter(
+                f"--plot-from {plot_from:g} is past the run's end ({run_min:g} min)"
+            )
     try:
         written = write_scenario(scenario, out, minutes=minutes, seed=seed)
     except KeyError as exc:

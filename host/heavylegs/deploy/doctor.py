@@ -25,7 +25,13 @@ from typing import Any
 
 from heavylegs.deploy import podside
 from heavylegs.deploy.boards import BoardFile, load_board
-from heavylegs.deploy.flash import WHO_AM_I_LSM6DSO, PodInfo, describe_sensor_fault, probe
+from heavylegs.deploy.flash import (
+    WHO_AM_I_LSM6DSO,
+    PodInfo,
+    arch_mismatch,
+    describe_sensor_fault,
+    probe,
+)
 from heavylegs.deploy.usb import PodConnection
 
 DRAIN_SAMPLES = 832  # two seconds at 416 Hz
@@ -65,7 +71,10 @@ def doctor(
     with PodConnection(port, timeout_s) as conn:
         conn.enter_raw_repl()
         info = probe(conn)
-        board_json = json.dumps(board.pod_json()) if board is not None else ""
+        wrong_board = arch_mismatch(info, board) if board is not None else None
+        # A board file for another processor names pins this pod does not have.
+        checked_board = board if wrong_board is None else None
+        board_json = json.dumps(checked_board.pod_json()) if checked_board is not None else ""
         raw = conn.run_json(
             podside.DOCTOR + f"_hl_doctor({board_json!r}, {int(drain_samples)}, {DRAIN_LIMIT_MS})",
             timeout_s=timeout_s + DRAIN_LIMIT_MS / 1000,
@@ -73,11 +82,13 @@ def doctor(
         if restart:
             conn.restart_firmware(0.2)
     report = DoctorReport(info=info, raw=raw)
-    report.checks = _checks(info, raw, board)
+    report.checks = _checks(info, raw, checked_board, wrong_board)
     return report
 
 
-def _checks(info: PodInfo, raw: dict[str, Any], board: BoardFile | None) -> list[Check]:
+def _checks(
+    info: PodInfo, raw: dict[str, Any], board: BoardFile | None, wrong_board: str | None = None
+) -> list[Check]:
     checks = [
         Check(
             "micropython",
@@ -97,7 +108,9 @@ def _checks(info: PodInfo, raw: dict[str, Any], board: BoardFile | None) -> list
         checks.append(
             Check("firmware", None, "not installed: run heavylegs flash --board NAME --port PORT")
         )
-    if "board" in raw:
+    if wrong_board is not None:
+        checks.append(Check("board", False, wrong_board))
+    elif "board" in raw:
         checks.append(Check("board", True, str(raw["board"])))
     else:
         checks.append(

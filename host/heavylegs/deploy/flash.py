@@ -131,18 +131,26 @@ def probe(conn: PodConnection) -> PodInfo:
     )
 
 
+def arch_mismatch(info: PodInfo, board: BoardFile) -> str | None:
+    """Why the board file is not for the pod's processor; None when it is."""
+    if info.arch == board.mpy_arch:
+        return None
+    return (
+        f"--board {board.name} is for {board.data.get('mcu', board.mpy_arch)} "
+        f"(mpy arch {board.mpy_arch}), but the pod reports mpy arch {info.arch} "
+        f"({info.machine}); choose the board file for this hardware"
+    )
+
+
 def check_compatible(info: PodInfo, board: BoardFile, files: list[manifest.PodFile]) -> None:
     if info.mpy & 0xFF != MPY_MAJOR:
         raise BoardMismatchError(
             f"MicroPython {info.version_text} on the pod loads .mpy version {info.mpy & 0xFF}; "
             f"the firmware is .mpy version {MPY_MAJOR}: install MicroPython 1.23 or newer"
         )
-    if info.arch != board.mpy_arch:
-        raise BoardMismatchError(
-            f"--board {board.name} is for {board.data.get('mcu', board.mpy_arch)} "
-            f"(mpy arch {board.mpy_arch}), but the pod reports mpy arch {info.arch} "
-            f"({info.machine}); choose the board file for this hardware"
-        )
+    wrong_arch = arch_mismatch(info, board)
+    if wrong_arch is not None:
+        raise BoardMismatchError(wrong_arch)
     native = [f for f in files if f.pod_path.endswith(".mpy") and f.data[2] & 0xFC]
     if native and (info.mpy >> 8) & 3 != native[0].data[2] & 3:
         raise BoardMismatchError(
@@ -154,6 +162,9 @@ def check_compatible(info: PodInfo, board: BoardFile, files: list[manifest.PodFi
 
 def _blocks(size: int, block: int) -> int:
     return max(1, math.ceil(size / block))
+
+
+EMPTY_NAME = "--name is empty: give the pod a BLE name, or leave --name out for heavylegs-L/-R"
 
 
 def _default_name(foot: str) -> str:
@@ -174,6 +185,8 @@ def _pod_config(
     foot = foot or config.get("foot") or "left"
     if foot not in FOOT_CHOICES:
         raise DeployError(f"--foot must be left or right, not {foot!r}")
+    if name is not None and not name.strip():
+        raise DeployError(EMPTY_NAME)
     if not name:
         kept = config.get("name")
         # A name flash made up follows the foot; one the owner chose stays.

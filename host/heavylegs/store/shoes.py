@@ -9,12 +9,16 @@ from __future__ import annotations
 import bisect
 import sqlite3
 import time
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any
 
 from heavylegs.errors import StoreError
 from heavylegs.store.models import local_day
 from heavylegs.store.sqlite import SQLiteFile
+
+# a name is one cell of the shoe table, and what a person types to name the pair
+MAX_NAME_CHARS = 60
 
 # Diary step 2: pairs and dated pod assignments. Each old per-pod shoe becomes a pair
 # (pods named alike become one pair, which is what they were), assigned from the
@@ -128,9 +132,7 @@ class ShoeTables(SQLiteFile):
         """A new pair, its pods assigned to it from its in-service date.
 
         Runs before that date keep whatever shoes their pods were on then."""
-        name = name.strip()
-        if not name:
-            raise ValueError("give the shoes a name")
+        name = _checked_name(name)
         if not start_km >= 0:
             raise ValueError(f"distance already on the shoes must be 0 km or more, got {start_km}")
         since = time.time() if in_service_at is None else float(in_service_at)
@@ -182,6 +184,15 @@ class ShoeTables(SQLiteFile):
                     f"{pair.name} went into service on {local_day(pair.in_service_at)}; "
                     "they cannot be retired before that"
                 )
+            joined = conn.execute(
+                "SELECT MAX(from_at) FROM shoe_pods WHERE pair_id = ?", (pair.id,)
+            ).fetchone()[0]
+            # retired before a pod joined them, that pod's runs would count on no shoes
+            if joined is not None and local_day(at) < local_day(joined):
+                raise ValueError(
+                    f"pods were put on {pair.name} on {local_day(joined)}; "
+                    "they cannot be retired before that"
+                )
             # a day means that day, though the pair went into service part way through it
             at = max(at, pair.in_service_at)
             conn.execute("UPDATE shoe_pairs SET retired_at = ? WHERE id = ?", (at, pair.id))
@@ -203,6 +214,20 @@ class ShoeTables(SQLiteFile):
             (name.strip(),),
         ).fetchone()
         return None if row is None else _pair(row)
+
+
+def _checked_name(name: str) -> str:
+    """The name as stored; refused if it would not fit on one line of the shoe table."""
+    name = name.strip()
+    if not name:
+        raise ValueError("give the shoes a name")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise ValueError("a shoe name must be one line of text, without control characters")
+    if len(name) > MAX_NAME_CHARS:
+        raise ValueError(
+            f"a shoe name must be at most {MAX_NAME_CHARS} characters, got {len(name)}"
+        )
+    return name
 
 
 def _pair(row: tuple[Any, ...]) -> ShoePair:

@@ -87,12 +87,23 @@ def pick_run(store: Store, activity: WatchActivity, run_id: int | None) -> RunIn
     overlapping = [run for run in runs if _shared_s(activity, spans[run.id]) > 0]
     if len(overlapping) == 1:
         return overlapping[0]
+    if not runs:
+        summaries = len(store.runs())
+        raise NoMatchingRun(
+            f"no run in the store has strides to merge {activity.source} into"
+            + (
+                f" ({summaries} run{'s' if summaries != 1 else ''} hold only a summary, "
+                "as imported from a FIT file)"
+                if summaries
+                else ": the store holds no run"
+            )
+        )
     if not overlapping:
         nearest = sorted(runs, key=lambda r: abs(spans[r.id][0] - activity.start_s))[:_LISTED]
         listed = "; ".join(f"run {r.id} {_span_text(*spans[r.id])}" for r in nearest)
         raise NoMatchingRun(
             f"no run overlaps {activity.source} ({when}); "
-            + (f"nearest: {listed}" if listed else "the store holds no run")
+            + f"nearest: {listed}"
             + "; name one as RUN if its clock was wrong by more than "
             f"{MAX_LAG_S / 60:.0f} min"
         )
