@@ -11,14 +11,16 @@ exits 130 (128 + SIGINT), as shells report it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -251,6 +253,15 @@ def output_file(value: Path | None) -> Path | None:
     return value
 
 
+def pod_folder(value: str) -> Path:
+    """A simulated pods' flash folder, made absolute: the pods run in folders of their own.
+
+    An empty name would silently mean the current folder, so it is refused."""
+    if not value.strip():
+        raise typer.BadParameter("give the folder to keep the simulated pods' flash in")
+    return Path(value).expanduser().resolve()
+
+
 def output_folder(value: Path | None) -> Path | None:
     """A folder to write files into: refused if it is a file or cannot be written."""
     if value is None:
@@ -284,6 +295,26 @@ def _check_writable_folder(folder: Path) -> None:
 
 
 # --- running a command's coroutine --------------------------------------------------
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM (kill, a closing session) stops the command as Ctrl-C
+    does, so what it keeps or removes is settled the same way instead of the
+    process dying half way through."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+    try:
+        before = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: signals are not ours to set
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
