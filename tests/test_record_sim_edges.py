@@ -37,10 +37,16 @@ def _count(db: Path, query: str) -> int:
 
 
 def _stop_when(
-    tmp_path: Path, args: list[str], ready: Callable[[Path], bool], sig: signal.Signals
+    tmp_path: Path,
+    args: list[str],
+    ready: Callable[[Path], bool],
+    sig: signal.Signals,
+    *,
+    sigint_ignored: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """Start `record --sim` with the store tmp_path/heavylegs.db; when `ready`, send `sig`
-    to the host process alone (as `kill` does), in the foreground group it was started in."""
+    to the host process alone (as `kill` does). With `sigint_ignored` it starts as a
+    script's background job does, with SIGINT ignored."""
     db = tmp_path / "heavylegs.db"
     host = subprocess.Popen(
         [sys.executable, "-m", "heavylegs.cli", "record", "--sim", "--db", str(db), *args],
@@ -51,6 +57,9 @@ def _stop_when(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if sigint_ignored
+        else None,
     )
     try:
         deadline = time.monotonic() + 90
@@ -123,11 +132,16 @@ def test_sigterm_before_the_first_stride_leaves_no_run(tmp_path: Path) -> None:
         assert store.runs() == [] and store.latest_run() is None
 
 
-def test_sigterm_mid_run_keeps_the_strides_as_ctrl_c_does(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "script-job"])
+def test_sigterm_mid_run_keeps_the_strides_as_ctrl_c_does(
+    tmp_path: Path, sigint_ignored: bool
+) -> None:
     def some_strides(db: Path) -> bool:
         return _count(db, "SELECT count(*) FROM strides") > 30
 
-    proc = _stop_when(tmp_path, ["--minutes", "3"], some_strides, signal.SIGTERM)
+    proc = _stop_when(
+        tmp_path, ["--minutes", "3"], some_strides, signal.SIGTERM, sigint_ignored=sigint_ignored
+    )
     assert proc.returncode == 130, proc.stderr
     with Store(tmp_path / "heavylegs.db") as store:
         (run,) = store.runs()

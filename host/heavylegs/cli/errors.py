@@ -11,7 +11,6 @@ exits 130 (128 + SIGINT), as shells report it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import os
 import re
@@ -20,7 +19,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -297,30 +296,16 @@ def _check_writable_folder(folder: Path) -> None:
 # --- running a command's coroutine --------------------------------------------------
 
 
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """While inside, SIGTERM (kill, a closing session) stops the command as Ctrl-C
-    does, so what it keeps or removes is settled the same way instead of the
-    process dying half way through."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        signal.raise_signal(signal.SIGINT)
-
-    try:
-        before = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: signals are not ours to set
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
-
-
-def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
+def run_interruptible(main: Coroutine[Any, Any, T], *, terminate_too: bool = False) -> T:
     """asyncio.run, but once Ctrl-C has cancelled the command, what the radio stack's
     callbacks trip over while it is torn down (a reply to a request just cancelled)
-    is not news to the user: the one line saying what was kept is."""
+    is not news to the user: the one line saying what was kept is.
+
+    With `terminate_too`, SIGTERM (kill, a closing session) stops the command as
+    Ctrl-C does, KeyboardInterrupt included, so what it keeps or removes is settled
+    the same way instead of the process dying half way through. It reaches the
+    command's task directly, so it works where SIGINT is ignored (a script's
+    background job) and asyncio's Ctrl-C handling is not installed."""
     interrupted = False
     task: asyncio.Task[Any] | None = None
 
@@ -329,10 +314,19 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
             return
         loop.default_exception_handler(context)
 
+    def terminate() -> None:
+        nonlocal interrupted
+        if task is not None and not interrupted:
+            interrupted = True
+            task.cancel()
+
     async def watched() -> T:
         nonlocal task
         task = asyncio.current_task()
-        asyncio.get_running_loop().set_exception_handler(handle)
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(handle)
+        if terminate_too:
+            loop.add_signal_handler(signal.SIGTERM, terminate)
         return await main
 
     with asyncio.Runner() as runner:
@@ -341,6 +335,10 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
         except KeyboardInterrupt:
             interrupted = True
             raise
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            raise KeyboardInterrupt from None
 
 
 # --- Bluetooth --------------------------------------------------------------------

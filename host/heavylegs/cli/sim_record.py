@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from heavylegs.cli.errors import run_interruptible, terminate_as_interrupt
+from heavylegs.cli.errors import run_interruptible
 from heavylegs.cli.runs import refuse_overlap
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.store import Store
@@ -83,22 +83,22 @@ def record_sim_run(
 
             started = time.monotonic()
             try:
-                with terminate_as_interrupt():
-                    run_id = run_interruptible(
-                        record_simulated(
-                            store,
-                            traces,
-                            duration_s=minutes * 60.0,
-                            run_name=f"simulated {scenario} run",
-                            pace=pace,
-                            on_progress=show,
-                            pod_dir=pod_dir,
-                            central_mtu=mtu,
-                            on_run=started_runs.append,
-                            scan_timeout_s=timeout_s,
-                            silence_s=timeout_s,
-                        )
-                    )
+                run_id = run_interruptible(
+                    record_simulated(
+                        store,
+                        traces,
+                        duration_s=minutes * 60.0,
+                        run_name=f"simulated {scenario} run",
+                        pace=pace,
+                        on_progress=show,
+                        pod_dir=pod_dir,
+                        central_mtu=mtu,
+                        on_run=started_runs.append,
+                        scan_timeout_s=timeout_s,
+                        silence_s=timeout_s,
+                    ),
+                    terminate_too=True,
+                )
             except KeyboardInterrupt as exc:
                 bar.stop()
                 kept = _keep_or_drop(store, started_runs, at)
