@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -198,3 +199,32 @@ def test_a_runs_own_export_is_found_among_runs_that_overlap_it(tmp_path: Path) -
     assert f"already in the store as run {second.id}" in said
     with Store(db) as store:
         assert len(store.runs()) == 2
+
+
+# --- strides kept apart ---------------------------------------------------------------
+
+
+def test_a_run_of_strides_kept_apart_is_never_the_latest(tmp_path: Path) -> None:
+    # two strides under run 1's identity that differ from its own: what a journal of
+    # another session under the same identity sends, kept in a run of their own
+    db = tmp_path / "heavylegs.db"
+    with Store(db) as store:
+        run_id = store_run(
+            store, scenario("steady", minutes=5, speed_known=True), started_at=T0, pods=PODS
+        )
+        (rec, *_) = store.run(run_id).recordings
+        others = [replace(s, ic_ms=s.ic_ms + 1) for s in store.strides(rec.id)[:2]]
+        wrote = store.store_strides(rec.id, others)
+        apart = store.recording(wrote.recording_id).run_id
+        assert apart != run_id and store.run(apart).started_at == store.run(run_id).started_at
+        assert store.run(apart).kept_apart and not store.run(run_id).kept_apart
+        assert store.latest_run().id == run_id
+    out = tmp_path / "latest.csv"
+    ok(heavylegs(tmp_path, "export", "--out", str(out), "--db", str(db)))
+    assert len(out.read_text().splitlines()) > 100
+    # and asked for by its id, it is there
+    ok(
+        heavylegs(
+            tmp_path, "export", str(apart), "--out", str(tmp_path / "apart.csv"), "--db", str(db)
+        )
+    )

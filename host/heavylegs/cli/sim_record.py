@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from heavylegs.cli.errors import run_interruptible
-from heavylegs.cli.runs import refuse_overlap
+from heavylegs.cli.runs import id_ranges, refuse_overlap
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.store import Store
 from heavylegs.store.models import local_minute
@@ -113,8 +113,9 @@ def record_sim_run(
                 raise HeavylegsError(f"the simulated pods sent no stride in {minutes:g} min")
             if at is not None:
                 store.shift_run(run_id, at - store.run(run_id).started_at)
+            apart = _kept_apart(store, run_id)
             bar.update(task, completed=minutes * 60.0)
-    console.print(f"recorded run {run_id} in {time.monotonic() - started:.1f} s")
+    console.print(f"recorded run {run_id} in {time.monotonic() - started:.1f} s{apart}")
     return run_id
 
 
@@ -140,11 +141,22 @@ def _keep_or_drop(store: Store, run_ids: list[int], at: float | None) -> str:
     A kept run is dated `at` as a finished one would be: its strides are no less
     that run's for having been cut short."""
     if not run_ids or store.drop_run_if_empty(run_ids[0]):
-        return "nothing recorded"
+        return "nothing recorded" + _kept_apart(store, run_ids[0] if run_ids else None)
     run = store.run(run_ids[0])
     if at is not None:
         store.shift_run(run.id, at - run.started_at)
-    return f"run {run.id} keeps {run.stride_count} strides"
+    return f"run {run.id} keeps {run.stride_count} strides" + _kept_apart(store, run.id)
+
+
+def _kept_apart(store: Store, run_id: int | None) -> str:
+    """Says which runs of kept-apart strides this recording made (see
+    RunInfo.kept_apart): none of them is the latest run, so they must be told."""
+    if run_id is None:
+        return ""
+    made = [r.id for r in store.runs() if r.id > run_id and r.kept_apart]
+    if not made:
+        return ""
+    return f"; strides that differ from the stored ones are kept apart in run {id_ranges(made)}"
 
 
 def _after_unfinished(store: Store, seconds: float) -> float | None:

@@ -151,7 +151,12 @@ async def record_simulated(
                 if recorder is not None and recorder.run_id is not None and on_run is not None:
                     on_run(recorder.run_id)
                 if recorder is not None:
-                    await recorder.close()
+                    # Stopped part way (Ctrl-C, SIGTERM): what arrived live is kept and the
+                    # rest stays in the pods' journals for `sync`. A journal fill begun now
+                    # would race the strides still arriving live and be cut short half way.
+                    task = asyncio.current_task()
+                    stopping = task is not None and task.cancelling() > 0
+                    await recorder.close(fill_gaps=not stopping)
                 for pod in pods:
                     await pod.stop()
                 # Stopped early, a waiter sees its firmware end; that is no news to anyone.
