@@ -14,6 +14,7 @@ import asyncio
 import math
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -255,6 +256,15 @@ def output_file(value: Path | None) -> Path | None:
     return value
 
 
+def pod_folder(value: str) -> Path:
+    """A simulated pods' flash folder, made absolute: the pods run in folders of their own.
+
+    An empty name would silently mean the current folder, so it is refused."""
+    if not value.strip():
+        raise typer.BadParameter("give the folder to keep the simulated pods' flash in")
+    return Path(value).expanduser().resolve()
+
+
 def output_folder(value: Path | None) -> Path | None:
     """A folder to write files into: refused if it is a file or cannot be written."""
     if value is None:
@@ -290,10 +300,16 @@ def _check_writable_folder(folder: Path) -> None:
 # --- running a command's coroutine --------------------------------------------------
 
 
-def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
+def run_interruptible(main: Coroutine[Any, Any, T], *, terminate_too: bool = False) -> T:
     """asyncio.run, but once Ctrl-C has cancelled the command, what the radio stack's
     callbacks trip over while it is torn down (a reply to a request just cancelled)
-    is not news to the user: the one line saying what was kept is."""
+    is not news to the user: the one line saying what was kept is.
+
+    With `terminate_too`, SIGTERM (kill, a closing session) stops the command as
+    Ctrl-C does, KeyboardInterrupt included, so what it keeps or removes is settled
+    the same way instead of the process dying half way through. It reaches the
+    command's task directly, so it works where SIGINT is ignored (a script's
+    background job) and asyncio's Ctrl-C handling is not installed."""
     interrupted = False
     task: asyncio.Task[Any] | None = None
 
@@ -302,10 +318,19 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
             return
         loop.default_exception_handler(context)
 
+    def terminate() -> None:
+        nonlocal interrupted
+        if task is not None and not interrupted:
+            interrupted = True
+            task.cancel()
+
     async def watched() -> T:
         nonlocal task
         task = asyncio.current_task()
-        asyncio.get_running_loop().set_exception_handler(handle)
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(handle)
+        if terminate_too:
+            loop.add_signal_handler(signal.SIGTERM, terminate)
         return await main
 
     with asyncio.Runner() as runner:
@@ -314,6 +339,10 @@ def run_interruptible(main: Coroutine[Any, Any, T]) -> T:
         except KeyboardInterrupt:
             interrupted = True
             raise
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            raise KeyboardInterrupt from None
 
 
 # --- Bluetooth --------------------------------------------------------------------

@@ -171,12 +171,21 @@ def _fit_totals(fit: FitRun) -> str:
 
 
 def _held(store: Store, stored: list[RunInfo], run: ImportedRun, started_at: float) -> int | None:
-    """The run id if the store holds this run already; a different run at the same
-    start is refused (merging the two would mix two runs' strides)."""
+    """The run id if the store holds this run already; a different run over its time
+    is refused (merging the two would mix two runs' strides)."""
     for pod, _ in run.feet.values():
         found = store.pod_recordings(pod, run.epoch())
         if found:
             return found[0].run_id
+    # The run itself first: a store made before simulated runs were kept apart can
+    # hold runs overlapping the one exported, and meeting those first is no reason
+    # to call the run's own export another run.
+    counts = {foot: len(strides) for foot, (_, strides) in run.feet.items()}
+    for other in stored:
+        if abs(other.started_at - started_at) < CLASH_TOLERANCE_S and counts == {
+            rec.foot: rec.stride_count for rec in other.recordings
+        }:
+            return other.id
     end = started_at + _span_ms(run) / 1000
     for other in stored:
         if other.imported is not None and other.clashes(started_at, end):
@@ -193,9 +202,6 @@ def _held(store: Store, stored: list[RunInfo], run: ImportedRun, started_at: flo
                     "which holds other strides; nothing imported"
                 )
             continue
-        counts = {rec.foot: rec.stride_count for rec in other.recordings}
-        if counts == {foot: len(strides) for foot, (_, strides) in run.feet.items()}:
-            return other.id
         raise HeavylegsError(
             f"{run.path} starts when run {other.id} does ({local_minute(started_at)}) but "
             "holds other strides; nothing imported"

@@ -23,6 +23,7 @@ from heavylegs.cli.errors import (
     number_in,
     one_of,
     parse_date,
+    pod_folder,
     run_interruptible,
     scenario_name,
     seed_value,
@@ -47,6 +48,7 @@ console = Console()
 PodDirOption = typer.Option(
     None,
     "--pod-dir",
+    parser=pod_folder,
     help="with --sim: keep the simulated pods' flash (journal, key) in this folder, "
     "so record --sim and sync --sim meet the same pods",
 )
@@ -121,7 +123,15 @@ def record(
     if sim:
         when = None if at is None else parse_date(at)
         record_sim_run(
-            db_path(db), scenario, minutes, seed, pace.value, pod_dir, pods=pods, at=when
+            db_path(db),
+            scenario,
+            minutes,
+            seed,
+            pace.value,
+            pod_dir,
+            pods=pods,
+            at=when,
+            timeout_s=timeout,
         )
         return
     if at is not None:

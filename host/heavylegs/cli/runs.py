@@ -45,7 +45,7 @@ def pick_run(store: Store, run: int | None, db: Path) -> RunInfo:
     if not runs:
         raise HeavylegsError(f"no runs in {db}: record one first")
     # Store.latest_run's order, from the list already read rather than two more queries
-    latest = max(runs, key=lambda info: (info.started_at, info.id))
+    latest = max(runs, key=lambda info: (not info.kept_apart, info.started_at, info.id))
     if run is None:
         return latest
     found = next((info for info in runs if info.id == run), None)

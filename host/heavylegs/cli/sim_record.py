@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from heavylegs.cli.errors import run_interruptible
-from heavylegs.cli.runs import refuse_overlap
+from heavylegs.cli.runs import id_ranges, refuse_overlap
 from heavylegs.errors import HeavylegsError, Interrupted
 from heavylegs.store import Store
+from heavylegs.store.models import local_minute
 
 if TYPE_CHECKING:
     from heavylegs.sim.scenarios import Scenario
@@ -34,6 +35,7 @@ def record_sim_run(
     pods: int = 2,
     at: float | None = None,
     model: Scenario | None = None,
+    timeout_s: float = 20.0,
 ) -> int:
     """Record a simulated run into `db` with a progress bar; returns the run id.
 
@@ -43,11 +45,15 @@ def record_sim_run(
 
     With one pod, only the left foot's pod is booted. Stopped part way (Ctrl-C)
     or failed, the strides stored so far stay as their run, and a run without a
-    stride is removed: an empty run must never become the latest one.
+    stride is removed: an empty run must never become the latest one. SIGTERM
+    stops it as Ctrl-C does. `timeout_s` bounds the wait for the pods to show up
+    and, once running, to send their next stride.
     """
     from heavylegs.cli.simulated import Progress as SimProgress
     from heavylegs.cli.simulated import record_simulated
 
+    # Absolute: the pods run in folders of their own (see SimPod).
+    pod_dir = pod_dir.resolve() if pod_dir is not None else None
     traces_dir = (pod_dir / "traces") if pod_dir is not None else db.parent / "traces"
     started_runs: list[int] = []
     # Simulated in memory, then the store is opened, then the traces are written:
@@ -56,6 +62,8 @@ def record_sim_run(
     with Store(db) as store:
         if at is not None:
             refuse_overlap(store, at, minutes * 60.0)
+        else:
+            at = _after_unfinished(store, minutes * 60.0)
         traces = {
             foot: trace.write(traces_dir / f"{scenario}-{foot}.hltrace")
             for foot, trace in simulated.items()
@@ -86,20 +94,28 @@ def record_sim_run(
                         pod_dir=pod_dir,
                         central_mtu=mtu,
                         on_run=started_runs.append,
-                    )
+                        scan_timeout_s=timeout_s,
+                        silence_s=timeout_s,
+                    ),
+                    terminate_too=True,
                 )
             except KeyboardInterrupt as exc:
                 bar.stop()
-                raise Interrupted(f"interrupted; {_keep_or_drop(store, started_runs)}") from exc
+                kept = _keep_or_drop(store, started_runs, at)
+                raise Interrupted(f"interrupted; {kept}") from exc
+            except HeavylegsError as exc:
+                bar.stop()
+                raise HeavylegsError(f"{exc}; {_keep_or_drop(store, started_runs, at)}") from exc
             except BaseException:
-                _keep_or_drop(store, started_runs)
+                _keep_or_drop(store, started_runs, at)
                 raise
             if store.drop_run_if_empty(run_id):
                 raise HeavylegsError(f"the simulated pods sent no stride in {minutes:g} min")
             if at is not None:
                 store.shift_run(run_id, at - store.run(run_id).started_at)
+            apart = _kept_apart(store, run_id)
             bar.update(task, completed=minutes * 60.0)
-    console.print(f"recorded run {run_id} in {time.monotonic() - started:.1f} s")
+    console.print(f"recorded run {run_id} in {time.monotonic() - started:.1f} s{apart}")
     return run_id
 
 
@@ -119,8 +135,43 @@ def _simulate(
     return {foot: trace for foot, trace in traces.items() if foot in feet}
 
 
-def _keep_or_drop(store: Store, run_ids: list[int]) -> str:
-    """Keep a stopped recording's run if it holds strides, else remove it; says which."""
+def _keep_or_drop(store: Store, run_ids: list[int], at: float | None) -> str:
+    """Keep a stopped recording's run if it holds strides, else remove it; says which.
+
+    A kept run is dated `at` as a finished one would be: its strides are no less
+    that run's for having been cut short."""
     if not run_ids or store.drop_run_if_empty(run_ids[0]):
-        return "nothing recorded"
-    return f"run {run_ids[0]} keeps {store.run(run_ids[0]).stride_count} strides"
+        return "nothing recorded" + _kept_apart(store, run_ids[0] if run_ids else None)
+    run = store.run(run_ids[0])
+    if at is not None:
+        store.shift_run(run.id, at - run.started_at)
+    return f"run {run.id} keeps {run.stride_count} strides" + _kept_apart(store, run.id)
+
+
+def _kept_apart(store: Store, run_id: int | None) -> str:
+    """Says which runs of kept-apart strides this recording made (see
+    RunInfo.kept_apart): none of them is the latest run, so they must be told."""
+    if run_id is None:
+        return ""
+    made = [r.id for r in store.runs() if r.id > run_id and r.kept_apart]
+    if not made:
+        return ""
+    return f"; strides that differ from the stored ones are kept apart in run {id_ranges(made)}"
+
+
+def _after_unfinished(store: Store, seconds: float) -> float | None:
+    """When a simulated run starting now must start instead; None for now.
+
+    At fast pace a simulated hour is recorded in a minute, so a run started now
+    can fall inside the simulated time of one just recorded. The runner cannot
+    run two runs at once (one would count the other's load twice), and refusing
+    would make the user wait out simulated time for nothing: the new run starts
+    where the last run it would overlap ends."""
+    start = time.time()
+    moved = False
+    while clash := [r for r in store.runs() if r.clashes(start, start + seconds)]:
+        start = max(r.end_at for r in clash)
+        moved = True
+    if moved:
+        console.print(f"dated {local_minute(start)}, after the simulated time of the runs before")
+    return start if moved else None

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from heavylegs.errors import HeavylegsError
 from heavylegs.link.client import Backends
 from heavylegs.link.keys import KeyStore, new_key
 from heavylegs.link.pods import Recorder, find_pods
@@ -90,11 +91,15 @@ async def record_simulated(
     scan_timeout_s: float = 20.0,
     pod_dir: Path | None = None,
     on_run: Callable[[int], None] | None = None,
+    silence_s: float = 20.0,
 ) -> int:
     """Run every pod's trace through its firmware and record it; returns the run id.
 
     `on_run` hears the run id however the recording ends, so a caller stopped
-    part way (Ctrl-C) knows which run holds what was recorded.
+    part way (Ctrl-C) knows which run holds what was recorded. Pods that send no
+    stride for `silence_s` (at fast pace) or have not finished `silence_s` after
+    the run's length (at real-time pace, where a runner may stand for minutes)
+    are given up on with a HeavylegsError.
     """
     async with SimRadio(central_mtu=central_mtu) as radio:
         with use_radio(radio):
@@ -114,13 +119,27 @@ async def record_simulated(
                 stop = asyncio.Event()
                 flusher = asyncio.create_task(recorder.run_until(stop))
                 waiters.extend(asyncio.create_task(pod.wait_done()) for pod in pods)
+                loop = asyncio.get_running_loop()
+                released = heard = loop.time()
+                strides = 0
                 while not all(w.done() for w in waiters):
                     await asyncio.wait(waiters, timeout=0.5)
                     for w in waiters:
                         if w.done() and w.exception() is not None:
                             raise w.exception()  # type: ignore[misc]
+                    progress = _progress(recorder, duration_s)
+                    if progress.strides != strides:
+                        strides, heard = progress.strides, loop.time()
+                    if pace == "realtime":
+                        overdue = loop.time() - released > duration_s + silence_s
+                    else:
+                        overdue = loop.time() - heard > silence_s
+                    if overdue:
+                        raise HeavylegsError(
+                            f"the simulated pods sent no stride for {silence_s:g} s; gave up"
+                        )
                     if on_progress is not None:
-                        on_progress(_progress(recorder, duration_s))
+                        on_progress(progress)
                 await recorder.barrier()
                 stop.set()
                 await flusher
@@ -132,7 +151,12 @@ async def record_simulated(
                 if recorder is not None and recorder.run_id is not None and on_run is not None:
                     on_run(recorder.run_id)
                 if recorder is not None:
-                    await recorder.close()
+                    # Stopped part way (Ctrl-C, SIGTERM): what arrived live is kept and the
+                    # rest stays in the pods' journals for `sync`. A journal fill begun now
+                    # would race the strides still arriving live and be cut short half way.
+                    task = asyncio.current_task()
+                    stopping = task is not None and task.cancelling() > 0
+                    await recorder.close(fill_gaps=not stopping)
                 for pod in pods:
                     await pod.stop()
                 # Stopped early, a waiter sees its firmware end; that is no news to anyone.

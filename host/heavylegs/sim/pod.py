@@ -154,8 +154,12 @@ class SimPod:
         self.boots = 0
         self._reboot: asyncio.Task[None] | None = None
         self._own_workdir = workdir is None
+        # Absolute: the firmware runs with the flash folder as its working directory,
+        # so a relative path handed to it (the go file) would point inside itself.
         self.workdir = (
-            Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="hlpod-"))
+            Path(workdir).resolve()
+            if workdir is not None
+            else Path(tempfile.mkdtemp(prefix="hlpod-"))
         )
         self.workdir.mkdir(parents=True, exist_ok=True)
         # Unix socket paths are limited to ~100 bytes: the socket lives in a short

@@ -291,8 +291,11 @@ class Store(StrideTable, SessionRecords, WatchRecords):
 
     def latest_run(self) -> RunInfo | None:
         with self._reading("cannot read the latest run") as conn:
+            # a run of kept-apart copies only (RunInfo.kept_apart) comes last
             row = conn.execute(
-                "SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1"
+                "SELECT id FROM runs u ORDER BY (EXISTS (SELECT 1 FROM recordings r "
+                "WHERE r.run_id = u.id) AND NOT EXISTS (SELECT 1 FROM recordings r "
+                "WHERE r.run_id = u.id AND r.copy = 0)), started_at DESC, id DESC LIMIT 1"
             ).fetchone()
         return None if row is None else self.run(int(row[0]))
 

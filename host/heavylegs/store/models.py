@@ -256,6 +256,12 @@ class RunInfo:
         return self.imported is not None
 
     @property
+    def kept_apart(self) -> bool:
+        """Only copies of sessions the store met twice under one identity (see
+        store_strides): kept to be looked at, never taken for the latest run."""
+        return bool(self.recordings) and all(rec.copy > 0 for rec in self.recordings)
+
+    @property
     def in_history(self) -> bool:
         """Counts in training load, the weeks and shoe mileage."""
         return self.stride_count > 0 or self.imported is not None
