@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -62,3 +65,48 @@ def daily_runs(db: Path, days: int, minutes: float) -> list[int]:
             )
             for day in range(days)
         ]
+
+
+def stored_rows(db: Path, query: str) -> list[tuple]:
+    """Rows from a store another process writes; none while it cannot be read."""
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute(query).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+
+
+def stop_when(
+    command: list[str],
+    ready: Callable[[], bool],
+    stop: Callable[[subprocess.Popen[str]], None],
+    **popen: object,
+) -> subprocess.CompletedProcess[str]:
+    """Start `command` in a session of its own; once `ready()`, `stop` it (a signal to
+    it or its group) and wait for it to end. A command that ends first fails the test."""
+    host = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **popen,  # type: ignore[call-overload]
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and host.poll() is None and not ready():
+            time.sleep(0.05)
+        assert host.poll() is None, host.communicate()
+        stop(host)
+        stdout, stderr = host.communicate(timeout=60)
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.communicate()
+    return subprocess.CompletedProcess(host.args, host.returncode, stdout, stderr)

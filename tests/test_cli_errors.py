@@ -13,10 +13,8 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_run import stop_when, stored_rows
 
 from heavylegs.analysis.session import load_session
 from heavylegs.cli.errors import NO_BLUETOOTH
@@ -475,55 +474,31 @@ def test_every_command_has_a_bad_input_case() -> None:
 # --- recording: one pod, and Ctrl-C -----------------------------------------------
 
 
-def _stored(db: Path, query: str) -> list[tuple]:
-    if not db.exists():
-        return []
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return conn.execute(query).fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return []
-
-
 def _record_until(
     tmp_path: Path, extra: list[str], ready: Callable[[Path], bool], *, group: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """Start `record --sim`, and when `ready` says so press Ctrl-C as a terminal does
     (SIGINT to the whole process group), or send SIGINT to the host alone."""
     db = tmp_path / "heavylegs.db"
-    host = subprocess.Popen(
-        cli("record", "--sim", "--db", str(db), *extra),
-        env=_env(tmp_path),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and host.poll() is None and not ready(db):
-            time.sleep(0.05)
-        assert host.poll() is None, host.communicate()
+
+    def press_ctrl_c(host: subprocess.Popen[str]) -> None:
         if group:
             os.killpg(host.pid, signal.SIGINT)
         else:
             host.send_signal(signal.SIGINT)
-        stdout, stderr = host.communicate(timeout=60)
-    finally:
-        if host.poll() is None:
-            host.kill()
-            host.communicate()
-    return subprocess.CompletedProcess(host.args, host.returncode, stdout, stderr)
+
+    return stop_when(
+        cli("record", "--sim", "--db", str(db), *extra),
+        lambda: ready(db),
+        press_ctrl_c,
+        env=_env(tmp_path),
+    )
 
 
 @pytest.mark.parametrize("group", [True, False], ids=["terminal", "host-only"])
 def test_ctrl_c_mid_recording_keeps_the_strides_in_their_run(tmp_path: Path, group: bool) -> None:
     def some_strides(db: Path) -> bool:
-        return bool(_stored(db, "SELECT 1 FROM strides LIMIT 1 OFFSET 30"))
+        return bool(stored_rows(db, "SELECT 1 FROM strides LIMIT 1 OFFSET 30"))
 
     proc = _record_until(tmp_path, ["--minutes", "3"], some_strides, group=group)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr
@@ -543,7 +518,7 @@ def test_ctrl_c_mid_recording_keeps_the_strides_in_their_run(tmp_path: Path, gro
 def test_ctrl_c_before_the_first_stride_leaves_no_run(tmp_path: Path) -> None:
     # At real-time pace the simulated runner stands for 3 s before the first stride.
     def run_started(db: Path) -> bool:
-        return bool(_stored(db, "SELECT 1 FROM runs"))
+        return bool(stored_rows(db, "SELECT 1 FROM runs"))
 
     proc = _record_until(tmp_path, ["--minutes", "1", "--pace", "realtime"], run_started)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr

@@ -8,14 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from cli_run import PODS, T0, heavylegs, ok, refused
+from cli_run import PODS, T0, heavylegs, ok, refused, stop_when, stored_rows
 
 from heavylegs.sim.strides import scenario, store_run
 from heavylegs.store import Store
@@ -23,18 +22,8 @@ from heavylegs.store import Store
 
 def _count(db: Path, query: str) -> int:
     """A count from a store another process writes, 0 while it cannot be read."""
-    import sqlite3
-
-    if not db.exists():
-        return 0
-    try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return int(conn.execute(query).fetchone()[0])
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return 0
+    rows = stored_rows(db, query)
+    return int(rows[0][0]) if rows else 0
 
 
 def _stop_when(
@@ -49,31 +38,16 @@ def _stop_when(
     to the host process alone (as `kill` does). With `sigint_ignored` it starts as a
     script's background job does, with SIGINT ignored."""
     db = tmp_path / "heavylegs.db"
-    host = subprocess.Popen(
+    return stop_when(
         [sys.executable, "-m", "heavylegs.cli", "record", "--sim", "--db", str(db), *args],
+        lambda: ready(db),
+        lambda host: host.send_signal(sig),
         cwd=tmp_path,
         env=dict(os.environ, HEAVYLEGS_HOME=str(tmp_path / "empty-home"), COLUMNS="200"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
         preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         if sigint_ignored
         else None,
     )
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and host.poll() is None and not ready(db):
-            time.sleep(0.05)
-        assert host.poll() is None, host.communicate()
-        host.send_signal(sig)
-        stdout, stderr = host.communicate(timeout=60)
-    finally:
-        if host.poll() is None:
-            host.kill()
-            host.communicate()
-    return subprocess.CompletedProcess(host.args, host.returncode, stdout, stderr)
 
 
 def _lines(text: str) -> list[str]:
