@@ -459,6 +459,9 @@ def test_a_paced_simulated_run_starts_at_its_first_stride(
     start) does, and no record is dated before the run started."""
     speedup, wait_s = 20.0, 0.2
     strides = generate(scenario("steady", minutes=3, speed_known=True))
+    # the right pod stops 30 s early (its battery ran out)
+    last_ms = max(s.ic_ms for s in strides["right"])
+    strides["right"] = [s for s in strides["right"] if s.ic_ms < last_ms - 30_000]
     with Store(tmp_path / "heavylegs.db") as store:
         run_id = store.start_run("simulated", "live-sim-fast", T0)
         for n, (foot, mine) in enumerate(strides.items(), 1):
@@ -475,6 +478,11 @@ def test_a_paced_simulated_run_starts_at_its_first_stride(
                 # what the recorder stores: the fit rewrites every receive time
                 store.set_recording_times(rec, clock_offset_s=T0 + wait_s, clock_rate=1 / speedup)
         messages = sdk_decode(encode_run(store, store.run(run_id)))
+        session = load_session(store, store.run(run_id))
+    # the two feet stay together on the run's time line: receive times that do not
+    # keep the pod's rate used to place each foot by its last stride's, seconds apart
+    firsts_s = [float(foot.minutes[0]) * 60 for foot in session.feet.values()]
+    assert max(firsts_s) - min(firsts_s) < 1.0, firsts_s
     first_landed = T0 + wait_s + min(s.ic_ms for m in strides.values() for s in m) / 1000 / speedup
     start = messages["session_mesgs"][0]["start_time"].timestamp()
     assert start >= T0

@@ -239,28 +239,38 @@ def _receive_times_keep_pod_rate(table: Mapping[str, np.ndarray]) -> bool:
     return abs(rate - 1.0) <= _POD_RATE_TOLERANCE
 
 
+def _host_time_of(
+    rec: RecordingInfo, table: Mapping[str, np.ndarray], pod_s: float
+) -> float | None:
+    """The host time (unix s) of pod time `pod_s` by the best clock the recording has:
+    the pod clock fitted while recording (the receive times were rewritten from it),
+    else the host's receive times (the least late one) if they kept the pod's rate."""
+    if rec.clock_offset_s is not None and rec.clock_rate is not None:
+        return rec.clock_offset_s + rec.clock_rate * pod_s
+    pod_zero = pod_clock_zero(table)
+    if pod_zero is not None and _receive_times_keep_pod_rate(table):
+        return pod_zero + pod_s
+    return None
+
+
 def _first_stride_at(
     tables: list[tuple[RecordingInfo, dict[str, np.ndarray]]], run_start: float
 ) -> float:
     """When the run's first stride landed (unix s): a live run starts before the runner does.
 
-    Each recording dates its first stride by the best clock it has: the pod clock
-    fitted while recording (the receive times were rewritten from it), the host's
-    receive times (the least late one) if they kept the pod's rate, or the pod
-    session's start. No stride lands before the run started.
+    Each recording dates its first stride by the best clock it has (`_host_time_of`),
+    else by the pod session's start. No stride lands before the run started.
     """
     candidates = []
     for rec, table in tables:
         if rec.first_ic_ms is None:
             continue
         first_s = rec.first_ic_ms / 1000
-        pod_zero = pod_clock_zero(table)
-        if rec.clock_offset_s is not None and rec.clock_rate is not None:
-            candidates.append(rec.clock_offset_s + rec.clock_rate * first_s)
-        elif pod_zero is not None and _receive_times_keep_pod_rate(table):
-            candidates.append(pod_zero + first_s)
-        elif rec.started_at is not None:
-            candidates.append(rec.started_at + first_s)
+        at = _host_time_of(rec, table, first_s)
+        if at is None and rec.started_at is not None:
+            at = rec.started_at + first_s
+        if at is not None:
+            candidates.append(at)
     return max(min(candidates, default=run_start), run_start)
 
 
@@ -271,15 +281,16 @@ def _recording_offsets_min(
     first stride's host time (None when not known).
 
     Each pod counts time from its own session start, so pods are placed on one axis
-    through the host receive times. Without them (a journal sync) every recording
-    starts at zero.
+    through a host clock (`_host_time_of`). Without one for every recording (a journal
+    sync, or receive times that did not keep the pod's rate) every recording starts
+    at zero.
     """
     starts: dict[int, float] = {}
     for rec, table in tables:
-        pod_zero = pod_clock_zero(table)
-        if pod_zero is None:
+        at = _host_time_of(rec, table, float(table["ic_ms"][0]) / 1000)
+        if at is None:
             return {rec.id: 0.0 for rec, _ in tables}, None
-        starts[rec.id] = pod_zero + float(table["ic_ms"][0]) / 1000
+        starts[rec.id] = at
     first = min(starts.values(), default=0.0)
     return {rec_id: (start - first) / 60 for rec_id, start in starts.items()}, (
         first if starts else None
